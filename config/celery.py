@@ -1,0 +1,11 @@
+"""The Celery app: ``celery -A config worker --beat`` runs a worker with its beat."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("fenghuo")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

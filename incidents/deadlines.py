@@ -1,0 +1,83 @@
+"""Deadlines of an incident as rows computed from its plan version (domain.md,
+"Deadlines the plans set"). Enforcement (reminders, escalation) reads these rows."""
+
+from datetime import datetime, timedelta
+
+from plans.models import Anchor, DeadlineRule
+
+from .models import Deadline, Incident, TimelineEntry
+
+
+def _rules(incident: Incident, level: int, anchor: str) -> list[DeadlineRule]:
+    return list(
+        incident.plan_version.deadline_rules.filter(level=level, anchor=anchor)
+    )
+
+
+def _event_time(incident: Incident, event: str) -> datetime | None:
+    """When the incident went through the transition ``event``, if it has."""
+    entry = (
+        incident.timeline.filter(kind=TimelineEntry.Kind.TRANSITION, action=event)
+        .order_by("at")
+        .first()
+    )
+    return entry.at if entry else None
+
+
+def deadlines_apply_level(*, incident: Incident, level: int) -> None:
+    """Create or recompute the discovery-anchored deadlines for ``level``.
+
+    Open deadlines take the new level's due time, counted from the discovery time;
+    met ones stay as they were met; obligations the new level lacks are cancelled.
+    """
+    discovery_rules = incident.plan_version.deadline_rules.filter(anchor=Anchor.DISCOVERED)
+    rules = {rule.kind: rule for rule in discovery_rules if rule.level == level}
+    discovery_kinds = {rule.kind for rule in discovery_rules}
+    existing = {d.kind: d for d in incident.deadlines.all()}
+    for kind, deadline in existing.items():
+        if kind in discovery_kinds and kind not in rules and deadline.status == "open":
+            deadline.status = Deadline.Status.CANCELLED
+            deadline.save(update_fields=["status"])
+    for kind, rule in rules.items():
+        due_at = incident.discovered_at + timedelta(minutes=rule.minutes)
+        deadline = existing.get(kind)
+        if deadline is None:
+            met_at = _event_time(incident, rule.fulfilled_by)
+            Deadline.objects.create(
+                incident=incident, kind=kind, level=level, fulfilled_by=rule.fulfilled_by,
+                due_at=due_at, met_at=met_at,
+                status=Deadline.Status.MET if met_at else Deadline.Status.OPEN,
+            )
+        elif deadline.status != Deadline.Status.MET:
+            deadline.level = level
+            deadline.due_at = due_at
+            deadline.fulfilled_by = rule.fulfilled_by
+            deadline.status = Deadline.Status.OPEN
+            deadline.save(update_fields=["level", "due_at", "fulfilled_by", "status"])
+
+
+def deadlines_start_anchor(*, incident: Incident, anchor: str, at: datetime) -> None:
+    """Deadlines whose clock starts with a stage (e.g. the review) start at ``at``."""
+    for rule in _rules(incident, incident.level, anchor):
+        Deadline.objects.update_or_create(
+            incident=incident, kind=rule.kind,
+            defaults={
+                "level": incident.level, "fulfilled_by": rule.fulfilled_by,
+                "due_at": at + timedelta(minutes=rule.minutes), "met_at": None,
+                "status": Deadline.Status.OPEN,
+            },
+        )
+
+
+def deadlines_fulfil(*, incident: Incident, event: str, at: datetime) -> int:
+    """Mark met every open deadline that ``event`` fulfils; answers how many."""
+    return incident.deadlines.filter(status=Deadline.Status.OPEN, fulfilled_by=event).update(
+        status=Deadline.Status.MET, met_at=at
+    )
+
+
+def deadlines_cancel_open(*, incident: Incident) -> int:
+    """A dismissed or closed incident owes nothing more."""
+    return incident.deadlines.filter(status=Deadline.Status.OPEN).update(
+        status=Deadline.Status.CANCELLED
+    )

@@ -1,0 +1,214 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, transition
+
+from plans.levels import Colour, Level
+from plans.models import DeadlineKind
+
+from . import guards
+from .choices import Category, EventType, Platform, State
+
+
+class Incident(models.Model):
+    """A public-opinion incident (舆情事件), run under the plan version it started with.
+
+    State changes go through ``incidents.services``: the transition methods below only
+    declare the lifecycle for django-fsm; the service checks roles and guards, applies
+    the change with an optimistic-lock update and writes the timeline entry.
+    """
+
+    plan_version = models.ForeignKey(
+        "plans.PlanVersion", verbose_name=_("plan version"), on_delete=models.PROTECT,
+        related_name="incidents",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("what was seen"), blank=True)
+    links = models.JSONField(_("links"), default=list, blank=True)
+    platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices)
+    discovered_at = models.DateTimeField(_("discovered at"), default=timezone.now)
+    unit = models.ForeignKey(
+        "organisation.Unit", verbose_name=_("involved unit"), on_delete=models.PROTECT,
+        related_name="incidents",
+    )
+    event_type = models.CharField(_("event type"), max_length=30, choices=EventType.choices)
+
+    state = FSMField(_("state"), default=State.DETECTED, choices=State.choices)
+    # Optimistic lock: every state change or edit moves it on by one.
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    level = models.PositiveSmallIntegerField(
+        _("level"), choices=Level.choices, null=True, blank=True
+    )
+    colour = models.CharField(_("colour"), max_length=10, choices=Colour.choices, blank=True)
+    suggested_level = models.PositiveSmallIntegerField(
+        _("suggested level"), choices=Level.choices, null=True, blank=True
+    )
+    category = models.CharField(_("handling category"), max_length=20,
+                                choices=Category.choices, blank=True)
+    latest_metrics = models.ForeignKey(
+        "MetricSnapshot", verbose_name=_("latest figures"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("logged by"), on_delete=models.PROTECT,
+        related_name="incidents_logged",
+    )
+    created_at = models.DateTimeField(_("logged at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-discovered_at"]
+        indexes = [models.Index(fields=["state", "level"])]
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in (State.CLOSED, State.DISMISSED)
+
+    # The lifecycle (domain.md, "The stages"). Guards from later issues plug in through
+    # ``incidents.guards``; roles are checked by ``incidents.permissions``.
+    @transition(field=state, source=State.DETECTED, target=State.ASSESSED,
+                conditions=[guards.condition("assess")])
+    def assess(self) -> None:
+        pass
+
+    @transition(field=state, source=State.ASSESSED, target=State.REPORTED,
+                conditions=[guards.condition("report")])
+    def report(self) -> None:
+        pass
+
+    @transition(field=state, source=State.REPORTED, target=State.RESPONDING,
+                conditions=[guards.condition("respond")])
+    def respond(self) -> None:
+        pass
+
+    @transition(field=state, source=State.RESPONDING, target=State.TRACKING,
+                conditions=[guards.condition("track")])
+    def track(self) -> None:
+        pass
+
+    @transition(field=state, source=State.TRACKING, target=State.REVIEWING,
+                conditions=[guards.condition("review")])
+    def review(self) -> None:
+        pass
+
+    @transition(field=state, source=State.REVIEWING, target=State.CLOSED,
+                conditions=[guards.condition("close")])
+    def close(self) -> None:
+        pass
+
+    @transition(field=state, source=[State.DETECTED, State.ASSESSED], target=State.DISMISSED,
+                conditions=[guards.condition("dismiss")])
+    def dismiss(self) -> None:
+        pass
+
+
+class MetricSnapshot(models.Model):
+    """The figures seen at one moment. Snapshots are only ever added."""
+
+    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE,
+                                 related_name="snapshots")
+    taken_at = models.DateTimeField(_("seen at"), default=timezone.now)
+    reads = models.PositiveIntegerField(_("reads"), default=0)
+    reposts = models.PositiveIntegerField(_("reposts"), default=0)
+    comments = models.PositiveIntegerField(_("comments"), default=0)
+    negative_share = models.DecimalField(
+        _("share of negative comments"), max_digits=4, decimal_places=3, default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+    )
+    mainstream_media = models.BooleanField(_("mainstream media carry it"), default=False)
+    casualties = models.BooleanField(_("casualties"), default=False)
+    suggested_level = models.PositiveSmallIntegerField(_("suggested level"),
+                                                       choices=Level.choices)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"),
+                                    on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["incident", "taken_at", "id"]
+        verbose_name = _("figures")
+        verbose_name_plural = _("figures")
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} @ {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class Deadline(models.Model):
+    """One obligation of the incident's plan level, with its absolute due time."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        MET = "met", _("met")
+        CANCELLED = "cancelled", _("no longer required")
+
+    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE,
+                                 related_name="deadlines")
+    kind = models.CharField(_("obligation"), max_length=30, choices=DeadlineKind.choices)
+    level = models.PositiveSmallIntegerField(_("for level"), choices=Level.choices)
+    fulfilled_by = models.CharField(_("met by"), max_length=20)
+    due_at = models.DateTimeField(_("due at"))
+    met_at = models.DateTimeField(_("met at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
+                              default=Status.OPEN)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "kind"], name="deadline_kind_unique")
+        ]
+        indexes = [models.Index(fields=["status", "due_at"])]
+        verbose_name = _("deadline")
+        verbose_name_plural = _("deadlines")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} @ {self.due_at:%Y-%m-%d %H:%M}"
+
+    def display_status(self, now=None) -> str:
+        """open, overdue, met, met_late or cancelled: what a person wants to know."""
+        if self.status == self.Status.MET:
+            return "met_late" if self.met_at and self.met_at > self.due_at else "met"
+        if self.status == self.Status.CANCELLED:
+            return "cancelled"
+        return "overdue" if (now or timezone.now()) >= self.due_at else "open"
+
+
+class TimelineEntry(models.Model):
+    """The audit trail of an incident: who did what, when, from where and why."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("logged")
+        TRANSITION = "transition", _("state change")
+        LEVEL = "level", _("level change")
+        METRICS = "metrics", _("new figures")
+        EDITED = "edited", _("edited")
+
+    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE,
+                                 related_name="timeline")
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True,
+                              on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    action = models.CharField(_("action"), max_length=30, blank=True)
+    from_state = models.CharField(_("from"), max_length=20, choices=State.choices, blank=True)
+    to_state = models.CharField(_("to"), max_length=20, choices=State.choices, blank=True)
+    from_level = models.PositiveSmallIntegerField(choices=Level.choices, null=True, blank=True)
+    to_level = models.PositiveSmallIntegerField(choices=Level.choices, null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    client_ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["incident", "at", "id"]
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline")
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.at:%Y-%m-%d %H:%M} {self.kind} {self.action}"

@@ -1,0 +1,36 @@
+"""Who may do what to an incident: one table, read by the services, the API and the
+pages (which show only the actions a role allows)."""
+
+from typing import Any
+
+from core.errors import PermissionDenied
+from organisation.roles import Role
+
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    "log": frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD}),
+    "edit": frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD}),
+    "add_metrics": frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD}),
+    "assess": frozenset({Role.ANALYST, Role.OFFICE_HEAD}),
+    "change_level": frozenset(
+        {Role.ANALYST, Role.OFFICE_HEAD, Role.LEADER, Role.DEPUTY_LEADER}
+    ),
+    "report": frozenset({Role.ANALYST, Role.OFFICE_HEAD}),
+    "respond": frozenset({Role.OFFICE_HEAD, Role.LEADER, Role.DEPUTY_LEADER}),
+    "track": frozenset({Role.OFFICE_HEAD}),
+    "review": frozenset({Role.OFFICE_HEAD}),
+    "close": frozenset({Role.OFFICE_HEAD, Role.LEADER, Role.DEPUTY_LEADER}),
+    "dismiss": frozenset({Role.ANALYST, Role.OFFICE_HEAD}),
+}
+
+TRANSITIONS = ("assess", "report", "respond", "track", "review", "close", "dismiss")
+
+
+def can(user: Any, action: str) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.has_role(*ACTION_ROLES[action])
+
+
+def require(user: Any, action: str) -> None:
+    if not can(user, action):
+        raise PermissionDenied()

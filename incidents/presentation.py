@@ -1,0 +1,22 @@
+"""Words and colours for showing incidents; no rules live here."""
+
+from django.utils.translation import gettext_lazy as _
+
+ACTION_LABELS = {
+    "assess": _("assess"),
+    "report": _("report to the leadership group"),
+    "respond": _("start the response"),
+    "track": _("start tracking"),
+    "review": _("start the review"),
+    "close": _("close"),
+    "dismiss": _("dismiss"),
+    "change_level": _("change the level"),
+}
+
+DEADLINE_STATUS_LABELS = {
+    "open": _("open"),
+    "overdue": _("overdue"),
+    "met": _("met"),
+    "met_late": _("met late"),
+    "cancelled": _("no longer required"),
+}

@@ -1,0 +1,50 @@
+"""Reads of incidents for the board, the lists and the API; each a fixed number of
+queries whatever the number of incidents."""
+
+from typing import Any
+
+from django.db.models import F, Min, Prefetch, Q, QuerySet
+
+from .choices import OPEN_STATES
+from .models import Deadline, Incident, TimelineEntry
+
+
+def _with_related(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+    return queryset.select_related("unit", "latest_metrics", "plan_version").prefetch_related(
+        Prefetch("deadlines", queryset=Deadline.objects.order_by("due_at"))
+    )
+
+
+def incident_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Incident]:
+    filters = filters or {}
+    queryset = Incident.objects.all()
+    if filters.get("state"):
+        queryset = queryset.filter(state=filters["state"])
+    if filters.get("level"):
+        queryset = queryset.filter(level=filters["level"])
+    if filters.get("unit"):
+        queryset = queryset.filter(unit_id=filters["unit"])
+    return _with_related(queryset).order_by("-discovered_at", "-id")
+
+
+def incident_board() -> QuerySet[Incident]:
+    """Open incidents, nearest open deadline first; those without one after, newest first."""
+    return (
+        _with_related(Incident.objects.filter(state__in=OPEN_STATES))
+        .annotate(next_due=Min("deadlines__due_at",
+                               filter=Q(deadlines__status=Deadline.Status.OPEN)))
+        .order_by(F("next_due").asc(nulls_last=True), "level", "-discovered_at")
+    )
+
+
+def incident_detail(*, pk: int) -> Incident:
+    return (
+        _with_related(Incident.objects.all())
+        .select_related("created_by")
+        .prefetch_related(
+            Prefetch("timeline",
+                     queryset=TimelineEntry.objects.select_related("actor").order_by("at", "id")),
+            "snapshots",
+        )
+        .get(pk=pk)
+    )

@@ -1,0 +1,390 @@
+"""Every write to an incident goes through these services: the pages, the API, the
+admin and the background tasks all call them. Each is one durable transaction that
+checks the actor's role, applies the change and writes the audit trail."""
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from core.errors import InvalidInput, StaleVersion, TransitionNotAllowed
+from organisation.models import Unit, User
+from plans.grading import suggest_level
+from plans.models import Anchor
+from plans.selectors import plan_version_in_force
+
+from . import guards, permissions
+from .choices import Category, EventType, Platform, State
+from .deadlines import (
+    deadlines_apply_level,
+    deadlines_cancel_open,
+    deadlines_fulfil,
+    deadlines_start_anchor,
+)
+from .models import Incident, MetricSnapshot, TimelineEntry
+
+logger = logging.getLogger(__name__)
+
+EDITABLE_FIELDS = ("title", "description", "links", "platform", "unit", "event_type",
+                   "discovered_at")
+# Level changes after the first assessment are possible while the incident is handled.
+REGRADABLE_STATES = frozenset({State.ASSESSED, State.REPORTED, State.RESPONDING,
+                               State.TRACKING})
+
+
+@dataclass(frozen=True)
+class Figures:
+    reads: int = 0
+    reposts: int = 0
+    comments: int = 0
+    negative_share: Decimal = Decimal(0)
+    mainstream_media: bool = False
+    casualties: bool = False
+
+    @classmethod
+    def from_input(cls, data: dict[str, Any] | None) -> "Figures":
+        data = data or {}
+        errors: dict[str, list[str]] = {}
+        values: dict[str, Any] = {}
+        for name in ("reads", "reposts", "comments"):
+            raw = data.get(name, 0)
+            try:
+                value = int(raw if raw not in (None, "") else 0)
+            except (TypeError, ValueError):
+                errors[name] = [_("Enter a whole number.")]
+                continue
+            if value < 0:
+                errors[name] = [_("Cannot be negative.")]
+            values[name] = value
+        raw_share = data.get("negative_share", 0)
+        try:
+            share = Decimal(str(raw_share if raw_share not in (None, "") else 0))
+        except ArithmeticError:
+            errors["negative_share"] = [_("Enter a number between 0 and 1.")]
+        else:
+            if not share.is_finite() or not Decimal(0) <= share <= Decimal(1):
+                errors["negative_share"] = [_("Enter a number between 0 and 1.")]
+            values["negative_share"] = share.quantize(Decimal("0.001")) if share.is_finite() \
+                else Decimal(0)
+        for name in ("mainstream_media", "casualties"):
+            values[name] = bool(data.get(name, False))
+        if errors:
+            raise InvalidInput(field_errors=errors)
+        return cls(**values)
+
+
+def _timeline(*, incident: Incident, actor: User | None, kind: str, client_ip: str | None,
+              **fields: Any) -> TimelineEntry:
+    return TimelineEntry.objects.create(
+        incident=incident, actor=actor, kind=kind, client_ip=client_ip, at=timezone.now(),
+        **fields,
+    )
+
+
+def _colour(incident: Incident, level: int | None) -> str:
+    if level is None:
+        return ""
+    return incident.plan_version.levels.get(level=level).colour
+
+
+def _lock_and_check(*, incident: Incident, expected_version: int | None) -> Incident:
+    """Re-read the incident inside the transaction; a stale client version is refused."""
+    fresh = Incident.objects.select_related("plan_version", "latest_metrics").get(pk=incident.pk)
+    if expected_version is not None and fresh.version != expected_version:
+        raise StaleVersion()
+    return fresh
+
+
+def _save_versioned(incident: Incident, *, old_version: int, old_state: str,
+                    fields: dict[str, Any]) -> None:
+    """Compare-and-set on (version, state): of two concurrent changes only one wins;
+    the loser's transaction is rolled back with StaleVersion."""
+    updated = Incident.objects.filter(
+        pk=incident.pk, version=old_version, state=old_state
+    ).update(version=old_version + 1, updated_at=timezone.now(), **fields)
+    if updated != 1:
+        raise StaleVersion()
+    incident.version = old_version + 1
+    for name, value in fields.items():
+        setattr(incident, name, value)
+
+
+def _validate_descriptive(data: dict[str, Any]) -> None:
+    errors: dict[str, list[str]] = {}
+    if "title" in data and not str(data["title"] or "").strip():
+        errors["title"] = [_("A title is required.")]
+    if "platform" in data and data["platform"] not in Platform.values:
+        errors["platform"] = [_("Choose a platform from the list.")]
+    if "event_type" in data and data["event_type"] not in EventType.values:
+        errors["event_type"] = [_("Choose an event type from the list.")]
+    if "links" in data:
+        links = data["links"]
+        if not isinstance(links, list) or not all(
+            isinstance(link, str) and link.startswith(("http://", "https://")) for link in links
+        ):
+            errors["links"] = [_("Each link must be a web address starting with http(s)://.")]
+    if "discovered_at" in data:
+        value = data["discovered_at"]
+        if not isinstance(value, datetime) or timezone.is_naive(value):
+            errors["discovered_at"] = [_("Enter a date and time.")]
+        elif value > timezone.now() + timedelta(minutes=1):
+            errors["discovered_at"] = [_("The discovery time cannot be in the future.")]
+    if "unit" in data and not isinstance(data["unit"], Unit):
+        errors["unit"] = [_("Choose a unit.")]
+    if errors:
+        raise InvalidInput(field_errors=errors)
+
+
+def _record_snapshot(*, incident: Incident, figures: Figures, actor: User,
+                     taken_at: datetime) -> MetricSnapshot:
+    previous = incident.latest_metrics
+    suggestion = suggest_level(version=incident.plan_version, figures=figures, previous=previous)
+    snapshot = MetricSnapshot.objects.create(
+        incident=incident, taken_at=taken_at, recorded_by=actor,
+        suggested_level=suggestion.level, **asdict(figures),
+    )
+    Incident.objects.filter(pk=incident.pk).update(
+        latest_metrics=snapshot, suggested_level=suggestion.level
+    )
+    incident.latest_metrics = snapshot
+    incident.suggested_level = suggestion.level
+    return snapshot
+
+
+def incident_create(
+    *,
+    actor: User,
+    title: str,
+    platform: str,
+    event_type: str,
+    unit: Unit | None = None,
+    description: str = "",
+    links: list[str] | None = None,
+    discovered_at: datetime | None = None,
+    metrics: dict[str, Any] | None = None,
+    client_ip: str | None = None,
+) -> Incident:
+    """Log a lead (监测发现). It starts ``detected`` under the plan version in force, with
+    the figures seen and the level they suggest."""
+    permissions.require(actor, "log")
+    unit = unit or actor.unit
+    discovered_at = discovered_at or timezone.now()
+    links = links or []
+    data = {"title": title, "platform": platform, "event_type": event_type, "links": links,
+            "discovered_at": discovered_at}
+    if unit is None:
+        raise InvalidInput(field_errors={"unit": [_("Choose the involved unit.")]})
+    errors: dict[str, list[str]] = {}
+    for check in (lambda: _validate_descriptive(data), lambda: Figures.from_input(metrics)):
+        try:
+            check()
+        except InvalidInput as exc:
+            errors.update(exc.field_errors)
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    figures = Figures.from_input(metrics)
+    with transaction.atomic(durable=True):
+        incident = Incident.objects.create(
+            plan_version=plan_version_in_force(), title=title.strip(), description=description,
+            links=links, platform=platform, discovered_at=discovered_at, unit=unit,
+            event_type=event_type, created_by=actor,
+        )
+        snapshot = _record_snapshot(incident=incident, figures=figures, actor=actor,
+                                    taken_at=timezone.now())
+        _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.CREATED,
+                  client_ip=client_ip, to_state=incident.state,
+                  to_level=None, data={"suggested_level": snapshot.suggested_level})
+    logger.info("incident %s logged by %s", incident.pk, actor)
+    return incident
+
+
+def incident_update(
+    *, incident: Incident, actor: User, changes: dict[str, Any],
+    expected_version: int | None = None, client_ip: str | None = None,
+) -> Incident:
+    """Correct what was logged. The discovery time moves the open deadlines with it."""
+    permissions.require(actor, "edit")
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(field_errors={name: [_("This field cannot be changed.")]
+                                         for name in sorted(unknown)})
+    _validate_descriptive(changes)
+    with transaction.atomic(durable=True):
+        incident = _lock_and_check(incident=incident, expected_version=expected_version)
+        if not incident.is_open:
+            raise TransitionNotAllowed(_("A closed or dismissed incident cannot be edited."))
+        changed = {name: value for name, value in changes.items()
+                   if getattr(incident, name) != value}
+        if not changed:
+            return incident
+        before = {name: _audit_value(getattr(incident, name)) for name in changed}
+        _save_versioned(incident, old_version=incident.version, old_state=incident.state,
+                        fields=changed)
+        if "discovered_at" in changed and incident.level is not None:
+            deadlines_apply_level(incident=incident, level=incident.level)
+        _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.EDITED,
+                  client_ip=client_ip,
+                  data={"before": before,
+                        "after": {n: _audit_value(v) for n, v in changed.items()}})
+    return incident
+
+
+def _audit_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Unit):
+        return value.pk
+    return value
+
+
+def incident_add_metrics(
+    *, incident: Incident, actor: User, metrics: dict[str, Any],
+    taken_at: datetime | None = None, client_ip: str | None = None,
+) -> MetricSnapshot:
+    """Add a timestamped snapshot of the figures; the suggested level is re-evaluated."""
+    permissions.require(actor, "add_metrics")
+    figures = Figures.from_input(metrics)
+    taken_at = taken_at or timezone.now()
+    if taken_at > timezone.now() + timedelta(minutes=1):
+        raise InvalidInput(field_errors={"taken_at": [_("Cannot be in the future.")]})
+    with transaction.atomic(durable=True):
+        incident = _lock_and_check(incident=incident, expected_version=None)
+        if not incident.is_open:
+            raise TransitionNotAllowed(_("A closed or dismissed incident takes no new figures."))
+        before = incident.suggested_level
+        snapshot = _record_snapshot(incident=incident, figures=figures, actor=actor,
+                                    taken_at=taken_at)
+        _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.METRICS,
+                  client_ip=client_ip,
+                  data={"snapshot": snapshot.pk, "suggested_level_before": before,
+                        "suggested_level": snapshot.suggested_level})
+    return snapshot
+
+
+def _parse_level(level: Any) -> int:
+    try:
+        value = int(level)
+    except (TypeError, ValueError):
+        value = 0
+    if value not in (1, 2, 3, 4):
+        raise InvalidInput(field_errors={"level": [_("Choose a level from Ⅰ to Ⅳ.")]})
+    return value
+
+
+def incident_transition(
+    *,
+    incident: Incident,
+    action: str,
+    actor: User,
+    reason: str = "",
+    expected_version: int | None = None,
+    client_ip: str | None = None,
+    level: Any = None,
+    category: str | None = None,
+) -> Incident:
+    """Move the incident along the plan's stages.
+
+    ``assess`` confirms or overrides the suggested level (an override needs a written
+    reason) and sets the handling category; the level's deadlines become rows. A
+    transition that fulfils a deadline marks it met; ``dismiss`` needs a reason.
+    """
+    if action not in permissions.TRANSITIONS:
+        raise InvalidInput(field_errors={"action": [_("Unknown action.")]})
+    permissions.require(actor, action)
+    reason = (reason or "").strip()
+    with transaction.atomic(durable=True):
+        incident = _lock_and_check(incident=incident, expected_version=expected_version)
+        method = getattr(incident, action)
+        if not can_proceed(method, check_conditions=False):
+            raise TransitionNotAllowed(
+                _("Cannot %(action)s an incident that is %(state)s.")
+                % {"action": _action_label(action), "state": incident.get_state_display()}
+            )
+        blocked = guards.blocking_reasons(incident, action)
+        if blocked:
+            raise TransitionNotAllowed(" ".join(blocked))
+        fields: dict[str, Any] = {}
+        if action == "assess":
+            fields = _assess_fields(incident, level=level, category=category, reason=reason)
+        if action == "dismiss" and not reason:
+            raise InvalidInput(field_errors={"reason": [_("Say why this lead is dismissed.")]})
+        old_state, old_version = incident.state, incident.version
+        method()
+        fields["state"] = incident.state
+        now = timezone.now()
+        _save_versioned(incident, old_version=old_version, old_state=old_state, fields=fields)
+        _timeline(
+            incident=incident, actor=actor, kind=TimelineEntry.Kind.TRANSITION, action=action,
+            client_ip=client_ip, from_state=old_state, to_state=incident.state,
+            to_level=incident.level if action == "assess" else None, reason=reason,
+            data=({"suggested_level": incident.suggested_level, "category": incident.category}
+                  if action == "assess" else {}),
+        )
+        if action == "assess":
+            deadlines_apply_level(incident=incident, level=incident.level)
+        deadlines_fulfil(incident=incident, event=action, at=now)
+        if incident.state == State.REVIEWING:
+            deadlines_start_anchor(incident=incident, anchor=Anchor.REVIEWING, at=now)
+        if incident.state in (State.DISMISSED, State.CLOSED):
+            deadlines_cancel_open(incident=incident)
+    logger.info("incident %s: %s by %s", incident.pk, action, actor)
+    return incident
+
+
+def _assess_fields(incident: Incident, *, level: Any, category: str | None,
+                   reason: str) -> dict[str, Any]:
+    errors: dict[str, list[str]] = {}
+    try:
+        level_value = _parse_level(level)
+    except InvalidInput as exc:
+        errors.update(exc.field_errors)
+        level_value = None
+    if category not in Category.values:
+        errors["category"] = [_("Choose a handling category.")]
+    if level_value is not None and level_value != incident.suggested_level and not reason:
+        errors["reason"] = [_("Give a reason for a level other than the suggested one.")]
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    return {"level": level_value, "colour": _colour(incident, level_value),
+            "category": category}
+
+
+def incident_change_level(
+    *, incident: Incident, actor: User, level: Any, reason: str,
+    expected_version: int | None = None, client_ip: str | None = None,
+) -> Incident:
+    """Raise or lower the level of an assessed incident (004: the level follows the
+    incident's development). Always with a reason; deadlines follow the new level."""
+    permissions.require(actor, "change_level")
+    new_level = _parse_level(level)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(field_errors={"reason": [_("Say why the level changes.")]})
+    with transaction.atomic(durable=True):
+        incident = _lock_and_check(incident=incident, expected_version=expected_version)
+        if incident.state not in REGRADABLE_STATES:
+            raise TransitionNotAllowed(
+                _("The level can be changed only after assessment and before review.")
+            )
+        if new_level == incident.level:
+            raise InvalidInput(field_errors={"level": [_("The incident is already at this level.")]})
+        old_level = incident.level
+        _save_versioned(incident, old_version=incident.version, old_state=incident.state,
+                        fields={"level": new_level, "colour": _colour(incident, new_level)})
+        _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.LEVEL,
+                  action="change_level", client_ip=client_ip, from_level=old_level,
+                  to_level=new_level, reason=reason)
+        deadlines_apply_level(incident=incident, level=new_level)
+    return incident
+
+
+def _action_label(action: str) -> str:
+    from .presentation import ACTION_LABELS
+
+    return str(ACTION_LABELS.get(action, action))

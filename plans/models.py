@@ -1,0 +1,196 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .levels import Colour, Level
+
+
+class Plan(models.Model):
+    """An organisation's emergency plan (应急预案). Its content lives in versions."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlanVersion(models.Model):
+    """One version of a plan. Drafts are editable; a published version is frozen, so
+    incidents that started under it keep exactly the rules they started with."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        PUBLISHED = "published", _("in force")
+        RETIRED = "retired", _("retired")
+
+    plan = models.ForeignKey(
+        Plan, verbose_name=_("plan"), on_delete=models.PROTECT, related_name="versions"
+    )
+    number = models.PositiveIntegerField(_("version"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    note = models.TextField(_("what changed"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["plan", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "number"], name="plan_version_number_unique"),
+            models.UniqueConstraint(
+                fields=["plan"],
+                condition=Q(status="published"),
+                name="plan_version_one_in_force",
+            ),
+        ]
+        verbose_name = _("plan version")
+        verbose_name_plural = _("plan versions")
+
+    def __str__(self) -> str:
+        return f"{self.plan.name} v{self.number}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+
+class LevelPolicy(models.Model):
+    """What one level means in a plan version: colour, name, the thresholds that
+    suggest it, and who leads the response."""
+
+    class Lead(models.TextChoices):
+        OFFICE = "office", _("the office of the leadership group")
+        INVOLVED_UNIT = "involved_unit", _("the involved unit")
+
+    version = models.ForeignKey(
+        PlanVersion, verbose_name=_("plan version"), on_delete=models.CASCADE,
+        related_name="levels",
+    )
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    colour = models.CharField(_("colour"), max_length=10, choices=Colour.choices)
+    name = models.CharField(_("name"), max_length=40)
+    meaning = models.TextField(_("meaning"), blank=True)
+    lead = models.CharField(_("who leads"), max_length=20, choices=Lead.choices)
+    # Thresholds. A level is suggested when any trigger holds; the first (most severe)
+    # level whose triggers hold wins, and the least severe level is the floor.
+    on_casualties = models.BooleanField(_("casualties suggest this level"), default=False)
+    on_mainstream_media = models.BooleanField(
+        _("mainstream media coverage suggests this level"), default=False
+    )
+    min_reads = models.PositiveIntegerField(_("reads at least"), null=True, blank=True)
+    min_reposts = models.PositiveIntegerField(_("reposts at least"), null=True, blank=True)
+    min_comments = models.PositiveIntegerField(_("comments at least"), null=True, blank=True)
+    min_negative_share = models.DecimalField(
+        _("negative share at least"),
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=_("With reads/reposts/comments: the volume counts only when the share of "
+                    "negative comments is at least this (0 to 1)."),
+    )
+    negative_rising_suffices = models.BooleanField(
+        _("a rising negative share also counts"),
+        default=False,
+        help_text=_("With reads/reposts/comments: a negative share higher than in the "
+                    "previous snapshot satisfies the negative condition."),
+    )
+
+    class Meta:
+        ordering = ["version", "level"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "level"], name="level_policy_unique"),
+            models.UniqueConstraint(fields=["version", "colour"], name="level_colour_unique"),
+        ]
+        verbose_name = _("level")
+        verbose_name_plural = _("levels")
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} {self.name}"
+
+    @property
+    def has_volume_trigger(self) -> bool:
+        return any(v is not None for v in (self.min_reads, self.min_reposts, self.min_comments))
+
+    def clean(self) -> None:
+        if (
+            self.min_negative_share is not None or self.negative_rising_suffices
+        ) and not self.has_volume_trigger:
+            raise ValidationError(
+                _("A negative-share condition needs a reads, reposts or comments threshold.")
+            )
+
+
+class DeadlineKind(models.TextChoices):
+    REPORT = "report", _("Report to the leadership group")
+    FIRST_RESPONSE = "first_response", _("First public response")
+    REVIEW = "review", _("Written review")
+
+
+class Anchor(models.TextChoices):
+    """When a deadline's clock starts."""
+
+    DISCOVERED = "discovered", _("when the incident was discovered")
+    REVIEWING = "reviewing", _("when the incident enters review")
+
+
+class FulfilmentEvent(models.TextChoices):
+    """What meets a deadline: the incident's transitions (later issues add statements)."""
+
+    REPORT = "report", _("reported to the leadership group")
+    RESPOND = "respond", _("response started")
+    TRACK = "track", _("tracking started")
+    REVIEW = "review", _("review started")
+    CLOSE = "close", _("closed")
+
+
+class DeadlineRule(models.Model):
+    """An obligation of a level: ``kind`` is due ``minutes`` after its anchor and is met
+    by the ``fulfilled_by`` transition."""
+
+    version = models.ForeignKey(
+        PlanVersion, verbose_name=_("plan version"), on_delete=models.CASCADE,
+        related_name="deadline_rules",
+    )
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    kind = models.CharField(_("obligation"), max_length=30, choices=DeadlineKind.choices)
+    anchor = models.CharField(
+        _("clock starts"), max_length=20, choices=Anchor.choices, default=Anchor.DISCOVERED
+    )
+    minutes = models.PositiveIntegerField(
+        _("due within (minutes)"), validators=[MinValueValidator(1)]
+    )
+    fulfilled_by = models.CharField(_("met by"), max_length=20, choices=FulfilmentEvent.choices)
+
+    class Meta:
+        ordering = ["version", "level", "minutes"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "level", "kind"], name="deadline_rule_unique"
+            ),
+            models.CheckConstraint(condition=Q(minutes__gt=0), name="deadline_rule_positive"),
+        ]
+        verbose_name = _("deadline")
+        verbose_name_plural = _("deadlines")
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} {self.get_kind_display()} ≤ {self.minutes} min"
+

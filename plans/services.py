@@ -1,0 +1,150 @@
+"""Writes to plans: import the default, validate, publish, start a new draft."""
+
+import logging
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .levels import Level
+from .models import DeadlineRule, LevelPolicy, Plan, PlanVersion
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PLAN_PATH = Path(__file__).with_name("default_plan.toml")
+
+_LEVEL_FIELDS = (
+    "colour", "name", "meaning", "lead", "on_casualties", "on_mainstream_media",
+    "min_reads", "min_reposts", "min_comments", "min_negative_share",
+    "negative_rising_suffices",
+)
+_RULE_FIELDS = ("kind", "anchor", "minutes", "fulfilled_by")
+
+
+def load_default_plan_document() -> dict[str, Any]:
+    with DEFAULT_PLAN_PATH.open("rb") as f:
+        return tomllib.load(f)
+
+
+def plan_version_validate(*, version: PlanVersion) -> None:
+    """A version may come into force only when it is complete and coherent: all four
+    levels, distinct colours, and volume thresholds that grow with severity."""
+    errors: list[str] = []
+    levels = {p.level: p for p in version.levels.all()}
+    missing = [Level(n).label for n in Level.values if n not in levels]
+    if missing:
+        errors.append(_("Levels missing: %(levels)s.") % {"levels": ", ".join(map(str, missing))})
+    for policy in levels.values():
+        try:
+            policy.full_clean(exclude=["version"])
+        except ValidationError as exc:
+            errors.extend(f"{policy}: {m}" for m in exc.messages)
+    for name in ("min_reads", "min_reposts", "min_comments"):
+        prev_value, prev_level = None, None
+        for number in sorted(levels, reverse=True):  # least severe first
+            value = getattr(levels[number], name)
+            if value is None:
+                continue
+            if prev_value is not None and value < prev_value:
+                errors.append(
+                    _("%(field)s of %(severe)s is below that of %(milder)s.")
+                    % {
+                        "field": LevelPolicy._meta.get_field(name).verbose_name,
+                        "severe": Level(number).label,
+                        "milder": Level(prev_level).label,
+                    }
+                )
+            prev_value, prev_level = value, number
+    for rule in version.deadline_rules.all():
+        if rule.level not in levels:
+            errors.append(_("%(rule)s refers to a level the plan lacks.") % {"rule": rule})
+    if not any(rule.kind == "report" for rule in version.deadline_rules.all()):
+        errors.append(_("The plan sets no deadline for reporting to the leadership group."))
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def plan_version_publish(*, version: PlanVersion, actor=None) -> PlanVersion:
+    """Bring a draft into force; the version in force before it is retired. Incidents
+    already running keep the version they started under."""
+    version = PlanVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != PlanVersion.Status.DRAFT:
+        raise ValidationError(_("Only a draft can be published."))
+    plan_version_validate(version=version)
+    PlanVersion.objects.filter(
+        plan_id=version.plan_id, status=PlanVersion.Status.PUBLISHED
+    ).update(status=PlanVersion.Status.RETIRED)
+    version.status = PlanVersion.Status.PUBLISHED
+    version.published_at = timezone.now()
+    version.published_by = actor
+    version.save(update_fields=["status", "published_at", "published_by"])
+    logger.info("plan %s version %s published by %s", version.plan_id, version.number, actor)
+    return version
+
+
+@transaction.atomic
+def plan_version_new_draft(*, source: PlanVersion, note: str = "") -> PlanVersion:
+    """Start a new draft as a copy of ``source``: the way to change a plan in force."""
+    number = (source.plan.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    draft = PlanVersion.objects.create(plan=source.plan, number=number, note=note)
+    LevelPolicy.objects.bulk_create(
+        LevelPolicy(version=draft, level=p.level, **{f: getattr(p, f) for f in _LEVEL_FIELDS})
+        for p in source.levels.all()
+    )
+    DeadlineRule.objects.bulk_create(
+        DeadlineRule(version=draft, level=r.level, **{f: getattr(r, f) for f in _RULE_FIELDS})
+        for r in source.deadline_rules.all()
+    )
+    return draft
+
+
+@transaction.atomic
+def plan_import(*, document: dict[str, Any], publish: bool = True) -> PlanVersion:
+    """Create a plan version from a plan document (the format of default_plan.toml)."""
+    plan, _created = Plan.objects.get_or_create(
+        name=document["name"], defaults={"description": document.get("description", "")}
+    )
+    number = (plan.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = PlanVersion.objects.create(plan=plan, number=number, note=document.get("note", ""))
+    for entry in document["levels"]:
+        policy = LevelPolicy(version=version, level=entry["level"])
+        for name in _LEVEL_FIELDS:
+            if name in entry:
+                value = entry[name]
+                # TOML numbers are floats; shares are stored as exact decimals.
+                setattr(policy, name, Decimal(str(value)) if isinstance(value, float) else value)
+        policy.full_clean()
+        policy.save()
+    for entry in document.get("deadlines", []):
+        for level in entry["levels"]:
+            rule = DeadlineRule(version=version, level=level)
+            for name in _RULE_FIELDS:
+                if name in entry:
+                    setattr(rule, name, entry[name])
+            rule.full_clean()
+            rule.save()
+    if publish:
+        version = plan_version_publish(version=version)
+    return version
+
+
+def ensure_default_plan() -> PlanVersion | None:
+    """Load the default plan when the organisation has none yet."""
+    if Plan.objects.exists():
+        return None
+    version = plan_import(document=load_default_plan_document())
+    logger.info("loaded the default plan as %s", version)
+    return version
+
+
+def ensure_default_plan_after_migrate(*, using: str = "default", **kwargs: Any) -> None:
+    if using != "default":
+        return
+    ensure_default_plan()
