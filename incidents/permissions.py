@@ -34,3 +34,19 @@ def can(user: Any, action: str) -> bool:
 def require(user: Any, action: str) -> None:
     if not can(user, action):
         raise PermissionDenied()
+
+
+def available_actions(user: Any, incident: Any) -> list[str]:
+    """The transitions (and level change) this user may take on the incident right now:
+    their role allows it, the state permits it and no guard of the plan blocks it."""
+    from django_fsm import can_proceed
+
+    from .services import REGRADABLE_STATES
+
+    actions = [
+        action for action in TRANSITIONS
+        if can(user, action) and can_proceed(getattr(incident, action))
+    ]
+    if can(user, "change_level") and incident.state in REGRADABLE_STATES:
+        actions.append("change_level")
+    return actions
