@@ -373,7 +373,9 @@ def incident_change_level(
                 _("The level can be changed only after assessment and before review.")
             )
         if new_level == incident.level:
-            raise InvalidInput(field_errors={"level": [_("The incident is already at this level.")]})
+            raise InvalidInput(
+                field_errors={"level": [_("The incident is already at this level.")]}
+            )
         old_level = incident.level
         _save_versioned(incident, old_version=incident.version, old_state=incident.state,
                         fields={"level": new_level, "colour": _colour(incident, new_level)})

@@ -17,20 +17,22 @@ class FrozenUnlessDraftMixin:
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and self._editable(obj)
 
-    def has_add_permission(self, request, obj=None):
-        return super().has_add_permission(request, obj) and self._editable(obj)
-
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and self._editable(obj)
 
 
-class LevelPolicyInline(FrozenUnlessDraftMixin, admin.StackedInline):
+class FrozenInlineMixin(FrozenUnlessDraftMixin):
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._editable(obj)
+
+
+class LevelPolicyInline(FrozenInlineMixin, admin.StackedInline):
     model = LevelPolicy
     extra = 0
     max_num = 4
 
 
-class DeadlineRuleInline(FrozenUnlessDraftMixin, admin.TabularInline):
+class DeadlineRuleInline(FrozenInlineMixin, admin.TabularInline):
     model = DeadlineRule
     extra = 0
 
