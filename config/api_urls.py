@@ -1,2 +1,28 @@
+"""REST API v1, mounted at /api/v1/ (schema at /api/schema/, Swagger UI at /api/docs/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from incidents.api import (
+    IncidentChangeLevelApi,
+    IncidentDetailApi,
+    IncidentListCreateApi,
+    IncidentMetricsApi,
+    transition_apis,
+)
+from organisation.api import TokenObtainApi, UnitListApi
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", TokenObtainApi.as_view(), name="token"),
+    path("units/", UnitListApi.as_view(), name="unit-list"),
+    path("incidents/", IncidentListCreateApi.as_view(), name="incident-list"),
+    path("incidents/<int:id>/", IncidentDetailApi.as_view(), name="incident-detail"),
+    path("incidents/<int:id>/change-level/", IncidentChangeLevelApi.as_view(),
+         name="incident-change-level"),
+    path("incidents/<int:id>/metrics/", IncidentMetricsApi.as_view(), name="incident-metrics"),
+    *[
+        path(f"incidents/<int:id>/{transition}/", view.as_view(), name=f"incident-{transition}")
+        for transition, view in transition_apis.items()
+    ],
+]

@@ -141,6 +141,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"token": env_str("API_TOKEN_RATE", "30/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Fenghuo API",

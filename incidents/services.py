@@ -38,6 +38,11 @@ REGRADABLE_STATES = frozenset({State.ASSESSED, State.REPORTED, State.RESPONDING,
                                State.TRACKING})
 
 
+# The largest count a figure may hold (the database's integer column).
+MAX_COUNT = 2_000_000_000
+TITLE_MAX_LENGTH = Incident._meta.get_field("title").max_length
+
+
 @dataclass(frozen=True)
 class Figures:
     reads: int = 0
@@ -61,6 +66,8 @@ class Figures:
                 continue
             if value < 0:
                 errors[name] = [_("Cannot be negative.")]
+            elif value > MAX_COUNT:
+                errors[name] = [_("This number is too large.")]
             values[name] = value
         raw_share = data.get("negative_share", 0)
         try:
@@ -119,6 +126,8 @@ def _validate_descriptive(data: dict[str, Any]) -> None:
     errors: dict[str, list[str]] = {}
     if "title" in data and not str(data["title"] or "").strip():
         errors["title"] = [_("A title is required.")]
+    elif "title" in data and len(str(data["title"]).strip()) > TITLE_MAX_LENGTH:
+        errors["title"] = [_("At most %(n)d characters.") % {"n": TITLE_MAX_LENGTH}]
     if "platform" in data and data["platform"] not in Platform.values:
         errors["platform"] = [_("Choose a platform from the list.")]
     if "event_type" in data and data["event_type"] not in EventType.values:

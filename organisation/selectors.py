@@ -38,3 +38,7 @@ def directory() -> QuerySet[Unit]:
     return Unit.objects.prefetch_related(Prefetch("people", queryset=people)).order_by(
         "sort_order", "name"
     )
+
+
+def unit_list() -> QuerySet[Unit]:
+    return Unit.objects.order_by("sort_order", "name")

@@ -1,0 +1,229 @@
+"""The incidents API (v1).
+
+Thin views: the role is checked first (with the same table the pages use), an input
+serializer checks the request's shape, a service acts and an output serializer answers.
+The plan's rules live in ``incidents.permissions`` and ``incidents.services``; their domain
+errors become 400/403/409 in one place, ``core.api``.
+"""
+
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from core.http import client_ip
+
+from . import permissions
+from .models import Incident
+from .selectors import incident_detail, incident_list
+from .serializers import (
+    AssessSerializer,
+    ChangeLevelSerializer,
+    IncidentCreateSerializer,
+    IncidentFilterSerializer,
+    IncidentListItemSerializer,
+    IncidentSerializer,
+    IncidentUpdateSerializer,
+    MetricSnapshotCreateSerializer,
+    MetricSnapshotSerializer,
+    TransitionSerializer,
+    output_context,
+)
+from .services import (
+    incident_add_metrics,
+    incident_change_level,
+    incident_create,
+    incident_transition,
+    incident_update,
+)
+
+TAGS = ["incidents"]
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: each field named with its messages."),
+    403: OpenApiResponse(description="Not logged in, or the role may not do this."),
+    404: OpenApiResponse(description="No such incident."),
+    409: OpenApiResponse(
+        description="Not possible in the incident's current state, or `version` is stale."
+    ),
+}
+
+TRANSITION_SUMMARIES = {
+    "assess": "Assess: confirm or override the suggested level, set the handling category",
+    "report": "Report the incident to the leadership group",
+    "respond": "Start the response",
+    "track": "Start tracking",
+    "review": "Start the review",
+    "close": "Close the incident",
+    "dismiss": "Dismiss the lead (a reason is required)",
+}
+
+
+def _incident(id: int) -> Incident:
+    try:
+        return Incident.objects.get(pk=id)
+    except Incident.DoesNotExist:
+        raise Http404 from None
+
+
+def _incident_answer(request: Request, id: int, *, status_code: int = 200) -> Response:
+    """The incident as it is now, timeline included: what every write answers."""
+    try:
+        incident = incident_detail(pk=id)
+    except Incident.DoesNotExist:
+        raise Http404 from None
+    return Response(IncidentSerializer(incident, context=output_context(request)).data,
+                    status=status_code)
+
+
+class IncidentListCreateApi(APIView):
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    @extend_schema(
+        tags=TAGS,
+        summary="List incidents",
+        description=(
+            "Newest discovery first, paginated. Each item carries its latest figures, "
+            "its deadlines and the requesting user's actions; the timeline is left out "
+            "for speed (read one incident to get it)."
+        ),
+        parameters=[IncidentFilterSerializer],
+        responses={200: IncidentListItemSerializer(many=True), 400: ERRORS[400]},
+    )
+    def get(self, request: Request) -> Response:
+        # An empty query parameter (as HTML forms send) means "no filter".
+        params = {key: value for key, value in request.query_params.items() if value != ""}
+        filters = IncidentFilterSerializer(data=params)
+        filters.is_valid(raise_exception=True)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(
+            incident_list(filters=filters.validated_data), request, view=self
+        )
+        data = IncidentListItemSerializer(page, many=True, context=output_context(request)).data
+        return paginator.get_paginated_response(data)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Log an incident",
+        description="It starts `detected`, with the level the plan suggests for its figures.",
+        request=IncidentCreateSerializer,
+        responses={201: IncidentSerializer, 400: ERRORS[400], 403: ERRORS[403]},
+    )
+    def post(self, request: Request) -> Response:
+        permissions.require(request.user, "log")
+        serializer = IncidentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        incident = incident_create(
+            actor=request.user, client_ip=client_ip(request), **serializer.validated_data
+        )
+        return _incident_answer(request, incident.pk, status_code=status.HTTP_201_CREATED)
+
+
+class IncidentDetailApi(APIView):
+    @extend_schema(tags=TAGS, summary="Read an incident",
+                   responses={200: IncidentSerializer, 404: ERRORS[404]})
+    def get(self, request: Request, id: int) -> Response:
+        return _incident_answer(request, id)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Correct what was logged",
+        description="Only the fields sent change; the version moves on by one.",
+        request=IncidentUpdateSerializer,
+        responses={200: IncidentSerializer, **ERRORS},
+    )
+    def patch(self, request: Request, id: int) -> Response:
+        permissions.require(request.user, "edit")
+        incident = _incident(id)
+        serializer = IncidentUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        version = changes.pop("version", None)
+        incident_update(incident=incident, actor=request.user, changes=changes,
+                        expected_version=version, client_ip=client_ip(request))
+        return _incident_answer(request, id)
+
+
+class IncidentTransitionApi(APIView):
+    """One stage of the plan; ``transition`` names it (see ``transition_apis``)."""
+
+    transition = ""
+    input_serializer: type[serializers.Serializer] = TransitionSerializer
+
+    def post(self, request: Request, id: int) -> Response:
+        permissions.require(request.user, self.transition)
+        incident = _incident(id)
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data: dict[str, Any] = dict(serializer.validated_data)
+        incident_transition(
+            incident=incident, action=self.transition, actor=request.user,
+            reason=data.pop("reason"), expected_version=data.pop("version", None),
+            client_ip=client_ip(request), **data,  # level and category, to assess
+        )
+        return _incident_answer(request, id)
+
+
+def _transition_api(transition: str) -> type[IncidentTransitionApi]:
+    input_serializer = AssessSerializer if transition == "assess" else TransitionSerializer
+    view = type(
+        f"Incident{transition.capitalize()}Api", (IncidentTransitionApi,),
+        {"transition": transition, "input_serializer": input_serializer},
+    )
+    return extend_schema_view(
+        post=extend_schema(
+            tags=TAGS,
+            summary=TRANSITION_SUMMARIES[transition],
+            request=input_serializer,
+            responses={200: IncidentSerializer, **ERRORS},
+        )
+    )(view)
+
+
+transition_apis = {transition: _transition_api(transition)
+                   for transition in permissions.TRANSITIONS}
+
+
+class IncidentChangeLevelApi(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Change the level of an assessed incident",
+        description="Always with a reason; the deadlines follow the new level.",
+        request=ChangeLevelSerializer,
+        responses={200: IncidentSerializer, **ERRORS},
+    )
+    def post(self, request: Request, id: int) -> Response:
+        permissions.require(request.user, "change_level")
+        incident = _incident(id)
+        serializer = ChangeLevelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        incident_change_level(
+            incident=incident, actor=request.user, level=data["level"], reason=data["reason"],
+            expected_version=data.get("version"), client_ip=client_ip(request),
+        )
+        return _incident_answer(request, id)
+
+
+class IncidentMetricsApi(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Add the figures seen now",
+        description="The suggested level is re-evaluated from the new snapshot.",
+        request=MetricSnapshotCreateSerializer,
+        responses={201: MetricSnapshotSerializer, **ERRORS},
+    )
+    def post(self, request: Request, id: int) -> Response:
+        permissions.require(request.user, "add_metrics")
+        incident = _incident(id)
+        serializer = MetricSnapshotCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        metrics = dict(serializer.validated_data)
+        taken_at = metrics.pop("taken_at", None)
+        snapshot = incident_add_metrics(incident=incident, actor=request.user, metrics=metrics,
+                                        taken_at=taken_at, client_ip=client_ip(request))
+        return Response(MetricSnapshotSerializer(snapshot).data, status=status.HTTP_201_CREATED)

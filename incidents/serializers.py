@@ -1,0 +1,265 @@
+"""What the incidents API accepts and answers.
+
+Input serializers check the shape of a request (types, choices, ranges); the rules of the
+plan (roles, states, reasons an override needs, the discovery time) stay in the services,
+which answer with domain errors. Output serializers only describe what was read.
+"""
+
+from collections.abc import Mapping
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.utils import html
+
+from organisation.models import Unit
+from plans.levels import Colour, Level
+from plans.models import DeadlineKind
+
+from . import permissions
+from .choices import Category, EventType, Platform, State
+from .models import Deadline, TimelineEntry
+
+# The largest values the database columns hold on every backend we run on.
+MAX_COUNT = 2_147_483_647
+MAX_ID = 9_223_372_036_854_775_807
+
+ACTIONS = (*permissions.TRANSITIONS, "change_level")
+DEADLINE_STATUSES = ("open", "overdue", "met", "met_late", "cancelled")
+
+
+# Input ------------------------------------------------------------------------------------
+
+
+class StrictInputSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so a misspelt or read-only field is a 400 and not
+    a change the client believes was made. (HTML forms, with their ``links[0]`` and
+    ``metrics.reads`` keys and CSRF token, are left to DRF as they are.)"""
+
+    def to_internal_value(self, data):
+        unknown = (
+            sorted(set(data.keys()) - set(self.fields))
+            if isinstance(data, Mapping) and not html.is_html_input(data) else []
+        )
+        errors = {
+            name: [serializers.ErrorDetail(str(_("This field cannot be set here.")),
+                                           code="unknown_field")]
+            for name in unknown
+        }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if errors and isinstance(exc.detail, dict):
+                exc.detail.update(errors)
+            raise
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class VersionedInputSerializer(StrictInputSerializer):
+    version = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_COUNT,
+        help_text="The version the client saw; if the incident has moved on since, 409.",
+    )
+
+
+class MetricsSerializer(StrictInputSerializer):
+    """The figures seen: volumes, share of negative comments, aggravating facts."""
+
+    reads = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, default=0)
+    reposts = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, default=0)
+    comments = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, default=0)
+    negative_share = serializers.FloatField(
+        min_value=0, max_value=1, default=0,
+        help_text="Share of negative comments, from 0 to 1 (three decimals are kept).",
+    )
+    mainstream_media = serializers.BooleanField(default=False)
+    casualties = serializers.BooleanField(default=False)
+
+
+class MetricSnapshotCreateSerializer(MetricsSerializer):
+    """New figures for an incident, seen now or at ``taken_at``."""
+
+    taken_at = serializers.DateTimeField(
+        required=False, help_text="When the figures were seen; default now."
+    )
+
+
+class IncidentFieldsSerializer(StrictInputSerializer):
+    """What a person describes when logging or correcting an incident."""
+
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True, default="")
+    links = serializers.ListField(child=serializers.URLField(), default=list)
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    discovered_at = serializers.DateTimeField(
+        required=False, help_text="Default now; cannot be in the future."
+    )
+    unit = serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.all(), required=False,
+        help_text="The involved unit; default the officer's own unit.",
+    )
+    event_type = serializers.ChoiceField(choices=EventType.choices)
+
+
+class IncidentCreateSerializer(IncidentFieldsSerializer):
+    """A new lead: what was seen, where, and the figures."""
+
+    metrics = MetricsSerializer(required=False, allow_null=True,
+                                help_text="The figures seen when logging.")
+
+
+class IncidentUpdateSerializer(IncidentFieldsSerializer, VersionedInputSerializer):
+    """Used with ``partial=True``: only the fields sent change."""
+
+
+class TransitionSerializer(VersionedInputSerializer):
+    """Move the incident to the next stage."""
+
+    reason = serializers.CharField(allow_blank=True, default="",
+                                   help_text="Required to dismiss.")
+
+
+class AssessSerializer(TransitionSerializer):
+    """Confirm or override the suggested level and choose the handling category."""
+
+    level = serializers.ChoiceField(choices=Level.choices)
+    category = serializers.ChoiceField(choices=Category.choices)
+    reason = serializers.CharField(
+        allow_blank=True, default="",
+        help_text="Required when the level differs from the suggested one.",
+    )
+
+
+class ChangeLevelSerializer(VersionedInputSerializer):
+    """A new level for an assessed incident, with the reason."""
+
+    level = serializers.ChoiceField(choices=Level.choices)
+    reason = serializers.CharField(allow_blank=True, help_text="Why the level changes.")
+
+
+class IncidentFilterSerializer(serializers.Serializer):
+    """Filters of the incident list (query parameters)."""
+
+    state = serializers.ChoiceField(choices=State.choices, required=False)
+    level = serializers.ChoiceField(choices=Level.choices, required=False)
+    unit = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
+                                    help_text="Unit id.")
+
+
+# Output -----------------------------------------------------------------------------------
+
+
+class BlankAsNullMixin:
+    """The models store "" for "not set"; clients get null."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return None if value in ("", None) else super().to_representation(value)
+
+
+class BlankAsNullChoiceField(BlankAsNullMixin, serializers.ChoiceField):
+    pass
+
+
+class BlankAsNullCharField(BlankAsNullMixin, serializers.CharField):
+    pass
+
+
+class LevelNumberField(serializers.IntegerField):
+    """A level as a plain number. Only ``level`` itself is an enum in the schema: the
+    schema generator would otherwise name one choice set several times."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "1 (Ⅰ, red, most severe) to 4 (Ⅳ, blue).")
+        super().__init__(min_value=1, max_value=4, read_only=True, **kwargs)
+
+
+class MetricSnapshotSerializer(serializers.Serializer):
+    """Figures seen at one moment, with the level they suggest."""
+
+    id = serializers.IntegerField()
+    taken_at = serializers.DateTimeField()
+    reads = serializers.IntegerField()
+    reposts = serializers.IntegerField()
+    comments = serializers.IntegerField()
+    negative_share = serializers.DecimalField(max_digits=4, decimal_places=3,
+                                              coerce_to_string=False)
+    mainstream_media = serializers.BooleanField()
+    casualties = serializers.BooleanField()
+    suggested_level = LevelNumberField()
+
+
+class DeadlineSerializer(serializers.Serializer):
+    """An obligation of the incident's level and whether it is met."""
+
+    kind = serializers.ChoiceField(choices=DeadlineKind.choices)
+    due_at = serializers.DateTimeField()
+    met_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=DEADLINE_STATUSES))
+    def get_status(self, deadline: Deadline) -> str:
+        # One "now" per answer, so two deadlines due at the same time never disagree.
+        return deadline.display_status(now=self.context.get("now"))
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    """Who did what, when, from where and why."""
+
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(source="actor.username", allow_null=True,
+                                  help_text="Username, or null for the system.")
+    kind = serializers.ChoiceField(choices=TimelineEntry.Kind.choices)
+    action = BlankAsNullCharField(help_text="A transition or `change_level`, as in `actions`.")
+    from_state = BlankAsNullCharField(help_text="A `state`.")
+    to_state = BlankAsNullCharField(help_text="A `state`.")
+    from_level = LevelNumberField(allow_null=True)
+    to_level = LevelNumberField(allow_null=True)
+    reason = serializers.CharField()
+    client_ip = serializers.IPAddressField(allow_null=True)
+
+
+class IncidentListItemSerializer(serializers.Serializer):
+    """An incident as lists show it: everything but the timeline."""
+
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    links = serializers.ListField(child=serializers.CharField())
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    event_type = serializers.ChoiceField(choices=EventType.choices)
+    unit = serializers.IntegerField(source="unit_id")
+    unit_name = serializers.CharField(source="unit.name")
+    state = serializers.ChoiceField(choices=State.choices)
+    level = serializers.ChoiceField(choices=Level.choices, allow_null=True)
+    colour = BlankAsNullChoiceField(choices=Colour.choices)
+    suggested_level = LevelNumberField(allow_null=True)
+    category = BlankAsNullChoiceField(choices=Category.choices)
+    discovered_at = serializers.DateTimeField()
+    metrics = MetricSnapshotSerializer(source="latest_metrics", allow_null=True,
+                                       help_text="The latest figures.")
+    deadlines = DeadlineSerializer(many=True)
+    actions = serializers.SerializerMethodField(
+        help_text="What the requesting user may do to the incident now."
+    )
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=ACTIONS)))
+    def get_actions(self, incident) -> list[str]:
+        request = self.context.get("request")
+        return permissions.available_actions(request.user if request else None, incident)
+
+
+class IncidentSerializer(IncidentListItemSerializer):
+    """An incident with its whole timeline."""
+
+    timeline = TimelineEntrySerializer(many=True)
+
+
+def output_context(request) -> dict:
+    return {"request": request, "now": timezone.now()}
