@@ -1,0 +1,48 @@
+"""The demo start and the organisation: who is on duty now."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from incidents.models import Incident
+from organisation.models import DutyShift, RoleAssignment, User
+from organisation.roles import Role
+from organisation.selectors import on_duty
+
+pytestmark = pytest.mark.django_db
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def test_the_demo_loads_one_login_per_role_and_can_run_twice(settings):
+    settings.DEBUG = True
+    call_command("demo")
+    call_command("demo")
+    logins = {"duty", "analyst", "office", "deputy", "leader", "liaison", "spokesperson",
+              "admin"}
+    assert set(User.objects.values_list("username", flat=True)) == logins
+    assert RoleAssignment.objects.count() == len(logins)
+    assert User.objects.get(username="leader").check_password("fenghuo")
+    assert Incident.objects.count() == 2
+    assert on_duty() == [User.objects.get(username="duty")]
+
+
+def test_the_demo_refuses_to_run_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("demo")
+    assert not User.objects.exists()
+
+
+def test_who_is_on_duty_follows_the_roster(duty, analyst):
+    DutyShift.objects.all().delete()
+    start = datetime(2026, 5, 1, 8, 0, tzinfo=SHANGHAI)
+    DutyShift.objects.create(person=duty, starts_at=start, ends_at=start + timedelta(hours=12))
+    DutyShift.objects.create(person=analyst, starts_at=start + timedelta(hours=12),
+                             ends_at=start + timedelta(hours=24))
+    assert on_duty(at=start) == [duty]
+    assert on_duty(at=start + timedelta(hours=11, minutes=59)) == [duty]
+    assert on_duty(at=start + timedelta(hours=12)) == [analyst]
+    assert on_duty(at=start + timedelta(hours=24)) == []
+    assert on_duty(at=start, role=Role.ANALYST) == []
