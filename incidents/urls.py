@@ -1,3 +1,14 @@
+from django.urls import path
+
+from . import views
 
 app_name = "incidents"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.board, name="board"),
+    path("board/list/", views.board_partial, name="board_partial"),
+    path("incidents/new/", views.incident_create_view, name="create"),
+    path("incidents/<int:pk>/", views.incident_detail_view, name="detail"),
+    path("incidents/<int:pk>/act/<slug:action>/", views.incident_act, name="act"),
+    path("incidents/<int:pk>/metrics/", views.incident_metrics, name="metrics"),
+    path("incidents/<int:pk>/edit/", views.incident_edit, name="edit"),
+]

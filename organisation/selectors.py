@@ -42,3 +42,12 @@ def directory() -> QuerySet[Unit]:
 
 def unit_list() -> QuerySet[Unit]:
     return Unit.objects.order_by("sort_order", "name")
+
+
+def duty_shifts_between(*, start: datetime, end: datetime) -> QuerySet[DutyShift]:
+    """Shifts overlapping [start, end): the roster for a period."""
+    return (
+        DutyShift.objects.filter(ends_at__gt=start, starts_at__lt=end)
+        .select_related("person", "person__unit")
+        .order_by("starts_at", "person__username")
+    )

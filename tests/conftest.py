@@ -124,3 +124,12 @@ def _fresh_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """Service messages asserted in English; pages still follow each request's language."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -1,0 +1,261 @@
+"""The incident pages. Thin: a form checks what was typed, a service acts, and
+``apply_domain_error`` turns the service's domain errors into form errors and messages."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as Forbidden
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from core.errors import (
+    DomainError,
+    InvalidInput,
+    PermissionDenied,
+    StaleVersion,
+    TransitionNotAllowed,
+)
+from core.http import client_ip
+from plans.grading import suggest_level
+
+from .forms import ACTION_FORMS, IncidentCreateForm, IncidentEditForm, MetricsForm
+from .models import Incident
+from .permissions import available_actions, can
+from .presentation import ACTION_LABELS
+from .selectors import incident_board, incident_detail
+from .services import (
+    incident_add_metrics,
+    incident_change_level,
+    incident_create,
+    incident_transition,
+    incident_update,
+)
+
+BAD_INPUT = 400
+CONFLICT = 409
+
+
+def apply_domain_error(request: HttpRequest, exc: DomainError, form: Any = None) -> int:
+    """The one place where a service's domain error becomes what the person sees.
+
+    Bad input goes onto the form, field by field (fields the form lacks become errors of
+    the whole form); a conflict becomes a message and the caller shows the incident as
+    it is now; a refused role is a 403 page. Answers the HTTP status to render with.
+    """
+    if isinstance(exc, PermissionDenied):
+        raise Forbidden(str(exc.message)) from exc
+    if isinstance(exc, InvalidInput):
+        if form is None:
+            messages.error(request, str(exc.message))
+            return BAD_INPUT
+        for field, errors in exc.field_errors.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, str(error))
+        if not exc.field_errors:
+            form.add_error(None, str(exc.message))
+        return BAD_INPUT
+    if isinstance(exc, StaleVersion):
+        messages.error(request, _(
+            "Someone else changed this incident in the meantime. It has been reloaded: "
+            "check it and try again."
+        ))
+        return CONFLICT
+    if isinstance(exc, TransitionNotAllowed):
+        messages.error(request, str(exc.message))
+        return CONFLICT
+    messages.error(request, str(exc.message))
+    return CONFLICT
+
+
+def _incident_or_404(pk: int) -> Incident:
+    try:
+        return incident_detail(pk=pk)
+    except Incident.DoesNotExist as exc:
+        raise Http404(_("No such incident.")) from exc
+
+
+# The board -------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def board(request: HttpRequest) -> HttpResponse:
+    return render(request, "incidents/board.html", {"incidents": incident_board()})
+
+
+@login_required
+@require_GET
+def board_partial(request: HttpRequest) -> HttpResponse:
+    """The board's list alone, which htmx fetches every 30 seconds."""
+    return render(request, "incidents/_board.html", {"incidents": incident_board()})
+
+
+# Logging an incident ----------------------------------------------------------------
+
+
+@login_required
+def incident_create_view(request: HttpRequest) -> HttpResponse:
+    if not can(request.user, "log"):
+        raise Forbidden(_("Your role does not allow logging incidents."))
+    status = 200
+    if request.method == "POST":
+        form = IncidentCreateForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                incident = incident_create(
+                    actor=request.user, client_ip=client_ip(request), **form.service_kwargs()
+                )
+            except DomainError as exc:
+                status = apply_domain_error(request, exc, form)
+            else:
+                messages.success(request, _("The incident has been logged."))
+                return redirect("incidents:detail", pk=incident.pk)
+        else:
+            status = BAD_INPUT
+    else:
+        form = IncidentCreateForm(user=request.user)
+    return render(request, "incidents/create.html", {"form": form}, status=status)
+
+
+# The incident page ------------------------------------------------------------------
+
+
+def _action_form(action: str, incident: Incident, data: Any = None) -> Any:
+    initial: dict[str, Any] = {"version": incident.version}
+    if action == "assess":
+        initial["level"] = incident.suggested_level
+    elif action == "change_level":
+        initial["level"] = incident.level
+    return ACTION_FORMS[action](data, initial=initial, auto_id=f"id_{action}_%s")
+
+
+def _metrics_form(data: Any = None) -> MetricsForm:
+    return MetricsForm(data, auto_id="id_metrics_%s")
+
+
+def _edit_form(incident: Incident, data: Any = None) -> IncidentEditForm:
+    if data is not None:
+        return IncidentEditForm(data, auto_id="id_edit_%s")
+    return IncidentEditForm.for_incident(incident, auto_id="id_edit_%s")
+
+
+def _render_detail(request: HttpRequest, pk: int, *, bound: dict[str, Any] | None = None,
+                   status: int = 200) -> HttpResponse:
+    """The incident page; ``bound`` holds a form the person just sent, with its errors."""
+    incident = _incident_or_404(pk)
+    bound = bound or {}
+    user = request.user
+    actions = available_actions(user, incident)
+    action_forms = [
+        {"action": action, "label": ACTION_LABELS[action],
+         "form": bound[action] if action in bound else _action_form(action, incident)}
+        for action in actions
+    ]
+    snapshots = sorted(incident.snapshots.all(), key=lambda s: s.pk)
+    latest = incident.latest_metrics
+    previous = None
+    if latest is not None:
+        earlier = [s for s in snapshots if s.pk < latest.pk]
+        previous = earlier[-1] if earlier else None
+    suggestion = (
+        suggest_level(version=incident.plan_version, figures=latest, previous=previous)
+        if latest is not None else None
+    )
+    may_add_metrics = incident.is_open and can(user, "add_metrics")
+    may_edit = incident.is_open and can(user, "edit")
+    context = {
+        "incident": incident,
+        "suggestion": suggestion,
+        "snapshots": sorted(snapshots, key=lambda s: (s.taken_at, s.pk), reverse=True),
+        "deadlines": list(incident.deadlines.all()),
+        "timeline": list(incident.timeline.all()),
+        "action_forms": action_forms,
+        "metrics_form": bound.get("metrics", _metrics_form()) if may_add_metrics else None,
+        "edit_form": bound.get("edit", _edit_form(incident)) if may_edit else None,
+        "open_form": next(iter(bound), None),
+    }
+    return render(request, "incidents/detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def incident_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, pk)
+
+
+def _perform(action: str, *, request: HttpRequest, incident: Incident,
+             data: dict[str, Any]) -> None:
+    common = {"incident": incident, "actor": request.user, "reason": data.get("reason", ""),
+              "expected_version": data["version"], "client_ip": client_ip(request)}
+    if action == "change_level":
+        incident_change_level(level=data["level"], **common)
+    elif action == "assess":
+        incident_transition(action=action, level=data["level"],
+                            category=data.get("category") or None, **common)
+    else:
+        incident_transition(action=action, **common)
+
+
+def _after_post(request: HttpRequest, pk: int, *, key: str, form: Any,
+                act: Any, done: str) -> HttpResponse:
+    """Validate ``form``, run ``act`` (which calls a service) and answer: back to the page
+    with a message on success, or the page again with the form's errors or the conflict."""
+    if not form.is_valid():
+        return _render_detail(request, pk, bound={key: form}, status=BAD_INPUT)
+    try:
+        act(form.cleaned_data)
+    except DomainError as exc:
+        status = apply_domain_error(request, exc, form)
+        # On a conflict the person sees the incident as it now is, with fresh forms.
+        return _render_detail(request, pk, bound={key: form} if status == BAD_INPUT else None,
+                              status=status)
+    messages.success(request, done)
+    return redirect("incidents:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def incident_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in ACTION_FORMS:
+        raise Http404(_("No such action."))
+    incident = _incident_or_404(pk)
+    form = _action_form(action, incident, request.POST)
+    return _after_post(
+        request, pk, key=action, form=form,
+        act=lambda data: _perform(action, request=request, incident=incident, data=data),
+        done=_("Done: %(action)s.") % {"action": ACTION_LABELS[action]},
+    )
+
+
+@login_required
+@require_POST
+def incident_metrics(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _incident_or_404(pk)
+    form = _metrics_form(request.POST)
+    return _after_post(
+        request, pk, key="metrics", form=form,
+        act=lambda data: incident_add_metrics(
+            incident=incident, actor=request.user, metrics=form.metrics(),
+            taken_at=data.get("taken_at"), client_ip=client_ip(request),
+        ),
+        done=_("The new figures have been recorded."),
+    )
+
+
+@login_required
+@require_POST
+def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _incident_or_404(pk)
+    form = _edit_form(incident, request.POST)
+    return _after_post(
+        request, pk, key="edit", form=form,
+        act=lambda data: incident_update(
+            incident=incident, actor=request.user, changes=form.descriptive(),
+            expected_version=data["version"], client_ip=client_ip(request),
+        ),
+        done=_("The incident has been updated."),
+    )
+
