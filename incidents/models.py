@@ -72,6 +72,24 @@ class Incident(models.Model):
     def is_open(self) -> bool:
         return self.state not in (State.CLOSED, State.DISMISSED)
 
+    def level_policy(self, level: int | None = None):
+        """What ``level`` (default: the confirmed one) means in this incident's plan
+        version; reads the prefetched levels when the selector loaded them."""
+        level = level or self.level
+        return next((p for p in self.plan_version.levels.all() if p.level == level), None)
+
+    def lead_unit(self):
+        """The unit that leads the response at the confirmed level (004): the office of
+        the leadership group, or the involved unit."""
+        from organisation.models import Unit
+        from plans.models import LevelPolicy
+
+        policy = self.level_policy()
+        if policy is None or policy.lead == LevelPolicy.Lead.INVOLVED_UNIT:
+            return self.unit
+        return Unit.objects.filter(kind=Unit.Kind.OFFICE).order_by("sort_order").first() \
+            or self.unit
+
     # The lifecycle (domain.md, "The stages"). Guards from later issues plug in through
     # ``incidents.guards``; roles are checked by ``incidents.permissions``.
     @transition(field=state, source=State.DETECTED, target=State.ASSESSED,

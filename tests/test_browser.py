@@ -70,7 +70,7 @@ def test_duty_officer_logs_analyst_grades_and_board_shows_orange_with_ticking_co
         incident_url = page.url
         expect(page.locator("h1")).to_have_text(TITLE)
         expect(page.locator(".message-success")).to_be_visible()
-        expect(page.locator("#grading-h + dl")).to_contain_text("二级（重大）")
+        expect(page.locator("#grading-h + dl")).to_contain_text("Ⅱ级（重大）")
         expect(page.locator("#grading-h + dl")).to_contain_text("主流媒体已介入")
         expect(page.locator("form[data-action=assess]")).to_have_count(0)
 

@@ -14,8 +14,9 @@ from incidents.services import incident_transition, incident_update
 pytestmark = pytest.mark.django_db
 
 # One board query count whatever the number of incidents (see the test below): session,
-# user, the user's roles, who is on duty, the incidents, their deadlines.
-BOARD_QUERIES = 6
+# user, the user's roles, who is on duty, the incidents, their deadlines, the levels of
+# their plan versions.
+BOARD_QUERIES = 7
 
 
 def board_titles(content: str) -> list[str]:
@@ -403,3 +404,26 @@ def test_roster_and_top_bar_show_who_is_on_duty_now(client, analyst):
     assert on_duty and "王值班" in on_duty.group(1)
     assert re.search(r'class="dutybar-person">王值班', content)
     assert content.count("<tr") >= 3  # the header, today's and tomorrow's shifts
+
+
+def test_the_incident_page_names_levels_and_the_lead_unit_as_its_plan_does(
+    client, analyst, office, log_incident
+):
+    from incidents.services import incident_transition
+    from plans.selectors import plan_version_in_force
+    from plans.services import plan_version_new_draft, plan_version_publish
+
+    draft = plan_version_new_draft(source=plan_version_in_force())
+    draft.levels.filter(level=2).update(name="重要")
+    plan_version_publish(version=draft, actor=office)
+    media = incident_transition(incident=log_incident(metrics={"mainstream_media": True}),
+                                action="assess", actor=analyst, level=2, category="hype")
+    small = incident_transition(incident=log_incident(), action="assess", actor=analyst,
+                                level=4, category="inquiry")
+    client.force_login(analyst)
+    page = client.get(f"/incidents/{media.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content
+    page = page.decode()
+    assert "Ⅱ级（重要）" in page
+    assert "牵头单位" in page and "领导小组办公室" in page.split("牵头单位")[1][:200]
+    page = client.get(f"/incidents/{small.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content
+    assert "卫生健康委员会" in page.decode().split("牵头单位")[1][:200]

@@ -36,6 +36,18 @@ def level_label(level: int | None) -> str:
 
 
 @register.filter
+def plan_level_label(incident: Any, level: int | None) -> str:
+    """``{{ incident|plan_level_label:incident.level }}``: the level as the incident's own
+    plan version names it (an organisation may rename its levels)."""
+    if not level:
+        return _("not graded")
+    policy = incident.level_policy(level)
+    if policy is None:
+        return str(Level(level).label)
+    return _("%(numeral)s (%(name)s)") % {"numeral": NUMERALS[level], "name": policy.name}
+
+
+@register.filter
 def level_class(incident: Any) -> str:
     """``level-red`` … ``level-blue`` for a graded incident, ``level-none`` before."""
     colour = getattr(incident, "colour", "")
