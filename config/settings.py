@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "organisation",
     "plans",
     "incidents",
+    "notifications",
+    "engine",
 ]
 
 MIDDLEWARE = [

@@ -176,13 +176,28 @@ class Deadline(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices,
                               default=Status.OPEN)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # When the clock started (the window reminders are measured on).
+    starts_at = models.DateTimeField(_("clock started"), null=True, blank=True)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assignee"),
+                                 null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    # Enforcement state, advanced only by the engine's sweep with conditional updates.
+    # ``next_check_at`` is when the sweep must look at this row next (null: never again).
+    next_check_at = models.DateTimeField(_("next check"), null=True, blank=True)
+    reminders_sent = models.PositiveSmallIntegerField(_("reminders sent"), default=0)
+    escalation_step = models.SmallIntegerField(_("escalation step reached"), default=-1)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL,
+                                        verbose_name=_("acknowledged by"), null=True,
+                                        blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["due_at"]
         constraints = [
             models.UniqueConstraint(fields=["incident", "kind"], name="deadline_kind_unique")
         ]
-        indexes = [models.Index(fields=["status", "due_at"])]
+        indexes = [models.Index(fields=["status", "due_at"]),
+                   models.Index(fields=["status", "next_check_at"])]
         verbose_name = _("deadline")
         verbose_name_plural = _("deadlines")
 
@@ -207,6 +222,7 @@ class TimelineEntry(models.Model):
         LEVEL = "level", _("level change")
         METRICS = "metrics", _("new figures")
         EDITED = "edited", _("edited")
+        ALERT = "alert", _("alert")
 
     incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE,
                                  related_name="timeline")
@@ -230,3 +246,27 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.at:%Y-%m-%d %H:%M} {self.kind} {self.action}"
+
+
+class LateReport(models.Model):
+    """A deadline that passed unmet (迟报), kept for accountability (责任追究)."""
+
+    deadline = models.OneToOneField(Deadline, verbose_name=_("deadline"),
+                                    on_delete=models.CASCADE, related_name="late_report")
+    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE,
+                                 related_name="late_reports")
+    unit = models.ForeignKey("organisation.Unit", verbose_name=_("responsible unit"),
+                             on_delete=models.PROTECT, related_name="late_reports")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("responsible person"),
+                               null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="late_reports")
+    due_at = models.DateTimeField(_("was due at"))
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-due_at"]
+        verbose_name = _("late report")
+        verbose_name_plural = _("late reports")
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.deadline.get_kind_display()} {self.unit}"

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import DeadlineRule, LevelPolicy, Plan, PlanVersion
+from .models import DeadlineRule, EscalationStep, LevelPolicy, Plan, PlanVersion
 from .services import plan_version_new_draft, plan_version_publish
 
 
@@ -37,6 +37,11 @@ class DeadlineRuleInline(FrozenInlineMixin, admin.TabularInline):
     extra = 0
 
 
+class EscalationStepInline(FrozenInlineMixin, admin.TabularInline):
+    model = EscalationStep
+    extra = 0
+
+
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
     list_display = ["name"]
@@ -47,7 +52,7 @@ class PlanVersionAdmin(FrozenUnlessDraftMixin, admin.ModelAdmin):
     list_display = ["plan", "number", "status", "published_at", "published_by"]
     list_filter = ["status", "plan"]
     readonly_fields = ["status", "published_at", "published_by", "created_at"]
-    inlines = [LevelPolicyInline, DeadlineRuleInline]
+    inlines = [LevelPolicyInline, DeadlineRuleInline, EscalationStepInline]
     actions = ["publish", "new_draft"]
 
     def has_delete_permission(self, request, obj=None):

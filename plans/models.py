@@ -49,6 +49,18 @@ class PlanVersion(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # Reminders before a deadline is due (issue: the deadline engine). Windows up to
+    # ``short_window_minutes`` get a reminder ``short_reminder_minutes`` before due,
+    # longer ones ``long_reminder_minutes`` before; and one at half the window if set.
+    remind_at_half_window = models.BooleanField(_("remind at half the window"), default=True)
+    short_window_minutes = models.PositiveIntegerField(_("a short window lasts up to (minutes)"),
+                                                       default=60)
+    short_reminder_minutes = models.PositiveIntegerField(
+        _("short windows: remind this many minutes before due"), default=5
+    )
+    long_reminder_minutes = models.PositiveIntegerField(
+        _("long windows: remind this many minutes before due"), default=60
+    )
 
     class Meta:
         ordering = ["plan", "-number"]
@@ -136,6 +148,42 @@ class LevelPolicy(models.Model):
         ) and not self.has_volume_trigger:
             raise ValidationError(
                 _("A negative-share condition needs a reads, reposts or comments threshold.")
+            )
+
+
+class EscalationStep(models.Model):
+    """One step of a level's escalation chain: ``wait_minutes`` after a deadline passes
+    unmet, the people holding ``roles`` are alerted (step 0 is the overdue alert)."""
+
+    version = models.ForeignKey(
+        PlanVersion, verbose_name=_("plan version"), on_delete=models.CASCADE,
+        related_name="escalation_steps",
+    )
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    wait_minutes = models.PositiveIntegerField(_("minutes after due"))
+    roles = models.JSONField(_("alert these roles"), default=list)
+
+    class Meta:
+        ordering = ["version", "level", "wait_minutes"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "level", "wait_minutes"],
+                                    name="escalation_step_unique"),
+        ]
+        verbose_name = _("escalation step")
+        verbose_name_plural = _("escalation chain")
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} +{self.wait_minutes} min: {', '.join(self.roles)}"
+
+    def clean(self) -> None:
+        from organisation.roles import Role
+
+        if not self.roles or not isinstance(self.roles, list) or any(
+            role not in Role.values for role in self.roles
+        ):
+            raise ValidationError(
+                {"roles": _("List one or more roles: %(roles)s")
+                 % {"roles": ", ".join(Role.values)}}
             )
 
 

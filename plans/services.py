@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .levels import Level
-from .models import DeadlineRule, LevelPolicy, Plan, PlanVersion
+from .models import DeadlineRule, EscalationStep, LevelPolicy, Plan, PlanVersion
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,9 @@ _LEVEL_FIELDS = (
     "negative_rising_suffices",
 )
 _RULE_FIELDS = ("kind", "anchor", "minutes", "fulfilled_by")
+_STEP_FIELDS = ("wait_minutes", "roles")
+_VERSION_FIELDS = ("remind_at_half_window", "short_window_minutes", "short_reminder_minutes",
+                   "long_reminder_minutes")
 
 
 def load_default_plan_document() -> dict[str, Any]:
@@ -64,6 +67,11 @@ def plan_version_validate(*, version: PlanVersion) -> None:
     for rule in version.deadline_rules.all():
         if rule.level not in levels:
             errors.append(_("%(rule)s refers to a level the plan lacks.") % {"rule": rule})
+    for step in version.escalation_steps.all():
+        try:
+            step.full_clean(exclude=["version"])
+        except ValidationError as exc:
+            errors.extend(f"{step}: {m}" for m in exc.messages)
     if not any(rule.kind == "report" for rule in version.deadline_rules.all()):
         errors.append(_("The plan sets no deadline for reporting to the leadership group."))
     if errors:
@@ -93,7 +101,10 @@ def plan_version_publish(*, version: PlanVersion, actor=None) -> PlanVersion:
 def plan_version_new_draft(*, source: PlanVersion, note: str = "") -> PlanVersion:
     """Start a new draft as a copy of ``source``: the way to change a plan in force."""
     number = (source.plan.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-    draft = PlanVersion.objects.create(plan=source.plan, number=number, note=note)
+    draft = PlanVersion.objects.create(
+        plan=source.plan, number=number, note=note,
+        **{f: getattr(source, f) for f in _VERSION_FIELDS},
+    )
     LevelPolicy.objects.bulk_create(
         LevelPolicy(version=draft, level=p.level, **{f: getattr(p, f) for f in _LEVEL_FIELDS})
         for p in source.levels.all()
@@ -101,6 +112,10 @@ def plan_version_new_draft(*, source: PlanVersion, note: str = "") -> PlanVersio
     DeadlineRule.objects.bulk_create(
         DeadlineRule(version=draft, level=r.level, **{f: getattr(r, f) for f in _RULE_FIELDS})
         for r in source.deadline_rules.all()
+    )
+    EscalationStep.objects.bulk_create(
+        EscalationStep(version=draft, level=e.level, **{f: getattr(e, f) for f in _STEP_FIELDS})
+        for e in source.escalation_steps.all()
     )
     return draft
 
@@ -112,7 +127,10 @@ def plan_import(*, document: dict[str, Any], publish: bool = True) -> PlanVersio
         name=document["name"], defaults={"description": document.get("description", "")}
     )
     number = (plan.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-    version = PlanVersion.objects.create(plan=plan, number=number, note=document.get("note", ""))
+    version = PlanVersion.objects.create(
+        plan=plan, number=number, note=document.get("note", ""),
+        **{f: document[f] for f in _VERSION_FIELDS if f in document},
+    )
     for entry in document["levels"]:
         policy = LevelPolicy(version=version, level=entry["level"])
         for name in _LEVEL_FIELDS:
@@ -130,6 +148,13 @@ def plan_import(*, document: dict[str, Any], publish: bool = True) -> PlanVersio
                     setattr(rule, name, entry[name])
             rule.full_clean()
             rule.save()
+    for entry in document.get("escalation", []):
+        for level in entry["levels"]:
+            step = EscalationStep(version=version, level=level)
+            for name in _STEP_FIELDS:
+                setattr(step, name, entry[name])
+            step.full_clean()
+            step.save()
     if publish:
         version = plan_version_publish(version=version)
     return version
