@@ -175,8 +175,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-# How often the deadline sweep runs (seconds); the engine itself comes with its own issue.
+# How often the deadline sweep runs (seconds). The beat schedule lives here, in one place.
 FENGHUO_SWEEP_INTERVAL = env_float("FENGHUO_SWEEP_INTERVAL", 5.0)
+# /healthz reports the engine stale when its last sweep is older than this (seconds).
+FENGHUO_ENGINE_STALE_AFTER = env_float("FENGHUO_ENGINE_STALE_AFTER", 60.0)
+CELERY_BEAT_SCHEDULE = {
+    "deadline-sweep": {"task": "engine.sweep", "schedule": FENGHUO_SWEEP_INTERVAL,
+                       "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2}},
+}
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 

@@ -3,6 +3,7 @@
 
 from datetime import datetime, timedelta
 
+from engine.schedule import deadline_schedule
 from plans.models import Anchor, DeadlineRule
 
 from .models import Deadline, Incident, TimelineEntry
@@ -37,47 +38,53 @@ def deadlines_apply_level(*, incident: Incident, level: int) -> None:
     for kind, deadline in existing.items():
         if kind in discovery_kinds and kind not in rules and deadline.status == "open":
             deadline.status = Deadline.Status.CANCELLED
-            deadline.save(update_fields=["status"])
+            deadline.next_check_at = None
+            deadline.save(update_fields=["status", "next_check_at"])
     for kind, rule in rules.items():
         due_at = incident.discovered_at + timedelta(minutes=rule.minutes)
         deadline = existing.get(kind)
         if deadline is None:
             met_at = _event_time(incident, rule.fulfilled_by)
-            Deadline.objects.create(
+            deadline = Deadline.objects.create(
                 incident=incident, kind=kind, level=level, fulfilled_by=rule.fulfilled_by,
-                due_at=due_at, met_at=met_at,
+                starts_at=incident.discovered_at, due_at=due_at, met_at=met_at,
                 status=Deadline.Status.MET if met_at else Deadline.Status.OPEN,
             )
+            deadline_schedule(deadline=deadline)
         elif deadline.status != Deadline.Status.MET:
             deadline.level = level
+            deadline.starts_at = incident.discovered_at
             deadline.due_at = due_at
             deadline.fulfilled_by = rule.fulfilled_by
             deadline.status = Deadline.Status.OPEN
-            deadline.save(update_fields=["level", "due_at", "fulfilled_by", "status"])
+            deadline.save(update_fields=["level", "starts_at", "due_at", "fulfilled_by",
+                                         "status"])
+            deadline_schedule(deadline=deadline)
 
 
 def deadlines_start_anchor(*, incident: Incident, anchor: str, at: datetime) -> None:
     """Deadlines whose clock starts with a stage (e.g. the review) start at ``at``."""
     for rule in _rules(incident, incident.level, anchor):
-        Deadline.objects.update_or_create(
+        deadline, _created = Deadline.objects.update_or_create(
             incident=incident, kind=rule.kind,
             defaults={
-                "level": incident.level, "fulfilled_by": rule.fulfilled_by,
+                "level": incident.level, "fulfilled_by": rule.fulfilled_by, "starts_at": at,
                 "due_at": at + timedelta(minutes=rule.minutes), "met_at": None,
                 "status": Deadline.Status.OPEN,
             },
         )
+        deadline_schedule(deadline=deadline)
 
 
 def deadlines_fulfil(*, incident: Incident, event: str, at: datetime) -> int:
     """Mark met every open deadline that ``event`` fulfils; answers how many."""
     return incident.deadlines.filter(status=Deadline.Status.OPEN, fulfilled_by=event).update(
-        status=Deadline.Status.MET, met_at=at
+        status=Deadline.Status.MET, met_at=at, next_check_at=None
     )
 
 
 def deadlines_cancel_open(*, incident: Incident) -> int:
     """A dismissed or closed incident owes nothing more."""
     return incident.deadlines.filter(status=Deadline.Status.OPEN).update(
-        status=Deadline.Status.CANCELLED
+        status=Deadline.Status.CANCELLED, next_check_at=None
     )

@@ -1,0 +1,58 @@
+"""When a deadline needs the engine's attention: its reminder points before due and the
+steps of its level's escalation chain after due, all from the incident's plan version."""
+
+from datetime import datetime, timedelta
+
+from incidents.models import Deadline
+from plans.models import EscalationStep, PlanVersion
+
+
+def reminder_points(*, deadline: Deadline, version: PlanVersion) -> list[datetime]:
+    """Reminder times, strictly before due: half the window (if the plan says so), and a
+    fixed time before due, shorter for short windows (default 5 min up to an hour's
+    window, else 1 hour)."""
+    starts = deadline.starts_at or deadline.incident.discovered_at
+    window = deadline.due_at - starts
+    if window <= timedelta(0):
+        return []
+    points = set()
+    if version.remind_at_half_window:
+        points.add(starts + window / 2)
+    short = window <= timedelta(minutes=version.short_window_minutes)
+    before = timedelta(
+        minutes=version.short_reminder_minutes if short else version.long_reminder_minutes
+    )
+    if timedelta(0) < before < window:
+        points.add(deadline.due_at - before)
+    return sorted(p for p in points if starts < p < deadline.due_at)
+
+
+def escalation_chain(*, version: PlanVersion, level: int) -> list[EscalationStep]:
+    return sorted(
+        (s for s in version.escalation_steps.all() if s.level == level),
+        key=lambda s: s.wait_minutes,
+    )
+
+
+def next_check(*, deadline: Deadline, points: list[datetime],
+               chain: list[EscalationStep]) -> datetime | None:
+    """The next moment something is owed for this deadline, given what was done."""
+    if deadline.status != Deadline.Status.OPEN:
+        return None
+    candidates = []
+    if deadline.reminders_sent < len(points):
+        candidates.append(points[deadline.reminders_sent])
+    if deadline.acknowledged_at is None and deadline.escalation_step + 1 < len(chain):
+        wait = chain[deadline.escalation_step + 1].wait_minutes
+        candidates.append(deadline.due_at + timedelta(minutes=wait))
+    return min(candidates) if candidates else None
+
+
+def deadline_schedule(*, deadline: Deadline) -> None:
+    """Set when the sweep must first look at a new or recomputed deadline."""
+    version = deadline.incident.plan_version
+    deadline.next_check_at = next_check(
+        deadline=deadline, points=reminder_points(deadline=deadline, version=version),
+        chain=escalation_chain(version=version, level=deadline.level),
+    )
+    Deadline.objects.filter(pk=deadline.pk).update(next_check_at=deadline.next_check_at)

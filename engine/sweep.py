@@ -1,0 +1,158 @@
+"""The deadline sweep: the engine's one mechanism.
+
+Celery beat runs it every few seconds (``FENGHUO_SWEEP_INTERVAL``). It claims the open
+deadlines whose ``next_check_at`` has come, with ``SELECT … FOR UPDATE SKIP LOCKED`` on
+PostgreSQL so that concurrent sweeps share the work; on SQLite the transaction takes the
+database's write lock when it begins (``transaction_mode=IMMEDIATE``), so sweeps run one
+after another. For each deadline it advances the reminder count and escalation step with
+a compare-and-set update and writes the notifications in the same transaction; the
+outbox keys make a repeated write harmless. A sweep costs what is due, not what is open:
+it reads only rows whose ``next_check_at`` has passed (an index on status, next_check_at).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from incidents.models import Deadline, LateReport
+from notifications.models import Notification
+from notifications.services import notifications_write
+from organisation.models import User
+from organisation.roles import Role
+from organisation.selectors import on_duty, people_with_role
+from plans.levels import NUMERALS
+
+from .models import Heartbeat
+from .schedule import escalation_chain, next_check, reminder_points
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepResult:
+    deadlines: int = 0
+    notifications: int = 0
+    late_reports: int = 0
+
+
+def _people_for_roles(roles: list[str], *, at: datetime) -> list[User]:
+    """Duty officers are whoever is on duty now (all duty officers if the roster is
+    empty); other roles are everyone holding them."""
+    people: dict[int, User] = {}
+    for role in roles:
+        if role == Role.DUTY_OFFICER:
+            found = on_duty(at=at) or list(people_with_role(role=role))
+        else:
+            found = list(people_with_role(role=role))
+        people.update((p.pk, p) for p in found)
+    return list(people.values())
+
+
+def _reminder_recipients(deadline: Deadline, *, at: datetime) -> list[User]:
+    if deadline.assignee_id:
+        return [deadline.assignee]
+    return _people_for_roles([Role.DUTY_OFFICER], at=at)
+
+
+def _title(deadline: Deadline, text: str) -> str:
+    return f"[{NUMERALS.get(deadline.level, '')}] {deadline.incident.title}：{text}"
+
+
+def _advance(deadline: Deadline, *, now: datetime) -> SweepResult:
+    """Everything owed for one claimed deadline at ``now``; see the module docstring."""
+    result = SweepResult(deadlines=1)
+    incident = deadline.incident
+    version = incident.plan_version
+    points = reminder_points(deadline=deadline, version=version)
+    chain = escalation_chain(version=version, level=deadline.level)
+    before = (deadline.reminders_sent, deadline.escalation_step, deadline.next_check_at)
+    reminder_step = None
+    passed = [i for i, point in enumerate(points) if point <= now]
+    if passed and max(passed) >= deadline.reminders_sent:
+        # Only the latest passed point is announced: a sweep that was late does not
+        # send a burst of stale reminders, and none at all once the deadline is due.
+        if now < deadline.due_at:
+            reminder_step = max(passed)
+        deadline.reminders_sent = max(passed) + 1
+    new_steps: list[int] = []
+    if now >= deadline.due_at and deadline.acknowledged_at is None:
+        reached = [i for i, step in enumerate(chain)
+                   if deadline.due_at + timedelta(minutes=step.wait_minutes) <= now]
+        if reached and max(reached) > deadline.escalation_step:
+            # Every step not yet taken is taken: each names other people to alert.
+            new_steps = list(range(deadline.escalation_step + 1, max(reached) + 1))
+            deadline.escalation_step = max(reached)
+    deadline.next_check_at = next_check(deadline=deadline, points=points, chain=chain)
+    claimed = Deadline.objects.filter(
+        pk=deadline.pk, status=Deadline.Status.OPEN, reminders_sent=before[0],
+        escalation_step=before[1], next_check_at=before[2],
+    ).update(reminders_sent=deadline.reminders_sent, escalation_step=deadline.escalation_step,
+             next_check_at=deadline.next_check_at)
+    if claimed != 1:
+        return SweepResult()  # someone else advanced it, or it was met meanwhile
+    kind_label = deadline.get_kind_display()
+    due_local = timezone.localtime(deadline.due_at).strftime("%H:%M")
+    if reminder_step is not None:
+        result.notifications += notifications_write(
+            recipients=_reminder_recipients(deadline, at=now), kind=Notification.Kind.REMINDER,
+            step=reminder_step, at=now, incident_id=incident.pk, deadline_id=deadline.pk,
+            title=_title(deadline, _("%(what)s due at %(time)s") % {
+                "what": kind_label, "time": due_local}),
+        )
+    for step in new_steps:
+        kind = Notification.Kind.OVERDUE if step == 0 else Notification.Kind.ESCALATION
+        result.notifications += notifications_write(
+            recipients=_people_for_roles(chain[step].roles, at=now), kind=kind, step=step,
+            at=now, incident_id=incident.pk, deadline_id=deadline.pk,
+            title=_title(deadline, _("%(what)s overdue since %(time)s") % {
+                "what": kind_label, "time": due_local}),
+        )
+    if new_steps and new_steps[0] == 0:
+        result.late_reports += _record_late_report(deadline)
+    return result
+
+
+def _record_late_report(deadline: Deadline) -> int:
+    """迟报: the unit that leads at the level, and the person who had to act."""
+    incident = deadline.incident
+    person = deadline.assignee or next(iter(on_duty(at=deadline.due_at)), None)
+    _report, created = LateReport.objects.get_or_create(
+        deadline=deadline,
+        defaults={"incident": incident, "unit": incident.lead_unit(), "person": person,
+                  "due_at": deadline.due_at},
+    )
+    return int(created)
+
+
+def sweep(*, now: datetime | None = None, batch: int = 500) -> SweepResult:
+    """Advance every deadline that is due for a look; answers what it did."""
+    total = SweepResult()
+    with translation.override(settings.LANGUAGE_CODE):
+        while True:
+            now_ = now or timezone.now()
+            with transaction.atomic():
+                due = list(
+                    Deadline.objects.select_for_update(skip_locked=True, of=("self",))
+                    .filter(status=Deadline.Status.OPEN, next_check_at__lte=now_)
+                    .select_related("incident__plan_version", "incident__unit", "assignee")
+                    .prefetch_related("incident__plan_version__escalation_steps",
+                                      "incident__plan_version__levels")
+                    .order_by("next_check_at")[:batch]
+                )
+                for deadline in due:
+                    done = _advance(deadline, now=now_)
+                    total.deadlines += done.deadlines
+                    total.notifications += done.notifications
+                    total.late_reports += done.late_reports
+            if len(due) < batch:
+                break
+        Heartbeat.objects.update_or_create(name="sweep", defaults={"at": timezone.now()})
+    if total.deadlines:
+        logger.info("sweep: %s deadlines, %s notifications, %s late reports",
+                    total.deadlines, total.notifications, total.late_reports)
+    return total
