@@ -182,7 +182,16 @@ FENGHUO_ENGINE_STALE_AFTER = env_float("FENGHUO_ENGINE_STALE_AFTER", 60.0)
 CELERY_BEAT_SCHEDULE = {
     "deadline-sweep": {"task": "engine.sweep", "schedule": FENGHUO_SWEEP_INTERVAL,
                        "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2}},
+    "notification-delivery": {"task": "notifications.deliver",
+                              "schedule": FENGHUO_SWEEP_INTERVAL,
+                              "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2}},
 }
+# Delivery of email and webhook notifications: attempts, and the first retry's delay
+# (doubling after each failure, capped at FENGHUO_DELIVERY_MAX_DELAY seconds).
+FENGHUO_DELIVERY_MAX_ATTEMPTS = env_int("FENGHUO_DELIVERY_MAX_ATTEMPTS", 8)
+FENGHUO_DELIVERY_FIRST_DELAY = env_float("FENGHUO_DELIVERY_FIRST_DELAY", 10.0)
+FENGHUO_DELIVERY_MAX_DELAY = env_float("FENGHUO_DELIVERY_MAX_DELAY", 1800.0)
+FENGHUO_WEBHOOK_TIMEOUT = env_float("FENGHUO_WEBHOOK_TIMEOUT", 10.0)
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
