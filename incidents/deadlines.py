@@ -4,7 +4,9 @@
 from datetime import datetime, timedelta
 
 from engine.schedule import deadline_schedule
-from plans.models import Anchor, DeadlineRule
+from organisation.selectors import people_with_role
+from plans.calendar import in_working_hours
+from plans.models import Anchor, DeadlineKind, DeadlineRule
 
 from .models import Deadline, Incident, TimelineEntry
 
@@ -88,3 +90,44 @@ def deadlines_cancel_open(*, incident: Incident) -> int:
     return incident.deadlines.filter(status=Deadline.Status.OPEN).update(
         status=Deadline.Status.CANCELLED, next_check_at=None
     )
+
+
+ARRIVED = "arrival"  # the event that meets an arrival clock: the person says they are there
+LEVEL_DECIDED = "level_decision"  # a proposed upgrade confirmed or rejected
+
+
+def deadlines_start_arrival_clocks(*, incident: Incident, level: int, at: datetime) -> int:
+    """After a Ⅰ/Ⅱ alarm (004), one clock per person the plan's arrival rules name,
+    due within the working-hours or off-hours minutes. A person already on a clock of
+    the same kind keeps it. Answers how many clocks started."""
+    version = incident.plan_version
+    working = in_working_hours(version=version, at=at)
+    started = 0
+    for rule in version.arrival_rules.filter(level=level):
+        minutes = rule.minutes_in_hours if working else rule.minutes_off_hours
+        people = {p.pk: p for role in rule.roles for p in people_with_role(role=role)}
+        for person in people.values():
+            deadline, created = Deadline.objects.get_or_create(
+                incident=incident, kind=rule.kind, assignee=person,
+                defaults={"level": level, "fulfilled_by": ARRIVED, "starts_at": at,
+                          "due_at": at + timedelta(minutes=minutes)},
+            )
+            if created:
+                deadline_schedule(deadline=deadline)
+                started += 1
+    return started
+
+
+def deadlines_open_level_decision(*, incident: Incident, at: datetime) -> Deadline | None:
+    """A proposed upgrade must be decided within the plan's window; answers the new
+    deadline, or None when one is already open."""
+    if incident.deadlines.filter(kind=DeadlineKind.LEVEL_DECISION,
+                                 status=Deadline.Status.OPEN).exists():
+        return None
+    deadline = Deadline.objects.create(
+        incident=incident, kind=DeadlineKind.LEVEL_DECISION, level=incident.level,
+        fulfilled_by=LEVEL_DECIDED, starts_at=at,
+        due_at=at + timedelta(minutes=incident.plan_version.upgrade_decision_minutes),
+    )
+    deadline_schedule(deadline=deadline)
+    return deadline

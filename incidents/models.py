@@ -194,7 +194,15 @@ class Deadline(models.Model):
     class Meta:
         ordering = ["due_at"]
         constraints = [
-            models.UniqueConstraint(fields=["incident", "kind"], name="deadline_kind_unique")
+            # One deadline of a kind per incident; arrival clocks: one per person; every
+            # proposed upgrade has its own decision deadline.
+            models.UniqueConstraint(fields=["incident", "kind"],
+                                    condition=models.Q(assignee__isnull=True)
+                                    & ~models.Q(kind="level_decision"),
+                                    name="deadline_kind_unique"),
+            models.UniqueConstraint(fields=["incident", "kind", "assignee"],
+                                    condition=models.Q(assignee__isnull=False),
+                                    name="deadline_kind_person_unique"),
         ]
         indexes = [models.Index(fields=["status", "due_at"]),
                    models.Index(fields=["status", "next_check_at"])]

@@ -16,18 +16,23 @@ from django_fsm import can_proceed
 from core.errors import InvalidInput, StaleVersion, TransitionNotAllowed
 from organisation.models import Unit, User
 from plans.grading import suggest_level
+from plans.levels import NUMERALS, more_severe
 from plans.models import Anchor
 from plans.selectors import plan_version_in_force
 
 from . import guards, permissions
 from .choices import Category, EventType, Platform, State
 from .deadlines import (
+    ARRIVED,
+    LEVEL_DECIDED,
     deadlines_apply_level,
     deadlines_cancel_open,
     deadlines_fulfil,
+    deadlines_open_level_decision,
     deadlines_start_anchor,
+    deadlines_start_arrival_clocks,
 )
-from .models import Incident, MetricSnapshot, TimelineEntry
+from .models import Deadline, Incident, MetricSnapshot, TimelineEntry
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +278,38 @@ def incident_add_metrics(
                   client_ip=client_ip,
                   data={"snapshot": snapshot.pk, "suggested_level_before": before,
                         "suggested_level": snapshot.suggested_level})
+        _propose_upgrade_if_figures_say_so(incident, actor=actor)
     return snapshot
+
+
+def _propose_upgrade_if_figures_say_so(incident: Incident, *, actor: User | None) -> None:
+    """Colour escalation: when the figures suggest a more severe level than the one
+    confirmed, the analysts and office heads are alerted at once, and the decision is a
+    deadline of its own that escalates if nobody confirms or rejects the upgrade."""
+    from notifications.models import Notification
+    from notifications.services import notifications_write
+    from organisation.roles import Role
+    from organisation.selectors import people_with_role
+
+    if incident.state not in REGRADABLE_STATES or not more_severe(
+        incident.suggested_level, incident.level
+    ):
+        return
+    now = timezone.now()
+    decision = deadlines_open_level_decision(incident=incident, at=now)
+    if decision is None:
+        return  # a proposal is already waiting for its decision
+    _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.ALERT,
+              action="upgrade_proposed", client_ip=None, from_level=incident.level,
+              to_level=incident.suggested_level, data={"deadline": decision.pk})
+    recipients = [*people_with_role(role=Role.ANALYST), *people_with_role(role=Role.OFFICE_HEAD)]
+    notifications_write(
+        recipients=recipients, kind=Notification.Kind.LEVEL_UPGRADE, at=now,
+        incident_id=incident.pk, deadline_id=decision.pk,
+        title=_("[%(old)s→%(new)s] %(title)s: the figures suggest a more severe level")
+        % {"old": NUMERALS[incident.level], "new": NUMERALS[incident.suggested_level],
+           "title": incident.title},
+    )
 
 
 def _parse_level(level: Any) -> int:
@@ -337,6 +373,7 @@ def incident_transition(
         )
         if action == "assess":
             deadlines_apply_level(incident=incident, level=incident.level)
+            deadlines_start_arrival_clocks(incident=incident, level=incident.level, at=now)
         deadlines_fulfil(incident=incident, event=action, at=now)
         if incident.state == State.REVIEWING:
             deadlines_start_anchor(incident=incident, anchor=Anchor.REVIEWING, at=now)
@@ -391,8 +428,51 @@ def incident_change_level(
         _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.LEVEL,
                   action="change_level", client_ip=client_ip, from_level=old_level,
                   to_level=new_level, reason=reason)
+        now = timezone.now()
         deadlines_apply_level(incident=incident, level=new_level)
+        deadlines_fulfil(incident=incident, event=LEVEL_DECIDED, at=now)
+        deadlines_start_arrival_clocks(incident=incident, level=new_level, at=now)
+        # Still short of what the figures suggest: the next proposal starts at once.
+        _propose_upgrade_if_figures_say_so(incident, actor=None)
     return incident
+
+
+def incident_reject_upgrade(
+    *, incident: Incident, actor: User, reason: str, client_ip: str | None = None,
+) -> Incident:
+    """Keep the confirmed level although the figures suggest a more severe one; the
+    decision meets the proposal's deadline and stops its escalation."""
+    permissions.require(actor, "change_level")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(field_errors={"reason": [_("Say why the level stays.")]})
+    with transaction.atomic(durable=True):
+        incident = _lock_and_check(incident=incident, expected_version=None)
+        if not deadlines_fulfil(incident=incident, event=LEVEL_DECIDED, at=timezone.now()):
+            raise TransitionNotAllowed(_("No level upgrade is waiting for a decision."))
+        _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.LEVEL,
+                  action="reject_upgrade", client_ip=client_ip, from_level=incident.level,
+                  to_level=incident.level, reason=reason,
+                  data={"suggested_level": incident.suggested_level})
+    return incident
+
+
+def incident_arrive(
+    *, incident: Incident, actor: User, client_ip: str | None = None,
+) -> int:
+    """The person acknowledges arrival at their post (or online) after a Ⅰ/Ⅱ alarm:
+    their open arrival clocks on the incident are met. Answers how many."""
+    with transaction.atomic(durable=True):
+        now = timezone.now()
+        met = Deadline.objects.filter(
+            incident=incident, assignee=actor, fulfilled_by=ARRIVED,
+            status=Deadline.Status.OPEN,
+        ).update(status=Deadline.Status.MET, met_at=now, next_check_at=None)
+        if not met:
+            raise TransitionNotAllowed(_("You have no arrival to acknowledge on this incident."))
+        _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.ALERT,
+                  action="arrived", client_ip=client_ip)
+    return met
 
 
 def _action_label(action: str) -> str:

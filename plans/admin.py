@@ -3,7 +3,14 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import DeadlineRule, EscalationStep, LevelPolicy, Plan, PlanVersion
+from .models import (
+    ArrivalRule,
+    DeadlineRule,
+    EscalationStep,
+    LevelPolicy,
+    Plan,
+    PlanVersion,
+)
 from .services import plan_version_new_draft, plan_version_publish
 
 
@@ -42,6 +49,11 @@ class EscalationStepInline(FrozenInlineMixin, admin.TabularInline):
     extra = 0
 
 
+class ArrivalRuleInline(FrozenInlineMixin, admin.TabularInline):
+    model = ArrivalRule
+    extra = 0
+
+
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
     list_display = ["name"]
@@ -52,7 +64,8 @@ class PlanVersionAdmin(FrozenUnlessDraftMixin, admin.ModelAdmin):
     list_display = ["plan", "number", "status", "published_at", "published_by"]
     list_filter = ["status", "plan"]
     readonly_fields = ["status", "published_at", "published_by", "created_at"]
-    inlines = [LevelPolicyInline, DeadlineRuleInline, EscalationStepInline]
+    inlines = [LevelPolicyInline, DeadlineRuleInline, EscalationStepInline,
+               ArrivalRuleInline]
     actions = ["publish", "new_draft"]
 
     def has_delete_permission(self, request, obj=None):

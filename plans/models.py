@@ -1,3 +1,5 @@
+from datetime import time
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -61,6 +63,18 @@ class PlanVersion(models.Model):
     long_reminder_minutes = models.PositiveIntegerField(
         _("long windows: remind this many minutes before due"), default=60
     )
+    # A proposed level upgrade (new figures suggest a more severe level) must be
+    # confirmed or rejected within this window, else it escalates like a deadline.
+    upgrade_decision_minutes = models.PositiveIntegerField(
+        _("decide on a proposed upgrade within (minutes)"), default=15
+    )
+    # The working-hours calendar (staff-arrival clocks differ in and out of hours).
+    work_days = models.CharField(
+        _("working days"), max_length=7, default="12345",
+        help_text=_("ISO weekday numbers, Monday = 1: 12345 is Monday to Friday."),
+    )
+    work_start = models.TimeField(_("working hours start"), default=time(8, 30))
+    work_end = models.TimeField(_("working hours end"), default=time(17, 30))
 
     class Meta:
         ordering = ["plan", "-number"]
@@ -176,21 +190,63 @@ class EscalationStep(models.Model):
         return f"{self.get_level_display()} +{self.wait_minutes} min: {', '.join(self.roles)}"
 
     def clean(self) -> None:
-        from organisation.roles import Role
+        _validate_roles(self.roles)
 
-        if not self.roles or not isinstance(self.roles, list) or any(
-            role not in Role.values for role in self.roles
-        ):
-            raise ValidationError(
-                {"roles": _("List one or more roles: %(roles)s")
-                 % {"roles": ", ".join(Role.values)}}
-            )
+
+def _validate_roles(roles) -> None:
+    from organisation.roles import Role
+
+    if not roles or not isinstance(roles, list) or any(r not in Role.values for r in roles):
+        raise ValidationError(
+            {"roles": _("List one or more roles: %(roles)s") % {"roles": ", ".join(Role.values)}}
+        )
 
 
 class DeadlineKind(models.TextChoices):
     REPORT = "report", _("Report to the leadership group")
     FIRST_RESPONSE = "first_response", _("First public response")
     REVIEW = "review", _("Written review")
+    LEVEL_DECISION = "level_decision", _("Decide on the proposed level upgrade")
+    STAFF_ARRIVAL = "staff_arrival", _("Office staff at their posts")
+    MEETING_ASSEMBLY = "meeting_assembly", _("Joint-meeting members assembled")
+    INFORMANTS_ONLINE = "informants_online", _("Informants online")
+
+
+ARRIVAL_KINDS = (DeadlineKind.STAFF_ARRIVAL, DeadlineKind.MEETING_ASSEMBLY,
+                 DeadlineKind.INFORMANTS_ONLINE)
+
+
+class ArrivalRule(models.Model):
+    """After a Ⅰ/Ⅱ alarm, the people holding ``roles`` must acknowledge their arrival
+    within the minutes for working hours or outside them (004)."""
+
+    version = models.ForeignKey(
+        PlanVersion, verbose_name=_("plan version"), on_delete=models.CASCADE,
+        related_name="arrival_rules",
+    )
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    kind = models.CharField(_("obligation"), max_length=30,
+                            choices=[(k.value, k.label) for k in ARRIVAL_KINDS])
+    roles = models.JSONField(_("people with these roles"), default=list)
+    minutes_in_hours = models.PositiveIntegerField(_("within (minutes), working hours"),
+                                                   validators=[MinValueValidator(1)])
+    minutes_off_hours = models.PositiveIntegerField(_("within (minutes), otherwise"),
+                                                    validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["version", "level", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "level", "kind"],
+                                    name="arrival_rule_unique"),
+        ]
+        verbose_name = _("arrival clock")
+        verbose_name_plural = _("arrival clocks")
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()} {self.get_kind_display()}"
+
+    def clean(self) -> None:
+        _validate_roles(self.roles)
 
 
 class Anchor(models.TextChoices):

@@ -13,7 +13,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .levels import Level
-from .models import DeadlineRule, EscalationStep, LevelPolicy, Plan, PlanVersion
+from .models import (
+    ArrivalRule,
+    DeadlineRule,
+    EscalationStep,
+    LevelPolicy,
+    Plan,
+    PlanVersion,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +33,10 @@ _LEVEL_FIELDS = (
 )
 _RULE_FIELDS = ("kind", "anchor", "minutes", "fulfilled_by")
 _STEP_FIELDS = ("wait_minutes", "roles")
+_ARRIVAL_FIELDS = ("kind", "roles", "minutes_in_hours", "minutes_off_hours")
 _VERSION_FIELDS = ("remind_at_half_window", "short_window_minutes", "short_reminder_minutes",
-                   "long_reminder_minutes")
+                   "long_reminder_minutes", "upgrade_decision_minutes", "work_days",
+                   "work_start", "work_end")
 
 
 def load_default_plan_document() -> dict[str, Any]:
@@ -67,11 +76,15 @@ def plan_version_validate(*, version: PlanVersion) -> None:
     for rule in version.deadline_rules.all():
         if rule.level not in levels:
             errors.append(_("%(rule)s refers to a level the plan lacks.") % {"rule": rule})
-    for step in version.escalation_steps.all():
+    for row in [*version.escalation_steps.all(), *version.arrival_rules.all()]:
         try:
-            step.full_clean(exclude=["version"])
+            row.full_clean(exclude=["version"])
         except ValidationError as exc:
-            errors.extend(f"{step}: {m}" for m in exc.messages)
+            errors.extend(f"{row}: {m}" for m in exc.messages)
+    if not version.work_days or any(d not in "1234567" for d in version.work_days):
+        errors.append(_("Working days are ISO weekday numbers 1 to 7, e.g. 12345."))
+    if version.work_start >= version.work_end:
+        errors.append(_("Working hours must end after they start."))
     if not any(rule.kind == "report" for rule in version.deadline_rules.all()):
         errors.append(_("The plan sets no deadline for reporting to the leadership group."))
     if errors:
@@ -117,6 +130,10 @@ def plan_version_new_draft(*, source: PlanVersion, note: str = "") -> PlanVersio
         EscalationStep(version=draft, level=e.level, **{f: getattr(e, f) for f in _STEP_FIELDS})
         for e in source.escalation_steps.all()
     )
+    ArrivalRule.objects.bulk_create(
+        ArrivalRule(version=draft, level=a.level, **{f: getattr(a, f) for f in _ARRIVAL_FIELDS})
+        for a in source.arrival_rules.all()
+    )
     return draft
 
 
@@ -148,13 +165,13 @@ def plan_import(*, document: dict[str, Any], publish: bool = True) -> PlanVersio
                     setattr(rule, name, entry[name])
             rule.full_clean()
             rule.save()
-    for entry in document.get("escalation", []):
-        for level in entry["levels"]:
-            step = EscalationStep(version=version, level=level)
-            for name in _STEP_FIELDS:
-                setattr(step, name, entry[name])
-            step.full_clean()
-            step.save()
+    for model, key, names in ((EscalationStep, "escalation", _STEP_FIELDS),
+                              (ArrivalRule, "arrival", _ARRIVAL_FIELDS)):
+        for entry in document.get(key, []):
+            for level in entry["levels"]:
+                row = model(version=version, level=level, **{n: entry[n] for n in names})
+                row.full_clean()
+                row.save()
     if publish:
         version = plan_version_publish(version=version)
     return version

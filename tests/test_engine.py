@@ -25,9 +25,14 @@ def at(minutes: float):
 
 
 def sent(**filters) -> list[tuple[str, int, str]]:
+    """In-app notifications, for the report deadline unless the filters say otherwise."""
+    filters.setdefault("deadline__kind", "report")
+    if filters["deadline__kind"] is None:
+        del filters["deadline__kind"]
     return sorted(
         (n.kind, n.step, n.recipient.username)
-        for n in Notification.objects.filter(**filters).select_related("recipient")
+        for n in Notification.objects.filter(channel="in_app", **filters)
+        .select_related("recipient")
     )
 
 
@@ -59,9 +64,10 @@ def test_level_one_report_gets_reminders_at_half_window_and_five_minutes_before(
 def test_repeated_sweeps_never_notify_twice(level_one):
     for minutes in (15, 15, 15.5, 25, 25, 30, 30, 31, 40, 40, 50, 50, 90):
         sweep_at(minutes)
-    keys = list(Notification.objects.filter(deadline__kind="report").values_list("key", flat=True))
+    keys = list(Notification.objects.filter(deadline__kind="report", channel="in_app")
+                .values_list("key", flat=True))
     assert len(keys) == len(set(keys)) == 2 + 2 + 1 + 1  # reminders, overdue, deputy, leader
-    assert LateReport.objects.count() == 1
+    assert LateReport.objects.filter(deadline__kind="report").count() == 1
 
 
 def test_level_one_report_overdue_escalates_to_deputy_after_ten_and_leader_after_twenty(
@@ -83,7 +89,7 @@ def test_level_one_report_overdue_escalates_to_deputy_after_ten_and_leader_after
 
 def test_an_overdue_deadline_is_recorded_as_a_late_report_of_the_leading_unit(level_one):
     sweep_at(30)
-    late = LateReport.objects.get()
+    late = LateReport.objects.get(deadline__kind="report")
     assert late.deadline.kind == "report"
     assert late.unit.name == "领导小组办公室"  # Ⅰ: the office leads (004)
     assert late.due_at == FOUND + timedelta(minutes=30)
@@ -91,7 +97,8 @@ def test_an_overdue_deadline_is_recorded_as_a_late_report_of_the_leading_unit(le
 
 def test_acknowledging_the_overdue_alert_stops_the_chain_at_its_step(level_one, duty):
     sweep_at(30)
-    alert = Notification.objects.get(kind="overdue", recipient=duty)
+    alert = Notification.objects.get(kind="overdue", recipient=duty, deadline__kind="report",
+                                     channel="in_app")
     with at(32):
         notification_acknowledge(notification=alert, actor=duty)
     sweep_at(40)
@@ -109,7 +116,7 @@ def test_reporting_in_time_ends_reminders_and_escalation(level_one, office):
     for minutes in (25, 30, 40, 50):
         sweep_at(minutes)
     assert sent(deadline__kind="report") == [("reminder", 0, "duty")]
-    assert not LateReport.objects.exists()
+    assert not LateReport.objects.filter(deadline__kind="report").exists()
 
 
 def test_a_sweep_that_was_down_sends_no_stale_reminders_but_every_missed_step(level_one):
@@ -124,10 +131,11 @@ def test_a_sweep_that_was_down_sends_no_stale_reminders_but_every_missed_step(le
 def test_long_windows_are_reminded_at_half_and_one_hour_before(level_one):
     first_response = level_one.deadlines.get(kind="first_response")  # 180 minutes
     sweep_at(89)
-    assert sent(deadline=first_response) == []
+    assert sent(deadline=first_response, deadline__kind=None) == []
     sweep_at(90)
     sweep_at(120)
-    assert sent(deadline=first_response) == [("reminder", 0, "duty"), ("reminder", 1, "duty")]
+    assert sent(deadline=first_response, deadline__kind=None) == [
+        ("reminder", 0, "duty"), ("reminder", 1, "duty")]
 
 
 def test_a_reminder_goes_to_the_assignee_when_there_is_one(level_one, analyst):
