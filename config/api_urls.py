@@ -3,12 +3,15 @@
 from django.urls import path
 
 from incidents.api import (
+    IncidentArriveApi,
     IncidentChangeLevelApi,
     IncidentDetailApi,
     IncidentListCreateApi,
     IncidentMetricsApi,
+    IncidentRejectUpgradeApi,
     transition_apis,
 )
+from notifications.api import NotificationAcknowledgeApi, NotificationListApi
 from organisation.api import TokenObtainApi, UnitListApi
 
 app_name = "api"
@@ -21,8 +24,14 @@ urlpatterns = [
     path("incidents/<int:id>/change-level/", IncidentChangeLevelApi.as_view(),
          name="incident-change-level"),
     path("incidents/<int:id>/metrics/", IncidentMetricsApi.as_view(), name="incident-metrics"),
+    path("incidents/<int:id>/reject-upgrade/", IncidentRejectUpgradeApi.as_view(),
+         name="incident-reject-upgrade"),
+    path("incidents/<int:id>/arrive/", IncidentArriveApi.as_view(), name="incident-arrive"),
     *[
         path(f"incidents/<int:id>/{transition}/", view.as_view(), name=f"incident-{transition}")
         for transition, view in transition_apis.items()
     ],
+    path("notifications/", NotificationListApi.as_view(), name="notification-list"),
+    path("notifications/<int:id>/acknowledge/", NotificationAcknowledgeApi.as_view(),
+         name="notification-acknowledge"),
 ]

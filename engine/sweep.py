@@ -129,6 +129,30 @@ def _record_late_report(deadline: Deadline) -> int:
     return int(created)
 
 
+def _heartbeat(*, now: datetime) -> None:
+    """Record the completed sweep; after a silence longer than the stale threshold the
+    office heads and system administrators are told the engine has resumed (once per
+    silence: the key carries when it began)."""
+    with transaction.atomic():
+        previous = Heartbeat.objects.select_for_update().filter(name="sweep").first()
+        Heartbeat.objects.update_or_create(name="sweep", defaults={"at": now})
+        if previous is None:
+            return
+        silent = (now - previous.at).total_seconds()
+        if silent <= settings.FENGHUO_ENGINE_STALE_AFTER:
+            return
+        logger.warning("deadline engine resumed after %.0f s of silence", silent)
+        since = timezone.localtime(previous.at)
+        notifications_write(
+            recipients=_people_for_roles([Role.OFFICE_HEAD, Role.SYSADMIN], at=now),
+            kind=Notification.Kind.ENGINE_RESUMED, at=now,
+            step=int(previous.at.timestamp()) // 60,  # the silence, by the minute it began
+            title=_("The deadline engine was silent from %(since)s for %(minutes)d minutes; "
+                    "it has resumed and caught up.")
+            % {"since": since.strftime("%Y-%m-%d %H:%M"), "minutes": round(silent / 60)},
+        )
+
+
 def sweep(*, now: datetime | None = None, batch: int = 500) -> SweepResult:
     """Advance every deadline that is due for a look; answers what it did."""
     total = SweepResult()
@@ -151,7 +175,7 @@ def sweep(*, now: datetime | None = None, batch: int = 500) -> SweepResult:
                     total.late_reports += done.late_reports
             if len(due) < batch:
                 break
-        Heartbeat.objects.update_or_create(name="sweep", defaults={"at": timezone.now()})
+        _heartbeat(now=timezone.now())
     if total.deadlines:
         logger.info("sweep: %s deadlines, %s notifications, %s late reports",
                     total.deadlines, total.notifications, total.late_reports)

@@ -31,13 +31,16 @@ from .serializers import (
     IncidentUpdateSerializer,
     MetricSnapshotCreateSerializer,
     MetricSnapshotSerializer,
+    RejectUpgradeSerializer,
     TransitionSerializer,
     output_context,
 )
 from .services import (
     incident_add_metrics,
+    incident_arrive,
     incident_change_level,
     incident_create,
+    incident_reject_upgrade,
     incident_transition,
     incident_update,
 )
@@ -206,6 +209,40 @@ class IncidentChangeLevelApi(APIView):
             incident=incident, actor=request.user, level=data["level"], reason=data["reason"],
             expected_version=data.get("version"), client_ip=client_ip(request),
         )
+        return _incident_answer(request, id)
+
+
+class IncidentRejectUpgradeApi(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Keep the level: reject the upgrade the figures propose",
+        description="Meets the proposal's decision deadline and stops its escalation.",
+        request=RejectUpgradeSerializer,
+        responses={200: IncidentSerializer, **ERRORS},
+    )
+    def post(self, request: Request, id: int) -> Response:
+        permissions.require(request.user, "reject_upgrade")
+        incident = _incident(id)
+        serializer = RejectUpgradeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        incident_reject_upgrade(incident=incident, actor=request.user,
+                                reason=serializer.validated_data["reason"],
+                                client_ip=client_ip(request))
+        return _incident_answer(request, id)
+
+
+class IncidentArriveApi(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Acknowledge my arrival after a Ⅰ/Ⅱ alarm",
+        description="Meets the requesting person's open arrival clocks on the incident; "
+                    "409 when they have none.",
+        request=None,
+        responses={200: IncidentSerializer, **ERRORS},
+    )
+    def post(self, request: Request, id: int) -> Response:
+        incident_arrive(incident=_incident(id), actor=request.user,
+                        client_ip=client_ip(request))
         return _incident_answer(request, id)
 
 

@@ -139,6 +139,17 @@ class DismissForm(VersionedForm):
     )
 
 
+class RejectUpgradeForm(VersionedForm):
+    reason = forms.CharField(
+        label=_("Why the level stays"), required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ArriveForm(VersionedForm):
+    """The person confirms they are at their post (or online) after a Ⅰ/Ⅱ alarm."""
+
+
 class AssessForm(VersionedForm):
     level = forms.TypedChoiceField(label=_("Level"), choices=Level.choices, coerce=int)
     category = forms.ChoiceField(
@@ -176,4 +187,6 @@ ACTION_FORMS: dict[str, type[VersionedForm]] = {
     "close": TransitionForm,
     "dismiss": DismissForm,
     "change_level": ChangeLevelForm,
+    "reject_upgrade": RejectUpgradeForm,
+    "arrive": ArriveForm,
 }

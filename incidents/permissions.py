@@ -21,6 +21,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "close": frozenset({Role.OFFICE_HEAD, Role.LEADER, Role.DEPUTY_LEADER}),
     "dismiss": frozenset({Role.ANALYST, Role.OFFICE_HEAD}),
 }
+# Deciding on a proposed upgrade is deciding on the level.
+ACTION_ROLES["reject_upgrade"] = ACTION_ROLES["change_level"]
 
 TRANSITIONS = ("assess", "report", "respond", "track", "review", "close", "dismiss")
 
@@ -49,4 +51,12 @@ def available_actions(user: Any, incident: Any) -> list[str]:
     ]
     if can(user, "change_level") and incident.state in REGRADABLE_STATES:
         actions.append("change_level")
+    # Read from the prefetched deadlines: no query per incident in lists.
+    open_deadlines = [d for d in incident.deadlines.all() if d.status == "open"]
+    if can(user, "reject_upgrade") and any(d.kind == "level_decision" for d in open_deadlines):
+        actions.append("reject_upgrade")
+    if user.is_authenticated and any(
+        d.fulfilled_by == "arrival" and d.assignee_id == user.pk for d in open_deadlines
+    ):
+        actions.append("arrive")
     return actions

@@ -11,6 +11,8 @@ ACTION_LABELS = {
     "close": _("close"),
     "dismiss": _("dismiss"),
     "change_level": _("change the level"),
+    "reject_upgrade": _("keep the level (reject the proposed upgrade)"),
+    "arrive": _("I am at my post"),
 }
 
 DEADLINE_STATUS_LABELS = {

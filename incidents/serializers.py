@@ -140,6 +140,12 @@ class ChangeLevelSerializer(VersionedInputSerializer):
     reason = serializers.CharField(allow_blank=True, help_text="Why the level changes.")
 
 
+class RejectUpgradeSerializer(serializers.Serializer):
+    """Keep the confirmed level although the figures suggest a more severe one."""
+
+    reason = serializers.CharField(allow_blank=True, help_text="Why the level stays.")
+
+
 class IncidentFilterSerializer(serializers.Serializer):
     """Filters of the incident list (query parameters)."""
 
@@ -197,10 +203,16 @@ class MetricSnapshotSerializer(serializers.Serializer):
 class DeadlineSerializer(serializers.Serializer):
     """An obligation of the incident's level and whether it is met."""
 
+    id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=DeadlineKind.choices)
     due_at = serializers.DateTimeField()
     met_at = serializers.DateTimeField(allow_null=True)
     status = serializers.SerializerMethodField()
+    assignee = serializers.IntegerField(source="assignee_id", allow_null=True,
+                                        help_text="The person on an arrival clock, or null.")
+    escalation_step = serializers.IntegerField(
+        help_text="The escalation step reached after due (-1: none yet).")
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
 
     @extend_schema_field(serializers.ChoiceField(choices=DEADLINE_STATUSES))
     def get_status(self, deadline: Deadline) -> str:

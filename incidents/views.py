@@ -28,8 +28,10 @@ from .presentation import ACTION_LABELS
 from .selectors import incident_board, incident_detail
 from .services import (
     incident_add_metrics,
+    incident_arrive,
     incident_change_level,
     incident_create,
+    incident_reject_upgrade,
     incident_transition,
     incident_update,
 )
@@ -192,6 +194,11 @@ def _perform(action: str, *, request: HttpRequest, incident: Incident,
               "expected_version": data["version"], "client_ip": client_ip(request)}
     if action == "change_level":
         incident_change_level(level=data["level"], **common)
+    elif action == "reject_upgrade":
+        incident_reject_upgrade(incident=incident, actor=request.user, reason=common["reason"],
+                                client_ip=common["client_ip"])
+    elif action == "arrive":
+        incident_arrive(incident=incident, actor=request.user, client_ip=common["client_ip"])
     elif action == "assess":
         incident_transition(action=action, level=data["level"],
                             category=data.get("category") or None, **common)

@@ -1,7 +1,9 @@
 """Writes to notifications: the outbox rows and what people do with them."""
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -10,34 +12,92 @@ from core.errors import PermissionDenied
 from incidents.models import Deadline, TimelineEntry
 from organisation.models import User
 
-from .models import Notification
+from .models import Notification, WebhookEndpoint
+from .tasks import deliver_task
+
+logger = logging.getLogger(__name__)
 
 # Alerts about a passed deadline: acknowledging one stops that deadline's chain.
 CHAIN_KINDS = frozenset({Notification.Kind.OVERDUE, Notification.Kind.ESCALATION})
+ALL_CHANNELS = tuple(Notification.Channel.values)
 
 
 def notifications_write(
     *, recipients: Iterable[User], kind: str, title: str, body: str = "", at: datetime,
     incident_id: int | None = None, deadline_id: int | None = None, step: int = 0,
-    channels: Iterable[str] = (Notification.Channel.IN_APP,),
+    channels: Iterable[str] = ALL_CHANNELS,
 ) -> int:
-    """Write outbox rows, one per recipient and channel; rows already written (same key)
-    are left as they are. Call inside the transaction of the event that causes them.
-    In-app notifications are delivered by being written."""
+    """Write outbox rows for ``channels`` (all of them unless told): an in-app row per
+    recipient, an email row per recipient with an address, and one webhook row per active
+    endpoint of the recipients' units (a robot shared by several recipients gets one).
+    Rows already written (same key) are left as they are; answers how many are new.
+
+    Call inside the transaction of the event that causes them. In-app notifications are
+    delivered by being written; email and webhook rows are due at once for
+    ``notifications.delivery``, which is nudged when the transaction commits."""
+    wanted = set(channels)
+    people = list({r.pk: r for r in recipients}.values())
+    common = {"incident_id": incident_id, "deadline_id": deadline_id, "kind": kind,
+              "step": step, "title": title[:300], "body": body, "created_at": at}
+    key = partial(Notification.make_key, kind=kind, incident_id=incident_id,
+                  deadline_id=deadline_id, step=step)
     rows = []
-    for recipient in {r.pk: r for r in recipients}.values():
-        for channel in channels:
+    for person in people:
+        if Notification.Channel.IN_APP in wanted:
             rows.append(Notification(
-                key=Notification.make_key(kind=kind, recipient_id=recipient.pk,
-                                          channel=channel, incident_id=incident_id,
-                                          deadline_id=deadline_id, step=step),
-                incident_id=incident_id, deadline_id=deadline_id, kind=kind, step=step,
-                recipient=recipient, channel=channel, title=title[:300], body=body,
-                created_at=at,
-                delivered_at=at if channel == Notification.Channel.IN_APP else None,
+                key=key(recipient_id=person.pk, channel=Notification.Channel.IN_APP),
+                recipient=person, channel=Notification.Channel.IN_APP, delivered_at=at,
+                **common,
             ))
-    created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(created)
+        if Notification.Channel.EMAIL in wanted and person.email:
+            rows.append(Notification(
+                key=key(recipient_id=person.pk, channel=Notification.Channel.EMAIL),
+                recipient=person, channel=Notification.Channel.EMAIL, next_attempt_at=at,
+                **common,
+            ))
+    unit_ids = {p.unit_id for p in people if p.unit_id is not None}
+    if Notification.Channel.WEBHOOK in wanted and unit_ids:
+        for endpoint_id in WebhookEndpoint.objects.filter(
+            unit_id__in=unit_ids, active=True
+        ).order_by("pk").values_list("pk", flat=True):
+            rows.append(Notification(
+                key=key(recipient_id=None, endpoint_id=endpoint_id,
+                        channel=Notification.Channel.WEBHOOK),
+                endpoint_id=endpoint_id, channel=Notification.Channel.WEBHOOK,
+                next_attempt_at=at, **common,
+            ))
+    if not rows:
+        return 0
+    existing = set(Notification.objects.filter(key__in=[r.key for r in rows])
+                   .values_list("key", flat=True))
+    new = [r for r in rows if r.key not in existing]
+    # ignore_conflicts still: a concurrent writer may have added a key since we looked.
+    Notification.objects.bulk_create(new, ignore_conflicts=True)
+    if any(r.channel != Notification.Channel.IN_APP for r in new):
+        _nudge_delivery_on_commit()
+    return len(new)
+
+
+def _nudge_delivery_on_commit() -> None:
+    """Ask a worker to deliver once the rows are committed, so messages go out now rather
+    than at delivery's next beat. Punctuality only: beat runs delivery anyway, so a
+    broker that is down costs a few seconds, never the write. Once per transaction."""
+    connection = transaction.get_connection()
+    # Django keeps (savepoint ids, callback, robust) and drops the callbacks of a savepoint
+    # that rolls back, so this sees exactly what will run at commit.
+    if any(item[1] is _enqueue_delivery for item in connection.run_on_commit):
+        return
+    transaction.on_commit(_enqueue_delivery, robust=True)
+
+
+def _enqueue_delivery() -> None:
+    try:
+        # No publish retries: a broker that is down should cost the caller as little as
+        # possible (one connection attempt, bounded by the broker connection settings).
+        deliver_task.apply_async(retry=False)
+    except Exception:  # any broker or transport error: beat delivers at its next run
+        logger.warning("could not enqueue notification delivery; beat will deliver",
+                       exc_info=True)
 
 
 def notification_mark_read(*, notification: Notification, actor: User) -> Notification:

@@ -40,7 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -155,12 +155,15 @@ class PostgresServer(AbstractContextManager["PostgresServer"]):
         host: str = LOCALHOST,
         port: int | None = None,
         bindir: Path | None = None,
+        settings: Mapping[str, str] | None = None,
     ) -> None:
         self.dbname = dbname
         self.host = host
         self.port = port
         self._fixed_port = port is not None
         self.bindir = bindir
+        # Extra server settings (``-c name=value``), e.g. {"track_commit_timestamp": "on"}.
+        self.settings = dict(settings or {})
         self.tempdir: Path | None = None
         self._running = False
 
@@ -253,6 +256,7 @@ class PostgresServer(AbstractContextManager["PostgresServer"]):
                 f"-p {self.port} -k {sockdir} -c listen_addresses={self.host} "
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             )
+            options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
             try:
                 _run(
                     self._as_pg_account(
@@ -441,10 +445,12 @@ class RedisServer(AbstractContextManager["RedisServer"]):
             logger.info("Redis on port %s stopped", self.port)
         self.process = None
 
-    def restart(self) -> str:
-        """Stop and start again on the same port (the data is lost: no persistence)."""
+    def restart(self, *, downtime: float = 0.0) -> str:
+        """Stop and start again on the same port (the data is lost: no persistence),
+        after ``downtime`` seconds without a server."""
         self._fixed_port = True
         self.stop()
+        time.sleep(downtime)
         return self.start()
 
     def close(self) -> None:

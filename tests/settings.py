@@ -14,3 +14,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(Path(tempfile.gettempdir()) / f"fenghuo-test-{os.getpid()}.sqlite3")
     }
+
+# Links in messages are asserted absolute against this address.
+FENGHUO_BASE_URL = "http://127.0.0.1:8000"

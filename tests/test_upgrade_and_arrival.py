@@ -159,3 +159,40 @@ def test_raising_an_incident_to_level_two_starts_the_arrival_clocks(level_four, 
         incident_change_level(incident=level_four, actor=leader, level=2, reason="央视报道")
     clock = level_four.deadlines.get(kind="staff_arrival", assignee__username="analyst")
     assert clock.starts_at == MONDAY_MORNING + timedelta(minutes=12)
+
+
+def test_the_api_takes_arrival_and_the_rejection_of_an_upgrade(api_for, level_four, duty,
+                                                               analyst, office):
+    incident_add_metrics(incident=level_four, actor=duty, metrics={"mainstream_media": True})
+    answer = api_for(analyst).post(f"/api/v1/incidents/{level_four.pk}/reject-upgrade/",
+                                   {"reason": ""}, format="json")
+    assert answer.status_code == 400 and "reason" in answer.json()
+    assert api_for(duty).post(f"/api/v1/incidents/{level_four.pk}/reject-upgrade/",
+                              {"reason": "x"}, format="json").status_code == 403
+    answer = api_for(analyst).post(f"/api/v1/incidents/{level_four.pk}/reject-upgrade/",
+                                   {"reason": "旧闻"}, format="json")
+    assert answer.status_code == 200
+    decision = next(d for d in answer.json()["deadlines"] if d["kind"] == "level_decision")
+    assert decision["status"] == "met"
+
+    incident_change_level(incident=level_four, actor=analyst, level=2, reason="央视报道")
+    answer = api_for(office).post(f"/api/v1/incidents/{level_four.pk}/arrive/")
+    assert answer.status_code == 200
+    mine = [d for d in answer.json()["deadlines"] if d["assignee"] == office.pk]
+    assert [d["status"] for d in mine] == ["met"]
+    assert api_for(office).post(f"/api/v1/incidents/{level_four.pk}/arrive/").status_code == 409
+
+
+def test_the_incident_page_offers_arrival_only_to_people_on_a_clock(client, log_incident,
+                                                                    analyst, office):
+    incident = incident_transition(incident=log_incident(metrics={"casualties": True}),
+                                   action="assess", actor=analyst, level=1, category="hype")
+    client.force_login(office)
+    assert f"/incidents/{incident.pk}/act/arrive/" in client.get(
+        f"/incidents/{incident.pk}/").content.decode()
+    answer = client.post(f"/incidents/{incident.pk}/act/arrive/",
+                         {"version": incident.version})
+    assert answer.status_code == 302
+    assert incident.deadlines.get(kind="staff_arrival", assignee=office).status == "met"
+    assert f"/incidents/{incident.pk}/act/arrive/" not in client.get(
+        f"/incidents/{incident.pk}/").content.decode()

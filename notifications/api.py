@@ -1,0 +1,74 @@
+"""The notifications API (v1): a person's alerts, and acknowledging one.
+
+Thin views, as in ``incidents.api``: an input serializer checks the request, a selector
+reads or a service acts, an output serializer answers. ``core.api`` turns the services'
+domain errors into 400/403.
+"""
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from core.http import client_ip
+
+from .models import Notification
+from .selectors import notification_list
+from .serializers import NotificationFilterSerializer, NotificationSerializer
+from .services import notification_acknowledge
+
+TAGS = ["notifications"]
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: each field named with its messages."),
+    403: OpenApiResponse(description="Not logged in, or someone else's notification."),
+    404: OpenApiResponse(description="No such notification."),
+}
+
+class NotificationListApi(APIView):
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    @extend_schema(
+        tags=TAGS,
+        summary="List notifications",
+        description=(
+            "Newest first, paginated, every channel (in the app, email, webhook: filter by "
+            "`channel`). A person sees their own notifications; the office head and the "
+            "system administrator see everyone's (filter by `recipient`)."
+        ),
+        parameters=[NotificationFilterSerializer],
+        responses={200: NotificationSerializer(many=True), 400: ERRORS[400]},
+    )
+    def get(self, request: Request) -> Response:
+        # An empty query parameter (as HTML forms send) means "no filter".
+        params = {key: value for key, value in request.query_params.items() if value != ""}
+        filters = NotificationFilterSerializer(data=params)
+        filters.is_valid(raise_exception=True)
+        notifications = notification_list(user=request.user, filters=filters.validated_data)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(notifications, request, view=self)
+        data = NotificationSerializer(page, many=True).data
+        return paginator.get_paginated_response(data)
+
+
+class NotificationAcknowledgeApi(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Acknowledge a notification",
+        description=(
+            "The recipient confirms they have the alert. For an overdue or escalation alert "
+            "this stops the deadline's escalation chain. Acknowledging twice changes nothing."
+        ),
+        request=None,
+        responses={200: NotificationSerializer, 403: ERRORS[403], 404: ERRORS[404]},
+    )
+    def post(self, request: Request, id: int) -> Response:
+        try:
+            notification = Notification.objects.select_related("recipient").get(pk=id)
+        except Notification.DoesNotExist:
+            raise Http404 from None
+        notification = notification_acknowledge(
+            notification=notification, actor=request.user, client_ip=client_ip(request)
+        )
+        return Response(NotificationSerializer(notification).data)
