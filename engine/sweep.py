@@ -21,10 +21,14 @@ from django.utils.translation import gettext as _
 
 from incidents.models import Deadline, LateReport
 from notifications.models import Notification
-from notifications.services import notifications_write
-from organisation.models import User
+from notifications.services import (
+    endpoints_by_unit,
+    notification_rows,
+    notifications_save,
+    notifications_write,
+)
+from organisation.models import DutyShift, RoleAssignment, Unit, User
 from organisation.roles import Role
-from organisation.selectors import on_duty, people_with_role
 from plans.levels import NUMERALS
 
 from .models import Heartbeat
@@ -40,32 +44,70 @@ class SweepResult:
     late_reports: int = 0
 
 
-def _people_for_roles(roles: list[str], *, at: datetime) -> list[User]:
-    """Duty officers are whoever is on duty now (all duty officers if the roster is
-    empty); other roles are everyone holding them."""
-    people: dict[int, User] = {}
-    for role in roles:
-        if role == Role.DUTY_OFFICER:
-            found = on_duty(at=at) or list(people_with_role(role=role))
-        else:
-            found = list(people_with_role(role=role))
-        people.update((p.pk, p) for p in found)
-    return list(people.values())
+class _Batch:
+    """What one claimed batch needs to know, loaded once for all its deadlines: who holds
+    each role, who was on duty, the office, the webhook endpoints. The rows it decides to
+    write are collected and inserted together when the batch is done."""
 
+    def __init__(self, deadlines: list[Deadline], *, now: datetime):
+        self.now = now
+        self.people_by_role: dict[str, list[User]] = {}
+        for assignment in RoleAssignment.objects.filter(user__is_active=True).select_related(
+            "user"
+        ).order_by("user_id"):
+            self.people_by_role.setdefault(assignment.role, []).append(assignment.user)
+        earliest = min((d.due_at for d in deadlines), default=now)
+        self.shifts = list(
+            DutyShift.objects.filter(role=Role.DUTY_OFFICER, starts_at__lte=now,
+                                     ends_at__gt=min(earliest, now))
+            .select_related("person").order_by("starts_at")
+        )
+        self.endpoints = endpoints_by_unit(
+            unit_ids={p.unit_id for people in self.people_by_role.values() for p in people}
+        )
+        self._office: Unit | None = None
+        self.rows: list[Notification] = []
+        self.late_reports: list[LateReport] = []
 
-def _reminder_recipients(deadline: Deadline, *, at: datetime) -> list[User]:
-    if deadline.assignee_id:
-        return [deadline.assignee]
-    return _people_for_roles([Role.DUTY_OFFICER], at=at)
+    def on_duty(self, at: datetime) -> list[User]:
+        return [s.person for s in self.shifts
+                if s.starts_at <= at < s.ends_at and s.person.is_active]
+
+    def people_for_roles(self, roles: list[str]) -> list[User]:
+        """Duty officers are whoever is on duty now (all duty officers if the roster is
+        empty); other roles are everyone holding them."""
+        people: dict[int, User] = {}
+        for role in roles:
+            found = self.people_by_role.get(role, [])
+            if role == Role.DUTY_OFFICER:
+                found = self.on_duty(self.now) or found
+            people.update((p.pk, p) for p in found)
+        return list(people.values())
+
+    def office(self) -> Unit | None:
+        if self._office is None:
+            self._office = Unit.objects.filter(kind=Unit.Kind.OFFICE).order_by(
+                "sort_order").first()
+        return self._office
+
+    def notify(self, *, recipients: list[User], **fields) -> None:
+        self.rows.extend(notification_rows(recipients=recipients, at=self.now,
+                                           endpoints_by_unit=self.endpoints, **fields))
+
+    def save(self) -> tuple[int, int]:
+        written = notifications_save(self.rows)
+        LateReport.objects.bulk_create(self.late_reports, ignore_conflicts=True)
+        return written, len(self.late_reports)
 
 
 def _title(deadline: Deadline, text: str) -> str:
     return f"[{NUMERALS.get(deadline.level, '')}] {deadline.incident.title}：{text}"
 
 
-def _advance(deadline: Deadline, *, now: datetime) -> SweepResult:
-    """Everything owed for one claimed deadline at ``now``; see the module docstring."""
-    result = SweepResult(deadlines=1)
+def _advance(deadline: Deadline, batch: _Batch) -> bool:
+    """Everything owed for one claimed deadline at the batch's ``now``; answers whether
+    this sweep advanced it (see the module docstring)."""
+    now = batch.now
     incident = deadline.incident
     version = incident.plan_version
     points = reminder_points(deadline=deadline, version=version)
@@ -94,39 +136,37 @@ def _advance(deadline: Deadline, *, now: datetime) -> SweepResult:
     ).update(reminders_sent=deadline.reminders_sent, escalation_step=deadline.escalation_step,
              next_check_at=deadline.next_check_at)
     if claimed != 1:
-        return SweepResult()  # someone else advanced it, or it was met meanwhile
+        return False  # someone else advanced it, or it was met meanwhile
     kind_label = deadline.get_kind_display()
     due_local = timezone.localtime(deadline.due_at).strftime("%H:%M")
+    common = {"incident_id": incident.pk, "deadline_id": deadline.pk}
     if reminder_step is not None:
-        result.notifications += notifications_write(
-            recipients=_reminder_recipients(deadline, at=now), kind=Notification.Kind.REMINDER,
-            step=reminder_step, at=now, incident_id=incident.pk, deadline_id=deadline.pk,
+        batch.notify(
+            recipients=([deadline.assignee] if deadline.assignee_id
+                        else batch.people_for_roles([Role.DUTY_OFFICER])),
+            kind=Notification.Kind.REMINDER, step=reminder_step, **common,
             title=_title(deadline, _("%(what)s due at %(time)s") % {
                 "what": kind_label, "time": due_local}),
         )
     for step in new_steps:
-        kind = Notification.Kind.OVERDUE if step == 0 else Notification.Kind.ESCALATION
-        result.notifications += notifications_write(
-            recipients=_people_for_roles(chain[step].roles, at=now), kind=kind, step=step,
-            at=now, incident_id=incident.pk, deadline_id=deadline.pk,
+        batch.notify(
+            recipients=batch.people_for_roles(chain[step].roles),
+            kind=Notification.Kind.OVERDUE if step == 0 else Notification.Kind.ESCALATION,
+            step=step, **common,
             title=_title(deadline, _("%(what)s overdue since %(time)s") % {
                 "what": kind_label, "time": due_local}),
         )
     if new_steps and new_steps[0] == 0:
-        result.late_reports += _record_late_report(deadline)
-    return result
-
-
-def _record_late_report(deadline: Deadline) -> int:
-    """迟报: the unit that leads at the level, and the person who had to act."""
-    incident = deadline.incident
-    person = deadline.assignee or next(iter(on_duty(at=deadline.due_at)), None)
-    _report, created = LateReport.objects.get_or_create(
-        deadline=deadline,
-        defaults={"incident": incident, "unit": incident.lead_unit(), "person": person,
-                  "due_at": deadline.due_at},
-    )
-    return int(created)
+        # 迟报: the unit that leads at the level, and the person who had to act.
+        policy = incident.level_policy(deadline.level)
+        leads_office = policy is not None and policy.lead == policy.Lead.OFFICE
+        batch.late_reports.append(LateReport(
+            deadline=deadline, incident=incident,
+            unit=(batch.office() if leads_office else None) or incident.unit,
+            person=deadline.assignee or next(iter(batch.on_duty(deadline.due_at)), None),
+            due_at=deadline.due_at, recorded_at=now,
+        ))
+    return True
 
 
 def _heartbeat(*, now: datetime) -> None:
@@ -144,7 +184,7 @@ def _heartbeat(*, now: datetime) -> None:
         logger.warning("deadline engine resumed after %.0f s of silence", silent)
         since = timezone.localtime(previous.at)
         notifications_write(
-            recipients=_people_for_roles([Role.OFFICE_HEAD, Role.SYSADMIN], at=now),
+            recipients=_Batch([], now=now).people_for_roles([Role.OFFICE_HEAD, Role.SYSADMIN]),
             kind=Notification.Kind.ENGINE_RESUMED, at=now,
             step=int(previous.at.timestamp()) // 60,  # the silence, by the minute it began
             title=_("The deadline engine was silent from %(since)s for %(minutes)d minutes; "
@@ -153,8 +193,10 @@ def _heartbeat(*, now: datetime) -> None:
         )
 
 
-def sweep(*, now: datetime | None = None, batch: int = 500) -> SweepResult:
-    """Advance every deadline that is due for a look; answers what it did."""
+def sweep(*, now: datetime | None = None, batch: int = 100) -> SweepResult:
+    """Advance every deadline that is due for a look; answers what it did. Batches are
+    small so that each one's alerts are committed, and visible, without waiting for the
+    rest."""
     total = SweepResult()
     with translation.override(settings.LANGUAGE_CODE):
         while True:
@@ -168,11 +210,12 @@ def sweep(*, now: datetime | None = None, batch: int = 500) -> SweepResult:
                                       "incident__plan_version__levels")
                     .order_by("next_check_at")[:batch]
                 )
-                for deadline in due:
-                    done = _advance(deadline, now=now_)
-                    total.deadlines += done.deadlines
-                    total.notifications += done.notifications
-                    total.late_reports += done.late_reports
+                if due:
+                    work = _Batch(due, now=now_)
+                    total.deadlines += sum(_advance(deadline, work) for deadline in due)
+                    written, late = work.save()
+                    total.notifications += written
+                    total.late_reports += late
             if len(due) < batch:
                 break
         _heartbeat(now=timezone.now())

@@ -13,6 +13,10 @@ ACTION_LABELS = {
     "change_level": _("change the level"),
     "reject_upgrade": _("keep the level (reject the proposed upgrade)"),
     "arrive": _("I am at my post"),
+    # Timeline entries of the engine and of alerts.
+    "upgrade_proposed": _("level upgrade proposed by the figures"),
+    "acknowledge": _("alert acknowledged"),
+    "arrived": _("arrived at post"),
 }
 
 DEADLINE_STATUS_LABELS = {

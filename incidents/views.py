@@ -19,6 +19,7 @@ from core.errors import (
     TransitionNotAllowed,
 )
 from core.http import client_ip
+from notifications.selectors import incident_notifications
 from plans.grading import suggest_level
 
 from .forms import ACTION_FORMS, IncidentCreateForm, IncidentEditForm, MetricsForm
@@ -174,6 +175,7 @@ def _render_detail(request: HttpRequest, pk: int, *, bound: dict[str, Any] | Non
         "snapshots": sorted(snapshots, key=lambda s: (s.taken_at, s.pk), reverse=True),
         "deadlines": list(incident.deadlines.all()),
         "timeline": list(incident.timeline.all()),
+        "notifications": list(incident_notifications(incident_id=incident.pk)[:200]),
         "action_forms": action_forms,
         "metrics_form": bound.get("metrics", _metrics_form()) if may_add_metrics else None,
         "edit_form": bound.get("edit", _edit_form(incident)) if may_edit else None,

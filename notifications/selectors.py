@@ -36,3 +36,13 @@ def unread_count(*, user: User) -> int:
     return Notification.objects.filter(
         recipient=user, read_at__isnull=True, channel=Notification.Channel.IN_APP
     ).count()
+
+
+def incident_notifications(*, incident_id: int) -> QuerySet[Notification]:
+    """Everything sent about an incident, on every channel, with its delivery outcome:
+    what the incident page shows so no one has to ask whether an alert went out."""
+    return (
+        Notification.objects.filter(incident_id=incident_id)
+        .select_related("recipient", "endpoint", "deadline")
+        .order_by("-created_at", "-id")
+    )

@@ -35,6 +35,35 @@ def notifications_write(
     Call inside the transaction of the event that causes them. In-app notifications are
     delivered by being written; email and webhook rows are due at once for
     ``notifications.delivery``, which is nudged when the transaction commits."""
+    people = list({r.pk: r for r in recipients}.values())
+    rows = notification_rows(
+        recipients=people, kind=kind, title=title, body=body, at=at, incident_id=incident_id,
+        deadline_id=deadline_id, step=step, channels=channels,
+        endpoints_by_unit=endpoints_by_unit(unit_ids={p.unit_id for p in people}),
+    )
+    return notifications_save(rows)
+
+
+def endpoints_by_unit(*, unit_ids: Iterable[int | None]) -> dict[int, list[int]]:
+    """The active webhook endpoints of these units, by unit (one query)."""
+    found: dict[int, list[int]] = {}
+    wanted = {unit_id for unit_id in unit_ids if unit_id is not None}
+    if not wanted:
+        return found
+    for unit_id, endpoint_id in (
+        WebhookEndpoint.objects.filter(unit_id__in=wanted, active=True)
+        .order_by("pk").values_list("unit_id", "pk")
+    ):
+        found.setdefault(unit_id, []).append(endpoint_id)
+    return found
+
+
+def notification_rows(
+    *, recipients: Iterable[User], kind: str, title: str, at: datetime,
+    endpoints_by_unit: dict[int, list[int]], body: str = "", incident_id: int | None = None,
+    deadline_id: int | None = None, step: int = 0, channels: Iterable[str] = ALL_CHANNELS,
+) -> list[Notification]:
+    """The outbox rows of one event, unsaved (no query): see ``notifications_write``."""
     wanted = set(channels)
     people = list({r.pk: r for r in recipients}.values())
     common = {"incident_id": incident_id, "deadline_id": deadline_id, "kind": kind,
@@ -55,19 +84,25 @@ def notifications_write(
                 recipient=person, channel=Notification.Channel.EMAIL, next_attempt_at=at,
                 **common,
             ))
-    unit_ids = {p.unit_id for p in people if p.unit_id is not None}
-    if Notification.Channel.WEBHOOK in wanted and unit_ids:
-        for endpoint_id in WebhookEndpoint.objects.filter(
-            unit_id__in=unit_ids, active=True
-        ).order_by("pk").values_list("pk", flat=True):
+    if Notification.Channel.WEBHOOK in wanted:
+        endpoint_ids = sorted({endpoint_id for p in people
+                               for endpoint_id in endpoints_by_unit.get(p.unit_id, [])})
+        for endpoint_id in endpoint_ids:
             rows.append(Notification(
                 key=key(recipient_id=None, endpoint_id=endpoint_id,
                         channel=Notification.Channel.WEBHOOK),
                 endpoint_id=endpoint_id, channel=Notification.Channel.WEBHOOK,
                 next_attempt_at=at, **common,
             ))
+    return rows
+
+
+def notifications_save(rows: list[Notification]) -> int:
+    """Insert the rows whose keys are new (two queries whatever their number); answers
+    how many. Inside the transaction of the event that causes them."""
     if not rows:
         return 0
+    rows = list({r.key: r for r in rows}.values())
     existing = set(Notification.objects.filter(key__in=[r.key for r in rows])
                    .values_list("key", flat=True))
     new = [r for r in rows if r.key not in existing]
@@ -100,15 +135,11 @@ def _enqueue_delivery() -> None:
                        exc_info=True)
 
 
-def notification_mark_read(*, notification: Notification, actor: User) -> Notification:
-    if notification.recipient_id != actor.pk:
-        raise PermissionDenied()
-    if notification.read_at is None:
-        notification.read_at = timezone.now()
-        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
-            read_at=notification.read_at
-        )
-    return notification
+def notifications_mark_all_read(*, actor: User) -> int:
+    """Mark every unread in-app notification of ``actor`` read; answers how many."""
+    return Notification.objects.filter(
+        recipient=actor, channel=Notification.Channel.IN_APP, read_at__isnull=True
+    ).update(read_at=timezone.now())
 
 
 def notification_acknowledge(

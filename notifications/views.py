@@ -18,7 +18,7 @@ from incidents.views import apply_domain_error
 
 from .models import Notification
 from .selectors import notification_list, unread_count
-from .services import notification_acknowledge, notification_mark_read
+from .services import notification_acknowledge, notifications_mark_all_read
 
 INBOX_PAGE_SIZE = 50
 NO_CONTENT = 204
@@ -55,11 +55,7 @@ def bell(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def mark_all_read(request: HttpRequest) -> HttpResponse:
-    unread = notification_list(user=request.user, own_only=True,
-                               filters={"channel": Notification.Channel.IN_APP}).filter(
-        read_at__isnull=True)
-    for notification in unread:
-        notification_mark_read(notification=notification, actor=request.user)
+    notifications_mark_all_read(actor=request.user)
     messages.success(request, _("All notifications are marked read."))
     return redirect("notifications:inbox")
 

@@ -185,3 +185,13 @@ def test_every_sweep_leaves_a_heartbeat():
     with at(0):
         sweep()
     assert Heartbeat.objects.get(name="sweep").at == FOUND
+
+
+def test_the_incident_page_shows_each_alert_and_its_delivery(client, level_one, office):
+    sweep_at(30)
+    client.force_login(office)
+    page = client.get(f"/incidents/{level_one.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    section = page.split('id="notifications-h"')[1]
+    assert "Overdue" in section or "overdue" in section
+    assert "张主任" in section and "delivered" in section  # in-app: delivered when written
+    assert "pending" in section  # the email copies wait for delivery
