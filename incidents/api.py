@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from core.api import paginated_answer, query_filters
 from core.http import client_ip
 
 from . import permissions
@@ -98,16 +99,9 @@ class IncidentListCreateApi(APIView):
         responses={200: IncidentListItemSerializer(many=True), 400: ERRORS[400]},
     )
     def get(self, request: Request) -> Response:
-        # An empty query parameter (as HTML forms send) means "no filter".
-        params = {key: value for key, value in request.query_params.items() if value != ""}
-        filters = IncidentFilterSerializer(data=params)
-        filters.is_valid(raise_exception=True)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            incident_list(filters=filters.validated_data), request, view=self
-        )
-        data = IncidentListItemSerializer(page, many=True, context=output_context(request)).data
-        return paginator.get_paginated_response(data)
+        filters = query_filters(request, IncidentFilterSerializer)
+        return paginated_answer(self, request, incident_list(filters=filters),
+                                IncidentListItemSerializer, context=output_context(request))
 
     @extend_schema(
         tags=TAGS,

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from core.api import paginated_answer, query_filters
 from core.http import client_ip
 
 from .models import Notification
@@ -25,6 +26,7 @@ ERRORS = {
     403: OpenApiResponse(description="Not logged in, or someone else's notification."),
     404: OpenApiResponse(description="No such notification."),
 }
+
 
 class NotificationListApi(APIView):
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
@@ -41,15 +43,10 @@ class NotificationListApi(APIView):
         responses={200: NotificationSerializer(many=True), 400: ERRORS[400]},
     )
     def get(self, request: Request) -> Response:
-        # An empty query parameter (as HTML forms send) means "no filter".
-        params = {key: value for key, value in request.query_params.items() if value != ""}
-        filters = NotificationFilterSerializer(data=params)
-        filters.is_valid(raise_exception=True)
-        notifications = notification_list(user=request.user, filters=filters.validated_data)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(notifications, request, view=self)
-        data = NotificationSerializer(page, many=True).data
-        return paginator.get_paginated_response(data)
+        filters = query_filters(request, NotificationFilterSerializer)
+        return paginated_answer(self, request,
+                                notification_list(user=request.user, filters=filters),
+                                NotificationSerializer)
 
 
 class NotificationAcknowledgeApi(APIView):
