@@ -158,11 +158,9 @@ def _advance(deadline: Deadline, batch: _Batch) -> bool:
         )
     if new_steps and new_steps[0] == 0:
         # 迟报: the unit that leads at the level, and the person who had to act.
-        policy = incident.level_policy(deadline.level)
-        leads_office = policy is not None and policy.lead == policy.Lead.OFFICE
         batch.late_reports.append(LateReport(
             deadline=deadline, incident=incident,
-            unit=(batch.office() if leads_office else None) or incident.unit,
+            unit=incident.lead_unit(deadline.level, office=batch.office()),
             person=deadline.assignee or next(iter(batch.on_duty(deadline.due_at)), None),
             due_at=deadline.due_at, recorded_at=now,
         ))

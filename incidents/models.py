@@ -78,17 +78,19 @@ class Incident(models.Model):
         level = level or self.level
         return next((p for p in self.plan_version.levels.all() if p.level == level), None)
 
-    def lead_unit(self):
-        """The unit that leads the response at the confirmed level (004): the office of
-        the leadership group, or the involved unit."""
+    def lead_unit(self, level: int | None = None, *, office=None):
+        """The unit that leads the response at ``level`` (default: the confirmed one)
+        (004): the office of the leadership group, or the involved unit. ``office`` may
+        be given by callers that already know it, to spare the query."""
         from organisation.models import Unit
         from plans.models import LevelPolicy
 
-        policy = self.level_policy()
+        policy = self.level_policy(level)
         if policy is None or policy.lead == LevelPolicy.Lead.INVOLVED_UNIT:
             return self.unit
-        return Unit.objects.filter(kind=Unit.Kind.OFFICE).order_by("sort_order").first() \
-            or self.unit
+        if office is None:
+            office = Unit.objects.filter(kind=Unit.Kind.OFFICE).order_by("sort_order").first()
+        return office or self.unit
 
     # The lifecycle (domain.md, "The stages"). Guards from later issues plug in through
     # ``incidents.guards``; roles are checked by ``incidents.permissions``.
