@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "incidents",
     "notifications",
     "engine",
+    "response",
 ]
 
 MIDDLEWARE = [

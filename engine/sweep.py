@@ -84,6 +84,18 @@ class _Batch:
             people.update((p.pk, p) for p in found)
         return list(people.values())
 
+    def reminder_recipients(self, deadline: Deadline) -> list[User]:
+        """Whoever must act: the deadline's named people (approvers, say), else its
+        assignee, else the person on duty."""
+        if deadline.remind_user_ids:
+            everyone = {p.pk: p for people in self.people_by_role.values() for p in people}
+            named = [everyone[pk] for pk in deadline.remind_user_ids if pk in everyone]
+            if named:
+                return named
+        if deadline.assignee_id:
+            return [deadline.assignee]
+        return self.people_for_roles([Role.DUTY_OFFICER])
+
     def office(self) -> Unit | None:
         if self._office is None:
             self._office = Unit.objects.filter(kind=Unit.Kind.OFFICE).order_by(
@@ -142,8 +154,7 @@ def _advance(deadline: Deadline, batch: _Batch) -> bool:
     common = {"incident_id": incident.pk, "deadline_id": deadline.pk}
     if reminder_step is not None:
         batch.notify(
-            recipients=([deadline.assignee] if deadline.assignee_id
-                        else batch.people_for_roles([Role.DUTY_OFFICER])),
+            recipients=batch.reminder_recipients(deadline),
             kind=Notification.Kind.REMINDER, step=reminder_step, **common,
             title=_title(deadline, _("%(what)s due at %(time)s") % {
                 "what": kind_label, "time": due_local}),

@@ -12,12 +12,20 @@ from typing import Any
 Guard = Callable[[Any], str | None]
 
 _GUARDS: dict[str, list[Guard]] = defaultdict(list)
+# Relations the guards read, prefetched by the selectors so lists stay N+1 free.
+_PREFETCH: set[str] = set()
 
 
-def register(action: str, guard: Guard) -> Guard:
+def register(action: str, guard: Guard, *, prefetch: str | None = None) -> Guard:
     if guard not in _GUARDS[action]:
         _GUARDS[action].append(guard)
+    if prefetch:
+        _PREFETCH.add(prefetch)
     return guard
+
+
+def prefetches() -> list[str]:
+    return sorted(_PREFETCH)
 
 
 def blocking_reasons(incident: Any, action: str) -> list[str]:

@@ -56,6 +56,13 @@ class Incident(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("logged by"), on_delete=models.PROTECT,
         related_name="incidents_logged",
     )
+    # A drill (演练) runs the whole plan, marked as such, and stays out of statistics.
+    is_drill = models.BooleanField(_("drill"), default=False)
+    # The named person who files follow-up reports while the incident is tracked.
+    tracker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("tracker"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="incidents_tracked",
+    )
     created_at = models.DateTimeField(_("logged at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -160,6 +167,10 @@ class MetricSnapshot(models.Model):
         return f"{self.incident_id} @ {self.taken_at:%Y-%m-%d %H:%M}"
 
 
+# Obligations an incident may owe many times: each its own row.
+REPEATABLE_KINDS = ("level_decision", "approval", "task", "follow_up")
+
+
 class Deadline(models.Model):
     """One obligation of the incident's plan level, with its absolute due time."""
 
@@ -183,6 +194,9 @@ class Deadline(models.Model):
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assignee"),
                                  null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")
+    # Who the engine reminds, when not the assignee or the person on duty (approvers of
+    # an approval deadline, say): user ids.
+    remind_user_ids = models.JSONField(_("remind"), default=list, blank=True)
     # Enforcement state, advanced only by the engine's sweep with conditional updates.
     # ``next_check_at`` is when the sweep must look at this row next (null: never again).
     next_check_at = models.DateTimeField(_("next check"), null=True, blank=True)
@@ -200,10 +214,11 @@ class Deadline(models.Model):
             # proposed upgrade has its own decision deadline.
             models.UniqueConstraint(fields=["incident", "kind"],
                                     condition=models.Q(assignee__isnull=True)
-                                    & ~models.Q(kind="level_decision"),
+                                    & ~models.Q(kind__in=REPEATABLE_KINDS),
                                     name="deadline_kind_unique"),
             models.UniqueConstraint(fields=["incident", "kind", "assignee"],
-                                    condition=models.Q(assignee__isnull=False),
+                                    condition=models.Q(assignee__isnull=False)
+                                    & ~models.Q(kind__in=REPEATABLE_KINDS),
                                     name="deadline_kind_person_unique"),
         ]
         indexes = [models.Index(fields=["status", "due_at"]),
@@ -228,6 +243,7 @@ class TimelineEntry(models.Model):
 
     class Kind(models.TextChoices):
         CREATED = "created", _("logged")
+        RESPONSE = "response", _("response")
         TRANSITION = "transition", _("state change")
         LEVEL = "level", _("level change")
         METRICS = "metrics", _("new figures")

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db.models import F, Min, Prefetch, Q, QuerySet
 
+from . import guards
 from .choices import OPEN_STATES
 from .models import Deadline, Incident, TimelineEntry
 
@@ -14,6 +15,7 @@ def _with_related(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
         Prefetch("deadlines",
                  queryset=Deadline.objects.select_related("assignee").order_by("due_at")),
         "plan_version__levels",
+        *guards.prefetches(),
     )
 
 

@@ -20,7 +20,7 @@ from plans.levels import NUMERALS, more_severe
 from plans.models import Anchor
 from plans.selectors import plan_version_in_force
 
-from . import guards, permissions
+from . import effects, guards, permissions
 from .choices import Category, EventType, Platform, State
 from .deadlines import (
     ARRIVED,
@@ -269,16 +269,27 @@ def incident_add_metrics(
         raise InvalidInput(field_errors={"taken_at": [_("Cannot be in the future.")]})
     with transaction.atomic(durable=True):
         incident = _lock_and_check(incident=incident, expected_version=None)
-        if not incident.is_open:
-            raise TransitionNotAllowed(_("A closed or dismissed incident takes no new figures."))
-        before = incident.suggested_level
-        snapshot = _record_snapshot(incident=incident, figures=figures, actor=actor,
-                                    taken_at=taken_at)
-        _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.METRICS,
-                  client_ip=client_ip,
-                  data={"snapshot": snapshot.pk, "suggested_level_before": before,
-                        "suggested_level": snapshot.suggested_level})
-        _propose_upgrade_if_figures_say_so(incident, actor=actor)
+        return incident_record_figures_in_transaction(
+            incident=incident, figures=figures, actor=actor, taken_at=taken_at,
+            client_ip=client_ip)
+
+
+def incident_record_figures_in_transaction(
+    *, incident: Incident, figures: Figures, actor: User, taken_at: datetime,
+    client_ip: str | None = None,
+) -> MetricSnapshot:
+    """The snapshot, its timeline entry and the upgrade proposal it may cause, inside a
+    transaction the caller holds (a follow-up report brings figures too)."""
+    if not incident.is_open:
+        raise TransitionNotAllowed(_("A closed or dismissed incident takes no new figures."))
+    before = incident.suggested_level
+    snapshot = _record_snapshot(incident=incident, figures=figures, actor=actor,
+                                taken_at=taken_at)
+    _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.METRICS,
+              client_ip=client_ip,
+              data={"snapshot": snapshot.pk, "suggested_level_before": before,
+                    "suggested_level": snapshot.suggested_level})
+    _propose_upgrade_if_figures_say_so(incident, actor=actor)
     return snapshot
 
 
@@ -342,44 +353,61 @@ def incident_transition(
     if action not in permissions.TRANSITIONS:
         raise InvalidInput(field_errors={"action": [_("Unknown action.")]})
     permissions.require(actor, action)
-    reason = (reason or "").strip()
     with transaction.atomic(durable=True):
-        incident = _lock_and_check(incident=incident, expected_version=expected_version)
-        method = getattr(incident, action)
-        if not can_proceed(method, check_conditions=False):
-            raise TransitionNotAllowed(
-                _("Cannot %(action)s an incident that is %(state)s.")
-                % {"action": _action_label(action), "state": incident.get_state_display()}
-            )
-        blocked = guards.blocking_reasons(incident, action)
-        if blocked:
-            raise TransitionNotAllowed(" ".join(blocked))
-        fields: dict[str, Any] = {}
-        if action == "assess":
-            fields = _assess_fields(incident, level=level, category=category, reason=reason)
-        if action == "dismiss" and not reason:
-            raise InvalidInput(field_errors={"reason": [_("Say why this lead is dismissed.")]})
-        old_state, old_version = incident.state, incident.version
-        method()
-        fields["state"] = incident.state
-        now = timezone.now()
-        _save_versioned(incident, old_version=old_version, old_state=old_state, fields=fields)
-        _timeline(
-            incident=incident, actor=actor, kind=TimelineEntry.Kind.TRANSITION, action=action,
-            client_ip=client_ip, from_state=old_state, to_state=incident.state,
-            to_level=incident.level if action == "assess" else None, reason=reason,
-            data=({"suggested_level": incident.suggested_level, "category": incident.category}
-                  if action == "assess" else {}),
+        incident = incident_transition_in_transaction(
+            incident=incident, action=action, actor=actor, reason=reason,
+            expected_version=expected_version, client_ip=client_ip, level=level,
+            category=category,
         )
-        if action == "assess":
-            deadlines_apply_level(incident=incident, level=incident.level)
-            deadlines_start_arrival_clocks(incident=incident, level=incident.level, at=now)
-        deadlines_fulfil(incident=incident, event=action, at=now)
-        if incident.state == State.REVIEWING:
-            deadlines_start_anchor(incident=incident, anchor=Anchor.REVIEWING, at=now)
-        if incident.state in (State.DISMISSED, State.CLOSED):
-            deadlines_cancel_open(incident=incident)
     logger.info("incident %s: %s by %s", incident.pk, action, actor)
+    return incident
+
+
+def incident_transition_in_transaction(
+    *, incident: Incident, action: str, actor: User, reason: str = "",
+    expected_version: int | None = None, client_ip: str | None = None, level: Any = None,
+    category: str | None = None,
+) -> Incident:
+    """The transition itself, inside a transaction the caller holds: for services that
+    must change the incident together with their own rows (approving a review closes
+    the incident). Roles are checked by the caller."""
+    reason = (reason or "").strip()
+    incident = _lock_and_check(incident=incident, expected_version=expected_version)
+    method = getattr(incident, action)
+    if not can_proceed(method, check_conditions=False):
+        raise TransitionNotAllowed(
+            _("Cannot %(action)s an incident that is %(state)s.")
+            % {"action": _action_label(action), "state": incident.get_state_display()}
+        )
+    blocked = guards.blocking_reasons(incident, action)
+    if blocked:
+        raise TransitionNotAllowed(" ".join(blocked))
+    fields: dict[str, Any] = {}
+    if action == "assess":
+        fields = _assess_fields(incident, level=level, category=category, reason=reason)
+    if action == "dismiss" and not reason:
+        raise InvalidInput(field_errors={"reason": [_("Say why this lead is dismissed.")]})
+    old_state, old_version = incident.state, incident.version
+    method()
+    fields["state"] = incident.state
+    now = timezone.now()
+    _save_versioned(incident, old_version=old_version, old_state=old_state, fields=fields)
+    _timeline(
+        incident=incident, actor=actor, kind=TimelineEntry.Kind.TRANSITION, action=action,
+        client_ip=client_ip, from_state=old_state, to_state=incident.state,
+        to_level=incident.level if action == "assess" else None, reason=reason,
+        data=({"suggested_level": incident.suggested_level, "category": incident.category}
+              if action == "assess" else {}),
+    )
+    if action == "assess":
+        deadlines_apply_level(incident=incident, level=incident.level)
+        deadlines_start_arrival_clocks(incident=incident, level=incident.level, at=now)
+    deadlines_fulfil(incident=incident, event=action, at=now)
+    if incident.state == State.REVIEWING:
+        deadlines_start_anchor(incident=incident, anchor=Anchor.REVIEWING, at=now)
+    effects.run(action, incident=incident, actor=actor, at=now)
+    if incident.state in (State.DISMISSED, State.CLOSED):
+        deadlines_cancel_open(incident=incident)
     return incident
 
 

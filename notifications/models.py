@@ -55,6 +55,9 @@ class Notification(models.Model):
         ESCALATION = "escalation", _("escalation")
         LEVEL_UPGRADE = "level_upgrade", _("level upgrade proposed")
         ENGINE_RESUMED = "engine_resumed", _("deadline engine resumed")
+        APPROVAL_REQUESTED = "approval_requested", _("approval requested")
+        APPROVAL_DECIDED = "approval_decided", _("approval decided")
+        TASK_ASSIGNED = "task_assigned", _("task assigned")
 
     class Channel(models.TextChoices):
         IN_APP = "in_app", _("in the app")
@@ -79,6 +82,8 @@ class Notification(models.Model):
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices,
                                default=Channel.IN_APP)
     title = models.CharField(_("title"), max_length=300)
+    # About a drill (演练): marked in every message, so no one mistakes it for real.
+    is_drill = models.BooleanField(_("drill"), default=False)
     body = models.TextField(_("text"), blank=True)
     created_at = models.DateTimeField(_("created at"))
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)

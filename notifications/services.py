@@ -103,6 +103,7 @@ def notifications_save(rows: list[Notification]) -> int:
     if not rows:
         return 0
     rows = list({r.key: r for r in rows}.values())
+    _mark_drills(rows)
     existing = set(Notification.objects.filter(key__in=[r.key for r in rows])
                    .values_list("key", flat=True))
     new = [r for r in rows if r.key not in existing]
@@ -111,6 +112,23 @@ def notifications_save(rows: list[Notification]) -> int:
     if any(r.channel != Notification.Channel.IN_APP for r in new):
         _nudge_delivery_on_commit()
     return len(new)
+
+
+def _mark_drills(rows: list[Notification]) -> None:
+    """Every message about a drill says so, in its flag and in its title."""
+    from django.utils.translation import gettext as _
+
+    from incidents.models import Incident
+
+    incident_ids = {r.incident_id for r in rows if r.incident_id}
+    if not incident_ids:
+        return
+    drills = set(Incident.objects.filter(pk__in=incident_ids, is_drill=True)
+                 .values_list("pk", flat=True))
+    for row in rows:
+        if row.incident_id in drills:
+            row.is_drill = True
+            row.title = f"{_('[DRILL]')} {row.title}"[:300]
 
 
 def _nudge_delivery_on_commit() -> None:

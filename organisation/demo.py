@@ -30,6 +30,7 @@ PEOPLE = [
     ("deputy", "赵副组长", "网络舆情应急工作领导小组", "副组长", Role.DEPUTY_LEADER),
     ("leader", "陈组长", "网络舆情应急工作领导小组", "组长", Role.LEADER),
     ("liaison", "刘联络", "卫生健康委员会", "联络员", Role.LIAISON),
+    ("head", "孙主任", "卫生健康委员会", "卫健委主任", Role.UNIT_HEAD),
     ("spokesperson", "周发言", "宣传部", "新闻发言人", Role.SPOKESPERSON),
     ("admin", "系统管理员", "领导小组办公室", "系统管理员", Role.SYSADMIN),
 ]

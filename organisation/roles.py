@@ -11,5 +11,6 @@ class Role(models.TextChoices):
     LEADER = "leader", _("Leader")
     DEPUTY_LEADER = "deputy_leader", _("Deputy leader")
     LIAISON = "liaison", _("Member-unit liaison")
+    UNIT_HEAD = "unit_head", _("Head of a member unit")
     SPOKESPERSON = "spokesperson", _("Spokesperson")
     SYSADMIN = "sysadmin", _("System administrator")

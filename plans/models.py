@@ -133,6 +133,10 @@ class LevelPolicy(models.Model):
         help_text=_("With reads/reposts/comments: the volume counts only when the share of "
                     "negative comments is at least this (0 to 1)."),
     )
+    follow_up_hours = models.PositiveIntegerField(
+        _("follow-up reports every (hours) while tracked"), default=24,
+        validators=[MinValueValidator(1)],
+    )
     negative_rising_suffices = models.BooleanField(
         _("a rising negative share also counts"),
         default=False,
@@ -202,9 +206,74 @@ def _validate_roles(roles) -> None:
         )
 
 
+class ApprovalRule(models.Model):
+    """Who approves response plans, statements and reviews at a level: people holding
+    ``roles`` (only those of the unit that leads, if ``lead_unit_only``); ``required``
+    approvals from different people; decided within ``minutes``."""
+
+    version = models.ForeignKey(
+        PlanVersion, verbose_name=_("plan version"), on_delete=models.CASCADE,
+        related_name="approval_rules",
+    )
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    roles = models.JSONField(_("approvers' roles"), default=list)
+    lead_unit_only = models.BooleanField(_("only approvers of the unit that leads"),
+                                         default=False)
+    required = models.PositiveSmallIntegerField(_("approvals required"), default=1,
+                                                validators=[MinValueValidator(1)])
+    minutes = models.PositiveIntegerField(_("decide within (minutes)"),
+                                          validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["version", "level"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "level"], name="approval_rule_unique"),
+        ]
+        verbose_name = _("approval rule")
+        verbose_name_plural = _("approval rules")
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()}: {', '.join(self.roles)} ×{self.required}"
+
+    def clean(self) -> None:
+        _validate_roles(self.roles)
+
+
+class ChecklistItem(models.Model):
+    """Handling by category (分类处置): choosing a category creates these as tasks."""
+
+    version = models.ForeignKey(
+        PlanVersion, verbose_name=_("plan version"), on_delete=models.CASCADE,
+        related_name="checklist_items",
+    )
+    category = models.CharField(_("handling category"), max_length=20)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    title = models.CharField(_("task"), max_length=200)
+    due_same_day = models.BooleanField(_("due the same day"), default=False)
+    due_minutes = models.PositiveIntegerField(_("due within (minutes)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["version", "category", "order"]
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("handling checklists")
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.title}"
+
+    def clean(self) -> None:
+        from incidents.choices import Category
+
+        if self.category not in Category.values:
+            raise ValidationError({"category": _("Choose a handling category.")})
+
+
 class DeadlineKind(models.TextChoices):
     REPORT = "report", _("Report to the leadership group")
     FIRST_RESPONSE = "first_response", _("First public response")
+    OFFICIAL_RELEASE = "official_release", _("Official news release")
+    APPROVAL = "approval", _("Approval decision")
+    TASK = "task", _("Task")
+    FOLLOW_UP = "follow_up", _("Follow-up report")
     REVIEW = "review", _("Written review")
     LEVEL_DECISION = "level_decision", _("Decide on the proposed level upgrade")
     STAFF_ARRIVAL = "staff_arrival", _("Office staff at their posts")
@@ -264,6 +333,7 @@ class FulfilmentEvent(models.TextChoices):
     TRACK = "track", _("tracking started")
     REVIEW = "review", _("review started")
     CLOSE = "close", _("closed")
+    STATEMENT_PUBLISHED = "statement_published", _("a statement published")
 
 
 class DeadlineRule(models.Model):

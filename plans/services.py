@@ -14,7 +14,9 @@ from django.utils.translation import gettext as _
 
 from .levels import Level
 from .models import (
+    ApprovalRule,
     ArrivalRule,
+    ChecklistItem,
     DeadlineRule,
     EscalationStep,
     LevelPolicy,
@@ -27,13 +29,16 @@ logger = logging.getLogger(__name__)
 DEFAULT_PLAN_PATH = Path(__file__).with_name("default_plan.toml")
 
 _LEVEL_FIELDS = (
-    "colour", "name", "meaning", "lead", "on_casualties", "on_mainstream_media",
+    "colour", "name", "meaning", "lead", "follow_up_hours", "on_casualties",
+    "on_mainstream_media",
     "min_reads", "min_reposts", "min_comments", "min_negative_share",
     "negative_rising_suffices",
 )
 _RULE_FIELDS = ("kind", "anchor", "minutes", "fulfilled_by")
 _STEP_FIELDS = ("wait_minutes", "roles")
 _ARRIVAL_FIELDS = ("kind", "roles", "minutes_in_hours", "minutes_off_hours")
+_APPROVAL_FIELDS = ("roles", "lead_unit_only", "required", "minutes")
+_CHECKLIST_FIELDS = ("category", "order", "title", "due_same_day", "due_minutes")
 _VERSION_FIELDS = ("remind_at_half_window", "short_window_minutes", "short_reminder_minutes",
                    "long_reminder_minutes", "upgrade_decision_minutes", "work_days",
                    "work_start", "work_end")
@@ -76,7 +81,8 @@ def plan_version_validate(*, version: PlanVersion) -> None:
     for rule in version.deadline_rules.all():
         if rule.level not in levels:
             errors.append(_("%(rule)s refers to a level the plan lacks.") % {"rule": rule})
-    for row in [*version.escalation_steps.all(), *version.arrival_rules.all()]:
+    for row in [*version.escalation_steps.all(), *version.arrival_rules.all(),
+                *version.approval_rules.all(), *version.checklist_items.all()]:
         try:
             row.full_clean(exclude=["version"])
         except ValidationError as exc:
@@ -85,6 +91,10 @@ def plan_version_validate(*, version: PlanVersion) -> None:
         errors.append(_("Working days are ISO weekday numbers 1 to 7, e.g. 12345."))
     if version.work_start >= version.work_end:
         errors.append(_("Working hours must end after they start."))
+    approval_levels = {rule.level for rule in version.approval_rules.all()}
+    if levels and set(levels) - approval_levels:
+        errors.append(_("Every level needs an approval rule (who approves plans and "
+                        "statements)."))
     if not any(rule.kind == "report" for rule in version.deadline_rules.all()):
         errors.append(_("The plan sets no deadline for reporting to the leadership group."))
     if errors:
@@ -134,6 +144,14 @@ def plan_version_new_draft(*, source: PlanVersion, note: str = "") -> PlanVersio
         ArrivalRule(version=draft, level=a.level, **{f: getattr(a, f) for f in _ARRIVAL_FIELDS})
         for a in source.arrival_rules.all()
     )
+    ApprovalRule.objects.bulk_create(
+        ApprovalRule(version=draft, level=a.level, **{f: getattr(a, f) for f in _APPROVAL_FIELDS})
+        for a in source.approval_rules.all()
+    )
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(version=draft, **{f: getattr(c, f) for f in _CHECKLIST_FIELDS})
+        for c in source.checklist_items.all()
+    )
     return draft
 
 
@@ -166,12 +184,18 @@ def plan_import(*, document: dict[str, Any], publish: bool = True) -> PlanVersio
             rule.full_clean()
             rule.save()
     for model, key, names in ((EscalationStep, "escalation", _STEP_FIELDS),
-                              (ArrivalRule, "arrival", _ARRIVAL_FIELDS)):
+                              (ArrivalRule, "arrival", _ARRIVAL_FIELDS),
+                              (ApprovalRule, "approval", _APPROVAL_FIELDS)):
         for entry in document.get(key, []):
             for level in entry["levels"]:
                 row = model(version=version, level=level, **{n: entry[n] for n in names})
                 row.full_clean()
                 row.save()
+    for order, entry in enumerate(document.get("checklist", [])):
+        item = ChecklistItem(version=version, order=order,
+                             **{n: entry[n] for n in _CHECKLIST_FIELDS if n in entry})
+        item.full_clean()
+        item.save()
     if publish:
         version = plan_version_publish(version=version)
     return version

@@ -91,6 +91,11 @@ def advance(analyst, office, leader):
     def walk(incident: Incident, state: str, *, level: int | None = None,
              category: str = "inquiry") -> Incident:
         for action, actor in steps[order.index(incident.state): order.index(state)]:
+            if action == "respond":
+                approve_a_response_plan(incident, author=office)
+            if action == "close":
+                incident = approve_the_review(incident, author=office)
+                continue  # the approval closes the incident
             extra: dict[str, Any] = {}
             if action == "assess":
                 chosen = level or incident.suggested_level
@@ -101,6 +106,37 @@ def advance(analyst, office, leader):
         return incident
 
     return walk
+
+
+def approve_a_response_plan(incident: Incident, *, author: User):
+    """Draft, submit and approve a response plan, as the plan routes it at the level."""
+    from response.documents import (
+        approvers,
+        document_decide,
+        document_save_draft,
+        document_submit,
+    )
+    from response.models import ResponsePlan
+
+    incident = Incident.objects.get(pk=incident.pk)  # as it is now, graded
+    plan = document_save_draft(model=ResponsePlan, incident=incident, actor=author,
+                               fields={"facts": "经核实，情况属实。", "category": "inquiry"})
+    plan = document_submit(doc=plan, actor=author)
+    approver = next(p for p in approvers(incident=incident) if p.pk != author.pk)
+    return document_decide(doc=plan, actor=approver, verdict="approve", comment="同意")
+
+
+def approve_the_review(incident: Incident, *, author: User) -> Incident:
+    """Submit the pre-filled review and have it approved: the incident closes."""
+    from response.documents import approvers, document_decide, document_submit
+    from response.models import Review
+
+    incident = Incident.objects.get(pk=incident.pk)
+    review = Review.objects.filter(incident=incident).order_by("-version").first()
+    review = document_submit(doc=review, actor=author)
+    approver = next(p for p in approvers(incident=incident) if p.pk != review.author_id)
+    document_decide(doc=review, actor=approver, verdict="approve", comment="同意")
+    return Incident.objects.get(pk=incident.pk)
 
 
 @pytest.fixture

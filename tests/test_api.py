@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from incidents.models import Incident, TimelineEntry
 from organisation.demo import DEMO_PASSWORD
 from organisation.models import Unit
+from tests.conftest import approve_a_response_plan, approve_the_review
 
 INCIDENTS = "/api/v1/incidents/"
 FOUND = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.get_fixed_timezone(8 * 60))
@@ -289,7 +290,8 @@ def test_incident_list_items_carry_metrics_deadlines_and_actions_but_no_timeline
     [item] = as_analyst.get(INCIDENTS).json()["results"]
     assert set(item) == INCIDENT_FIELDS - {"timeline"}
     assert item["metrics"]["reads"] == 50
-    assert {d["kind"] for d in item["deadlines"]} == {"report", "first_response"}
+    # Ⅲ/Ⅳ: report, first response; and the task the category checklist gave a due time.
+    assert {d["kind"] for d in item["deadlines"]} == {"report", "first_response", "task"}
     assert "report" in item["actions"]
 
 
@@ -331,14 +333,15 @@ def test_incident_list_query_count_does_not_grow_with_the_number_of_incidents(
     client = api_for(office)  # the office head may act, so every item's actions are worked out
     advance(log_incident(), "reported")
     # token and person, the person's roles, count, incidents (with unit, figures, plan),
-    # their deadlines, the levels of their plan versions
-    with django_assert_num_queries(6):
+    # their deadlines, the levels of their plan versions, their response plans and reviews
+    # (for the guards on `respond` and `close`)
+    with django_assert_num_queries(8):
         assert len(client.get(INCIDENTS).json()["results"]) == 1
     for number in range(19):
         incident = log_incident(title=f"lead {number}", metrics={"reads": number * 20})
         if number % 2:
             advance(incident, "assessed")
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         assert len(client.get(INCIDENTS).json()["results"]) == 20
 
 
@@ -355,9 +358,12 @@ def test_incident_is_read_with_every_field_the_contract_names(api_for, liaison, 
     assert body["level"] == 3 and body["colour"] == "yellow" and body["category"] == "hype"
     assert set(body["metrics"]) >= SNAPSHOT_FIELDS
     assert all(set(d) >= {"kind", "due_at", "met_at", "status"} for d in body["deadlines"])
-    assert [entry["kind"] for entry in body["timeline"]] == ["created", "transition"]
+    kinds = [entry["kind"] for entry in body["timeline"]]
+    # Assessing assigns the category's checklist as tasks ("response").
+    assert [k for k in kinds if k != "response"] == ["created", "transition"]
+    assert "response" in kinds
     assert all(set(entry) == TIMELINE_FIELDS for entry in body["timeline"])
-    assessed = body["timeline"][1]
+    assessed = next(e for e in body["timeline"] if e["kind"] == "transition")
     assert assessed["action"] == "assess" and assessed["actor"] == "analyst"
     assert assessed["from_state"] == "detected" and assessed["to_state"] == "assessed"
     assert assessed["to_level"] == 3 and assessed["reason"] == "研判调整"
@@ -443,18 +449,25 @@ def test_an_incident_walks_every_stage_through_the_api(api_for, analyst, office,
         (leader, "respond", {"reason": "组长批准"}, "responding"),
         (office, "track", {}, "tracking"),
         (office, "review", {}, "reviewing"),
-        (leader, "close", {}, "closed"),
     ]
     for version, (person, action, data, state) in enumerate(steps, start=1):
+        if action == "respond":
+            approve_a_response_plan(Incident.objects.get(pk=incident.pk), author=office)
         answer = api_for(person).post(detail(incident, action), {**data, "version": version},
                                       format="json")
         assert answer.status_code == 200, (action, answer.json())
         assert answer.json()["state"] == state
         assert answer.json()["version"] == version + 1
+    # Closing comes with the approval of the review, not with a bare transition.
+    answer = api_for(leader).post(detail(incident, "close"), {}, format="json")
+    assert answer.status_code == 409 and "review" in answer.json()["detail"]
+    assert approve_the_review(Incident.objects.get(pk=incident.pk),
+                              author=office).state == "closed"
     assert api_for(office).get(detail(incident)).json()["actions"] == []
 
 
-@pytest.mark.parametrize("action", ["assess", "report", "respond", "track", "review", "close"])
+# `close` comes with the approval of the review: see tests/test_response.py.
+@pytest.mark.parametrize("action", ["assess", "report", "respond", "track", "review"])
 def test_each_transition_is_on_the_timeline_with_actor_and_client_ip(
     api_for, analyst, office, leader, log_incident, advance, action
 ):
@@ -462,11 +475,13 @@ def test_each_transition_is_on_the_timeline_with_actor_and_client_ip(
               "track": "responding", "review": "tracking", "close": "reviewing"}[action]
     person = {"assess": analyst, "respond": leader}.get(action, office)
     incident = advance(log_incident(), before)
+    if action == "respond":
+        approve_a_response_plan(incident, author=office)
     data = {"level": 4, "category": "inquiry"} if action == "assess" else {}
     answer = api_for(person).post(detail(incident, action), data, format="json",
                                   REMOTE_ADDR="10.1.2.3")
     assert answer.status_code == 200
-    last = answer.json()["timeline"][-1]
+    last = [e for e in answer.json()["timeline"] if e["kind"] == "transition"][-1]
     assert last["action"] == action and last["actor"] == person.username
     assert last["from_state"] == before and last["client_ip"] == "10.1.2.3"
 

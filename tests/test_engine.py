@@ -199,9 +199,9 @@ def test_the_incident_page_shows_each_alert_and_its_delivery(client, level_one, 
 
 def test_a_late_report_at_level_four_is_the_involved_units(log_incident, analyst):
     with at(0):
-        incident = incident_transition(incident=log_incident(discovered_at=FOUND),
-                                       action="assess", actor=analyst, level=4,
-                                       category="inquiry")
+        incident_transition(incident=log_incident(discovered_at=FOUND),
+                            action="assess", actor=analyst, level=4,
+                            category="inquiry")
     sweep_at(24 * 60)  # Ⅳ: report within a day
     late = LateReport.objects.get(deadline__kind="report")
     assert late.unit.name == "卫生健康委员会"  # Ⅲ/Ⅳ: the involved unit leads (004)

@@ -19,8 +19,8 @@ def test_the_demo_loads_one_login_per_role_and_can_run_twice(settings):
     settings.DEBUG = True
     call_command("demo")
     call_command("demo")
-    logins = {"duty", "analyst", "office", "deputy", "leader", "liaison", "spokesperson",
-              "admin"}
+    logins = {"duty", "analyst", "office", "deputy", "leader", "liaison", "head",
+              "spokesperson", "admin"}
     assert set(User.objects.values_list("username", flat=True)) == logins
     assert RoleAssignment.objects.count() == len(logins)
     assert User.objects.get(username="leader").check_password("fenghuo")

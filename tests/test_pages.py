@@ -15,8 +15,9 @@ pytestmark = pytest.mark.django_db
 
 # One board query count whatever the number of incidents (see the test below): session,
 # user, the user's roles, who is on duty, the incidents, their deadlines, the levels of
-# their plan versions, the bell's unread count, the engine's heartbeat.
-BOARD_QUERIES = 9
+# their plan versions, their response plans and reviews (the guards on `respond` and
+# `close`), the bell's unread count, the engine's heartbeat.
+BOARD_QUERIES = 11
 
 
 def board_titles(content: str) -> list[str]:
@@ -220,9 +221,10 @@ def test_incident_page_shows_the_grading_reasons_deadlines_and_timeline(
     assert 'class="incident-head level-orange"' in content
     with translation.override("zh-hans"):
         assert translation.gettext("mainstream media carry it") in content
-    # Report within 60 min, first response in 3 h, and the seven arrival clocks of a Ⅱ
-    # alarm (office staff, joint-meeting members, informants; one per person).
-    assert content.count("data-due=") == 2 + 7
+    # Report within 60 min, first response in 3 h, the official release in 24 h, the
+    # seven arrival clocks of a Ⅱ alarm (office staff, joint-meeting members, informants;
+    # one per person) and the hype checklist's task with a due time.
+    assert content.count("data-due=") == 3 + 7 + 1
     assert content.count("<tr>") >= 3  # one snapshot, two timeline entries
 
 

@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ResponseConfig(AppConfig):
+    name = "response"
+    verbose_name = _("Response")
+
+    def ready(self) -> None:
+        from incidents import effects, guards
+
+        from .assignments import create_checklist_tasks
+        from .documents import no_approved_response_plan, no_approved_review
+        from .reviews import start_review
+        from .tracking import start_follow_up_clock, stop_follow_up_clock
+
+        # The plans: no response without an approved response plan.
+        guards.register("respond", no_approved_response_plan, prefetch="response_plans")
+        guards.register("close", no_approved_review, prefetch="reviews")
+        effects.register("assess", create_checklist_tasks)
+        effects.register("track", start_follow_up_clock)
+        effects.register("review", stop_follow_up_clock)
+        effects.register("review", start_review)

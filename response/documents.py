@@ -1,0 +1,299 @@
+"""Response plans, statements and reviews: drafted, versioned, approved by the people the
+plan names for the incident's level, and frozen once submitted.
+
+Routing (plan data, ``ApprovalRule``): Ⅰ/Ⅱ the leader or a deputy leader, Ⅲ/Ⅳ the head of
+the unit that leads, by default. The author never approves their own draft; a decision on
+a version that is no longer the latest submission is refused (409). Each submission gets
+an approval deadline that the engine reminds and escalates like any other.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import InvalidInput, PermissionDenied, StaleVersion, TransitionNotAllowed
+from engine.schedule import deadline_schedule
+from incidents.choices import Category, State
+from incidents.models import Deadline, Incident, TimelineEntry
+from notifications.models import Notification
+from notifications.services import notifications_write
+from organisation.models import User
+from plans.models import ApprovalRule, DeadlineKind
+
+from . import permissions
+from .models import Channel, Decision, DocumentState, Publication, ResponsePlan, Review, Statement
+
+logger = logging.getLogger(__name__)
+
+APPROVAL_DECIDED = "approval_decided"  # the event that meets an approval deadline
+STATEMENT_PUBLISHED = "statement_published"
+
+Document = ResponsePlan | Statement | Review
+
+# What each kind of document is called, who drafts it, and its editable fields.
+KINDS: dict[type, dict[str, Any]] = {
+    ResponsePlan: {"name": "response_plan", "draft": "draft_response_plan",
+                   "fields": ("facts", "category", "measures_online", "measures_offline",
+                              "statement_line")},
+    Statement: {"name": "statement", "draft": "draft_statement", "fields": ("text", "channels")},
+    Review: {"name": "review", "draft": "draft_review",
+             "fields": ("summary", "lessons", "plan_changes", "drill_evaluation")},
+}
+DECISION_FIELD = {ResponsePlan: "response_plan", Statement: "statement", Review: "review"}
+# Where in the lifecycle each document may be drafted.
+DRAFTABLE_STATES = {
+    ResponsePlan: {State.ASSESSED, State.REPORTED, State.RESPONDING, State.TRACKING},
+    Statement: {State.ASSESSED, State.REPORTED, State.RESPONDING, State.TRACKING},
+    Review: {State.REVIEWING},
+}
+
+
+def no_approved_response_plan(incident: Incident) -> str | None:
+    """The guard on ``respond``: the plans require an approved response plan first."""
+    # Reads the prefetched plans when the selector loaded them (lists stay N+1 free).
+    if any(plan.state == DocumentState.APPROVED for plan in incident.response_plans.all()):
+        return None
+    return _("The response cannot start without an approved response plan.")
+
+
+def no_approved_review(incident: Incident) -> str | None:
+    """The guard on ``close``: the incident closes when its written review is approved."""
+    if any(review.state == DocumentState.APPROVED for review in incident.reviews.all()):
+        return None
+    return _("The incident closes when its written review is approved.")
+
+
+def approval_rule(*, incident: Incident) -> ApprovalRule:
+    if incident.level is None:
+        raise TransitionNotAllowed(_("The incident must be assessed before approvals."))
+    return incident.plan_version.approval_rules.get(level=incident.level)
+
+
+def approvers(*, incident: Incident) -> list[User]:
+    """The people who may approve at the incident's level (the plan's routing)."""
+    rule = approval_rule(incident=incident)
+    people = User.objects.filter(is_active=True, role_assignments__role__in=rule.roles)
+    if rule.lead_unit_only:
+        people = people.filter(unit=incident.lead_unit())
+    return list(people.distinct().order_by("pk"))
+
+
+def _timeline(*, incident: Incident, actor: User, action: str, doc: Document,
+              client_ip: str | None, reason: str = "", at: datetime | None = None) -> None:
+    TimelineEntry.objects.create(
+        incident=incident, actor=actor, at=at or timezone.now(),
+        kind=TimelineEntry.Kind.RESPONSE, action=action, reason=reason, client_ip=client_ip,
+        data={"document": KINDS[type(doc)]["name"], "id": doc.pk, "version": doc.version},
+    )
+
+
+def _clean_fields(model: type, fields: dict[str, Any]) -> dict[str, Any]:
+    allowed = KINDS[model]["fields"]
+    unknown = set(fields) - set(allowed) - {"units"}
+    if unknown:
+        raise InvalidInput(field_errors={n: [_("This field cannot be set.")]
+                                         for n in sorted(unknown)})
+    errors: dict[str, list[str]] = {}
+    if model is ResponsePlan and not str(fields.get("facts", "")).strip():
+        errors["facts"] = [_("State the facts verified.")]
+    if model is ResponsePlan and fields.get("category") not in ("", None, *Category.values):
+        errors["category"] = [_("Choose a handling category.")]
+    if model is Statement:
+        if not str(fields.get("text", "")).strip():
+            errors["text"] = [_("Write the statement.")]
+        channels = fields.get("channels") or []
+        if not channels or any(c not in Channel.values for c in channels):
+            errors["channels"] = [_("Choose one or more channels from the list.")]
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    return fields
+
+
+def document_save_draft(*, model: type, incident: Incident, actor: User,
+                        fields: dict[str, Any], client_ip: str | None = None) -> Document:
+    """Write the draft: the open draft is edited in place; after a submission a new
+    version is started (the submitted one, unless approved, is then superseded)."""
+    kind = KINDS[model]
+    permissions.require(actor, kind["draft"])
+    units = fields.pop("units", None)
+    fields = _clean_fields(model, dict(fields))
+    with transaction.atomic(durable=True):
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.state not in DRAFTABLE_STATES[model]:
+            raise TransitionNotAllowed(_("This document cannot be drafted now."))
+        latest = model.objects.filter(incident=incident).order_by("-version").first()
+        if latest is not None and latest.state == DocumentState.DRAFT:
+            doc = latest
+            for name, value in fields.items():
+                setattr(doc, name, value)
+            doc.save()
+            action = f"{kind['name']}_edited"
+        else:
+            doc = model.objects.create(incident=incident, author=actor,
+                                       version=(latest.version + 1) if latest else 1, **fields)
+            _supersede_pending(model, incident=incident, keep=doc)
+            action = f"{kind['name']}_drafted"
+        if units is not None and model is ResponsePlan:
+            doc.units.set(units)
+        _timeline(incident=incident, actor=actor, action=action, doc=doc, client_ip=client_ip)
+    return doc
+
+
+def _supersede_pending(model: type, *, incident: Incident, keep: Document) -> None:
+    """Older versions still waiting for a decision will never get one."""
+    pending = model.objects.filter(
+        incident=incident, state__in=[DocumentState.SUBMITTED, DocumentState.CHANGES_REQUESTED,
+                                      DocumentState.DRAFT],
+    ).exclude(pk=keep.pk)
+    deadline_ids = [d for d in pending.values_list("approval_deadline_id", flat=True) if d]
+    pending.update(state=DocumentState.SUPERSEDED)
+    Deadline.objects.filter(pk__in=deadline_ids, status=Deadline.Status.OPEN).update(
+        status=Deadline.Status.CANCELLED, next_check_at=None
+    )
+
+
+def document_submit(*, doc: Document, actor: User, client_ip: str | None = None) -> Document:
+    """Ask for approval: the approvers are notified and the plan's decision deadline
+    starts."""
+    model = type(doc)
+    permissions.require(actor, KINDS[model]["draft"])
+    with transaction.atomic(durable=True):
+        doc = model.objects.select_for_update().select_related("incident__plan_version").get(
+            pk=doc.pk)
+        if doc.state != DocumentState.DRAFT:
+            raise StaleVersion(_("Only a draft can be submitted; this version already was."))
+        incident = doc.incident
+        rule = approval_rule(incident=incident)
+        people = approvers(incident=incident)
+        now = timezone.now()
+        deadline = Deadline.objects.create(
+            incident=incident, kind=DeadlineKind.APPROVAL, level=incident.level,
+            fulfilled_by=APPROVAL_DECIDED, starts_at=now,
+            due_at=now + timedelta(minutes=rule.minutes),
+            remind_user_ids=[p.pk for p in people if p.pk != doc.author_id],
+        )
+        deadline_schedule(deadline=deadline)
+        model.objects.filter(pk=doc.pk).update(state=DocumentState.SUBMITTED, submitted_at=now,
+                                               approval_deadline=deadline)
+        doc.refresh_from_db()
+        _timeline(incident=incident, actor=actor, action=f"{KINDS[model]['name']}_submitted",
+                  doc=doc, client_ip=client_ip, at=now)
+        notifications_write(
+            recipients=[p for p in people if p.pk != doc.author_id],
+            kind=Notification.Kind.APPROVAL_REQUESTED, at=now, incident_id=incident.pk,
+            deadline_id=deadline.pk,
+            title=_("%(title)s: %(document)s v%(version)d awaits your approval")
+            % {"title": incident.title, "document": model._meta.verbose_name,
+               "version": doc.version},
+        )
+    return doc
+
+
+def document_decide(*, doc: Document, actor: User, verdict: str, comment: str = "",
+                    client_ip: str | None = None) -> Document:
+    """An approver approves, rejects or asks for changes, with a comment. Enough
+    approvals (the plan's ``required``) approve the version; an approved review closes
+    the incident."""
+    model = type(doc)
+    if verdict not in Decision.Verdict.values:
+        raise InvalidInput(field_errors={"verdict": [_("Unknown decision.")]})
+    comment = (comment or "").strip()
+    if verdict != Decision.Verdict.APPROVE and not comment:
+        raise InvalidInput(field_errors={"comment": [_("Say why.")]})
+    with transaction.atomic(durable=True):
+        doc = model.objects.select_for_update().select_related("incident__plan_version").get(
+            pk=doc.pk)
+        incident = doc.incident
+        if doc.author_id == actor.pk:
+            raise PermissionDenied(_("You cannot approve or reject your own draft."))
+        if actor.pk not in {p.pk for p in approvers(incident=incident)}:
+            raise PermissionDenied(_("The plan does not name you as an approver at this level."))
+        latest = model.objects.filter(incident=incident).aggregate(v=Max("version"))["v"]
+        if doc.state != DocumentState.SUBMITTED or doc.version != latest:
+            raise StaleVersion(_("This version is no longer awaiting a decision: it was "
+                                 "decided or a newer version exists."))
+        field = DECISION_FIELD[model]
+        if Decision.objects.filter(**{field: doc}, approver=actor).exists():
+            raise StaleVersion(_("You have already decided on this version."))
+        now = timezone.now()
+        Decision.objects.create(**{field: doc}, approver=actor, verdict=verdict,
+                                comment=comment, at=now)
+        new_state = None
+        if verdict == Decision.Verdict.APPROVE:
+            approvals = Decision.objects.filter(**{field: doc},
+                                                verdict=Decision.Verdict.APPROVE).count()
+            if approvals >= approval_rule(incident=incident).required:
+                new_state = DocumentState.APPROVED
+        else:
+            new_state = (DocumentState.REJECTED if verdict == Decision.Verdict.REJECT
+                         else DocumentState.CHANGES_REQUESTED)
+        _timeline(incident=incident, actor=actor, action=f"{KINDS[model]['name']}_{verdict}",
+                  doc=doc, client_ip=client_ip, reason=comment, at=now)
+        if new_state is not None:
+            _settle(doc, state=new_state, actor=actor, at=now, client_ip=client_ip)
+    return doc
+
+
+def _settle(doc: Document, *, state: str, actor: User, at: datetime,
+            client_ip: str | None) -> None:
+    model = type(doc)
+    model.objects.filter(pk=doc.pk).update(state=state, decided_at=at)
+    doc.state, doc.decided_at = state, at
+    if doc.approval_deadline_id:
+        Deadline.objects.filter(pk=doc.approval_deadline_id, status=Deadline.Status.OPEN).update(
+            status=Deadline.Status.MET, met_at=at, next_check_at=None)
+    if state == DocumentState.APPROVED:
+        # What was approved before is replaced by what is approved now.
+        model.objects.filter(incident=doc.incident, state=DocumentState.APPROVED).exclude(
+            pk=doc.pk).update(state=DocumentState.SUPERSEDED)
+        if model is Review:
+            from incidents.services import incident_transition_in_transaction
+
+            incident_transition_in_transaction(
+                incident=doc.incident, action="close", actor=actor, client_ip=client_ip,
+                reason=_("Review v%(version)d approved.") % {"version": doc.version})
+    notifications_write(
+        recipients=[doc.author], kind=Notification.Kind.APPROVAL_DECIDED, at=at,
+        incident_id=doc.incident_id, step=doc.version,
+        title=_("%(title)s: %(document)s v%(version)d %(state)s")
+        % {"title": doc.incident.title, "document": model._meta.verbose_name,
+           "version": doc.version, "state": DocumentState(state).label},
+    )
+
+
+def statement_publish(*, statement: Statement, actor: User, channel: str,
+                      published_at: datetime | None = None, url: str = "",
+                      client_ip: str | None = None) -> Publication:
+    """The spokesperson records an approved statement as published. The first
+    publication meets the "first public response" deadline, and the official release."""
+    permissions.require(actor, "publish_statement")
+    published_at = published_at or timezone.now()
+    errors: dict[str, list[str]] = {}
+    if channel not in Channel.values:
+        errors["channel"] = [_("Choose a channel from the list.")]
+    if published_at > timezone.now() + timedelta(minutes=1):
+        errors["published_at"] = [_("Cannot be in the future.")]
+    if url and not url.startswith(("http://", "https://")):
+        errors["url"] = [_("A web address starting with http(s)://.")]
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    from incidents.deadlines import deadlines_fulfil
+
+    with transaction.atomic(durable=True):
+        statement = Statement.objects.select_for_update().select_related("incident").get(
+            pk=statement.pk)
+        if statement.state != DocumentState.APPROVED:
+            raise TransitionNotAllowed(_("Only an approved statement can be published."))
+        publication = Publication.objects.create(
+            statement=statement, channel=channel, published_at=published_at, url=url,
+            published_by=actor)
+        deadlines_fulfil(incident=statement.incident, event=STATEMENT_PUBLISHED, at=published_at)
+        _timeline(incident=statement.incident, actor=actor, action="statement_published",
+                  doc=statement, client_ip=client_ip, at=timezone.now(),
+                  reason=f"{Channel(channel).label} {url}".strip())
+    return publication

@@ -1,0 +1,26 @@
+"""Who may do what in the response: one table, as for incidents."""
+
+from typing import Any
+
+from core.errors import PermissionDenied
+from organisation.roles import Role
+
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    "draft_response_plan": frozenset({Role.OFFICE_HEAD, Role.ANALYST}),
+    "draft_statement": frozenset({Role.OFFICE_HEAD, Role.ANALYST, Role.SPOKESPERSON}),
+    "draft_review": frozenset({Role.OFFICE_HEAD, Role.ANALYST}),
+    "publish_statement": frozenset({Role.SPOKESPERSON}),
+    "assign_task": frozenset({Role.OFFICE_HEAD, Role.ANALYST}),
+    "file_follow_up": frozenset({Role.OFFICE_HEAD, Role.ANALYST, Role.DUTY_OFFICER}),
+}
+
+
+def can(user: Any, action: str) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return user.has_role(*ACTION_ROLES[action])
+
+
+def require(user: Any, action: str) -> None:
+    if not can(user, action):
+        raise PermissionDenied()

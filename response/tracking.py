@@ -1,0 +1,81 @@
+"""Tracking (动态跟踪): a named tracker files follow-up reports (续报) at the plan's cadence;
+a missed follow-up is a deadline like any other."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
+from engine.schedule import deadline_schedule
+from incidents.choices import State
+from incidents.models import Deadline, Incident, TimelineEntry
+from incidents.services import Figures, incident_record_figures_in_transaction
+from organisation.models import User
+from plans.models import DeadlineKind
+
+from . import permissions
+from .models import FollowUp
+
+FOLLOW_UP_FILED = "follow_up_filed"
+
+
+def _open_next(incident: Incident, *, at: datetime) -> Deadline:
+    hours = incident.level_policy().follow_up_hours
+    deadline = Deadline.objects.create(
+        incident=incident, kind=DeadlineKind.FOLLOW_UP, level=incident.level,
+        fulfilled_by=FOLLOW_UP_FILED, starts_at=at, due_at=at + timedelta(hours=hours),
+        assignee=incident.tracker)
+    deadline_schedule(deadline=deadline)
+    return deadline
+
+
+def start_follow_up_clock(*, incident: Incident, actor: User, at: datetime) -> None:
+    """Effect of ``track``: the person who starts tracking is the tracker unless one is
+    named, and the first follow-up is due after the level's cadence."""
+    if incident.tracker_id is None:
+        Incident.objects.filter(pk=incident.pk).update(tracker=actor)
+        incident.tracker = actor
+    _open_next(incident, at=at)
+
+
+def stop_follow_up_clock(*, incident: Incident, actor: User, at: datetime) -> None:
+    """Effect of ``review``: the incident has subsided; no more follow-ups are owed."""
+    incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP, status=Deadline.Status.OPEN).update(
+        status=Deadline.Status.CANCELLED, next_check_at=None)
+
+
+def follow_up_file(*, incident: Incident, actor: User, what_changed: str,
+                   actions_taken: str = "", metrics: dict[str, Any] | None = None,
+                   client_ip: str | None = None) -> FollowUp:
+    """File a follow-up report: it meets the follow-up due and starts the next one; new
+    figures, if given, are a snapshot like any other."""
+    if not (incident.tracker_id == actor.pk or permissions.can(actor, "file_follow_up")):
+        raise PermissionDenied()
+    if not (what_changed or "").strip():
+        raise InvalidInput(field_errors={"what_changed": [_("Say what changed.")]})
+    figures = Figures.from_input(metrics) if metrics else None
+    with transaction.atomic(durable=True):
+        incident = Incident.objects.select_for_update().select_related(
+            "plan_version", "latest_metrics").get(pk=incident.pk)
+        if incident.state != State.TRACKING:
+            raise TransitionNotAllowed(_("Follow-up reports are filed while the incident is "
+                                         "tracked."))
+        now = timezone.now()
+        snapshot = (incident_record_figures_in_transaction(
+            incident=incident, figures=figures, actor=actor, taken_at=now, client_ip=client_ip)
+            if figures else None)
+        follow_up = FollowUp.objects.create(incident=incident, author=actor, at=now,
+                                            what_changed=what_changed.strip(),
+                                            actions_taken=actions_taken, snapshot=snapshot)
+        incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP,
+                                  status=Deadline.Status.OPEN).update(
+            status=Deadline.Status.MET, met_at=now, next_check_at=None)
+        _open_next(incident, at=now)
+        TimelineEntry.objects.create(
+            incident=incident, actor=actor, at=now, kind=TimelineEntry.Kind.RESPONSE,
+            action="follow_up_filed", client_ip=client_ip, reason=what_changed.strip()[:500],
+            data={"follow_up": follow_up.pk})
+    return follow_up
