@@ -95,6 +95,11 @@ class DescriptiveFieldsMixin(forms.Form):
 class IncidentCreateForm(DescriptiveFieldsMixin, FiguresForm):
     """The log form (登记舆情): the lead and the figures seen."""
 
+    is_drill = forms.BooleanField(
+        label=_("This is a drill (演练)"), required=False,
+        help_text=_("Runs the whole plan with every clock and message marked as a drill, "
+                    "and stays out of the statistics."))
+
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["discovered_at"].initial = local_now_to_the_minute
@@ -102,7 +107,8 @@ class IncidentCreateForm(DescriptiveFieldsMixin, FiguresForm):
             self.fields["unit"].initial = user.unit_id
 
     def service_kwargs(self) -> dict[str, Any]:
-        return {**self.descriptive(), "metrics": self.metrics()}
+        return {**self.descriptive(), "metrics": self.metrics(),
+                "is_drill": self.cleaned_data.get("is_drill", False)}
 
 
 class VersionedForm(forms.Form):

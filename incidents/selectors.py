@@ -52,3 +52,30 @@ def incident_detail(*, pk: int) -> Incident:
         )
         .get(pk=pk)
     )
+
+
+def incident_statistics(*, since=None, until=None) -> dict:
+    """Counts for the leadership: incidents by level, handling category and outcome, and
+    late reports by unit. Drills (演练) are kept out."""
+    from django.db.models import Count
+
+    from .models import LateReport
+
+    incidents = Incident.objects.filter(is_drill=False)
+    if since:
+        incidents = incidents.filter(discovered_at__gte=since)
+    if until:
+        incidents = incidents.filter(discovered_at__lt=until)
+    late = LateReport.objects.filter(incident__in=incidents)
+    return {
+        "total": incidents.count(),
+        "by_level": dict(incidents.exclude(level=None).values_list("level")
+                         .annotate(n=Count("id")).order_by("level")),
+        "by_category": dict(incidents.exclude(category="").values_list("category")
+                            .annotate(n=Count("id")).order_by("category")),
+        "by_state": dict(incidents.values_list("state").annotate(n=Count("id"))
+                         .order_by("state")),
+        "late_reports": late.count(),
+        "late_by_unit": list(late.values("unit__name").annotate(n=Count("id"))
+                             .order_by("-n", "unit__name")),
+    }

@@ -109,6 +109,9 @@ class IncidentCreateSerializer(IncidentFieldsSerializer):
 
     metrics = MetricsSerializer(required=False, allow_null=True,
                                 help_text="The figures seen when logging.")
+    is_drill = serializers.BooleanField(
+        required=False, default=False,
+        help_text="A drill (演练): runs the whole plan, marked as a drill, out of statistics.")
 
 
 class IncidentUpdateSerializer(IncidentFieldsSerializer, VersionedInputSerializer):
@@ -254,6 +257,7 @@ class IncidentListItemSerializer(serializers.Serializer):
     suggested_level = LevelNumberField(allow_null=True)
     category = BlankAsNullChoiceField(choices=Category.choices)
     discovered_at = serializers.DateTimeField()
+    is_drill = serializers.BooleanField()
     metrics = MetricSnapshotSerializer(source="latest_metrics", allow_null=True,
                                        help_text="The latest figures.")
     deadlines = DeadlineSerializer(many=True)

@@ -183,6 +183,7 @@ def incident_create(
     discovered_at: datetime | None = None,
     metrics: dict[str, Any] | None = None,
     client_ip: str | None = None,
+    is_drill: bool = False,
 ) -> Incident:
     """Log a lead (监测发现). It starts ``detected`` under the plan version in force, with
     the figures seen and the level they suggest."""
@@ -207,7 +208,7 @@ def incident_create(
         incident = Incident.objects.create(
             plan_version=plan_version_in_force(), title=title.strip(), description=description,
             links=links, platform=platform, discovered_at=discovered_at, unit=unit,
-            event_type=event_type, created_by=actor,
+            event_type=event_type, created_by=actor, is_drill=bool(is_drill),
         )
         snapshot = _record_snapshot(incident=incident, figures=figures, actor=actor,
                                     taken_at=timezone.now())

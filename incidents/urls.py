@@ -11,4 +11,5 @@ urlpatterns = [
     path("incidents/<int:pk>/act/<slug:action>/", views.incident_act, name="act"),
     path("incidents/<int:pk>/metrics/", views.incident_metrics, name="metrics"),
     path("incidents/<int:pk>/edit/", views.incident_edit, name="edit"),
+    path("statistics/", views.statistics_view, name="statistics"),
 ]

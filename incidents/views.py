@@ -268,3 +268,25 @@ def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
         done=_("The incident has been updated."),
     )
 
+
+
+# Statistics ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def statistics_view(request: HttpRequest) -> HttpResponse:
+    from plans.levels import Level
+
+    from .choices import Category, State
+    from .selectors import incident_statistics
+
+    stats = incident_statistics()
+    return render(request, "incidents/statistics.html", {
+        "stats": stats,
+        "levels": [(str(Level(n).label), stats["by_level"].get(n, 0)) for n in Level.values],
+        "categories": [(str(label), stats["by_category"].get(value, 0))
+                       for value, label in Category.choices],
+        "states": [(str(label), stats["by_state"].get(value, 0))
+                   for value, label in State.choices],
+    })

@@ -163,11 +163,15 @@ def document_submit(*, doc: Document, actor: User, client_ip: str | None = None)
     model = type(doc)
     permissions.require(actor, KINDS[model]["draft"])
     with transaction.atomic(durable=True):
-        doc = model.objects.select_for_update().select_related("incident__plan_version").get(
+        doc = model.objects.select_for_update(of=("self",)).select_related(
+            "incident__plan_version").get(
             pk=doc.pk)
         if doc.state != DocumentState.DRAFT:
             raise StaleVersion(_("Only a draft can be submitted; this version already was."))
         incident = doc.incident
+        if model is Review and incident.is_drill and not doc.drill_evaluation.strip():
+            raise InvalidInput(field_errors={
+                "drill_evaluation": [_("A drill ends with its evaluation.")]})
         rule = approval_rule(incident=incident)
         people = approvers(incident=incident)
         now = timezone.now()
@@ -206,7 +210,8 @@ def document_decide(*, doc: Document, actor: User, verdict: str, comment: str = 
     if verdict != Decision.Verdict.APPROVE and not comment:
         raise InvalidInput(field_errors={"comment": [_("Say why.")]})
     with transaction.atomic(durable=True):
-        doc = model.objects.select_for_update().select_related("incident__plan_version").get(
+        doc = model.objects.select_for_update(of=("self",)).select_related(
+            "incident__plan_version").get(
             pk=doc.pk)
         incident = doc.incident
         if doc.author_id == actor.pk:
@@ -285,8 +290,8 @@ def statement_publish(*, statement: Statement, actor: User, channel: str,
     from incidents.deadlines import deadlines_fulfil
 
     with transaction.atomic(durable=True):
-        statement = Statement.objects.select_for_update().select_related("incident").get(
-            pk=statement.pk)
+        statement = (Statement.objects.select_for_update(of=("self",))
+                     .select_related("incident").get(pk=statement.pk))
         if statement.state != DocumentState.APPROVED:
             raise TransitionNotAllowed(_("Only an approved statement can be published."))
         publication = Publication.objects.create(

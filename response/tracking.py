@@ -58,7 +58,7 @@ def follow_up_file(*, incident: Incident, actor: User, what_changed: str,
         raise InvalidInput(field_errors={"what_changed": [_("Say what changed.")]})
     figures = Figures.from_input(metrics) if metrics else None
     with transaction.atomic(durable=True):
-        incident = Incident.objects.select_for_update().select_related(
+        incident = Incident.objects.select_for_update(of=("self",)).select_related(
             "plan_version", "latest_metrics").get(pk=incident.pk)
         if incident.state != State.TRACKING:
             raise TransitionNotAllowed(_("Follow-up reports are filed while the incident is "

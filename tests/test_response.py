@@ -1,0 +1,293 @@
+"""The second half of the plan, through the services: approvals by level, the guards,
+statements meeting their deadlines, checklists, tasks and follow-ups enforced by the
+engine, and the review with its accountability section."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from core.errors import InvalidInput, PermissionDenied, StaleVersion, TransitionNotAllowed
+from engine.sweep import sweep
+from incidents.models import Incident
+from incidents.services import incident_transition
+from notifications.models import Notification
+from organisation.models import RoleAssignment
+from response.assignments import task_assign, task_record
+from response.documents import (
+    approvers,
+    document_decide,
+    document_save_draft,
+    document_submit,
+    statement_publish,
+)
+from response.models import ResponsePlan, Review, Statement, Task
+from response.reviews import review_record
+from response.tracking import follow_up_file
+from tests.conftest import approve_a_response_plan, approve_the_review
+
+pytestmark = pytest.mark.django_db
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FOUND = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
+
+
+def at(moment: datetime):
+    return time_machine.travel(moment, tick=False)
+
+
+def plan_for(incident, author, **fields):
+    return document_save_draft(model=ResponsePlan, incident=incident, actor=author,
+                               fields={"facts": "经核实属实。", **fields})
+
+
+def test_levels_one_and_two_are_approved_by_the_leader_or_a_deputy(log_incident, advance,
+                                                                  people):
+    incident = advance(log_incident(metrics={"casualties": True}), "reported", level=1,
+                       category="hype")
+    assert {p.username for p in approvers(incident=incident)} == {"leader", "deputy"}
+
+
+def test_levels_three_and_four_are_approved_by_the_head_of_the_leading_unit(log_incident,
+                                                                           advance):
+    incident = advance(log_incident(), "reported")  # Ⅳ: the involved unit leads
+    assert [p.username for p in approvers(incident=incident)] == ["head"]
+
+
+def test_the_author_can_never_approve_their_own_draft(log_incident, advance, people):
+    head = people["head"]
+    RoleAssignment.objects.create(user=head, role="analyst")  # may draft too
+    incident = advance(log_incident(), "reported")
+    plan = document_submit(doc=plan_for(incident, head), actor=head)
+    with pytest.raises(PermissionDenied):
+        document_decide(doc=plan, actor=head, verdict="approve")
+    assert ResponsePlan.objects.get(pk=plan.pk).state == "submitted"
+
+
+def test_a_decision_on_a_superseded_version_is_refused(log_incident, advance, office, people):
+    incident = advance(log_incident(), "reported")
+    first = document_submit(doc=plan_for(incident, office), actor=office)
+    second = plan_for(incident, office, statement_line="新口径")
+    assert (second.version, ResponsePlan.objects.get(pk=first.pk).state) == (2, "superseded")
+    with pytest.raises(StaleVersion):
+        document_decide(doc=first, actor=people["head"], verdict="approve")
+
+
+def test_an_approved_plan_is_frozen_and_a_change_needs_a_new_approval(log_incident, advance,
+                                                                     office, people):
+    incident = advance(log_incident(), "reported")
+    approved = approve_a_response_plan(incident, author=office)
+    changed = plan_for(incident, office, measures_online="加强回应")
+    assert changed.version == approved.version + 1 and changed.state == "draft"
+    assert ResponsePlan.objects.get(pk=approved.pk).state == "approved"  # still in force
+    document_submit(doc=changed, actor=office)
+    document_decide(doc=changed, actor=people["head"], verdict="approve")
+    assert ResponsePlan.objects.get(pk=approved.pk).state == "superseded"
+
+
+def test_a_level_may_require_more_than_one_approval(log_incident, advance, office, people):
+    incident = advance(log_incident(metrics={"casualties": True}), "reported", level=1,
+                       category="hype")
+    incident.plan_version.approval_rules.filter(level=1).update(required=2)
+    plan = document_submit(doc=plan_for(incident, office), actor=office)
+    document_decide(doc=plan, actor=people["leader"], verdict="approve", comment="同意")
+    assert ResponsePlan.objects.get(pk=plan.pk).state == "submitted"
+    with pytest.raises(StaleVersion):
+        document_decide(doc=plan, actor=people["leader"], verdict="approve")
+    document_decide(doc=plan, actor=people["deputy"], verdict="approve")
+    assert ResponsePlan.objects.get(pk=plan.pk).state == "approved"
+
+
+def test_rejection_and_requests_for_changes_need_a_comment(log_incident, advance, office,
+                                                           people):
+    incident = advance(log_incident(), "reported")
+    plan = document_submit(doc=plan_for(incident, office), actor=office)
+    with pytest.raises(InvalidInput):
+        document_decide(doc=plan, actor=people["head"], verdict="reject")
+    document_decide(doc=plan, actor=people["head"], verdict="request_changes",
+                    comment="补充线下措施")
+    assert ResponsePlan.objects.get(pk=plan.pk).state == "changes_requested"
+    assert incident.timeline.filter(action="response_plan_request_changes",
+                                    reason="补充线下措施").exists()
+
+
+def test_the_response_cannot_start_without_an_approved_plan(log_incident, advance, office,
+                                                            leader):
+    incident = advance(log_incident(), "reported")
+    with pytest.raises(TransitionNotAllowed, match="approved response plan"):
+        incident_transition(incident=incident, action="respond", actor=leader)
+    approve_a_response_plan(incident, author=office)
+    assert incident_transition(incident=incident, action="respond",
+                               actor=leader).state == "responding"
+
+
+def test_approvers_are_notified_and_an_undecided_approval_escalates(log_incident, advance,
+                                                                   office):
+    with at(FOUND):
+        incident = advance(log_incident(discovered_at=FOUND, metrics={"casualties": True}),
+                           "reported", level=1, category="hype")
+        plan = document_submit(doc=plan_for(incident, office), actor=office)
+    asked = Notification.objects.filter(kind="approval_requested", channel="in_app")
+    assert sorted(asked.values_list("recipient__username", flat=True)) == ["deputy", "leader"]
+    deadline = plan.approval_deadline
+    assert deadline.due_at == FOUND + timedelta(minutes=30)
+    with at(FOUND + timedelta(minutes=15)):
+        sweep()  # half the window: the approvers are reminded
+    reminded = Notification.objects.filter(deadline=deadline, kind="reminder", channel="in_app")
+    assert sorted(reminded.values_list("recipient__username", flat=True)) == [
+        "deputy", "leader"]
+    with at(FOUND + timedelta(minutes=30)):
+        sweep()
+    assert Notification.objects.filter(deadline=deadline, kind="overdue").exists()
+
+
+def test_the_first_publication_meets_the_first_response_and_the_official_release(
+    log_incident, advance, office, people
+):
+    with at(FOUND):
+        incident = advance(log_incident(discovered_at=FOUND, metrics={"mainstream_media": True}),
+                           "reported", level=2, category="hype")
+        statement = document_save_draft(
+            model=Statement, incident=incident, actor=office,
+            fields={"text": "关于网传情况的通报", "channels": ["weibo"]})
+        document_submit(doc=statement, actor=office)
+    with pytest.raises(TransitionNotAllowed):
+        statement_publish(statement=statement, actor=people["spokesperson"], channel="weibo")
+    with at(FOUND + timedelta(minutes=40)):
+        document_decide(doc=statement, actor=people["leader"], verdict="approve")
+    with pytest.raises(PermissionDenied):
+        statement_publish(statement=statement, actor=office, channel="weibo")
+    published = FOUND + timedelta(minutes=50)
+    with at(FOUND + timedelta(hours=1)):
+        statement_publish(statement=statement, actor=people["spokesperson"], channel="weibo",
+                          published_at=published, url="https://weibo.com/p/1")
+        statement_publish(statement=statement, actor=people["spokesperson"],
+                          channel="website", published_at=published + timedelta(minutes=5))
+    for kind in ("first_response", "official_release"):
+        deadline = incident.deadlines.get(kind=kind)
+        assert (deadline.status, deadline.met_at) == ("met", published)
+
+
+def test_choosing_a_category_creates_its_checklist_as_tasks(log_incident, analyst):
+    with at(FOUND):
+        incident = incident_transition(incident=log_incident(discovered_at=FOUND),
+                                       action="assess", actor=analyst, level=4,
+                                       category="inquiry")
+    tasks = list(Task.objects.filter(incident=incident).order_by("id"))
+    assert [t.title for t in tasks] == ["答复：当天提出处理意见并回复", "办结后答复处理结果"]
+    assert all(t.unit == incident.unit for t in tasks)
+    same_day = datetime(2026, 3, 2, 23, 59, 59, tzinfo=SHANGHAI)
+    assert (tasks[0].due_at, tasks[1].due_at) == (same_day, None)
+    assert tasks[0].deadline.due_at == same_day
+
+
+def test_fabrication_gets_a_clarification_and_a_referral(log_incident, analyst):
+    incident = incident_transition(incident=log_incident(), action="assess", actor=analyst,
+                                   level=4, category="fabrication")
+    assert sorted(Task.objects.filter(incident=incident).values_list("title", flat=True)) == [
+        "澄清事实", "移交执法机关依法处理"]
+
+
+def test_a_task_is_reminded_through_the_engine_and_met_by_its_outcome(
+    log_incident, advance, office, liaison, health_unit
+):
+    with at(FOUND):
+        incident = advance(log_incident(discovered_at=FOUND), "reported")
+        task = task_assign(incident=incident, actor=office, title="核实收费情况",
+                           unit=health_unit, due_at=FOUND + timedelta(hours=2))
+    told = Notification.objects.filter(kind="task_assigned", deadline=task.deadline,
+                                       channel="in_app")
+    assert sorted(told.values_list("recipient__username", flat=True)) == ["head", "liaison"]
+    with at(FOUND + timedelta(hours=1)):
+        sweep()
+    reminded = Notification.objects.filter(deadline=task.deadline, kind="reminder",
+                                           channel="in_app")
+    assert sorted(reminded.values_list("recipient__username", flat=True)) == [
+        "head", "liaison"]
+    with at(FOUND + timedelta(minutes=90)):
+        task_record(task=task, actor=liaison, text="已核实并退费", link="https://example.org/r",
+                    done=True)
+    task.refresh_from_db()
+    assert (task.state, task.deadline.status) == ("done", "met")
+    with pytest.raises(TransitionNotAllowed):
+        task_record(task=task, actor=liaison, text="再次", done=True)
+
+
+def test_only_the_assignee_the_units_liaison_or_the_office_head_record_a_task(
+    log_incident, advance, office, duty, health_unit
+):
+    incident = advance(log_incident(), "reported")
+    task = task_assign(incident=incident, actor=office, title="核实", unit=health_unit)
+    with pytest.raises(PermissionDenied):
+        task_record(task=task, actor=duty, text="x")
+
+
+@pytest.mark.parametrize(("level", "hours"), [(1, 2), (2, 4), (3, 24), (4, 24)])
+def test_follow_ups_are_due_at_the_levels_cadence(level, hours, log_incident, advance, office):
+    metrics = {1: {"casualties": True}, 2: {"mainstream_media": True},
+               3: {"reads": 300, "negative_share": "0.5"}, 4: {}}[level]
+    with at(FOUND):
+        incident = advance(log_incident(discovered_at=FOUND, metrics=metrics), "tracking",
+                           level=level, category="hype")
+    first = incident.deadlines.get(kind="follow_up", status="open")
+    assert (first.due_at, first.assignee) == (FOUND + timedelta(hours=hours), office)
+    filed = FOUND + timedelta(hours=hours / 2)
+    with at(filed):
+        follow_up_file(incident=incident, actor=office, what_changed="热度下降",
+                       metrics={"reads": 10})
+    first.refresh_from_db()
+    assert first.status == "met"
+    nxt = incident.deadlines.get(kind="follow_up", status="open")
+    assert nxt.due_at == filed + timedelta(hours=hours)
+
+
+def test_a_missed_follow_up_is_late_like_any_deadline(log_incident, advance):
+    with at(FOUND):
+        incident = advance(log_incident(discovered_at=FOUND, metrics={"casualties": True}),
+                           "tracking", level=1, category="hype")
+    with at(FOUND + timedelta(hours=2)):
+        sweep()
+    follow_up = incident.deadlines.get(kind="follow_up")
+    assert follow_up.late_report.person.username == "office"
+
+
+def test_follow_ups_are_filed_only_while_tracked(log_incident, advance, office):
+    incident = advance(log_incident(), "responding")
+    with pytest.raises(TransitionNotAllowed):
+        follow_up_file(incident=incident, actor=office, what_changed="x")
+
+
+def test_the_review_is_prefilled_with_the_accountability_section(log_incident, advance,
+                                                                 office):
+    with at(FOUND):
+        incident = advance(log_incident(discovered_at=FOUND, metrics={"casualties": True}),
+                           "assessed", level=1, category="hype")
+    with at(FOUND + timedelta(minutes=45)):
+        sweep()
+        incident = advance(incident, "reviewing")  # the report went in 15 minutes late
+    review = Review.objects.get(incident=incident)
+    assert review.state == "draft" and review.author == office
+    assert "报告领导小组" in review.summary or "Report to the leadership" in review.summary
+    record = review_record(incident=incident)
+    late = next(r for r in record["accountability"] if r["obligation"].startswith(
+        ("Report", "报告")))
+    assert (late["status"], late["unit"]) == ("late", "领导小组办公室")
+
+
+def test_approving_the_review_closes_the_incident(log_incident, advance, office):
+    incident = advance(log_incident(), "reviewing")
+    incident = approve_the_review(incident, author=office)
+    assert incident.state == "closed"
+    close = incident.timeline.get(kind="transition", action="close")
+    assert close.actor.username == "head" and "Review v1" in close.reason
+
+
+def test_a_drill_review_needs_its_evaluation(log_incident, advance, office):
+    drill = advance(log_incident(is_drill=True), "reviewing")
+    review = Review.objects.get(incident=drill)
+    with pytest.raises(InvalidInput):
+        document_submit(doc=review, actor=office)
+    document_save_draft(model=Review, incident=drill, actor=office,
+                        fields={"drill_evaluation": "响应及时，口径审批需提速。"})
+    document_submit(doc=Review.objects.get(incident=drill), actor=office)
+    assert Incident.objects.get(pk=drill.pk).state == "reviewing"
