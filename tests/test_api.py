@@ -23,7 +23,7 @@ FOUND = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.get_fixed_timezone(8 * 60))
 INCIDENT_FIELDS = {
     "id", "version", "title", "description", "links", "platform", "event_type", "unit",
     "unit_name", "state", "level", "colour", "suggested_level", "category", "discovered_at",
-    "metrics", "deadlines", "timeline", "actions",
+    "is_drill", "metrics", "deadlines", "timeline", "actions",
 }
 SNAPSHOT_FIELDS = {"reads", "reposts", "comments", "negative_share", "mainstream_media",
                    "casualties", "taken_at", "suggested_level"}
