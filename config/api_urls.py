@@ -13,6 +13,19 @@ from incidents.api import (
 )
 from notifications.api import NotificationAcknowledgeApi, NotificationListApi
 from organisation.api import TokenObtainApi, UnitListApi
+from response.api import (
+    FollowUpListCreateApi,
+    ReviewDocxApi,
+    ReviewPdfApi,
+    StatementPublishApi,
+    TaskCompleteApi,
+    TaskDetailApi,
+    TaskListCreateApi,
+    TaskProgressApi,
+    response_plan_apis,
+    review_apis,
+    statement_apis,
+)
 
 app_name = "api"
 
@@ -31,6 +44,27 @@ urlpatterns = [
         path(f"incidents/<int:id>/{transition}/", view.as_view(), name=f"incident-{transition}")
         for transition, view in transition_apis.items()
     ],
+    path("incidents/<int:id>/review.docx", ReviewDocxApi.as_view(), name="incident-review-docx"),
+    path("incidents/<int:id>/review.pdf", ReviewPdfApi.as_view(), name="incident-review-pdf"),
+    *[
+        url
+        for prefix, apis in (("response-plans", response_plan_apis),
+                             ("statements", statement_apis), ("reviews", review_apis))
+        for url in (
+            path(f"{prefix}/", apis["list"].as_view(), name=f"{prefix[:-1]}-list"),
+            path(f"{prefix}/<int:id>/", apis["detail"].as_view(), name=f"{prefix[:-1]}-detail"),
+            *[path(f"{prefix}/<int:id>/{action}/", apis[action].as_view(),
+                   name=f"{prefix[:-1]}-{action}")
+              for action in ("submit", "approve", "reject", "request-changes")],
+        )
+    ],
+    path("statements/<int:id>/publish/", StatementPublishApi.as_view(),
+         name="statement-publish"),
+    path("tasks/", TaskListCreateApi.as_view(), name="task-list"),
+    path("tasks/<int:id>/", TaskDetailApi.as_view(), name="task-detail"),
+    path("tasks/<int:id>/progress/", TaskProgressApi.as_view(), name="task-progress"),
+    path("tasks/<int:id>/complete/", TaskCompleteApi.as_view(), name="task-complete"),
+    path("follow-ups/", FollowUpListCreateApi.as_view(), name="follow-up-list"),
     path("notifications/", NotificationListApi.as_view(), name="notification-list"),
     path("notifications/<int:id>/acknowledge/", NotificationAcknowledgeApi.as_view(),
          name="notification-acknowledge"),

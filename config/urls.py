@@ -8,6 +8,7 @@ from engine.views import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("incidents.urls")),
+    path("", include("response.urls")),
     path("organisation/", include("organisation.urls")),
     path("notifications/", include("notifications.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -61,10 +61,13 @@ def apply_domain_error(request: HttpRequest, exc: DomainError, form: Any = None)
             form.add_error(None, str(exc.message))
         return BAD_INPUT
     if isinstance(exc, StaleVersion):
-        messages.error(request, _(
-            "Someone else changed this incident in the meantime. It has been reloaded: "
-            "check it and try again."
-        ))
+        if exc.message is StaleVersion.default_message:
+            messages.error(request, _(
+                "Someone else changed this incident in the meantime. It has been reloaded: "
+                "check it and try again."
+            ))
+        else:  # the service said what exactly is stale ("already decided", say)
+            messages.error(request, str(exc.message))
         return CONFLICT
     if isinstance(exc, TransitionNotAllowed):
         messages.error(request, str(exc.message))

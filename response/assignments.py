@@ -78,17 +78,11 @@ def task_assign(*, incident: Incident, actor: User, title: str, unit: Unit,
                        at=timezone.now())
 
 
-def _may_work_on(task: Task, actor: User) -> bool:
-    return (task.assignee_id == actor.pk
-            or (actor.unit_id == task.unit_id and actor.has_role(Role.LIAISON, Role.UNIT_HEAD))
-            or actor.has_role(Role.OFFICE_HEAD))
-
-
 def task_record(*, task: Task, actor: User, text: str, link: str = "", attachment=None,
                 done: bool = False) -> TaskUpdate:
     """The assignee (or the unit's liaison) records progress, or the outcome with its
     evidence; the outcome completes the task and meets its deadline."""
-    if not _may_work_on(task, actor):
+    if not permissions.may_work_on_task(actor, task):
         raise PermissionDenied(_("Only the assignee, the unit's liaison or the office head."))
     if not (text or "").strip():
         raise InvalidInput(field_errors={"text": [_("Say what was done.")]})

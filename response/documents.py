@@ -92,12 +92,17 @@ def _timeline(*, incident: Incident, actor: User, action: str, doc: Document,
     )
 
 
-def _clean_fields(model: type, fields: dict[str, Any]) -> dict[str, Any]:
+def _clean_fields(model: type, fields: dict[str, Any], *, partial: bool = False
+                  ) -> dict[str, Any]:
+    """Check a document's fields; ``partial`` checks only the names (before the latest
+    version's content is known)."""
     allowed = KINDS[model]["fields"]
     unknown = set(fields) - set(allowed) - {"units"}
     if unknown:
         raise InvalidInput(field_errors={n: [_("This field cannot be set.")]
                                          for n in sorted(unknown)})
+    if partial:
+        return fields
     errors: dict[str, list[str]] = {}
     if model is ResponsePlan and not str(fields.get("facts", "")).strip():
         errors["facts"] = [_("State the facts verified.")]
@@ -120,23 +125,29 @@ def document_save_draft(*, model: type, incident: Incident, actor: User,
     version is started (the submitted one, unless approved, is then superseded)."""
     kind = KINDS[model]
     permissions.require(actor, kind["draft"])
+    fields = dict(fields)
     units = fields.pop("units", None)
-    fields = _clean_fields(model, dict(fields))
+    _clean_fields(model, {**dict.fromkeys(kind["fields"], ""), **fields}, partial=True)
     with transaction.atomic(durable=True):
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.state not in DRAFTABLE_STATES[model]:
             raise TransitionNotAllowed(_("This document cannot be drafted now."))
         latest = model.objects.filter(incident=incident).order_by("-version").first()
+        # A new version starts from the latest one: only what changes need be sent.
+        current = {name: getattr(latest, name) for name in kind["fields"]} if latest else {}
+        merged = _clean_fields(model, {**current, **fields})
         if latest is not None and latest.state == DocumentState.DRAFT:
             doc = latest
-            for name, value in fields.items():
+            for name, value in merged.items():
                 setattr(doc, name, value)
             doc.save()
             action = f"{kind['name']}_edited"
         else:
             doc = model.objects.create(incident=incident, author=actor,
-                                       version=(latest.version + 1) if latest else 1, **fields)
+                                       version=(latest.version + 1) if latest else 1, **merged)
             _supersede_pending(model, incident=incident, keep=doc)
+            if units is None and latest is not None and model is ResponsePlan:
+                units = list(latest.units.all())
             action = f"{kind['name']}_drafted"
         if units is not None and model is ResponsePlan:
             doc.units.set(units)

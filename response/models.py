@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from incidents.choices import Category
+
 
 class DocumentState(models.TextChoices):
     DRAFT = "draft", _("draft")
@@ -51,7 +53,8 @@ class ResponsePlan(ApprovableDocument):
     incident = models.ForeignKey("incidents.Incident", verbose_name=_("incident"),
                                  on_delete=models.CASCADE, related_name="response_plans")
     facts = models.TextField(_("facts verified"))
-    category = models.CharField(_("handling category"), max_length=20, blank=True)
+    category = models.CharField(_("handling category"), max_length=20, blank=True,
+                                choices=Category.choices)
     measures_online = models.TextField(_("measures online"), blank=True)
     measures_offline = models.TextField(_("measures offline"), blank=True)
     units = models.ManyToManyField("organisation.Unit", verbose_name=_("units involved"),

@@ -24,3 +24,22 @@ def can(user: Any, action: str) -> bool:
 def require(user: Any, action: str) -> None:
     if not can(user, action):
         raise PermissionDenied()
+
+
+def tasks_scope(user: Any):
+    """The tasks that are "mine": assigned to me, or my unit's if I am its liaison or
+    head (a Q object for the task list)."""
+    from django.db.models import Q
+
+    scope = Q(assignee=user)
+    if user.unit_id and user.has_role(Role.LIAISON, Role.UNIT_HEAD):
+        scope |= Q(unit_id=user.unit_id)
+    return scope
+
+
+def may_work_on_task(user: Any, task: Any) -> bool:
+    """Progress and outcome are recorded by the assignee, the unit's liaison or head, or
+    the office head."""
+    return (task.assignee_id == user.pk
+            or (user.unit_id == task.unit_id and user.has_role(Role.LIAISON, Role.UNIT_HEAD))
+            or user.has_role(Role.OFFICE_HEAD))

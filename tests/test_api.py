@@ -459,7 +459,8 @@ def test_an_incident_walks_every_stage_through_the_api(api_for, analyst, office,
         assert answer.json()["state"] == state
         assert answer.json()["version"] == version + 1
     # Closing comes with the approval of the review, not with a bare transition.
-    answer = api_for(leader).post(detail(incident, "close"), {}, format="json")
+    answer = api_for(leader).post(detail(incident, "close"), {}, format="json",
+                                  HTTP_ACCEPT_LANGUAGE="en")
     assert answer.status_code == 409 and "review" in answer.json()["detail"]
     assert approve_the_review(Incident.objects.get(pk=incident.pk),
                               author=office).state == "closed"

@@ -17,6 +17,22 @@ EXPECTED_PATHS = {
     "/api/v1/notifications/{id}/acknowledge/": {"post"},
     **{f"/api/v1/incidents/{{id}}/{action}/": {"post"}
        for action in ("assess", "report", "respond", "track", "review", "close", "dismiss")},
+    "/api/v1/incidents/{id}/review.docx": {"get"},
+    "/api/v1/incidents/{id}/review.pdf": {"get"},
+    **{path: methods
+       for prefix in ("response-plans", "statements", "reviews")
+       for path, methods in {
+           f"/api/v1/{prefix}/": {"get", "post"},
+           f"/api/v1/{prefix}/{{id}}/": {"get"},
+           **{f"/api/v1/{prefix}/{{id}}/{action}/": {"post"}
+              for action in ("submit", "approve", "reject", "request-changes")},
+       }.items()},
+    "/api/v1/statements/{id}/publish/": {"post"},
+    "/api/v1/tasks/": {"get", "post"},
+    "/api/v1/tasks/{id}/": {"get"},
+    "/api/v1/tasks/{id}/progress/": {"post"},
+    "/api/v1/tasks/{id}/complete/": {"post"},
+    "/api/v1/follow-ups/": {"get", "post"},
 }
 
 
@@ -34,7 +50,9 @@ def test_schema_is_served_and_documents_every_api_path(schema):
 
 
 # Writes whose only input is who asks.
-BODILESS = {"/api/v1/incidents/{id}/arrive/", "/api/v1/notifications/{id}/acknowledge/"}
+BODILESS = {"/api/v1/incidents/{id}/arrive/", "/api/v1/notifications/{id}/acknowledge/",
+            *(f"/api/v1/{prefix}/{{id}}/submit/"
+              for prefix in ("response-plans", "statements", "reviews"))}
 
 
 def test_schema_documents_request_and_response_bodies_of_every_write(schema):

@@ -291,3 +291,18 @@ def test_a_drill_review_needs_its_evaluation(log_incident, advance, office):
                         fields={"drill_evaluation": "响应及时，口径审批需提速。"})
     document_submit(doc=Review.objects.get(incident=drill), actor=office)
     assert Incident.objects.get(pk=drill.pk).state == "reviewing"
+
+
+def test_a_new_version_starts_from_the_latest_so_only_changes_are_sent(
+    log_incident, advance, office, health_unit
+):
+    incident = advance(log_incident(), "reported")
+    first = document_save_draft(model=ResponsePlan, incident=incident, actor=office,
+                                fields={"facts": "经核实属实。", "measures_online": "网上回应",
+                                        "units": [health_unit]})
+    document_submit(doc=first, actor=office)
+    second = document_save_draft(model=ResponsePlan, incident=incident, actor=office,
+                                 fields={"measures_offline": "现场核查"})
+    assert (second.version, second.facts, second.measures_online, second.measures_offline) == (
+        2, "经核实属实。", "网上回应", "现场核查")
+    assert list(second.units.all()) == [health_unit]
