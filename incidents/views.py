@@ -1,6 +1,7 @@
 """The incident pages. Thin: a form checks what was typed, a service acts, and
 ``apply_domain_error`` turns the service's domain errors into form errors and messages."""
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -179,6 +180,16 @@ def _render_detail(request: HttpRequest, pk: int, *, bound: dict[str, Any] | Non
         "deadlines": list(incident.deadlines.all()),
         "timeline": list(incident.timeline.all()),
         "notifications": list(incident_notifications(incident_id=incident.pk)[:200]),
+        # The trend chart (ECharts): the snapshots in time order.
+        "figures_chart": [
+            {"at": s.taken_at.isoformat(), "reads": s.reads, "reposts": s.reposts,
+             "comments": s.comments, "negative": round(float(s.negative_share) * 100, 1)}
+            for s in sorted(snapshots, key=lambda s: (s.taken_at, s.pk))
+        ],
+        "figures_series_names": json.dumps({
+            "reads": str(_("Reads")), "reposts": str(_("Reposts")),
+            "comments": str(_("Comments")), "negative": str(_("Negative share (%)")),
+        }),
         "action_forms": action_forms,
         "metrics_form": bound.get("metrics", _metrics_form()) if may_add_metrics else None,
         "edit_form": bound.get("edit", _edit_form(incident)) if may_edit else None,

@@ -68,3 +68,14 @@ def test_logging_a_drill_through_the_form_marks_it(client, duty, health_unit):
     from incidents.models import Incident
 
     assert Incident.objects.get(title="演练：医院网络谣言").is_drill
+
+
+def test_a_drill_is_marked_on_the_board_and_its_page(client, duty, log_incident):
+    drill = log_incident(title="演练事件", is_drill=True)
+    real = log_incident(title="真实事件")
+    client.force_login(duty)
+    board = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    drill_card = board.split(f'data-incident="{drill.pk}"')[1].split("</li>")[0]
+    real_card = board.split(f'data-incident="{real.pk}"')[1].split("</li>")[0]
+    assert "drill-badge" in drill_card and "drill-badge" not in real_card
+    assert "drill-badge" in client.get(f"/incidents/{drill.pk}/").content.decode()

@@ -431,3 +431,19 @@ def test_the_incident_page_names_levels_and_the_lead_unit_as_its_plan_does(
     assert "牵头单位" in page and "领导小组办公室" in page.split("牵头单位")[1][:200]
     page = client.get(f"/incidents/{small.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content
     assert "卫生健康委员会" in page.decode().split("牵头单位")[1][:200]
+
+
+def test_the_incident_page_charts_the_figures_over_time(client, duty, log_incident):
+    import json
+
+    from incidents.services import incident_add_metrics
+
+    incident = log_incident(metrics={"reads": 50, "negative_share": "0.1"})
+    incident_add_metrics(incident=incident, actor=duty,
+                         metrics={"reads": 400, "comments": 120, "negative_share": "0.45"})
+    client.force_login(duty)
+    content = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert 'id="figures-chart"' in content
+    data = json.loads(content.split('id="figures-data" type="application/json">')[1]
+                      .split("</script>")[0])
+    assert [(row["reads"], row["negative"]) for row in data] == [(50, 10.0), (400, 45.0)]
