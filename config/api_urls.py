@@ -15,6 +15,7 @@ from notifications.api import NotificationAcknowledgeApi, NotificationListApi
 from organisation.api import TokenObtainApi, UnitListApi
 from response.api import (
     FollowUpListCreateApi,
+    IncidentTrackerApi,
     ReviewDocxApi,
     ReviewPdfApi,
     StatementPublishApi,
@@ -65,6 +66,7 @@ urlpatterns = [
     path("tasks/<int:id>/progress/", TaskProgressApi.as_view(), name="task-progress"),
     path("tasks/<int:id>/complete/", TaskCompleteApi.as_view(), name="task-complete"),
     path("follow-ups/", FollowUpListCreateApi.as_view(), name="follow-up-list"),
+    path("incidents/<int:id>/tracker/", IncidentTrackerApi.as_view(), name="incident-tracker"),
     path("notifications/", NotificationListApi.as_view(), name="notification-list"),
     path("notifications/<int:id>/acknowledge/", NotificationAcknowledgeApi.as_view(),
          name="notification-acknowledge"),

@@ -17,6 +17,7 @@ ACTION_LABELS = {
     "task_assigned": _("task assigned"),
     "task_done": _("task completed"),
     "follow_up_filed": _("follow-up report filed"),
+    "tracker_named": _("tracker named"),
     "statement_published": _("statement published"),
     "response_plan_drafted": _("response plan drafted"),
     "response_plan_edited": _("response plan edited"),

@@ -19,6 +19,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
+    inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -70,8 +71,9 @@ from .serializers import (
     TaskListItemSerializer,
     TaskRecordSerializer,
     TaskSerializer,
+    TrackerSerializer,
 )
-from .tracking import follow_up_file
+from .tracking import follow_up_file, incident_name_tracker
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: each field named with its messages."),
@@ -334,6 +336,31 @@ TaskCompleteApi = extend_schema_view(post=extend_schema(
 
 
 # Follow-up reports ----------------------------------------------------------------------------
+
+
+class IncidentTrackerApi(APIView):
+    @extend_schema(
+        tags=["follow-ups"],
+        summary="Name the tracker of an incident",
+        description="The named person files the follow-up reports; the open follow-up due "
+                    "passes to them. Office head or analyst.",
+        request=TrackerSerializer,
+        responses={200: inline_serializer("TrackerNamed", {
+            "incident": serializers.IntegerField(), "tracker": serializers.IntegerField()}),
+            **ERRORS},
+    )
+    def post(self, request: Request, id: int) -> Response:
+        permissions.require(request.user, "assign_task")
+        try:
+            incident = Incident.objects.get(pk=id)
+        except Incident.DoesNotExist:
+            raise Http404 from None
+        serializer = TrackerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        incident = incident_name_tracker(incident=incident, actor=request.user,
+                                         tracker=serializer.validated_data["tracker"],
+                                         client_ip=client_ip(request))
+        return Response({"incident": incident.pk, "tracker": incident.tracker_id})
 
 
 class FollowUpListCreateApi(APIView):

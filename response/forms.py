@@ -155,3 +155,10 @@ class FollowUpForm(FiguresForm):
         if not given and not data.get("mainstream_media") and not data.get("casualties"):
             return None
         return self.metrics()
+
+
+class TrackerForm(forms.Form):
+    """Name the person who follows the incident (动态跟踪)."""
+
+    tracker = forms.ModelChoiceField(
+        label=_("Tracker"), queryset=User.objects.filter(is_active=True).order_by("username"))

@@ -167,6 +167,12 @@ class FollowUpCreateSerializer(StrictInputSerializer):
                                 help_text="New figures, recorded as a snapshot.")
 
 
+class TrackerSerializer(StrictInputSerializer):
+    """The person who follows the incident and files its follow-up reports."""
+
+    tracker = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+
+
 class FollowUpFilterSerializer(serializers.Serializer):
     incident = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
                                         help_text="Incident id.")

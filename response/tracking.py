@@ -79,3 +79,26 @@ def follow_up_file(*, incident: Incident, actor: User, what_changed: str,
             action="follow_up_filed", client_ip=client_ip, reason=what_changed.strip()[:500],
             data={"follow_up": follow_up.pk})
     return follow_up
+
+
+def incident_name_tracker(*, incident: Incident, actor: User, tracker: User,
+                          client_ip: str | None = None) -> Incident:
+    """Name the person who follows the incident and files its follow-up reports; the
+    open follow-up clock passes to them."""
+    permissions.require(actor, "assign_task")
+    if not tracker.is_active:
+        raise InvalidInput(field_errors={"tracker": [_("Choose an active person.")]})
+    with transaction.atomic(durable=True):
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if not incident.is_open or incident.level is None:
+            raise TransitionNotAllowed(_("A tracker is named for an assessed, open incident."))
+        before = incident.tracker_id
+        Incident.objects.filter(pk=incident.pk).update(tracker=tracker)
+        incident.tracker = tracker
+        incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP,
+                                  status=Deadline.Status.OPEN).update(assignee=tracker)
+        TimelineEntry.objects.create(
+            incident=incident, actor=actor, at=timezone.now(),
+            kind=TimelineEntry.Kind.RESPONSE, action="tracker_named", client_ip=client_ip,
+            data={"tracker": tracker.pk, "before": before})
+    return incident

@@ -16,5 +16,6 @@ urlpatterns = [
     path("incidents/<int:pk>/response/tasks/<int:task_pk>/", views.task_record_view,
          name="record"),
     path("incidents/<int:pk>/response/follow-ups/", views.follow_up_view, name="follow_up"),
+    path("incidents/<int:pk>/response/tracker/", views.tracker_view, name="tracker"),
     path("tasks/", views.task_list, name="tasks"),
 ]

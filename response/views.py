@@ -44,6 +44,7 @@ from .forms import (
     ReviewForm,
     TaskAssignForm,
     TaskRecordForm,
+    TrackerForm,
 )
 from .models import (
     Channel,
@@ -57,7 +58,7 @@ from .models import (
     Task,
     TaskUpdate,
 )
-from .tracking import follow_up_file
+from .tracking import follow_up_file, incident_name_tracker
 
 # The documents by the name they have in addresses, in the order the page shows them.
 DOCUMENTS: dict[str, type] = {"plan": ResponsePlan, "statement": Statement, "review": Review}
@@ -184,6 +185,10 @@ def _render_page(request: HttpRequest, pk: int, *, bound: dict[str, Any] | None 
                            .select_related("author", "snapshot")),
         "follow_up_form": (bound.get("follow_up") or FollowUpForm(auto_id="id_follow_up_%s"))
         if may_follow_up else None,
+        "tracker_form": (bound.get("tracker") or TrackerForm(
+            initial={"tracker": incident.tracker_id}, auto_id="id_tracker_%s"))
+        if incident.is_open and incident.level and permissions.can(user, "assign_task")
+        else None,
         "open_form": next(iter(bound), None),
     }
     return render(request, "response/incident.html", context, status=status)
@@ -329,6 +334,20 @@ def follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
             actions_taken=data["actions_taken"], metrics=form.metrics_given(),
             client_ip=client_ip(request)),
         done=_("The follow-up report has been filed."),
+    )
+
+
+@login_required
+@require_POST
+def tracker_view(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = _incident_or_404(pk)
+    form = TrackerForm(request.POST, auto_id="id_tracker_%s")
+    return _after_post(
+        request, pk, key="tracker", form=form, anchor="follow-ups",
+        act=lambda data: incident_name_tracker(
+            incident=incident, actor=request.user, tracker=data["tracker"],
+            client_ip=client_ip(request)),
+        done=_("The tracker has been named."),
     )
 
 

@@ -13,6 +13,7 @@ EXPECTED_PATHS = {
     "/api/v1/incidents/{id}/metrics/": {"post"},
     "/api/v1/incidents/{id}/reject-upgrade/": {"post"},
     "/api/v1/incidents/{id}/arrive/": {"post"},
+    "/api/v1/incidents/{id}/tracker/": {"post"},
     "/api/v1/notifications/": {"get"},
     "/api/v1/notifications/{id}/acknowledge/": {"post"},
     **{f"/api/v1/incidents/{{id}}/{action}/": {"post"}

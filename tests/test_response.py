@@ -306,3 +306,29 @@ def test_a_new_version_starts_from_the_latest_so_only_changes_are_sent(
     assert (second.version, second.facts, second.measures_online, second.measures_offline) == (
         2, "经核实属实。", "网上回应", "现场核查")
     assert list(second.units.all()) == [health_unit]
+
+
+def test_naming_a_tracker_passes_the_follow_up_clock_to_them(log_incident, advance, office,
+                                                             duty, api_for):
+    from response.tracking import incident_name_tracker
+
+    incident = advance(log_incident(), "tracking")
+    assert Incident.objects.get(pk=incident.pk).tracker == office  # who started tracking
+    with pytest.raises(PermissionDenied):
+        incident_name_tracker(incident=incident, actor=duty, tracker=duty)
+    answer = api_for(office).post(f"/api/v1/incidents/{incident.pk}/tracker/",
+                                  {"tracker": duty.pk}, format="json")
+    assert answer.status_code == 200 and answer.json()["tracker"] == duty.pk
+    assert incident.deadlines.get(kind="follow_up", status="open").assignee == duty
+    assert incident.timeline.filter(action="tracker_named", actor=office).exists()
+    follow_up_file(incident=incident, actor=duty, what_changed="已平息")
+    assert incident.deadlines.get(kind="follow_up", status="open").assignee == duty
+
+
+def test_the_tracker_is_named_on_the_response_page(client, log_incident, advance, office,
+                                                  duty):
+    incident = advance(log_incident(), "tracking")
+    client.force_login(office)
+    answer = client.post(f"/incidents/{incident.pk}/response/tracker/", {"tracker": duty.pk})
+    assert answer.status_code == 302
+    assert Incident.objects.get(pk=incident.pk).tracker == duty
