@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "notifications",
     "engine",
     "response",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
