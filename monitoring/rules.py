@@ -1,0 +1,507 @@
+"""Watch rules: boolean expressions over Chinese (and Latin) terms, matched on the stream.
+
+A unit watches the stream with rules such as ``(医院 OR 卫健委) AND (收费 OR 投诉) NOT 招聘``.
+:func:`parse` turns an expression into a tree, or raises :class:`RuleSyntaxError` carrying the
+0-based character position of the mistake (the API answers 400 with it). :class:`RuleSet`
+compiles many rules into one Aho-Corasick automaton, so a post is scanned once however many
+rules there are, and only rules one of whose required terms occurs are evaluated.
+
+Grammar::
+
+    expr     := or_expr
+    or_expr  := and_expr ("OR" and_expr)*
+    and_expr := not_expr (["AND"] not_expr)*      juxtaposition means AND
+    not_expr := "NOT" not_expr | primary
+    primary  := "(" expr ")" | term
+    term     := word | "=" word | phrase
+    word     := run of characters other than whitespace, parentheses and quotes,
+                which is not an operator
+    phrase   := '"' any characters but '"' '"'  |  '“' any characters but '”' '”'
+
+- Operators are the words AND, OR, NOT in any case (``and``, ``Or``, full-width ``ＡＮＤ``).
+  There are no symbol operators: ``-``, ``&``, ``|`` and ``!`` occur inside real terms
+  (``COVID-19``, ``AT&T``) and would surprise. To search for the word "and", quote it.
+- NOT binds tighter than AND, AND tighter than OR. ``A NOT B`` is ``A AND NOT B``, and
+  ``A OR B NOT C`` is ``A OR (B AND NOT C)``. A leading ``NOT`` is allowed, but a rule must
+  contain a term that has to appear: ``NOT 招聘`` or ``医院 OR NOT 招聘`` would match almost
+  every post and are rejected.
+- Parentheses may be ASCII or full-width (``（ ）``), as Chinese input methods type them.
+  Phrases are quoted with ``"…"`` or ``“…”`` and may contain spaces.
+- Limits: :data:`MAX_EXPRESSION_LENGTH` characters, :data:`MAX_DEPTH` levels of nested
+  parentheses and NOTs, :data:`MAX_TERMS` terms.
+
+Matching. Text and terms are normalised the same way (:func:`normalise`: NFKC, lower case,
+runs of whitespace to one space), then:
+
+- A term matches where it occurs as a substring; this is the default for Chinese, as in
+  Chinese monitoring tools (``收费`` matches ``乱收费``).
+- Where a term starts or ends with an ASCII letter or digit, that end must sit on a word
+  boundary: ``app`` does not match ``happy`` but matches ``下载app了``; ``5G`` does not match
+  ``15G``.
+- A term written with a leading ``=`` (``=中医``) must start and end on jieba token
+  boundaries: ``=中医`` matches ``我去看中医`` (看|中医) but not ``高中医务室`` (高中|医务室)
+  nor ``中医院`` (one token). A term of several tokens matches a run of whole tokens.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import ahocorasick
+import jieba
+
+MAX_EXPRESSION_LENGTH = 1000
+MAX_DEPTH = 20
+MAX_TERMS = 200
+
+_WHITESPACE = re.compile(r"\s+")
+_OPEN = "(（"
+_CLOSE = ")）"
+_QUOTES = {'"': '"', "“": "”"}
+# A word stops at these; a stray closing quote is reported rather than swallowed into a term.
+_DELIMITERS = frozenset(_OPEN + _CLOSE + '"“”')
+_OPERATORS = {"and": "AND", "or": "OR", "not": "NOT"}
+
+
+def normalise(text: str) -> str:
+    """The form in which terms are searched for in text: NFKC, lower case, single spaces."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+class RuleSyntaxError(ValueError):
+    """An expression is not a valid watch rule.
+
+    ``message`` says what is wrong (English, to be translated), ``position`` is the 0-based
+    character index in the expression as written, ``code`` is a stable identifier of the kind
+    of mistake, and ``rule_id`` names the rule when the error comes from a :class:`RuleSet`.
+    """
+
+    def __init__(
+        self, message: str, position: int, *, code: str, rule_id: Hashable | None = None
+    ) -> None:
+        super().__init__(f"{message} (at position {position})")
+        self.message = message
+        self.position = position
+        self.code = code
+        self.rule_id = rule_id
+
+
+# --- The tree -----------------------------------------------------------------------------
+# Positions are where a node starts in the expression; they are left out of equality so that
+# ``A NOT B`` and ``A AND NOT B`` give equal trees.
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str  # normalised
+    whole_token: bool = False
+    position: int = field(default=0, compare=False)
+
+    def __str__(self) -> str:
+        if self.whole_token:
+            return f"={self.text}"
+        plain = not (
+            _DELIMITERS.intersection(self.text)
+            or " " in self.text
+            or self.text in _OPERATORS
+            or self.text.startswith("=")
+        )
+        if plain:
+            return self.text
+        return f"“{self.text}”" if '"' in self.text else f'"{self.text}"'
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+    position: int = field(default=0, compare=False)
+
+    def __str__(self) -> str:
+        return f"NOT {_wrapped(self.child)}"
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Node, ...]
+    position: int = field(default=0, compare=False)
+
+    def __str__(self) -> str:
+        return " AND ".join(_wrapped(child) for child in self.children)
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Node, ...]
+    position: int = field(default=0, compare=False)
+
+    def __str__(self) -> str:
+        return " OR ".join(_wrapped(child) for child in self.children)
+
+
+Node = Term | Not | And | Or
+
+
+def _wrapped(node: Node) -> str:
+    return f"({node})" if isinstance(node, And | Or) else str(node)
+
+
+# --- Parsing ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # "(", ")", "AND", "OR", "NOT", "TERM", "END"
+    position: int
+    term: Term | None = None
+
+
+def _tokenize(expression: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    term_count = 0
+    i, n = 0, len(expression)
+    while i < n:
+        char = expression[i]
+        if char.isspace():
+            i += 1
+            continue
+        if char in _OPEN or char in _CLOSE:
+            tokens.append(_Token("(" if char in _OPEN else ")", i))
+            i += 1
+            continue
+        if char == "”":
+            raise RuleSyntaxError(
+                "closing quote ” without an opening “", i, code="unexpected_quote"
+            )
+        if char in _QUOTES:
+            close = expression.find(_QUOTES[char], i + 1)
+            if close == -1:
+                raise RuleSyntaxError("missing closing quote", i, code="unterminated_quote")
+            text = normalise(expression[i + 1 : close])
+            if not text:
+                raise RuleSyntaxError("empty phrase", i, code="empty_phrase")
+            term: Term | None = Term(text, position=i)
+            end = close + 1
+        else:
+            end = i
+            while end < n and not expression[end].isspace() and expression[end] not in _DELIMITERS:
+                end += 1
+            word = expression[i:end]
+            operator = _OPERATORS.get(normalise(word))
+            if operator:
+                tokens.append(_Token(operator, i))
+                term = None
+            elif word.startswith("="):
+                text = normalise(word[1:])
+                if not text:
+                    raise RuleSyntaxError(
+                        "'=' must be directly followed by a word", i, code="bare_equals"
+                    )
+                term = Term(text, whole_token=True, position=i)
+            else:
+                term = Term(normalise(word), position=i)
+        if term is not None:
+            term_count += 1
+            if term_count > MAX_TERMS:
+                raise RuleSyntaxError(
+                    f"too many terms (at most {MAX_TERMS})", i, code="too_many_terms"
+                )
+            tokens.append(_Token("TERM", i, term))
+        i = end
+    tokens.append(_Token("END", n))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, tokens: list[_Token]) -> None:
+        self.tokens = tokens
+        self.index = 0
+        self.depth = 0
+
+    def peek(self) -> _Token:
+        return self.tokens[self.index]
+
+    def take(self) -> _Token:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def enter(self, token: _Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise RuleSyntaxError(
+                f"expression nests deeper than {MAX_DEPTH} levels", token.position, code="too_deep"
+            )
+
+    def expression(self) -> Node:
+        if self.peek().kind == "END":
+            raise RuleSyntaxError("empty expression", 0, code="empty")
+        node = self.or_expr()
+        token = self.peek()
+        if token.kind == ")":
+            raise RuleSyntaxError("unexpected ')'", token.position, code="unexpected_close")
+        return node
+
+    def or_expr(self) -> Node:
+        children = [self.and_expr()]
+        while self.peek().kind == "OR":
+            self.take()
+            children.append(self.and_expr())
+        return children[0] if len(children) == 1 else Or(tuple(children), children[0].position)
+
+    def and_expr(self) -> Node:
+        children = [self.not_expr()]
+        while True:
+            kind = self.peek().kind
+            if kind == "AND":
+                self.take()
+            elif kind not in ("TERM", "(", "NOT"):
+                break
+            children.append(self.not_expr())
+        return children[0] if len(children) == 1 else And(tuple(children), children[0].position)
+
+    def not_expr(self) -> Node:
+        token = self.peek()
+        if token.kind != "NOT":
+            return self.primary()
+        self.take()
+        self.enter(token)
+        child = self.not_expr()
+        self.depth -= 1
+        return Not(child, token.position)
+
+    def primary(self) -> Node:
+        token = self.peek()
+        if token.kind == "TERM":
+            self.take()
+            assert token.term is not None  # noqa: S101 - a TERM token always carries its term
+            return token.term
+        if token.kind == "(":
+            self.take()
+            if self.peek().kind == ")":
+                raise RuleSyntaxError("empty parentheses", token.position, code="empty_group")
+            if self.peek().kind == "END":
+                raise RuleSyntaxError(
+                    "missing closing parenthesis", token.position, code="unclosed_group"
+                )
+            self.enter(token)
+            node = self.or_expr()
+            self.depth -= 1
+            if self.peek().kind != ")":
+                raise RuleSyntaxError(
+                    "missing closing parenthesis", token.position, code="unclosed_group"
+                )
+            self.take()
+            return node
+        # A term was expected: blame the operator before it, or this one, or the ')'.
+        previous = self.tokens[self.index - 1] if self.index else None
+        if previous is not None and previous.kind in _OPERATORS.values():
+            raise RuleSyntaxError(
+                f"operator {previous.kind} needs a term after it",
+                previous.position,
+                code="missing_term_after",
+            )
+        if token.kind in ("AND", "OR"):
+            raise RuleSyntaxError(
+                f"operator {token.kind} needs a term before it",
+                token.position,
+                code="missing_term_before",
+            )
+        if token.kind == ")":
+            raise RuleSyntaxError("unexpected ')'", token.position, code="unexpected_close")
+        raise RuleSyntaxError("empty expression", 0, code="empty")
+
+
+def parse(expression: str) -> Node:
+    """Parse a watch rule, or raise :class:`RuleSyntaxError` saying what and where."""
+    if len(expression) > MAX_EXPRESSION_LENGTH:
+        raise RuleSyntaxError(
+            f"expression is longer than {MAX_EXPRESSION_LENGTH} characters",
+            MAX_EXPRESSION_LENGTH,
+            code="too_long",
+        )
+    node = _Parser(_tokenize(expression)).expression()
+    if _true_without_terms(node):
+        raise RuleSyntaxError(
+            "a rule needs at least one term that must appear",
+            _vacuous_part(node).position,
+            code="no_required_term",
+        )
+    return node
+
+
+def _true_without_terms(node: Node) -> bool:
+    """Whether the rule holds for a text containing none of its terms."""
+    if isinstance(node, Term):
+        return False
+    if isinstance(node, Not):
+        return not _true_without_terms(node.child)
+    if isinstance(node, And):
+        return all(_true_without_terms(child) for child in node.children)
+    return any(_true_without_terms(child) for child in node.children)
+
+
+def _vacuous_part(node: Node) -> Node:
+    """The NOT that makes a rule hold without any of its terms (to point the error at it)."""
+    if isinstance(node, Or):
+        return _vacuous_part(next(c for c in node.children if _true_without_terms(c)))
+    if isinstance(node, And):
+        return _vacuous_part(node.children[0])
+    return node
+
+
+def _walk_terms(node: Node, positive: bool = True) -> list[tuple[Term, bool]]:
+    """Every term with its polarity: True where it sits under an even number of NOTs."""
+    if isinstance(node, Term):
+        return [(node, positive)]
+    if isinstance(node, Not):
+        return _walk_terms(node.child, not positive)
+    return [pair for child in node.children for pair in _walk_terms(child, positive)]
+
+
+def terms(node: Node) -> set[str]:
+    """The normalised texts of all terms of a rule (the ``=`` option is not part of the text)."""
+    return {term.text for term, _ in _walk_terms(node)}
+
+
+# --- Matching -----------------------------------------------------------------------------
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+@functools.lru_cache(maxsize=256)
+def _token_boundaries(text: str) -> frozenset[int]:
+    # Cached because one post is checked against many whole-token terms.
+    return frozenset(
+        offset for _, start, end in jieba.tokenize(text) for offset in (start, end)
+    ) | {0}
+
+
+def _occurrence_counts(term: Term, text: str, start: int) -> bool:
+    """Whether the occurrence of ``term`` at ``start`` of normalised ``text`` is a match."""
+    end = start + len(term.text)
+    if term.whole_token:
+        boundaries = _token_boundaries(text)
+        return start in boundaries and end in boundaries
+    if start > 0 and _is_word_char(term.text[0]) and _is_word_char(text[start - 1]):
+        return False
+    return not (end < len(text) and _is_word_char(term.text[-1]) and _is_word_char(text[end]))
+
+
+def _needs_check(term: Term) -> bool:
+    return term.whole_token or _is_word_char(term.text[0]) or _is_word_char(term.text[-1])
+
+
+def _occurs(term: Term, text: str) -> bool:
+    start = text.find(term.text)
+    while start != -1:
+        if _occurrence_counts(term, text, start):
+            return True
+        start = text.find(term.text, start + 1)
+    return False
+
+
+def _evaluate(node: Node, present: Callable[[Term], bool]) -> bool:
+    if isinstance(node, Term):
+        return present(node)
+    if isinstance(node, Not):
+        return not _evaluate(node.child, present)
+    if isinstance(node, And):
+        return all(_evaluate(child, present) for child in node.children)
+    return any(_evaluate(child, present) for child in node.children)
+
+
+def matches(rule: str | Node, text: str) -> bool:
+    """Whether one rule matches one text. For previews and checks; the stream uses RuleSet."""
+    node = parse(rule) if isinstance(rule, str) else rule
+    normalised = normalise(text)
+    return _evaluate(node, lambda term: _occurs(term, normalised))
+
+
+RuleId = TypeVar("RuleId", bound=Hashable)
+_Predicate = Callable[[AbstractSet[int]], bool]
+
+
+def _compile(node: Node, term_ids: dict[Term, int]) -> _Predicate:
+    """The rule as a function of the set of ids of the terms found in a text."""
+    if isinstance(node, Term):
+        term_id = term_ids.setdefault(node, len(term_ids))
+        return lambda found: term_id in found
+    if isinstance(node, Not):
+        inner = _compile(node.child, term_ids)
+        return lambda found: not inner(found)
+    parts = tuple(_compile(child, term_ids) for child in node.children)
+    if isinstance(node, And):
+        return lambda found: all(part(found) for part in parts)
+    return lambda found: any(part(found) for part in parts)
+
+
+class RuleSet(Generic[RuleId]):
+    """Many rules compiled once, then matched against any number of texts.
+
+    All distinct terms go into one Aho-Corasick automaton; a text is normalised and scanned
+    once, occurrences that need a word- or token-boundary check get it (jieba runs only when
+    a ``=`` term occurs), and only rules with a found term of positive polarity (not under an
+    odd number of NOTs) are evaluated. That is sound because :func:`parse` rejects rules that
+    hold when none of their terms appear, and a rule is monotone in each of its terms: finding
+    only terms it must not contain cannot make it true.
+    """
+
+    def __init__(self, rules: Mapping[RuleId, str]) -> None:
+        term_ids: dict[Term, int] = {}
+        self._rules: list[tuple[RuleId, _Predicate]] = []
+        triggers: dict[int, list[int]] = {}
+        for rule_id, expression in rules.items():
+            try:
+                node = parse(expression)
+            except RuleSyntaxError as error:
+                error.rule_id = rule_id
+                raise
+            index = len(self._rules)
+            self._rules.append((rule_id, _compile(node, term_ids)))
+            for term_id in {term_ids[term] for term, positive in _walk_terms(node) if positive}:
+                triggers.setdefault(term_id, []).append(index)
+        self._triggers = {term_id: tuple(indexes) for term_id, indexes in triggers.items()}
+
+        by_text: dict[str, list[tuple[int, Term, bool]]] = {}
+        for term, term_id in term_ids.items():
+            by_text.setdefault(term.text, []).append((term_id, term, _needs_check(term)))
+        self._automaton: ahocorasick.Automaton | None = None
+        if by_text:
+            self._automaton = ahocorasick.Automaton()
+            for text, entries in by_text.items():
+                self._automaton.add_word(text, (len(text), tuple(entries)))
+            self._automaton.make_automaton()
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def match(self, text: str) -> set[RuleId]:
+        """The ids of the rules that match ``text``."""
+        normalised = normalise(text)
+        if self._automaton is None or not normalised:
+            return set()
+        found: set[int] = set()
+        for end, (length, entries) in self._automaton.iter(normalised):
+            start = end - length + 1
+            for term_id, term, checked in entries:
+                if term_id not in found and (
+                    not checked or _occurrence_counts(term, normalised, start)
+                ):
+                    found.add(term_id)
+        candidates: set[int] = set()
+        for term_id in found:
+            candidates.update(self._triggers.get(term_id, ()))
+        return {
+            rule_id
+            for rule_id, predicate in (self._rules[index] for index in candidates)
+            if predicate(found)
+        }
