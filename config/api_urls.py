@@ -11,6 +11,7 @@ from incidents.api import (
     IncidentRejectUpgradeApi,
     transition_apis,
 )
+from monitoring.api import PostListIngestApi
 from notifications.api import NotificationAcknowledgeApi, NotificationListApi
 from organisation.api import TokenObtainApi, UnitListApi
 from response.api import (
@@ -67,6 +68,7 @@ urlpatterns = [
     path("tasks/<int:id>/complete/", TaskCompleteApi.as_view(), name="task-complete"),
     path("follow-ups/", FollowUpListCreateApi.as_view(), name="follow-up-list"),
     path("incidents/<int:id>/tracker/", IncidentTrackerApi.as_view(), name="incident-tracker"),
+    path("posts/", PostListIngestApi.as_view(), name="post-list"),
     path("notifications/", NotificationListApi.as_view(), name="notification-list"),
     path("notifications/<int:id>/acknowledge/", NotificationAcknowledgeApi.as_view(),
          name="notification-acknowledge"),

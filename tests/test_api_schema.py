@@ -34,6 +34,7 @@ EXPECTED_PATHS = {
     "/api/v1/tasks/{id}/progress/": {"post"},
     "/api/v1/tasks/{id}/complete/": {"post"},
     "/api/v1/follow-ups/": {"get", "post"},
+    "/api/v1/posts/": {"get", "post"},
 }
 
 
