@@ -11,7 +11,7 @@ from incidents.api import (
     IncidentRejectUpgradeApi,
     transition_apis,
 )
-from monitoring.api import PostListIngestApi
+from monitoring.api import PostListIngestApi, RuleDetailApi, RuleListCreateApi, RuleTryApi
 from notifications.api import NotificationAcknowledgeApi, NotificationListApi
 from organisation.api import TokenObtainApi, UnitListApi
 from response.api import (
@@ -69,6 +69,9 @@ urlpatterns = [
     path("follow-ups/", FollowUpListCreateApi.as_view(), name="follow-up-list"),
     path("incidents/<int:id>/tracker/", IncidentTrackerApi.as_view(), name="incident-tracker"),
     path("posts/", PostListIngestApi.as_view(), name="post-list"),
+    path("rules/", RuleListCreateApi.as_view(), name="rule-list"),
+    path("rules/try/", RuleTryApi.as_view(), name="rule-try"),
+    path("rules/<int:id>/", RuleDetailApi.as_view(), name="rule-detail"),
     path("notifications/", NotificationListApi.as_view(), name="notification-list"),
     path("notifications/<int:id>/acknowledge/", NotificationAcknowledgeApi.as_view(),
          name="notification-acknowledge"),

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Post
+from .models import Post, PostMatch, WatchRule
 
 
 @admin.register(Post)
@@ -19,6 +19,44 @@ class PostAdmin(admin.ModelAdmin):
     @admin.display(description=_("text"))
     def short_text(self, post: Post) -> str:
         return post.text[:60]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(WatchRule)
+class WatchRuleAdmin(admin.ModelAdmin):
+    """Read-only: rules are written through ``monitoring.matching`` (rule_create,
+    rule_update), which checks the expression and refreshes the compiled rule set."""
+
+    list_display = ["name", "unit", "expression", "active", "created_by", "updated_at"]
+    list_filter = ["active", "unit"]
+    search_fields = ["name", "expression"]
+    ordering = ["unit", "name", "id"]
+    list_select_related = ["unit", "created_by"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PostMatch)
+class PostMatchAdmin(admin.ModelAdmin):
+    list_display = ["matched_at", "rule", "post"]
+    list_filter = ["rule"]
+    ordering = ["-matched_at", "-id"]
+    list_select_related = ["rule", "post"]
 
     def has_add_permission(self, request) -> bool:
         return False

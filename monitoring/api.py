@@ -1,12 +1,16 @@
-"""The monitoring API (v1): the post intake and the post stream.
+"""The monitoring API (v1): the post intake, the post stream and the watch rules.
 
 Thin views: ``monitoring.intake`` judges each item and stores the batch; the role table
-(``INGEST_ROLES``) lives there too. Domain errors become 400/403 in ``core.api``.
+(``INGEST_ROLES``) lives there too. ``monitoring.matching`` writes and tries watch rules
+(``RULE_ROLES``). Domain errors become 400/403 in ``core.api``; an expression that does
+not parse is a 400 whose body also carries the numeric ``position`` of the mistake.
 """
 
 from typing import Any
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -16,12 +20,20 @@ from core.api import paginated_answer, query_filters
 from core.errors import InvalidInput
 
 from .intake import MAX_BATCH, posts_ingest, posts_ingest_require
-from .selectors import post_list
+from .matching import TRY_SCAN_LIMIT, InvalidExpression, rule_create, rule_try, rule_update
+from .models import WatchRule
+from .selectors import post_list, rule_list
 from .serializers import (
     IngestResultSerializer,
     PostFilterSerializer,
     PostInputSerializer,
     PostSerializer,
+    RuleFilterSerializer,
+    RuleInputSerializer,
+    RuleSerializer,
+    RuleSyntaxErrorSerializer,
+    RuleTryResultSerializer,
+    RuleTrySerializer,
 )
 
 TAGS = ["monitoring"]
@@ -74,3 +86,96 @@ class PostListIngestApi(APIView):
         posts_ingest_require(request.user)
         result = posts_ingest(items=_items(request.data), source="api")
         return Response(IngestResultSerializer(result).data)
+
+
+RULE_TAGS = ["watch rules"]
+RULE_ROLES_TEXT = "Roles: analyst, office head, system administrator."
+RULE_ERRORS = {
+    400: OpenApiResponse(
+        RuleSyntaxErrorSerializer,
+        description="Invalid input. When the expression does not parse, `expression` says "
+                    "what is wrong and `position` is where (0-based)."),
+    403: OpenApiResponse(description="Not logged in, or the role may not write rules."),
+}
+
+
+class RuleApi(APIView):
+    """A view of watch rules: a bad expression answers 400 with its ``position``."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, InvalidExpression):
+            body = {"detail": str(exc.message), "code": "invalid",
+                    **{name: [str(m) for m in messages]
+                       for name, messages in exc.field_errors.items()},
+                    "position": exc.position, "syntax_error": exc.code}
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return super().handle_exception(exc)
+
+
+class RuleListCreateApi(RuleApi):
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    @extend_schema(
+        tags=RULE_TAGS, summary="List watch rules",
+        description="By unit and name, paginated. Any logged-in person may read them.",
+        parameters=[RuleFilterSerializer],
+        responses={200: RuleSerializer(many=True),
+                   400: OpenApiResponse(description="A filter is not valid.")},
+    )
+    def get(self, request: Request) -> Response:
+        filters = query_filters(request, RuleFilterSerializer)
+        return paginated_answer(self, request, rule_list(filters=filters), RuleSerializer)
+
+    @extend_schema(
+        tags=RULE_TAGS, summary="Create a watch rule",
+        description="Active rules are matched against every post stored from then on. "
+                    + RULE_ROLES_TEXT,
+        request=RuleInputSerializer,
+        responses={201: RuleSerializer, **RULE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RuleInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rule = rule_create(actor=request.user, **serializer.validated_data)
+        return Response(RuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+
+class RuleDetailApi(RuleApi):
+    @extend_schema(tags=RULE_TAGS, summary="Read a watch rule",
+                   responses={200: RuleSerializer,
+                              404: OpenApiResponse(description="No such rule.")})
+    def get(self, request: Request, id: int) -> Response:
+        return Response(RuleSerializer(get_object_or_404(rule_list(), pk=id)).data)
+
+    @extend_schema(
+        tags=RULE_TAGS, summary="Change a watch rule",
+        description="Any of `name`, `expression`, `unit`, `active`. Posts already stored keep "
+                    "their matches; later posts are matched by the rule as changed. "
+                    + RULE_ROLES_TEXT,
+        request=RuleInputSerializer(partial=True),
+        responses={200: RuleSerializer, **RULE_ERRORS,
+                   404: OpenApiResponse(description="No such rule.")},
+    )
+    def patch(self, request: Request, id: int) -> Response:
+        rule = get_object_or_404(WatchRule, pk=id)
+        serializer = RuleInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        rule = rule_update(rule=rule, actor=request.user, **serializer.validated_data)
+        return Response(RuleSerializer(get_object_or_404(rule_list(), pk=rule.pk)).data)
+
+
+class RuleTryApi(RuleApi):
+    @extend_schema(
+        tags=RULE_TAGS, summary="Try an expression on recent posts",
+        description=(
+            "The posts published in the last `days` that the expression matches, newest "
+            f"first, at most `limit`. Only the newest {TRY_SCAN_LIMIT} posts of the window "
+            "are read (`scanned`). Nothing is saved. " + RULE_ROLES_TEXT),
+        request=RuleTrySerializer,
+        responses={200: RuleTryResultSerializer, **RULE_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RuleTrySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = rule_try(actor=request.user, **serializer.validated_data)
+        return Response(RuleTryResultSerializer(result).data)

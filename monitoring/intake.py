@@ -25,6 +25,7 @@ from core.errors import InvalidInput, PermissionDenied
 from incidents.choices import Platform
 from organisation.roles import Role
 
+from .matching import posts_match
 from .models import AUTHOR_MAX_CHARS, TEXT_MAX_CHARS, URL_MAX_BYTES, Post, SourceType
 
 logger = logging.getLogger(__name__)
@@ -284,10 +285,22 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
                 raise
             logger.info("posts_ingest: concurrent insert, retrying (attempt %d)", attempt)
     result.accepted = len(batch) - stored
+    if batch:
+        # After the commit: a post is stored even if matching fails. Duplicates are matched
+        # again too, as their text may just have been filled in (existing matches stay).
+        posts_match(_stored_posts(batch))
     result.duplicate += stored
     logger.info("posts_ingest source=%s accepted=%d duplicate=%d rejected=%d", source,
                 result.accepted, result.duplicate, result.rejected)
     return result
+
+
+def _stored_posts(batch: dict[tuple[str, str], dict[str, Any]]) -> list[Post]:
+    urls = [value for kind, value in batch if kind == "url"]
+    hashes = [value for kind, value in batch if kind == "hash"]
+    fields = ("id", "text")
+    return [*Post.objects.filter(url__in=urls).only(*fields),
+            *Post.objects.filter(url__isnull=True, content_hash__in=hashes).only(*fields)]
 
 
 def _store(batch: dict[tuple[str, str], dict[str, Any]], *, source: str,

@@ -1,6 +1,8 @@
 """What monitoring collects: posts seen on the platforms, one row per post however often
-it arrives (``monitoring.intake``)."""
+it arrives (``monitoring.intake``), and the watch rules that the stream is matched against
+(``monitoring.matching``)."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -79,3 +81,50 @@ class Post(models.Model):
 
     def __str__(self) -> str:
         return self.url or self.text[:40]
+
+
+class WatchRule(models.Model):
+    """A unit's watch rule: a boolean expression over terms (``monitoring.rules``). Active
+    rules are matched against every post the intake stores."""
+
+    name = models.CharField(_("name"), max_length=120)
+    expression = models.TextField(_("expression"),
+                                  help_text=_("E.g. (医院 OR 卫健委) AND (收费 OR 投诉) NOT 招聘"))
+    unit = models.ForeignKey("organisation.Unit", verbose_name=_("unit"),
+                             on_delete=models.PROTECT, related_name="watch_rules")
+    active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Part of the fingerprint of the in-process rule set (``matching.rule_set``): every
+    # change of a rule must move it.
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["unit", "name", "id"]
+        verbose_name = _("watch rule")
+        verbose_name_plural = _("watch rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PostMatch(models.Model):
+    """A post matched by a watch rule, recorded when the post was stored."""
+
+    post = models.ForeignKey(Post, verbose_name=_("post"), on_delete=models.CASCADE,
+                             related_name="matches")
+    rule = models.ForeignKey(WatchRule, verbose_name=_("rule"), on_delete=models.CASCADE,
+                             related_name="matches")
+    matched_at = models.DateTimeField(_("matched at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("post match")
+        verbose_name_plural = _("post matches")
+        constraints = [
+            models.UniqueConstraint(fields=["post", "rule"], name="post_match_unique"),
+        ]
+        indexes = [models.Index(fields=["rule", "post"], name="post_match_rule_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} → {self.post_id}"

@@ -35,6 +35,9 @@ EXPECTED_PATHS = {
     "/api/v1/tasks/{id}/complete/": {"post"},
     "/api/v1/follow-ups/": {"get", "post"},
     "/api/v1/posts/": {"get", "post"},
+    "/api/v1/rules/": {"get", "post"},
+    "/api/v1/rules/{id}/": {"get", "patch"},
+    "/api/v1/rules/try/": {"post"},
 }
 
 

@@ -1,0 +1,189 @@
+"""Watch rules on the stream: writing rules, matching stored posts, trying an expression.
+
+The active rules are compiled once into a :class:`~monitoring.rules.RuleSet` per process and
+rebuilt only when the rules change: every call compares a cheap fingerprint of the rules
+table (one aggregate query) with the one the cached set was built from. A post is matched
+when the intake stores it; the matches are rows (``PostMatch``), so the stream can be
+filtered by rule.
+"""
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import InvalidInput, PermissionDenied
+from organisation.models import Unit
+from organisation.roles import Role
+
+from .models import Post, PostMatch, WatchRule
+from .rules import RuleSet, RuleSyntaxError, matches, parse
+
+logger = logging.getLogger(__name__)
+
+# Who may write watch rules and try expressions: the analysts and those above them.
+RULE_ROLES = frozenset({Role.ANALYST, Role.OFFICE_HEAD, Role.SYSADMIN})
+# rule_try reads at most this many posts of the window, newest first: a preview must stay
+# quick however busy the stream was.
+TRY_SCAN_LIMIT = 5000
+TRY_DEFAULT_DAYS = 3
+TRY_MAX_DAYS = 30
+TRY_DEFAULT_LIMIT = 50
+
+
+class InvalidExpression(InvalidInput):
+    """An expression that does not parse; ``position`` is the 0-based index of the mistake,
+    which the API answers next to the message."""
+
+    def __init__(self, error: RuleSyntaxError):
+        self.position = error.position
+        self.code = error.code
+        super().__init__(field_errors={"expression": [
+            _("%(message)s (position %(position)d)")
+            % {"message": error.message, "position": error.position}]})
+
+
+def rule_require(user: Any) -> None:
+    """Only the roles of ``RULE_ROLES`` may write rules or try expressions (403 otherwise)."""
+    if user is None or not user.is_authenticated or not user.is_active \
+            or not user.has_role(*RULE_ROLES):
+        raise PermissionDenied()
+
+
+def expression_check(expression: str) -> str:
+    """The expression, stripped, or ``InvalidExpression`` naming the position of the error."""
+    expression = expression.strip()
+    try:
+        parse(expression)
+    except RuleSyntaxError as error:
+        raise InvalidExpression(error) from None
+    return expression
+
+
+# --- The rule set of the process -----------------------------------------------------------
+
+
+@dataclass
+class _Cache:
+    fingerprint: tuple | None = None
+    rules: RuleSet[int] = field(default_factory=lambda: RuleSet({}))
+
+
+_cache = _Cache()
+_lock = threading.Lock()
+
+
+def _fingerprint() -> tuple:
+    # Every write of a rule moves updated_at; the counts catch deletions.
+    figures = WatchRule.objects.aggregate(
+        total=Count("id"), active=Count("id", filter=Q(active=True)),
+        last=Max("updated_at"), last_id=Max("id"))
+    return (figures["total"], figures["active"], figures["last"], figures["last_id"])
+
+
+def rule_set() -> RuleSet[int]:
+    """The active rules, compiled; rebuilt only when the rules table changed."""
+    fingerprint = _fingerprint()
+    with _lock:
+        if _cache.fingerprint != fingerprint:
+            active = dict(WatchRule.objects.filter(active=True).values_list("id", "expression"))
+            _cache.rules = RuleSet(active)
+            _cache.fingerprint = fingerprint
+            logger.info("rule_set: rebuilt with %d active rules", len(active))
+        return _cache.rules
+
+
+def rule_set_forget() -> None:
+    """Drop this process's rule set: the next ``rule_set()`` builds it afresh. Other
+    processes notice the change by the fingerprint."""
+    with _lock:
+        _cache.fingerprint = None
+
+
+def posts_match(posts: Iterable[Post]) -> int:
+    """Record which active rules match each post; answers how many matches are new. A post
+    already matched by a rule keeps its first ``matched_at``."""
+    rules = rule_set()
+    if not len(rules):
+        return 0
+    now = timezone.now()
+    found = [PostMatch(post_id=post.pk, rule_id=rule_id, matched_at=now)
+             for post in posts for rule_id in rules.match(post.text)]
+    if not found:
+        return 0
+    created = PostMatch.objects.bulk_create(found, ignore_conflicts=True, batch_size=500)
+    return len(created)
+
+
+# --- Services ------------------------------------------------------------------------------
+
+
+def rule_create(*, actor: Any, name: str, expression: str, unit: Unit,
+                active: bool = True) -> WatchRule:
+    """A new watch rule of ``unit``. Roles: analyst, office head, system administrator. The
+    expression must parse (400 with the position of the mistake otherwise)."""
+    rule_require(actor)
+    expression = expression_check(expression)
+    with transaction.atomic(durable=True):
+        rule = WatchRule.objects.create(name=name.strip(), expression=expression, unit=unit,
+                                        active=active, created_by=actor)
+    rule_set_forget()  # committed (durable): this process must not wait for the clock
+    return rule
+
+
+def rule_update(*, rule: WatchRule, actor: Any, **changes: Any) -> WatchRule:
+    """Change a rule's ``name``, ``expression``, ``unit`` or ``active``; the same roles and
+    checks as :func:`rule_create`. Posts already stored keep their matches; new posts are
+    matched by the rule as it now is."""
+    rule_require(actor)
+    unknown = set(changes) - {"name", "expression", "unit", "active"}
+    if unknown:
+        raise InvalidInput(field_errors={name: [_("Unknown field.")] for name in unknown})
+    if "expression" in changes:
+        changes["expression"] = expression_check(changes["expression"])
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+    with transaction.atomic(durable=True):
+        for name, value in changes.items():
+            setattr(rule, name, value)
+        rule.updated_at = timezone.now()
+        rule.save(update_fields=[*changes, "updated_at"])
+    rule_set_forget()
+    return rule
+
+
+@dataclass
+class TryResult:
+    count: int
+    scanned: int
+    scan_limit: int
+    posts: list[Post]
+
+
+def rule_try(*, actor: Any, expression: str, days: int = TRY_DEFAULT_DAYS,
+             limit: int = TRY_DEFAULT_LIMIT) -> TryResult:
+    """The posts published in the last ``days`` that ``expression`` matches, newest first,
+    at most ``limit`` of them; ``count`` is how many matched in all. Only the newest
+    ``TRY_SCAN_LIMIT`` posts of the window are read (``scanned`` says how many were)."""
+    rule_require(actor)
+    node = parse(expression_check(expression)) if expression else None
+    if node is None:
+        raise InvalidInput(field_errors={"expression": [_("This field is required.")]})
+    since = timezone.now() - timedelta(days=days)
+    window = (Post.objects.filter(published_at__gte=since).order_by("-published_at", "-id")
+              .values_list("id", "text")[:TRY_SCAN_LIMIT])
+    scanned, matched = 0, []
+    for post_id, text in window.iterator(chunk_size=1000):
+        scanned += 1
+        if matches(node, text):
+            matched.append(post_id)
+    posts = list(Post.objects.filter(pk__in=matched[:limit]).order_by("-published_at", "-id"))
+    return TryResult(count=len(matched), scanned=scanned, scan_limit=TRY_SCAN_LIMIT,
+                     posts=posts)
