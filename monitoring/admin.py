@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdminMixin
+
 from .models import Post, PostMatch, WatchRule
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: posts arrive through the intake (``monitoring.intake``), which merges
     duplicates; an edit here would bypass it."""
 
@@ -20,18 +22,9 @@ class PostAdmin(admin.ModelAdmin):
     def short_text(self, post: Post) -> str:
         return post.text[:60]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(WatchRule)
-class WatchRuleAdmin(admin.ModelAdmin):
+class WatchRuleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: rules are written through ``monitoring.matching`` (rule_create,
     rule_update), which checks the expression and refreshes the compiled rule set."""
 
@@ -41,28 +34,10 @@ class WatchRuleAdmin(admin.ModelAdmin):
     ordering = ["unit", "name", "id"]
     list_select_related = ["unit", "created_by"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(PostMatch)
-class PostMatchAdmin(admin.ModelAdmin):
+class PostMatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["matched_at", "rule", "post"]
     list_filter = ["rule"]
     ordering = ["-matched_at", "-id"]
     list_select_related = ["rule", "post"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

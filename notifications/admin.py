@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdminMixin
+
 from .models import DeliveryAttempt, Notification, WebhookEndpoint
 
 
@@ -27,7 +29,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: notifications are written by the services, in the transaction of the
     event that causes them; the admin only shows what was sent to whom."""
 
@@ -39,12 +41,3 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["title", "recipient__username", "recipient__display_name"]
     date_hierarchy = "created_at"
     inlines = [DeliveryAttemptInline]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -309,3 +309,11 @@ def test_two_crawlers_sending_the_same_new_posts_at_once_store_each_post_once():
         stored = Post.objects.filter(url__startswith=f"https://weibo.com/r{round_}/")
         assert stored.count() == 50
         assert sorted(stored.values_list("reads", flat=True)) == [n * 2 for n in range(50)]
+
+
+@pytest.mark.parametrize("model", ["monitoring/post", "monitoring/watchrule",
+                                   "monitoring/postmatch", "notifications/notification"])
+def test_records_written_only_by_services_are_read_only_in_the_admin(client, people, model):
+    client.force_login(people["admin"])
+    assert client.get(f"/admin/{model}/").status_code == 200
+    assert client.get(f"/admin/{model}/add/").status_code == 403
