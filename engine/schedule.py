@@ -48,11 +48,16 @@ def next_check(*, deadline: Deadline, points: list[datetime],
     return min(candidates) if candidates else None
 
 
-def deadline_schedule(*, deadline: Deadline) -> None:
-    """Set when the sweep must first look at a new or recomputed deadline."""
+def first_check(*, deadline: Deadline) -> datetime | None:
+    """When the sweep must first look at a new or recomputed deadline (saved or not)."""
     version = deadline.incident.plan_version
-    deadline.next_check_at = next_check(
+    return next_check(
         deadline=deadline, points=reminder_points(deadline=deadline, version=version),
         chain=escalation_chain(version=version, level=deadline.level),
     )
+
+
+def deadline_schedule(*, deadline: Deadline) -> None:
+    """Set when the sweep must first look at a recomputed deadline."""
+    deadline.next_check_at = first_check(deadline=deadline)
     Deadline.objects.filter(pk=deadline.pk).update(next_check_at=deadline.next_check_at)

@@ -3,7 +3,7 @@
 
 from datetime import datetime, timedelta
 
-from engine.schedule import deadline_schedule
+from engine.schedule import deadline_schedule, first_check
 from organisation.selectors import people_with_role
 from plans.calendar import in_working_hours
 from plans.models import Anchor, DeadlineKind, DeadlineRule
@@ -78,18 +78,23 @@ def deadlines_start_anchor(*, incident: Incident, anchor: str, at: datetime) -> 
         deadline_schedule(deadline=deadline)
 
 
+def deadlines_open(**fields) -> Deadline:
+    """A new one-off deadline (an approval, a task, a follow-up, a decision), inserted
+    with the moment the engine must first look at it."""
+    deadline = Deadline(**fields)
+    deadline.next_check_at = first_check(deadline=deadline)
+    deadline.save()
+    return deadline
+
+
 def deadlines_fulfil(*, incident: Incident, event: str, at: datetime) -> int:
     """Mark met every open deadline that ``event`` fulfils; answers how many."""
-    return incident.deadlines.filter(status=Deadline.Status.OPEN, fulfilled_by=event).update(
-        status=Deadline.Status.MET, met_at=at, next_check_at=None
-    )
+    return incident.deadlines.filter(fulfilled_by=event).meet(at=at)
 
 
 def deadlines_cancel_open(*, incident: Incident) -> int:
     """A dismissed or closed incident owes nothing more."""
-    return incident.deadlines.filter(status=Deadline.Status.OPEN).update(
-        status=Deadline.Status.CANCELLED, next_check_at=None
-    )
+    return incident.deadlines.cancel()
 
 
 ARRIVED = "arrival"  # the event that meets an arrival clock: the person says they are there
@@ -124,10 +129,8 @@ def deadlines_open_level_decision(*, incident: Incident, at: datetime) -> Deadli
     if incident.deadlines.filter(kind=DeadlineKind.LEVEL_DECISION,
                                  status=Deadline.Status.OPEN).exists():
         return None
-    deadline = Deadline.objects.create(
+    return deadlines_open(
         incident=incident, kind=DeadlineKind.LEVEL_DECISION, level=incident.level,
         fulfilled_by=LEVEL_DECIDED, starts_at=at,
         due_at=at + timedelta(minutes=incident.plan_version.upgrade_decision_minutes),
     )
-    deadline_schedule(deadline=deadline)
-    return deadline

@@ -167,6 +167,18 @@ class MetricSnapshot(models.Model):
         return f"{self.incident_id} @ {self.taken_at:%Y-%m-%d %H:%M}"
 
 
+class DeadlineQuerySet(models.QuerySet):
+    """The two ways an open deadline ends. Both take it out of the engine's sweep."""
+
+    def meet(self, *, at) -> int:
+        return self.filter(status=Deadline.Status.OPEN).update(
+            status=Deadline.Status.MET, met_at=at, next_check_at=None)
+
+    def cancel(self) -> int:
+        return self.filter(status=Deadline.Status.OPEN).update(
+            status=Deadline.Status.CANCELLED, next_check_at=None)
+
+
 # Obligations an incident may owe many times: each its own row.
 REPEATABLE_KINDS = ("level_decision", "approval", "task", "follow_up")
 
@@ -206,6 +218,8 @@ class Deadline(models.Model):
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL,
                                         verbose_name=_("acknowledged by"), null=True,
                                         blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = DeadlineQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_at"]

@@ -494,9 +494,7 @@ def incident_arrive(
     with transaction.atomic(durable=True):
         now = timezone.now()
         met = Deadline.objects.filter(
-            incident=incident, assignee=actor, fulfilled_by=ARRIVED,
-            status=Deadline.Status.OPEN,
-        ).update(status=Deadline.Status.MET, met_at=now, next_check_at=None)
+            incident=incident, assignee=actor, fulfilled_by=ARRIVED).meet(at=now)
         if not met:
             raise TransitionNotAllowed(_("You have no arrival to acknowledge on this incident."))
         _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.ALERT,

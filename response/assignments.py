@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
-from engine.schedule import deadline_schedule
+from incidents.deadlines import deadlines_open
 from incidents.models import Deadline, Incident, TimelineEntry
 from notifications.models import Notification
 from notifications.services import notifications_write
@@ -36,11 +36,10 @@ def _create(*, incident: Incident, actor: User, title: str, unit: Unit,
         due_at=due_at, checklist_item=checklist_item, created_by=actor, created_at=at)
     recipients = [assignee] if assignee else _unit_people(unit)
     if due_at is not None:
-        task.deadline = Deadline.objects.create(
+        task.deadline = deadlines_open(
             incident=incident, kind=DeadlineKind.TASK, level=incident.level or 4,
             fulfilled_by=TASK_DONE, starts_at=at, due_at=due_at, assignee=assignee,
             remind_user_ids=[p.pk for p in recipients])
-        deadline_schedule(deadline=task.deadline)
         task.save(update_fields=["deadline"])
     TimelineEntry.objects.create(
         incident=incident, actor=actor, at=at, kind=TimelineEntry.Kind.RESPONSE,
@@ -100,8 +99,7 @@ def task_record(*, task: Task, actor: User, text: str, link: str = "", attachmen
             Task.objects.filter(pk=task.pk).update(state=Task.State.DONE, completed_at=now,
                                                    outcome=text.strip())
             if task.deadline_id:
-                Deadline.objects.filter(pk=task.deadline_id, status=Deadline.Status.OPEN).update(
-                    status=Deadline.Status.MET, met_at=now, next_check_at=None)
+                Deadline.objects.filter(pk=task.deadline_id).meet(at=now)
             TimelineEntry.objects.create(
                 incident_id=task.incident_id, actor=actor, at=now,
                 kind=TimelineEntry.Kind.RESPONSE, action="task_done", reason=text.strip(),

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, PermissionDenied, StaleVersion, TransitionNotAllowed
-from engine.schedule import deadline_schedule
 from incidents.choices import Category, State
+from incidents.deadlines import deadlines_open
 from incidents.models import Deadline, Incident, TimelineEntry
 from notifications.models import Notification
 from notifications.services import notifications_write
@@ -163,9 +163,7 @@ def _supersede_pending(model: type, *, incident: Incident, keep: Document) -> No
     ).exclude(pk=keep.pk)
     deadline_ids = [d for d in pending.values_list("approval_deadline_id", flat=True) if d]
     pending.update(state=DocumentState.SUPERSEDED)
-    Deadline.objects.filter(pk__in=deadline_ids, status=Deadline.Status.OPEN).update(
-        status=Deadline.Status.CANCELLED, next_check_at=None
-    )
+    Deadline.objects.filter(pk__in=deadline_ids).cancel()
 
 
 def document_submit(*, doc: Document, actor: User, client_ip: str | None = None) -> Document:
@@ -186,13 +184,12 @@ def document_submit(*, doc: Document, actor: User, client_ip: str | None = None)
         rule = approval_rule(incident=incident)
         people = approvers(incident=incident)
         now = timezone.now()
-        deadline = Deadline.objects.create(
+        deadline = deadlines_open(
             incident=incident, kind=DeadlineKind.APPROVAL, level=incident.level,
             fulfilled_by=APPROVAL_DECIDED, starts_at=now,
             due_at=now + timedelta(minutes=rule.minutes),
             remind_user_ids=[p.pk for p in people if p.pk != doc.author_id],
         )
-        deadline_schedule(deadline=deadline)
         model.objects.filter(pk=doc.pk).update(state=DocumentState.SUBMITTED, submitted_at=now,
                                                approval_deadline=deadline)
         doc.refresh_from_db()
@@ -261,8 +258,7 @@ def _settle(doc: Document, *, state: str, actor: User, at: datetime,
     model.objects.filter(pk=doc.pk).update(state=state, decided_at=at)
     doc.state, doc.decided_at = state, at
     if doc.approval_deadline_id:
-        Deadline.objects.filter(pk=doc.approval_deadline_id, status=Deadline.Status.OPEN).update(
-            status=Deadline.Status.MET, met_at=at, next_check_at=None)
+        Deadline.objects.filter(pk=doc.approval_deadline_id).meet(at=at)
     if state == DocumentState.APPROVED:
         # What was approved before is replaced by what is approved now.
         model.objects.filter(incident=doc.incident, state=DocumentState.APPROVED).exclude(

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
-from engine.schedule import deadline_schedule
 from incidents.choices import State
+from incidents.deadlines import deadlines_open
 from incidents.models import Deadline, Incident, TimelineEntry
 from incidents.services import Figures, incident_record_figures_in_transaction
 from organisation.models import User
@@ -24,12 +24,10 @@ FOLLOW_UP_FILED = "follow_up_filed"
 
 def _open_next(incident: Incident, *, at: datetime) -> Deadline:
     hours = incident.level_policy().follow_up_hours
-    deadline = Deadline.objects.create(
+    return deadlines_open(
         incident=incident, kind=DeadlineKind.FOLLOW_UP, level=incident.level,
         fulfilled_by=FOLLOW_UP_FILED, starts_at=at, due_at=at + timedelta(hours=hours),
         assignee=incident.tracker)
-    deadline_schedule(deadline=deadline)
-    return deadline
 
 
 def start_follow_up_clock(*, incident: Incident, actor: User, at: datetime) -> None:
@@ -43,8 +41,7 @@ def start_follow_up_clock(*, incident: Incident, actor: User, at: datetime) -> N
 
 def stop_follow_up_clock(*, incident: Incident, actor: User, at: datetime) -> None:
     """Effect of ``review``: the incident has subsided; no more follow-ups are owed."""
-    incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP, status=Deadline.Status.OPEN).update(
-        status=Deadline.Status.CANCELLED, next_check_at=None)
+    incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP).cancel()
 
 
 def follow_up_file(*, incident: Incident, actor: User, what_changed: str,
@@ -70,9 +67,7 @@ def follow_up_file(*, incident: Incident, actor: User, what_changed: str,
         follow_up = FollowUp.objects.create(incident=incident, author=actor, at=now,
                                             what_changed=what_changed.strip(),
                                             actions_taken=actions_taken, snapshot=snapshot)
-        incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP,
-                                  status=Deadline.Status.OPEN).update(
-            status=Deadline.Status.MET, met_at=now, next_check_at=None)
+        incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP).meet(at=now)
         _open_next(incident, at=now)
         TimelineEntry.objects.create(
             incident=incident, actor=actor, at=now, kind=TimelineEntry.Kind.RESPONSE,
