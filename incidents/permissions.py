@@ -43,6 +43,10 @@ def available_actions(user: Any, incident: Any) -> list[str]:
     their role allows it, the state permits it and no guard of the plan blocks it."""
     from django_fsm import can_proceed
 
+    from plans.models import DeadlineKind
+
+    from .deadlines import ARRIVED
+    from .models import Deadline
     from .services import REGRADABLE_STATES
 
     actions = [
@@ -52,11 +56,13 @@ def available_actions(user: Any, incident: Any) -> list[str]:
     if can(user, "change_level") and incident.state in REGRADABLE_STATES:
         actions.append("change_level")
     # Read from the prefetched deadlines: no query per incident in lists.
-    open_deadlines = [d for d in incident.deadlines.all() if d.status == "open"]
-    if can(user, "reject_upgrade") and any(d.kind == "level_decision" for d in open_deadlines):
+    open_deadlines = [d for d in incident.deadlines.all() if d.status == Deadline.Status.OPEN]
+    if can(user, "reject_upgrade") and any(
+        d.kind == DeadlineKind.LEVEL_DECISION for d in open_deadlines
+    ):
         actions.append("reject_upgrade")
     if user.is_authenticated and any(
-        d.fulfilled_by == "arrival" and d.assignee_id == user.pk for d in open_deadlines
+        d.fulfilled_by == ARRIVED and d.assignee_id == user.pk for d in open_deadlines
     ):
         actions.append("arrive")
     return actions
