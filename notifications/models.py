@@ -58,6 +58,9 @@ class Notification(models.Model):
         APPROVAL_REQUESTED = "approval_requested", _("approval requested")
         APPROVAL_DECIDED = "approval_decided", _("approval decided")
         TASK_ASSIGNED = "task_assigned", _("task assigned")
+        TOPIC_NEGATIVE = "topic_negative", _("negative share of a topic")
+        TOPIC_SPIKE = "topic_spike", _("spike of a topic")
+        INCIDENT_PROPOSED = "incident_proposed", _("incident proposed by monitoring")
 
     class Channel(models.TextChoices):
         IN_APP = "in_app", _("in the app")
@@ -85,6 +88,9 @@ class Notification(models.Model):
     # About a drill (演练): marked in every message, so no one mistakes it for real.
     is_drill = models.BooleanField(_("drill"), default=False)
     body = models.TextField(_("text"), blank=True)
+    # Where the message leads when it is not about an incident (a monitoring topic): a
+    # path on this site.
+    link = models.CharField(_("link"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"))
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
@@ -120,11 +126,13 @@ class Notification(models.Model):
     @staticmethod
     def make_key(*, kind: str, recipient_id: int | None, channel: str,
                  incident_id: int | None = None, deadline_id: int | None = None, step: int = 0,
-                 endpoint_id: int | None = None) -> str:
+                 endpoint_id: int | None = None, subject: str = "") -> str:
         """A webhook row is keyed by its endpoint (``recipient_id=None``): a robot shared by
-        several recipients' unit gets the message once."""
+        several recipients' unit gets the message once. ``subject`` names what a message
+        about no incident is about (``topic12``), in place of the incident."""
         to = f"e{endpoint_id}" if endpoint_id is not None else recipient_id
-        return f"{incident_id or '-'}:{deadline_id or '-'}:{kind}:{step}:{to}:{channel}"
+        about = subject or incident_id or "-"
+        return f"{about}:{deadline_id or '-'}:{kind}:{step}:{to}:{channel}"
 
 
 class DeliveryAttempt(models.Model):

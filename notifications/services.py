@@ -25,7 +25,7 @@ ALL_CHANNELS = tuple(Notification.Channel.values)
 def notifications_write(
     *, recipients: Iterable[User], kind: str, title: str, body: str = "", at: datetime,
     incident_id: int | None = None, deadline_id: int | None = None, step: int = 0,
-    channels: Iterable[str] = ALL_CHANNELS,
+    channels: Iterable[str] = ALL_CHANNELS, subject: str = "", link: str = "",
 ) -> int:
     """Write outbox rows for ``channels`` (all of them unless told): an in-app row per
     recipient, an email row per recipient with an address, and one webhook row per active
@@ -38,7 +38,7 @@ def notifications_write(
     people = list({r.pk: r for r in recipients}.values())
     rows = notification_rows(
         recipients=people, kind=kind, title=title, body=body, at=at, incident_id=incident_id,
-        deadline_id=deadline_id, step=step, channels=channels,
+        deadline_id=deadline_id, step=step, channels=channels, subject=subject, link=link,
         endpoints_by_unit=endpoints_by_unit(unit_ids={p.unit_id for p in people}),
     )
     return notifications_save(rows)
@@ -62,14 +62,16 @@ def notification_rows(
     *, recipients: Iterable[User], kind: str, title: str, at: datetime,
     endpoints_by_unit: dict[int, list[int]], body: str = "", incident_id: int | None = None,
     deadline_id: int | None = None, step: int = 0, channels: Iterable[str] = ALL_CHANNELS,
+    subject: str = "", link: str = "",
 ) -> list[Notification]:
     """The outbox rows of one event, unsaved (no query): see ``notifications_write``."""
     wanted = set(channels)
     people = list({r.pk: r for r in recipients}.values())
     common = {"incident_id": incident_id, "deadline_id": deadline_id, "kind": kind,
-              "step": step, "title": title[:300], "body": body, "created_at": at}
+              "step": step, "title": title[:300], "body": body, "created_at": at,
+              "link": link}
     key = partial(Notification.make_key, kind=kind, incident_id=incident_id,
-                  deadline_id=deadline_id, step=step)
+                  deadline_id=deadline_id, step=step, subject=subject)
     rows = []
     for person in people:
         if Notification.Channel.IN_APP in wanted:

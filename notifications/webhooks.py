@@ -50,9 +50,10 @@ class SendResult:
 
 
 def incident_path(notification: Notification) -> str:
-    """The incident's address, absolute (FENGHUO_BASE_URL) so chat and email can link it."""
+    """The incident's address (or the message's own link), absolute (FENGHUO_BASE_URL) so
+    chat and email can link it."""
     if notification.incident_id is None:
-        return ""
+        return settings.FENGHUO_BASE_URL + notification.link if notification.link else ""
     return settings.FENGHUO_BASE_URL + reverse("incidents:detail", args=[notification.incident_id])
 
 

@@ -27,6 +27,8 @@ class Figures(Protocol):
 class Suggestion:
     level: int
     reasons: list[str] = field(default_factory=list)
+    # True when no level's trigger holds and the least severe level is only the floor.
+    floor: bool = False
 
 
 def _negative_condition(policy: LevelPolicy, figures: Figures, previous: Figures | None) -> bool:
@@ -75,4 +77,5 @@ def suggest_level(
         reasons = _triggers(policy, figures, previous)
         if reasons:
             return Suggestion(level=policy.level, reasons=reasons)
-    return Suggestion(level=policies[-1].level, reasons=[_("below every threshold")])
+    return Suggestion(level=policies[-1].level, reasons=[_("below every threshold")],
+                      floor=True)

@@ -75,6 +75,23 @@ class PlanVersion(models.Model):
     )
     work_start = models.TimeField(_("working hours start"), default=time(8, 30))
     work_end = models.TimeField(_("working hours end"), default=time(17, 30))
+    # Monitoring (issue: monitoring). A topic is alerted when its share of negative posts
+    # reaches ``alert_negative_share`` (once it has ``alert_min_posts`` posts), and when
+    # its posts of the last hour reach ``spike_factor`` times its hourly average over the
+    # ``spike_baseline_hours`` before (and at least ``spike_min_posts``).
+    alert_negative_share = models.DecimalField(
+        _("alert when the share of negative posts reaches"), max_digits=4, decimal_places=3,
+        default=0.5, validators=[MinValueValidator(0), MaxValueValidator(1)])
+    alert_min_posts = models.PositiveIntegerField(
+        _("judge the negative share from this many posts on"), default=5)
+    spike_factor = models.DecimalField(
+        _("spike: posts in the last hour, times the hourly baseline"), max_digits=5,
+        decimal_places=2, default=3, validators=[MinValueValidator(1)])
+    spike_min_posts = models.PositiveIntegerField(
+        _("spike: at least this many posts in the last hour"), default=10)
+    spike_baseline_hours = models.PositiveIntegerField(
+        _("spike: baseline over the hours before (hours)"), default=24,
+        validators=[MinValueValidator(1)])
 
     class Meta:
         ordering = ["plan", "-number"]

@@ -41,7 +41,8 @@ _APPROVAL_FIELDS = ("roles", "lead_unit_only", "required", "minutes")
 _CHECKLIST_FIELDS = ("category", "order", "title", "due_same_day", "due_minutes")
 _VERSION_FIELDS = ("remind_at_half_window", "short_window_minutes", "short_reminder_minutes",
                    "long_reminder_minutes", "upgrade_decision_minutes", "work_days",
-                   "work_start", "work_end")
+                   "work_start", "work_end", "alert_negative_share", "alert_min_posts",
+                   "spike_factor", "spike_min_posts", "spike_baseline_hours")
 
 
 def load_default_plan_document() -> dict[str, Any]:
@@ -155,6 +156,12 @@ def plan_version_new_draft(*, source: PlanVersion, note: str = "") -> PlanVersio
     return draft
 
 
+def _exact(value: Any) -> Any:
+    """TOML numbers with a point are floats; shares and factors are stored as exact
+    decimals."""
+    return Decimal(str(value)) if isinstance(value, float) else value
+
+
 @transaction.atomic
 def plan_import(*, document: dict[str, Any], publish: bool = True) -> PlanVersion:
     """Create a plan version from a plan document (the format of default_plan.toml)."""
@@ -164,15 +171,13 @@ def plan_import(*, document: dict[str, Any], publish: bool = True) -> PlanVersio
     number = (plan.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = PlanVersion.objects.create(
         plan=plan, number=number, note=document.get("note", ""),
-        **{f: document[f] for f in _VERSION_FIELDS if f in document},
+        **{f: _exact(document[f]) for f in _VERSION_FIELDS if f in document},
     )
     for entry in document["levels"]:
         policy = LevelPolicy(version=version, level=entry["level"])
         for name in _LEVEL_FIELDS:
             if name in entry:
-                value = entry[name]
-                # TOML numbers are floats; shares are stored as exact decimals.
-                setattr(policy, name, Decimal(str(value)) if isinstance(value, float) else value)
+                setattr(policy, name, _exact(entry[name]))
         policy.full_clean()
         policy.save()
     for entry in document.get("deadlines", []):
