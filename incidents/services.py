@@ -187,6 +187,23 @@ def incident_create(
 ) -> Incident:
     """Log a lead (监测发现). It starts ``detected`` under the plan version in force, with
     the figures seen and the level they suggest."""
+    with transaction.atomic(durable=True):
+        incident = incident_create_in_transaction(
+            actor=actor, title=title, platform=platform, event_type=event_type, unit=unit,
+            description=description, links=links, discovered_at=discovered_at,
+            metrics=metrics, client_ip=client_ip, is_drill=is_drill)
+    logger.info("incident %s logged by %s", incident.pk, actor)
+    return incident
+
+
+def incident_create_in_transaction(
+    *, actor: User, title: str, platform: str, event_type: str, unit: Unit | None = None,
+    description: str = "", links: list[str] | None = None,
+    discovered_at: datetime | None = None, metrics: dict[str, Any] | None = None,
+    client_ip: str | None = None, is_drill: bool = False, timeline_data: dict | None = None,
+) -> Incident:
+    """:func:`incident_create` inside a transaction the caller holds (accepting a
+    monitoring proposal creates the incident and links it in one)."""
     permissions.require(actor, "log")
     unit = unit or actor.unit
     discovered_at = discovered_at or timezone.now()
@@ -204,18 +221,16 @@ def incident_create(
     if errors:
         raise InvalidInput(field_errors=errors)
     figures = Figures.from_input(metrics)
-    with transaction.atomic(durable=True):
-        incident = Incident.objects.create(
-            plan_version=plan_version_in_force(), title=title.strip(), description=description,
-            links=links, platform=platform, discovered_at=discovered_at, unit=unit,
-            event_type=event_type, created_by=actor, is_drill=bool(is_drill),
-        )
-        snapshot = _record_snapshot(incident=incident, figures=figures, actor=actor,
-                                    taken_at=timezone.now())
-        _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.CREATED,
-                  client_ip=client_ip, to_state=incident.state,
-                  to_level=None, data={"suggested_level": snapshot.suggested_level})
-    logger.info("incident %s logged by %s", incident.pk, actor)
+    incident = Incident.objects.create(
+        plan_version=plan_version_in_force(), title=title.strip(), description=description,
+        links=links, platform=platform, discovered_at=discovered_at, unit=unit,
+        event_type=event_type, created_by=actor, is_drill=bool(is_drill),
+    )
+    snapshot = _record_snapshot(incident=incident, figures=figures, actor=actor,
+                                taken_at=timezone.now())
+    _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.CREATED,
+              client_ip=client_ip, to_state=incident.state, to_level=None,
+              data={"suggested_level": snapshot.suggested_level, **(timeline_data or {})})
     return incident
 
 

@@ -1,9 +1,16 @@
-"""Post intake: batches of posts from crawlers, exports and people, stored once each.
+"""Post intake: batches of posts from crawlers, feeds, exports and people, stored once each.
 
 Every item of a batch is judged on its own: a malformed item is rejected with its reason
 and never stops the good ones. A post that is already stored (same normalised URL, or,
 without a URL, same normalised text) is a duplicate: its figures grow to the larger
 values and an empty author or text is filled in, nothing else changes.
+
+The pipeline of a batch: judge the items; analyse the text of the posts not stored yet
+(segmented once: sentiment and SimHash, ``monitoring.analysis``) before the write
+transaction, so it holds no lock while jieba runs; store them all in bulk; then, committed,
+group near-duplicates (``monitoring.grouping``), match the rules (``monitoring.matching``)
+and put each match in a topic (``monitoring.topics``). Topic figures, alerts and proposals
+follow in the background (``topics.topics_refresh``).
 """
 
 import hashlib
@@ -25,6 +32,8 @@ from core.errors import InvalidInput, PermissionDenied
 from incidents.choices import Platform
 from organisation.roles import Role
 
+from .analysis import Analysis, analyse
+from .grouping import near_duplicates_link
 from .matching import posts_match
 from .models import AUTHOR_MAX_CHARS, TEXT_MAX_CHARS, URL_MAX_BYTES, Post, SourceType
 
@@ -238,11 +247,13 @@ def _merge_dict(into: dict[str, Any], new: dict[str, Any]) -> bool:
     return _merge(into, new, dict.__getitem__, dict.__setitem__)
 
 
-def _merge_post(into: Post, new: dict[str, Any]) -> bool:
+def _merge_post(into: Post, new: dict[str, Any]) -> tuple[bool, bool]:
+    """Merge ``new`` into a stored post: (anything changed, the text changed)."""
+    had_text = bool(into.text)
     changed = _merge(into, new, getattr, setattr)
     if changed:
         into.content_hash = content_hash(into.text)
-    return changed
+    return changed, bool(into.text) and not had_text
 
 
 def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
@@ -274,9 +285,12 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
         else:
             batch[key] = clean
 
+    # Analysed outside the write transaction: the posts not stored yet, as far as we know.
+    known = _stored_keys(batch)
+    analyses = {key: analyse(clean["text"]) for key, clean in batch.items() if key not in known}
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            stored = _store(batch, source=source, now=now)
+            stored, fresh = _store(batch, analyses, source=source, now=now)
             break
         except IntegrityError:
             # Another batch stored one of these posts since we looked: look again, it is
@@ -285,29 +299,51 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
                 raise
             logger.info("posts_ingest: concurrent insert, retrying (attempt %d)", attempt)
     result.accepted = len(batch) - stored
-    if batch:
-        # After the commit: a post is stored even if matching fails. Duplicates are matched
-        # again too, as their text may just have been filled in (existing matches stay).
-        posts_match(_stored_posts(batch))
+    if fresh:
+        # After the commit: a post is stored even if what follows fails. New posts, and
+        # stored ones whose text was just filled in, are grouped and matched.
+        posts = _stored_posts({key: batch[key] for key in fresh})
+        near_duplicates_link(posts)
+        posts_match(posts, terms={post.pk: analyses[_post_key(post)].terms for post in posts})
     result.duplicate += stored
     logger.info("posts_ingest source=%s accepted=%d duplicate=%d rejected=%d", source,
                 result.accepted, result.duplicate, result.rejected)
     return result
 
 
-def _stored_posts(batch: dict[tuple[str, str], dict[str, Any]]) -> list[Post]:
+def _post_key(post: Post) -> tuple[str, str]:
+    return ("url", post.url) if post.url else ("hash", post.content_hash)
+
+
+def _stored_keys(batch: dict[tuple[str, str], dict[str, Any]]) -> set[tuple[str, str]]:
+    """The keys of the batch that are stored already (two queries)."""
     urls = [value for kind, value in batch if kind == "url"]
     hashes = [value for kind, value in batch if kind == "hash"]
-    fields = ("id", "text")
+    return {*(("url", url) for url in Post.objects.filter(url__in=urls)
+              .values_list("url", flat=True)),
+            *(("hash", value) for value in Post.objects.filter(
+                url__isnull=True, content_hash__in=hashes).values_list("content_hash",
+                                                                         flat=True))}
+
+
+def _stored_posts(batch: dict[tuple[str, str], dict[str, Any]]) -> list[Post]:
+    """The stored posts of these keys, with what grouping and matching read."""
+    urls = [value for kind, value in batch if kind == "url"]
+    hashes = [value for kind, value in batch if kind == "hash"]
+    fields = ("id", "url", "content_hash", "text", "published_at", "original_id", "simhash",
+              *(f"simhash_band{band}" for band in range(4)))
     return [*Post.objects.filter(url__in=urls).only(*fields),
             *Post.objects.filter(url__isnull=True, content_hash__in=hashes).only(*fields)]
 
 
-def _store(batch: dict[tuple[str, str], dict[str, Any]], *, source: str,
-           now: datetime) -> int:
-    """Merge into the stored posts and create the others; answers how many were stored."""
+def _store(batch: dict[tuple[str, str], dict[str, Any]],
+           analyses: dict[tuple[str, str], Analysis], *, source: str,
+           now: datetime) -> tuple[int, set[tuple[str, str]]]:
+    """Merge into the stored posts and create the others. Answers how many were stored
+    already, and the keys of the posts that are new or whose text was filled in (their
+    analyses are in ``analyses``, which this completes)."""
     if not batch:
-        return 0
+        return 0, set()
     with transaction.atomic(durable=True):
         urls = [value for kind, value in batch if kind == "url"]
         hashes = [value for kind, value in batch if kind == "hash"]
@@ -318,23 +354,33 @@ def _store(batch: dict[tuple[str, str], dict[str, Any]], *, source: str,
             *Post.objects.select_for_update().filter(
                 url__isnull=True, content_hash__in=hashes).order_by("pk"),
         ]
-        known, changed = set(), []
+        known, changed, fresh = set(), [], set()
         for post in existing:
-            key = ("url", post.url) if post.url else ("hash", post.content_hash)
+            key = _post_key(post)
             known.add(key)
-            if _merge_post(post, batch[key]):
+            changed_any, text_filled = _merge_post(post, batch[key])
+            if text_filled:
+                analyses[key] = analyse(post.text)
+                fresh.add(key)
+            if changed_any:
                 post.updated_at = post.received_at = now
-                changed.append(post)
+                changed.append((post, key if text_filled else None))
         # One UPDATE per changed post: bulk_update's CASE expressions cost the ORM about
         # ten times more Python time per row (measured on a batch of 1,000).
-        for post in changed:
+        for post, analysed in changed:
             Post.objects.filter(pk=post.pk).update(
-                **{name: getattr(post, name) for name in UPDATED_FIELDS})
+                **{name: getattr(post, name) for name in UPDATED_FIELDS},
+                **(analyses[analysed].post_fields() if analysed else {}))
         Post.objects.filter(pk__in=[p.pk for p in existing if p.received_at != now]).update(
             received_at=now)
+        new = sorted(key for key in batch if key not in known)
+        for key in new:
+            if key not in analyses:  # stored by someone else, then deleted, since we looked
+                analyses[key] = analyse(batch[key]["text"])
         Post.objects.bulk_create(
-            [Post(**clean, source=source, first_seen_at=now, received_at=now, updated_at=now)
-             for key, clean in sorted(batch.items()) if key not in known],
+            [Post(**batch[key], **analyses[key].post_fields(), source=source,
+                  first_seen_at=now, received_at=now, updated_at=now) for key in new],
             batch_size=500,
         )
-    return len(existing)
+        fresh.update(new)
+    return len(existing), fresh

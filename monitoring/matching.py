@@ -9,6 +9,7 @@ filtered by rule.
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,8 +24,10 @@ from core.errors import InvalidInput, PermissionDenied
 from organisation.models import Unit
 from organisation.roles import Role
 
-from .models import Post, PostMatch, WatchRule
+from .analysis import segment, topic_terms
+from .models import Post, WatchRule
 from .rules import RuleSet, RuleSyntaxError, matches, parse
+from .topics import matches_record
 
 logger = logging.getLogger(__name__)
 
@@ -107,19 +110,23 @@ def rule_set_forget() -> None:
         _cache.fingerprint = None
 
 
-def posts_match(posts: Iterable[Post]) -> int:
-    """Record which active rules match each post; answers how many matches are new. A post
-    already matched by a rule keeps its first ``matched_at``."""
+def posts_match(posts: Iterable[Post], *, terms: dict[int, Counter[str]] | None = None) -> int:
+    """Record which active rules match each post, each match in a topic of its rule
+    (``topics.matches_record``); answers how many matches are new. A post already matched
+    by a rule keeps its match. ``terms`` are the posts' topic terms by id, when the caller
+    has them (else the posts are analysed again)."""
     rules = rule_set()
     if not len(rules):
         return 0
-    now = timezone.now()
-    found = [PostMatch(post_id=post.pk, rule_id=rule_id, matched_at=now)
-             for post in posts for rule_id in rules.match(post.text)]
-    if not found:
+    matched = [(post, found) for post in posts if (found := rules.match(post.text))]
+    if not matched:
         return 0
-    created = PostMatch.objects.bulk_create(found, ignore_conflicts=True, batch_size=500)
-    return len(created)
+    if terms is None:
+        terms = {}
+    for post, _found in matched:
+        if post.pk not in terms:
+            terms[post.pk] = topic_terms(segment(post.text))
+    return matches_record(matched, terms)
 
 
 # --- Services ------------------------------------------------------------------------------

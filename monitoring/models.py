@@ -18,7 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField
+from django_fsm import FSMField, transition
 
 from incidents.choices import Platform
 from plans.levels import Level
@@ -278,6 +278,15 @@ class Proposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} ({self.get_state_display()})"
+
+    # The lifecycle; ``monitoring.proposals`` records who decided, when and why.
+    @transition(field=state, source=State.PROPOSED, target=State.ACCEPTED)
+    def accept(self) -> None:
+        pass
+
+    @transition(field=state, source=State.PROPOSED, target=State.DISMISSED)
+    def dismiss(self) -> None:
+        pass
 
 
 class Feed(models.Model):

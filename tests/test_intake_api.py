@@ -196,12 +196,15 @@ def test_nobody_logged_in_may_feed_or_read_posts(db):
     assert APIClient().get(POSTS).status_code in (401, 403)
 
 
-def test_the_stream_lists_newest_published_first_with_sentiment_null_until_scored(
+def test_the_stream_lists_newest_published_first_each_post_scored_on_intake(
     duty_api, api_for, spokesperson,
 ):
-    ingest(duty_api, [a_post(1, published_at="2026-11-20T08:00:00+08:00"),
-                      a_post(2, published_at="2026-11-20T10:00:00+08:00")])
-    Post.objects.filter(url__endswith="/1").update(sentiment="negative", sentiment_score=-0.8)
+    ingest(duty_api, [
+        a_post(1, published_at="2026-11-20T08:00:00+08:00",
+               text="医院乱收费，患者投诉无门，太气愤了，强烈不满！"),
+        a_post(2, published_at="2026-11-20T10:00:00+08:00",
+               text="医护人员耐心细致，服务周到，非常满意，点赞！"),
+    ])
 
     answer = api_for(spokesperson).get(POSTS)
 
@@ -212,8 +215,8 @@ def test_the_stream_lists_newest_published_first_with_sentiment_null_until_score
     assert set(results[0]) == {"id", "platform", "url", "author", "text", "published_at",
                                "reads", "reposts", "comments", "likes", "source_type",
                                "sentiment", "sentiment_score"}
-    assert (results[0]["sentiment"], results[0]["sentiment_score"]) == (None, None)
-    assert (results[1]["sentiment"], results[1]["sentiment_score"]) == ("negative", -0.8)
+    assert results[0]["sentiment"] == "positive" and results[0]["sentiment_score"] > 0
+    assert results[1]["sentiment"] == "negative" and results[1]["sentiment_score"] < 0
 
 
 def test_the_stream_filters_by_platform_sentiment_source_type_and_time(duty_api):

@@ -1,0 +1,126 @@
+"""What is read off one post's text: its words, its sentiment and its SimHash.
+
+The text is segmented once (jieba) and every measure works from those tokens: the
+sentiment scorer (``monitoring.sentiment``), the SimHash that finds near-duplicate reposts
+(``monitoring.grouping``) and the term weights that cluster posts into topics
+(``monitoring.topics``). All of it is plain computation, no database.
+
+SimHash (Charikar): every token votes on 64 bits with the bits of its own 64-bit hash; the
+post's hash has a bit set where most votes were set. Reposts with a comment added differ
+in a few bits, unrelated texts in about half of them. The votes are counted in one big
+integer with a 24-bit lane per bit, so a token costs one addition instead of 64.
+"""
+
+import functools
+import hashlib
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import jieba
+
+from .sentiment import scorer
+
+BITS = 64
+BANDS = 4
+BAND_BITS = BITS // BANDS
+_LANE = 24  # bits per vote counter: enough for a post of TEXT_MAX_CHARS tokens
+_LANE_MASK = (1 << _LANE) - 1
+# Fewer distinct tokens than this and a SimHash says little: two short texts would look
+# alike by chance. Such posts are grouped by their exact text only.
+MIN_FEATURES = 4
+# Words that say nothing about what a post is about (for topic terms, not for SimHash).
+_STOPWORDS = (
+    "的 了 是 在 和 与 及 也 就 都 而 或 被 把 这 那 有 没有 我 你 他 她 它 我们 你们 他们 "
+    "一个 这个 那个 这些 那些 什么 怎么 为什么 因为 所以 但是 如果 还是 已经 可以 没 不 很 "
+    "非常 还 又 吗 呢 吧 啊 哦 嗯 等 等等 以及 对于 关于 通过 进行 今天 昨天 目前 现在 "
+    "自己 大家 网友 转发 微博 视频 图片 链接 全文 展开 回复 http https www com cn"
+)
+STOPWORDS = frozenset(_STOPWORDS.split(" "))
+
+
+def _is_word(token: str) -> bool:
+    """A token with at least one letter or digit (not spaces or punctuation)."""
+    return any(unicodedata.category(char)[0] in "LN" for char in token)
+
+
+def segment(text: str) -> list[str]:
+    """The text's tokens, as jieba cuts them (default mode, HMM on)."""
+    return jieba.lcut(text) if text else []
+
+
+def topic_terms(tokens: Iterable[str]) -> Counter[str]:
+    """The words that say what a post is about, with their counts: tokens of two
+    characters or more that are words and not stop words."""
+    return Counter(
+        token.lower() for token in tokens
+        if len(token) > 1 and token.lower() not in STOPWORDS and _is_word(token)
+    )
+
+
+@functools.lru_cache(maxsize=200_000)
+def _spread_hash(token: str) -> int:
+    """The token's 64-bit hash with each bit moved into its own 24-bit lane."""
+    value = int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(),
+                           "big")
+    spread = 0
+    for bit in range(BITS):
+        if value >> bit & 1:
+            spread |= 1 << (bit * _LANE)
+    return spread
+
+
+def simhash(tokens: Sequence[str]) -> int | None:
+    """The 64-bit SimHash of the word tokens, as a signed integer (the database's
+    ``bigint``); None when there are fewer than ``MIN_FEATURES`` distinct words."""
+    words = [token.lower() for token in tokens if _is_word(token)]
+    if len(set(words)) < MIN_FEATURES:
+        return None
+    votes = 0
+    for word in words:
+        votes += _spread_hash(word)
+    half = len(words) / 2
+    value = 0
+    for bit in range(BITS):
+        if (votes >> (bit * _LANE)) & _LANE_MASK > half:
+            value |= 1 << bit
+    return value - (1 << BITS) if value >= 1 << (BITS - 1) else value
+
+
+def simhash_bands(value: int) -> tuple[int, ...]:
+    """The four 16-bit bands of a SimHash: two hashes within 3 bits of each other agree on
+    at least one band."""
+    unsigned = value & ((1 << BITS) - 1)
+    mask = (1 << BAND_BITS) - 1
+    return tuple((unsigned >> (band * BAND_BITS)) & mask for band in range(BANDS))
+
+
+def hamming(a: int, b: int) -> int:
+    """How many bits two SimHashes differ in."""
+    return ((a ^ b) & ((1 << BITS) - 1)).bit_count()
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One post's text, analysed."""
+
+    terms: Counter[str]
+    sentiment: str
+    sentiment_score: float
+    simhash: int | None
+
+    def post_fields(self) -> dict:
+        """The columns of ``Post`` this analysis fills."""
+        bands = simhash_bands(self.simhash) if self.simhash is not None else (None,) * BANDS
+        return {"sentiment": self.sentiment, "sentiment_score": self.sentiment_score,
+                "simhash": self.simhash,
+                **{f"simhash_band{band}": value for band, value in enumerate(bands)}}
+
+
+def analyse(text: str) -> Analysis:
+    """Segment the text once and read everything off the tokens."""
+    tokens = segment(text)
+    score = scorer().score(text, tokens)
+    return Analysis(terms=topic_terms(tokens), sentiment=score.label,
+                    sentiment_score=round(score.value, 4), simhash=simhash(tokens))

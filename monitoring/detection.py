@@ -1,0 +1,196 @@
+"""Detection: what a topic's fresh figures set off (called by ``topics.topics_refresh``,
+inside the topic's transaction, with the topic locked).
+
+- **Negative share.** Once a topic has the plan's ``alert_min_posts`` posts and its share
+  of negative posts reaches ``alert_negative_share``, the monitoring desk is alerted, once
+  per episode: the share must fall below the threshold again before it can alert again.
+- **Spike.** When its posts of the last hour reach ``spike_min_posts`` and ``spike_factor``
+  times its hourly average over the ``spike_baseline_hours`` before, the desk is alerted;
+  at most once an hour.
+- **Proposal.** When the plan's grading finds a level whose thresholds the topic reaches
+  (not merely the floor), the topic is proposed as an incident at that level, once; a
+  proposal still open is raised when the level rises, and a dismissed topic is proposed
+  again only at a more severe level than the one dismissed.
+- **Linked incident.** A topic accepted as an incident feeds it a snapshot of figures
+  whenever they changed, so colour escalation works from live figures.
+
+The desk is whoever the roster has on duty (every duty officer when nobody is) and the
+analysts. Alerts go through the notifications outbox with keys that make them idempotent.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from incidents.models import Incident
+from incidents.services import Figures, incident_record_figures_in_transaction
+from notifications.models import Notification
+from notifications.services import notifications_write
+from organisation.roles import Role
+from organisation.selectors import on_duty, people_with_role
+from plans.grading import suggest_level
+from plans.levels import NUMERALS, more_severe
+from plans.models import PlanVersion
+
+from .models import Proposal, Topic, TopicSnapshot
+from .topics import TopicFigures
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    alerts: int = 0
+    proposals: int = 0
+    incident_snapshots: int = 0
+
+
+def monitoring_desk(*, at: datetime) -> list:
+    """Who monitoring alerts: the duty officers on duty (all of them when the roster is
+    empty) and the analysts."""
+    officers = on_duty(at=at) or list(people_with_role(role=Role.DUTY_OFFICER))
+    return [*officers, *people_with_role(role=Role.ANALYST)]
+
+
+def topic_path(topic_id: int) -> str:
+    return reverse("monitoring:topic", args=[topic_id])
+
+
+def _hour(at: datetime) -> int:
+    """A number per hour: the episode an alert belongs to, in its idempotency key."""
+    return int(at.timestamp() // 3600)
+
+
+def _alert(topic: Topic, *, kind: str, title: str, body: str, at: datetime,
+           step: int) -> int:
+    return notifications_write(
+        recipients=monitoring_desk(at=at), kind=kind, title=title, body=body, at=at,
+        step=step, subject=f"topic{topic.pk}", link=topic_path(topic.pk))
+
+
+def _negative(topic: Topic, figures: TopicFigures, version: PlanVersion,
+              now: datetime) -> int:
+    over = (figures.posts >= version.alert_min_posts
+            and figures.negative_share >= Decimal(version.alert_negative_share))
+    if not over:
+        if topic.negative_alerted_at is not None:
+            topic.negative_alerted_at = None
+            topic.save(update_fields=["negative_alerted_at"])
+        return 0
+    if topic.negative_alerted_at is not None:
+        return 0
+    topic.negative_alerted_at = now
+    topic.save(update_fields=["negative_alerted_at"])
+    return _alert(
+        topic, kind=Notification.Kind.TOPIC_NEGATIVE, at=now, step=_hour(now),
+        title=_("Negative share %(share)d%%: %(title)s")
+        % {"share": round(figures.negative_share * 100), "title": topic.title},
+        body=_("%(negative)d of %(posts)d posts matched by rule “%(rule)s” are negative.")
+        % {"negative": round(figures.negative_share * figures.posts), "posts": figures.posts,
+           "rule": topic.rule.name})
+
+
+def spike_holds(figures: TopicFigures, version: PlanVersion) -> bool:
+    """Whether the last hour's posts are a spike against the topic's own baseline."""
+    baseline = Decimal(figures.posts_baseline) / version.spike_baseline_hours
+    return (figures.posts_last_hour >= version.spike_min_posts
+            and figures.posts_last_hour >= version.spike_factor * baseline)
+
+
+def _spike(topic: Topic, figures: TopicFigures, version: PlanVersion, now: datetime) -> int:
+    if not spike_holds(figures, version):
+        return 0
+    if topic.spike_alerted_at is not None and topic.spike_alerted_at > now - timedelta(hours=1):
+        return 0
+    topic.spike_alerted_at = now
+    topic.save(update_fields=["spike_alerted_at"])
+    baseline = figures.posts_baseline / version.spike_baseline_hours
+    return _alert(
+        topic, kind=Notification.Kind.TOPIC_SPIKE, at=now, step=_hour(now),
+        title=_("Spike: %(count)d posts in the last hour: %(title)s")
+        % {"count": figures.posts_last_hour, "title": topic.title},
+        body=_("Its average over the %(hours)d hours before was %(baseline).1f an hour.")
+        % {"hours": version.spike_baseline_hours, "baseline": baseline})
+
+
+def _previous_snapshot(topic: Topic, now: datetime) -> TopicSnapshot | None:
+    return (TopicSnapshot.objects.filter(topic=topic,
+                                         taken_at__lt=now.replace(second=0, microsecond=0))
+            .order_by("-taken_at").first())
+
+
+def _propose(topic: Topic, figures: TopicFigures, version: PlanVersion, now: datetime) -> int:
+    if topic.incident_id is not None:
+        return 0
+    suggestion = suggest_level(version=version, figures=figures,
+                               previous=_previous_snapshot(topic, now))
+    if suggestion.floor:
+        return 0
+    last = topic.proposals.order_by("-created_at", "-id").first()
+    if last is not None and last.state == Proposal.State.ACCEPTED:
+        return 0
+    if last is not None and not more_severe(suggestion.level, last.suggested_level):
+        return 0  # open at this level or more severe, or dismissed at it
+    if last is not None and last.state == Proposal.State.PROPOSED:
+        Proposal.objects.filter(pk=last.pk).update(suggested_level=suggestion.level,
+                                                   reasons=suggestion.reasons)
+        proposal = last
+    else:
+        proposal = Proposal.objects.create(topic=topic, suggested_level=suggestion.level,
+                                           reasons=suggestion.reasons, created_at=now)
+    notifications_write(
+        recipients=monitoring_desk(at=now), kind=Notification.Kind.INCIDENT_PROPOSED, at=now,
+        step=suggestion.level, subject=f"proposal{proposal.pk}", link=topic_path(topic.pk),
+        title=_("[%(level)s proposed] %(title)s") % {"level": NUMERALS[suggestion.level],
+                                                      "title": topic.title},
+        body=_("Monitoring proposes an incident: %(reasons)s. Accept or dismiss it.")
+        % {"reasons": "; ".join(suggestion.reasons)})
+    logger.info("topic %s proposed at level %s", topic.pk, suggestion.level)
+    return 1
+
+
+def _feed_incident(topic: Topic, figures: TopicFigures, now: datetime) -> int:
+    """A snapshot of the live figures for the incident accepted from the topic, when they
+    changed. Figures only grow (people may have recorded more than monitoring sees); the
+    negative share is the topic's; casualties stay as people recorded them."""
+    if topic.incident_id is None:
+        return 0
+    incident = (Incident.objects.select_related("plan_version", "latest_metrics")
+                .get(pk=topic.incident_id))
+    if not incident.is_open:
+        return 0
+    latest = incident.latest_metrics
+    new = Figures(
+        reads=max(figures.reads, latest.reads if latest else 0),
+        reposts=max(figures.reposts, latest.reposts if latest else 0),
+        comments=max(figures.comments, latest.comments if latest else 0),
+        negative_share=figures.negative_share,
+        mainstream_media=figures.mainstream_media or bool(latest and latest.mainstream_media),
+        casualties=bool(latest and latest.casualties),
+    )
+    if latest is not None and all(
+        getattr(latest, name) == getattr(new, name)
+        for name in ("reads", "reposts", "comments", "negative_share", "mainstream_media")
+    ):
+        return 0
+    accepted = topic.proposals.filter(state=Proposal.State.ACCEPTED).order_by("-decided_at") \
+        .select_related("decided_by").first()
+    actor = accepted.decided_by if accepted else incident.created_by
+    incident_record_figures_in_transaction(incident=incident, figures=new, actor=actor,
+                                           taken_at=now)
+    return 1
+
+
+def topic_detect(topic: Topic, figures: TopicFigures, *, version: PlanVersion,
+                 now: datetime) -> Outcome:
+    """Everything the topic's new figures set off; inside the caller's transaction."""
+    outcome = Outcome()
+    outcome.alerts += bool(_negative(topic, figures, version, now))
+    outcome.alerts += bool(_spike(topic, figures, version, now))
+    outcome.proposals += _propose(topic, figures, version, now)
+    outcome.incident_snapshots += _feed_incident(topic, figures, now)
+    return outcome

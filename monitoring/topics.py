@@ -1,0 +1,305 @@
+"""Topics: the posts one rule matched, clustered by time and similarity, and their figures.
+
+**Clustering** (on intake, :func:`matches_record`). A matched post joins a topic of the
+same rule when its near-duplicate source is already in one; otherwise the topic of that
+rule, active within ``FENGHUO_TOPIC_WINDOW_HOURS`` of the post, whose term profile is most
+similar to the post's words (cosine, at least ``FENGHUO_TOPIC_SIMILARITY``); otherwise it
+starts a topic of its own. A topic's profile is the sum of its posts' term counts, trimmed
+to its ``PROFILE_TERMS`` weightiest terms. The rules involved are locked while their topics
+are chosen, so two batches never split one story into two topics by racing.
+
+**Figures** (in the background, :func:`topics_refresh`). Intake only marks a topic changed
+(``changed_at``); the refresh recomputes the figures of changed topics from their posts,
+keeps a snapshot per minute (the trend), and hands the topic to detection
+(``monitoring.detection``). A refresh re-reads what it works on, so running it twice, or in
+two workers at once, changes nothing more.
+"""
+
+import logging
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Max, Min, Q, Sum
+from django.utils import timezone
+
+from .models import Post, PostMatch, SourceType, Topic, TopicSnapshot, WatchRule
+
+logger = logging.getLogger(__name__)
+
+PROFILE_TERMS = 64
+KEYWORDS = 8
+TITLE_LENGTH = 80
+REFRESH_BATCH = 200
+
+
+def _window() -> timedelta:
+    return timedelta(hours=getattr(settings, "FENGHUO_TOPIC_WINDOW_HOURS", 48))
+
+
+def _threshold() -> float:
+    return getattr(settings, "FENGHUO_TOPIC_SIMILARITY", 0.2)
+
+
+def topic_title(text: str) -> str:
+    """A title from a post's text: its first line, shortened."""
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1] + "…"
+
+
+def _cosine(terms: Counter[str], profile: dict[str, float], profile_norm: float) -> float:
+    if not terms or not profile_norm:
+        return 0.0
+    dot = sum(count * profile.get(term, 0.0) for term, count in terms.items())
+    if not dot:
+        return 0.0
+    return dot / (math.sqrt(sum(c * c for c in terms.values())) * profile_norm)
+
+
+def _norm(profile: dict[str, float]) -> float:
+    return math.sqrt(sum(weight * weight for weight in profile.values()))
+
+
+@dataclass
+class _Open:
+    """A topic being chosen for posts: what the choice reads, kept in memory."""
+
+    topic: Topic
+    norm: float
+    touched: bool = False
+
+    def add(self, post: Post, terms: Counter[str], now: datetime) -> None:
+        profile = self.topic.profile
+        for term, count in terms.items():
+            profile[term] = profile.get(term, 0.0) + count
+        if len(profile) > PROFILE_TERMS * 2:
+            self.topic.profile = profile = dict(
+                sorted(profile.items(), key=lambda item: -item[1])[:PROFILE_TERMS])
+        self.norm = _norm(profile)
+        self.topic.keywords = [term for term, _ in
+                               sorted(profile.items(), key=lambda item: -item[1])[:KEYWORDS]]
+        self.topic.first_post_at = min(self.topic.first_post_at, post.published_at)
+        self.topic.last_post_at = max(self.topic.last_post_at, post.published_at)
+        self.topic.changed_at = now
+        self.touched = True
+
+
+def matches_record(matched: Iterable[tuple[Post, Iterable[int]]],
+                   terms: dict[int, Counter[str]]) -> int:
+    """Record that each post was matched by its rules, each match in a topic of its rule.
+    ``terms`` are the posts' topic terms by post id (``analysis.topic_terms``). Answers
+    how many matches are new; a post already matched by a rule keeps its match."""
+    pairs = sorted(((post, rule_id) for post, rule_ids in matched for rule_id in rule_ids),
+                   key=lambda pair: (pair[0].published_at, pair[0].pk, pair[1]))
+    if not pairs:
+        return 0
+    now = timezone.now()
+    window = _window()
+    threshold = _threshold()
+    rule_ids = sorted({rule_id for _, rule_id in pairs})
+    posts = {post.pk: post for post, _ in pairs}
+    with transaction.atomic():
+        # Lock the rules (in id order, so batches never deadlock): one batch at a time
+        # chooses the topics of a rule.
+        list(WatchRule.objects.select_for_update().filter(pk__in=rule_ids).order_by("pk")
+             .values_list("pk", flat=True))
+        known = set(PostMatch.objects.filter(post_id__in=posts, rule_id__in=rule_ids)
+                    .values_list("post_id", "rule_id"))
+        pairs = [(post, rule_id) for post, rule_id in pairs if (post.pk, rule_id) not in known]
+        if not pairs:
+            return 0
+        earliest = min(post.published_at for post, _ in pairs) - window
+        latest = max(post.published_at for post, _ in pairs) + window
+        open_by_rule: dict[int, list[_Open]] = {}
+        open_by_id: dict[int, _Open] = {}
+        for topic in Topic.objects.filter(rule_id__in=rule_ids, last_post_at__gte=earliest,
+                                          first_post_at__lte=latest):
+            entry = _Open(topic=topic, norm=_norm(topic.profile))
+            open_by_rule.setdefault(topic.rule_id, []).append(entry)
+            open_by_id[topic.pk] = entry
+        # The topics the near-duplicate sources are in, per rule.
+        sources = {post.original_id for post, _ in pairs if post.original_id}
+        source_topics = {
+            (post_id, rule_id): topic_id for post_id, rule_id, topic_id in
+            PostMatch.objects.filter(post_id__in=sources, rule_id__in=rule_ids,
+                                     topic__isnull=False)
+            .values_list("post_id", "rule_id", "topic_id")
+        }
+        missing = {topic_id for topic_id in source_topics.values()
+                   if topic_id not in open_by_id}
+        for topic in Topic.objects.filter(pk__in=missing):
+            open_by_id[topic.pk] = _Open(topic=topic, norm=_norm(topic.profile))
+        source_entries = {key: open_by_id[topic_id] for key, topic_id in source_topics.items()}
+
+        created: list[_Open] = []
+        chosen: list[tuple[Post, int, _Open]] = []
+        for post, rule_id in pairs:
+            post_terms = terms.get(post.pk, Counter())
+            entry = source_entries.get((post.original_id, rule_id))
+            if entry is None:
+                best = 0.0
+                for candidate in open_by_rule.get(rule_id, ()):
+                    topic = candidate.topic
+                    if not (topic.first_post_at - window <= post.published_at
+                            <= topic.last_post_at + window):
+                        continue
+                    similarity = _cosine(post_terms, topic.profile, candidate.norm)
+                    if similarity >= threshold and similarity > best:
+                        entry, best = candidate, similarity
+            if entry is None:
+                entry = _Open(topic=Topic(
+                    rule_id=rule_id, title=topic_title(post.text) or post.url or "—",
+                    profile={}, first_post_at=post.published_at,
+                    last_post_at=post.published_at, created_at=now), norm=0.0)
+                created.append(entry)
+                open_by_rule.setdefault(rule_id, []).append(entry)
+            entry.add(post, post_terms, now)
+            chosen.append((post, rule_id, entry))
+            # Later copies of this post, in this batch, join its topic.
+            source_entries.setdefault((post.pk, rule_id), entry)
+
+        Topic.objects.bulk_create([entry.topic for entry in created], batch_size=500)
+        for entry in open_by_id.values():
+            if entry.touched:
+                Topic.objects.filter(pk=entry.topic.pk).update(
+                    profile=entry.topic.profile, keywords=entry.topic.keywords,
+                    first_post_at=entry.topic.first_post_at,
+                    last_post_at=entry.topic.last_post_at, changed_at=now)
+        PostMatch.objects.bulk_create(
+            [PostMatch(post_id=post.pk, rule_id=rule_id, topic_id=entry.topic.pk,
+                       matched_at=now) for post, rule_id, entry in chosen],
+            ignore_conflicts=True, batch_size=500)
+    return len(chosen)
+
+
+# --- Figures -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopicFigures:
+    """A topic's figures at one moment, as grading reads them (``plans.grading.Figures``)."""
+
+    posts: int
+    reads: int
+    reposts: int
+    comments: int
+    likes: int
+    negative_share: Decimal
+    mainstream_media: bool
+    platforms: dict[str, int]
+    first_post_at: datetime | None
+    last_post_at: datetime | None
+    posts_last_hour: int
+    posts_baseline: int
+    casualties: bool = False
+
+
+def topic_figures(topic: Topic, *, now: datetime, baseline_hours: int) -> TopicFigures:
+    """The figures of ``topic``'s posts now (two queries). ``posts_baseline`` counts the
+    posts published in the ``baseline_hours`` before the last hour."""
+    hour_ago = now - timedelta(hours=1)
+    posts = Post.objects.filter(matches__topic=topic)
+    figures = posts.aggregate(
+        posts=Count("id"), reads=Sum("reads"), reposts=Sum("reposts"),
+        comments=Sum("comments"), likes=Sum("likes"),
+        negative=Count("id", filter=Q(sentiment="negative")),
+        mainstream=Count("id", filter=Q(source_type=SourceType.MAINSTREAM_MEDIA)),
+        first=Min("published_at"), last=Max("published_at"),
+        last_hour=Count("id", filter=Q(published_at__gt=hour_ago, published_at__lte=now)),
+        baseline=Count("id", filter=Q(
+            published_at__gt=hour_ago - timedelta(hours=baseline_hours),
+            published_at__lte=hour_ago)),
+    )
+    platforms = dict(posts.values_list("platform").annotate(n=Count("id"))
+                     .order_by("-n", "platform"))
+    total = figures["posts"] or 0
+    share = (Decimal(figures["negative"]) / total).quantize(Decimal("0.001")) if total \
+        else Decimal(0)
+    return TopicFigures(
+        posts=total, reads=figures["reads"] or 0, reposts=figures["reposts"] or 0,
+        comments=figures["comments"] or 0, likes=figures["likes"] or 0,
+        negative_share=share, mainstream_media=bool(figures["mainstream"]),
+        platforms=platforms, first_post_at=figures["first"], last_post_at=figures["last"],
+        posts_last_hour=figures["last_hour"], posts_baseline=figures["baseline"],
+    )
+
+
+def topic_source_post(topic: Topic) -> Post | None:
+    """The earliest published post of the topic."""
+    return (Post.objects.filter(matches__topic=topic).order_by("published_at", "id")
+            .only("id", "text", "url").first())
+
+
+@dataclass
+class RefreshResult:
+    refreshed: int = 0
+    alerts: int = 0
+    proposals: int = 0
+    incident_snapshots: int = 0
+
+
+def topics_refresh(*, now: datetime | None = None, batch: int = REFRESH_BATCH) -> RefreshResult:
+    """Recompute the figures of the topics changed since their last refresh, snapshot
+    them, and run detection on them. Each topic in its own transaction, locked (skipped
+    when another worker holds it) and re-checked."""
+    from plans.selectors import plan_version_in_force
+
+    from .detection import topic_detect
+
+    now = now or timezone.now()
+    result = RefreshResult()
+    due = list(Topic.objects.filter(Q(refreshed_at__isnull=True)
+                                    | Q(changed_at__gt=F("refreshed_at")))
+               .order_by("changed_at").values_list("pk", flat=True)[:batch])
+    if not due:
+        return result
+    version = plan_version_in_force()
+    for topic_id in due:
+        with transaction.atomic():
+            topic = (Topic.objects.select_for_update(skip_locked=True)
+                     .filter(pk=topic_id).select_related("rule", "incident").first())
+            if topic is None or (topic.refreshed_at and topic.changed_at <= topic.refreshed_at):
+                continue  # another worker has it, or has done it
+            figures = topic_figures(topic, now=now,
+                                    baseline_hours=version.spike_baseline_hours)
+            topic_apply_figures(topic, figures, now=now)
+            outcome = topic_detect(topic, figures, version=version, now=now)
+            result.refreshed += 1
+            result.alerts += outcome.alerts
+            result.proposals += outcome.proposals
+            result.incident_snapshots += outcome.incident_snapshots
+    if result.refreshed:
+        logger.info("topics_refresh: %s", result)
+    return result
+
+
+def topic_apply_figures(topic: Topic, figures: TopicFigures, *, now: datetime) -> None:
+    """Store the figures on the topic and in the snapshot of this minute."""
+    source = topic_source_post(topic)
+    topic.posts, topic.reads, topic.reposts = figures.posts, figures.reads, figures.reposts
+    topic.comments, topic.likes = figures.comments, figures.likes
+    topic.negative_share, topic.mainstream_media = figures.negative_share, \
+        figures.mainstream_media
+    topic.platforms = figures.platforms
+    if figures.first_post_at:
+        topic.first_post_at, topic.last_post_at = figures.first_post_at, figures.last_post_at
+    if source is not None:
+        topic.source_post = source
+        topic.title = topic_title(source.text) or source.url or topic.title
+    topic.refreshed_at = now
+    topic.save(update_fields=[
+        "posts", "reads", "reposts", "comments", "likes", "negative_share",
+        "mainstream_media", "platforms", "first_post_at", "last_post_at", "source_post",
+        "title", "refreshed_at"])
+    TopicSnapshot.objects.update_or_create(
+        topic=topic, taken_at=now.replace(second=0, microsecond=0),
+        defaults={"posts": figures.posts, "posts_last_hour": figures.posts_last_hour,
+                  "reads": figures.reads, "reposts": figures.reposts,
+                  "comments": figures.comments, "negative_share": figures.negative_share,
+                  "mainstream_media": figures.mainstream_media,
+                  "platforms": figures.platforms})
