@@ -11,7 +11,18 @@ from incidents.api import (
     IncidentRejectUpgradeApi,
     transition_apis,
 )
-from monitoring.api import PostListIngestApi, RuleDetailApi, RuleListCreateApi, RuleTryApi
+from monitoring.api import (
+    PostListIngestApi,
+    ProposalAcceptApi,
+    ProposalDetailApi,
+    ProposalDismissApi,
+    ProposalListApi,
+    RuleDetailApi,
+    RuleListCreateApi,
+    RuleTryApi,
+    TopicDetailApi,
+    TopicListApi,
+)
 from notifications.api import NotificationAcknowledgeApi, NotificationListApi
 from organisation.api import TokenObtainApi, UnitListApi
 from response.api import (
@@ -72,6 +83,13 @@ urlpatterns = [
     path("rules/", RuleListCreateApi.as_view(), name="rule-list"),
     path("rules/try/", RuleTryApi.as_view(), name="rule-try"),
     path("rules/<int:id>/", RuleDetailApi.as_view(), name="rule-detail"),
+    path("topics/", TopicListApi.as_view(), name="topic-list"),
+    path("topics/<int:id>/", TopicDetailApi.as_view(), name="topic-detail"),
+    path("proposals/", ProposalListApi.as_view(), name="proposal-list"),
+    path("proposals/<int:id>/", ProposalDetailApi.as_view(), name="proposal-detail"),
+    path("proposals/<int:id>/accept/", ProposalAcceptApi.as_view(), name="proposal-accept"),
+    path("proposals/<int:id>/dismiss/", ProposalDismissApi.as_view(),
+         name="proposal-dismiss"),
     path("notifications/", NotificationListApi.as_view(), name="notification-list"),
     path("notifications/<int:id>/acknowledge/", NotificationAcknowledgeApi.as_view(),
          name="notification-acknowledge"),

@@ -154,6 +154,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "state"; each set of choices gets its own name.
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStateEnum": "incidents.choices.State",
+        "DocumentStateEnum": "response.models.DocumentState",
+        "ProposalStateEnum": "monitoring.models.Proposal.State",
+        "TaskStateEnum": "response.models.Task.State",
+    },
 }
 
 # Celery. The embedded default is kombu's file-system transport: no server to run.
@@ -185,14 +192,37 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # How often the deadline sweep runs (seconds). The beat schedule lives here, in one place.
 FENGHUO_SWEEP_INTERVAL = env_float("FENGHUO_SWEEP_INTERVAL", 5.0)
+# How often beat looks for feeds due for a poll and for imports nobody runs (seconds).
+FENGHUO_FEED_POLL_INTERVAL = env_float("FENGHUO_FEED_POLL_INTERVAL", 60.0)
+# The largest CSV or Excel file that may be uploaded for import (bytes).
+FENGHUO_IMPORT_MAX_BYTES = env_int("FENGHUO_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
 # /healthz reports the engine stale when its last sweep is older than this (seconds).
 FENGHUO_ENGINE_STALE_AFTER = env_float("FENGHUO_ENGINE_STALE_AFTER", 60.0)
+# Monitoring. Posts are near-duplicates within this many SimHash bits (at most 3: the
+# look-up finds candidates by four 16-bit bands), looked for this many days around them.
+FENGHUO_NEAR_DUPLICATE_BITS = min(env_int("FENGHUO_NEAR_DUPLICATE_BITS", 3), 3)
+FENGHUO_NEAR_DUPLICATE_DAYS = env_int("FENGHUO_NEAR_DUPLICATE_DAYS", 7)
+# A matching post joins a topic of its rule active within this many hours of it, when
+# the cosine similarity of its words to the topic's reaches this.
+FENGHUO_TOPIC_WINDOW_HOURS = env_int("FENGHUO_TOPIC_WINDOW_HOURS", 48)
+FENGHUO_TOPIC_SIMILARITY = env_float("FENGHUO_TOPIC_SIMILARITY", 0.3)
+# A new or changed watch rule is matched against the posts of this many days back.
+FENGHUO_RULE_BACKFILL_DAYS = env_int("FENGHUO_RULE_BACKFILL_DAYS", 7)
 CELERY_BEAT_SCHEDULE = {
     "deadline-sweep": {"task": "engine.sweep", "schedule": FENGHUO_SWEEP_INTERVAL,
                        "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2}},
     "notification-delivery": {"task": "notifications.deliver",
                               "schedule": FENGHUO_SWEEP_INTERVAL,
                               "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2}},
+    # Topic figures, alerts and proposals after intake.
+    "topic-refresh": {"task": "monitoring.refresh_topics", "schedule": FENGHUO_SWEEP_INTERVAL,
+                      "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2}},
+    # Feeds due for a poll, and imports whose message was lost or whose worker died.
+    "feed-polling": {"task": "monitoring.poll_feeds", "schedule": FENGHUO_FEED_POLL_INTERVAL,
+                     "options": {"expires": FENGHUO_FEED_POLL_INTERVAL * 2}},
+    "pending-imports": {"task": "monitoring.run_pending_imports",
+                        "schedule": FENGHUO_FEED_POLL_INTERVAL,
+                        "options": {"expires": FENGHUO_FEED_POLL_INTERVAL * 2}},
 }
 # Delivery of email and webhook notifications: attempts, and the first retry's delay
 # (doubling after each failure, capped at FENGHUO_DELIVERY_MAX_DELAY seconds).

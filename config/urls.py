@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("response.urls")),
     path("organisation/", include("organisation.urls")),
     path("notifications/", include("notifications.urls")),
+    path("monitoring/", include("monitoring.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

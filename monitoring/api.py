@@ -1,4 +1,5 @@
-"""The monitoring API (v1): the post intake, the post stream and the watch rules.
+"""The monitoring API (v1): the post intake, the post stream, the watch rules, topics and
+incident proposals.
 
 Thin views: ``monitoring.intake`` judges each item and stores the batch; the role table
 (``INGEST_ROLES``) lives there too. ``monitoring.matching`` writes and tries watch rules
@@ -18,22 +19,38 @@ from rest_framework.views import APIView
 
 from core.api import paginated_answer, query_filters
 from core.errors import InvalidInput
+from core.http import client_ip
 
 from .intake import MAX_BATCH, posts_ingest, posts_ingest_require
 from .matching import TRY_SCAN_LIMIT, InvalidExpression, rule_create, rule_try, rule_update
-from .models import WatchRule
-from .selectors import post_list, rule_list
+from .models import Proposal, WatchRule
+from .proposals import proposal_accept, proposal_dismiss
+from .selectors import (
+    post_list,
+    proposal_list,
+    rule_list,
+    topic_list,
+    topic_snapshots,
+    topic_top_sources,
+)
 from .serializers import (
     IngestResultSerializer,
     PostFilterSerializer,
     PostInputSerializer,
     PostSerializer,
+    ProposalAcceptSerializer,
+    ProposalDismissSerializer,
+    ProposalFilterSerializer,
+    ProposalSerializer,
     RuleFilterSerializer,
     RuleInputSerializer,
     RuleSerializer,
     RuleSyntaxErrorSerializer,
     RuleTryResultSerializer,
     RuleTrySerializer,
+    TopicDetailSerializer,
+    TopicFilterSerializer,
+    TopicSerializer,
 )
 
 TAGS = ["monitoring"]
@@ -179,3 +196,106 @@ class RuleTryApi(RuleApi):
         serializer.is_valid(raise_exception=True)
         result = rule_try(actor=request.user, **serializer.validated_data)
         return Response(RuleTryResultSerializer(result).data)
+
+
+TOPIC_TAGS = ["topics and proposals"]
+
+
+class TopicListApi(APIView):
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    @extend_schema(
+        tags=TOPIC_TAGS, summary="List topics",
+        description="Matching posts clustered by rule, time and similarity, most recently "
+                    "active first, with their figures and source post. Any logged-in "
+                    "person may read them.",
+        parameters=[TopicFilterSerializer],
+        responses={200: TopicSerializer(many=True),
+                   400: OpenApiResponse(description="A filter is not valid.")},
+    )
+    def get(self, request: Request) -> Response:
+        filters = query_filters(request, TopicFilterSerializer)
+        return paginated_answer(self, request, topic_list(filters=filters), TopicSerializer)
+
+
+class TopicDetailApi(APIView):
+    @extend_schema(tags=TOPIC_TAGS, summary="Read a topic",
+                   description="With its trend (figures over time) and its top sources.",
+                   responses={200: TopicDetailSerializer,
+                              404: OpenApiResponse(description="No such topic.")})
+    def get(self, request: Request, id: int) -> Response:
+        topic = get_object_or_404(topic_list(), pk=id)
+        topic.trend = list(topic_snapshots(topic))
+        topic.top_sources = topic_top_sources(topic)
+        return Response(TopicDetailSerializer(topic).data)
+
+
+PROPOSAL_ROLES_TEXT = "Roles: duty officer, analyst, office head."
+
+
+class ProposalListApi(APIView):
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    @extend_schema(
+        tags=TOPIC_TAGS, summary="List incident proposals",
+        description="Topics that reached the plan's thresholds, newest first.",
+        parameters=[ProposalFilterSerializer],
+        responses={200: ProposalSerializer(many=True),
+                   400: OpenApiResponse(description="A filter is not valid.")},
+    )
+    def get(self, request: Request) -> Response:
+        filters = query_filters(request, ProposalFilterSerializer)
+        return paginated_answer(self, request, proposal_list(filters=filters),
+                                ProposalSerializer)
+
+
+class ProposalDetailApi(APIView):
+    @extend_schema(tags=TOPIC_TAGS, summary="Read an incident proposal",
+                   responses={200: ProposalSerializer,
+                              404: OpenApiResponse(description="No such proposal.")})
+    def get(self, request: Request, id: int) -> Response:
+        return Response(ProposalSerializer(get_object_or_404(proposal_list(), pk=id)).data)
+
+
+DECISION_ERRORS = {
+    400: OpenApiResponse(description="Invalid input, with field messages."),
+    403: OpenApiResponse(description="Not logged in, or the role may not decide."),
+    404: OpenApiResponse(description="No such proposal."),
+    409: OpenApiResponse(description="The proposal was already decided."),
+}
+
+
+class ProposalAcceptApi(APIView):
+    @extend_schema(
+        tags=TOPIC_TAGS, summary="Accept a proposal: log the incident",
+        description="Creates a `detected` incident linked to the topic, discovered when the "
+                    "topic's first post was published, with the topic's figures; the topic "
+                    "keeps feeding it figures. Answers the proposal, whose `incident` is the "
+                    "new incident's id. " + PROPOSAL_ROLES_TEXT,
+        request=ProposalAcceptSerializer,
+        responses={201: ProposalSerializer, **DECISION_ERRORS},
+    )
+    def post(self, request: Request, id: int) -> Response:
+        proposal = get_object_or_404(Proposal, pk=id)
+        serializer = ProposalAcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        proposal_accept(proposal=proposal, actor=request.user, client_ip=client_ip(request),
+                        **serializer.validated_data)
+        return Response(ProposalSerializer(get_object_or_404(proposal_list(), pk=id)).data,
+                        status=status.HTTP_201_CREATED)
+
+
+class ProposalDismissApi(APIView):
+    @extend_schema(
+        tags=TOPIC_TAGS, summary="Dismiss a proposal, with a reason",
+        description="The topic is proposed again only if it reaches a more severe level. "
+                    + PROPOSAL_ROLES_TEXT,
+        request=ProposalDismissSerializer,
+        responses={200: ProposalSerializer, **DECISION_ERRORS},
+    )
+    def post(self, request: Request, id: int) -> Response:
+        proposal = get_object_or_404(Proposal, pk=id)
+        serializer = ProposalDismissSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        proposal_dismiss(proposal=proposal, actor=request.user, **serializer.validated_data)
+        return Response(ProposalSerializer(get_object_or_404(proposal_list(), pk=id)).data)

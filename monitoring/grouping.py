@@ -20,11 +20,11 @@ logger = logging.getLogger(__name__)
 
 
 def _window() -> timedelta:
-    return timedelta(days=getattr(settings, "FENGHUO_NEAR_DUPLICATE_DAYS", 7))
+    return timedelta(days=settings.FENGHUO_NEAR_DUPLICATE_DAYS)
 
 
 def _max_bits() -> int:
-    return getattr(settings, "FENGHUO_NEAR_DUPLICATE_BITS", 3)
+    return settings.FENGHUO_NEAR_DUPLICATE_BITS
 
 
 def _order(post: Post) -> tuple:

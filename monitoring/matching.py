@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
@@ -39,6 +40,7 @@ TRY_SCAN_LIMIT = 5000
 TRY_DEFAULT_DAYS = 3
 TRY_MAX_DAYS = 30
 TRY_DEFAULT_LIMIT = 50
+BACKFILL_CHUNK = 2000
 
 
 class InvalidExpression(InvalidInput):
@@ -110,12 +112,13 @@ def rule_set_forget() -> None:
         _cache.fingerprint = None
 
 
-def posts_match(posts: Iterable[Post], *, terms: dict[int, Counter[str]] | None = None) -> int:
-    """Record which active rules match each post, each match in a topic of its rule
-    (``topics.matches_record``); answers how many matches are new. A post already matched
-    by a rule keeps its match. ``terms`` are the posts' topic terms by id, when the caller
-    has them (else the posts are analysed again)."""
-    rules = rule_set()
+def posts_match(posts: Iterable[Post], *, terms: dict[int, Counter[str]] | None = None,
+                rules: RuleSet[int] | None = None) -> int:
+    """Record which active rules (or ``rules``) match each post, each match in a topic of
+    its rule (``topics.matches_record``); answers how many matches are new. A post already
+    matched by a rule keeps its match. ``terms`` are the posts' topic terms by id, when the
+    caller has them (else the posts are segmented again)."""
+    rules = rule_set() if rules is None else rules
     if not len(rules):
         return 0
     matched = [(post, found) for post in posts if (found := rules.match(post.text))]
@@ -127,6 +130,34 @@ def posts_match(posts: Iterable[Post], *, terms: dict[int, Counter[str]] | None 
         if post.pk not in terms:
             terms[post.pk] = topic_terms(segment(post.text))
     return matches_record(matched, terms)
+
+
+def rules_backfill(*, now: Any = None, chunk: int = BACKFILL_CHUNK) -> int:
+    """Match the posts published in the last ``FENGHUO_RULE_BACKFILL_DAYS`` against each
+    rule written since (``backfill_pending``), so a new or changed rule covers the stream
+    already stored, not only what arrives next. Idempotent: matches already recorded stay;
+    a rule changed again meanwhile stays pending. Answers how many matches are new."""
+    now = now or timezone.now()
+    since = now - timedelta(days=settings.FENGHUO_RULE_BACKFILL_DAYS)
+    found = 0
+    for rule_id, expression, active, seen in WatchRule.objects.filter(
+            backfill_pending=True).values_list("id", "expression", "active", "updated_at"):
+        if active:
+            rules = RuleSet({rule_id: expression})
+            last_id = 0
+            while True:
+                posts = list(Post.objects.filter(published_at__gte=since, pk__gt=last_id)
+                             .order_by("pk").only("id", "text", "published_at", "url",
+                                                  "original_id")[:chunk])
+                if not posts:
+                    break
+                last_id = posts[-1].pk
+                found += posts_match(posts, rules=rules)
+        # Compare-and-set: a rule written again while we matched stays pending.
+        WatchRule.objects.filter(pk=rule_id, updated_at=seen).update(backfill_pending=False)
+    if found:
+        logger.info("rules_backfill: %d matches of stored posts", found)
+    return found
 
 
 # --- Services ------------------------------------------------------------------------------
@@ -147,8 +178,8 @@ def rule_create(*, actor: Any, name: str, expression: str, unit: Unit,
 
 def rule_update(*, rule: WatchRule, actor: Any, **changes: Any) -> WatchRule:
     """Change a rule's ``name``, ``expression``, ``unit`` or ``active``; the same roles and
-    checks as :func:`rule_create`. Posts already stored keep their matches; new posts are
-    matched by the rule as it now is."""
+    checks as :func:`rule_create`. Posts already stored keep their matches; the rule as it
+    now is matches new posts, and the recent stored ones in the background."""
     rule_require(actor)
     unknown = set(changes) - {"name", "expression", "unit", "active"}
     if unknown:
@@ -161,7 +192,9 @@ def rule_update(*, rule: WatchRule, actor: Any, **changes: Any) -> WatchRule:
         for name, value in changes.items():
             setattr(rule, name, value)
         rule.updated_at = timezone.now()
-        rule.save(update_fields=[*changes, "updated_at"])
+        rule.backfill_pending = bool({"expression", "active"} & set(changes)) \
+            or rule.backfill_pending
+        rule.save(update_fields=[*changes, "updated_at", "backfill_pending"])
     rule_set_forget()
     return rule
 

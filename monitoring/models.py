@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, transition
 
 from incidents.choices import Platform
@@ -39,9 +40,9 @@ class SourceType(models.TextChoices):
 
 
 class Sentiment(models.TextChoices):
-    NEGATIVE = "negative", _("Negative")
-    NEUTRAL = "neutral", _("Neutral")
-    POSITIVE = "positive", _("Positive")
+    NEGATIVE = "negative", pgettext_lazy("sentiment", "Negative")
+    NEUTRAL = "neutral", pgettext_lazy("sentiment", "Neutral")
+    POSITIVE = "positive", pgettext_lazy("sentiment", "Positive")
 
 
 class Post(models.Model):
@@ -125,6 +126,10 @@ class WatchRule(models.Model):
     # Part of the fingerprint of the in-process rule set (``matching.rule_set``): every
     # change of a rule must move it.
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    # Set when the rule is written: the posts already stored still have to be matched
+    # against it (``matching.rules_backfill``, in the background).
+    backfill_pending = models.BooleanField(_("matching stored posts"), default=True,
+                                           editable=False)
 
     class Meta:
         ordering = ["unit", "name", "id"]
@@ -189,6 +194,10 @@ class Topic(models.Model):
                                  help_text=_("Posts per platform."))
     changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
     refreshed_at = models.DateTimeField(_("figures computed at"), null=True, blank=True)
+    # Intake counts every change up; the refresh records the count it computed from. The
+    # figures are due when they differ (a counter, not times: two changes may share one).
+    revision = models.PositiveIntegerField(default=1, editable=False)
+    refreshed_revision = models.PositiveIntegerField(default=0, editable=False)
     # Detection: the episodes already alerted, so each is alerted once.
     negative_alerted_at = models.DateTimeField(_("negative share alerted at"), null=True,
                                                blank=True)
@@ -204,6 +213,8 @@ class Topic(models.Model):
         verbose_name_plural = _("topics")
         indexes = [
             models.Index(fields=["rule", "-last_post_at"], name="topic_rule_recent_idx"),
+            models.Index(fields=["changed_at"], name="topic_due_idx",
+                         condition=Q(revision__gt=models.F("refreshed_revision"))),
             models.Index(fields=["-last_post_at", "-id"], name="topic_recent_idx"),
         ]
 
@@ -253,8 +264,7 @@ class Proposal(models.Model):
     suggested_level = models.PositiveSmallIntegerField(_("suggested level"),
                                                        choices=Level.choices)
     reasons = models.JSONField(_("reasons"), default=list)
-    state = FSMField(_("state"), max_length=10, choices=State.choices, default=State.PROPOSED,
-                     protected=True)
+    state = FSMField(_("state"), max_length=10, choices=State.choices, default=State.PROPOSED)
     created_at = models.DateTimeField(_("proposed at"), default=timezone.now)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"),
                                    null=True, blank=True, on_delete=models.PROTECT,

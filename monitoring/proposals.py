@@ -37,7 +37,8 @@ def proposal_require(user: Any) -> None:
 
 
 def _lock(proposal: Proposal) -> Proposal:
-    fresh = Proposal.objects.select_for_update().select_related("topic", "topic__rule") \
+    fresh = Proposal.objects.select_for_update(of=("self",)).select_related("topic",
+                                                                            "topic__rule") \
         .get(pk=proposal.pk)
     if fresh.state != Proposal.State.PROPOSED:
         raise TransitionNotAllowed(

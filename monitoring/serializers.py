@@ -6,13 +6,21 @@ the others still stored), so ``PostInputSerializer`` only documents their shape.
 
 from rest_framework import serializers
 
-from incidents.choices import Platform
+from incidents.choices import EventType, Platform
 from incidents.serializers import BlankAsNullChoiceField
 from organisation.models import Unit
 
 from .intake import MAX_FIGURE
 from .matching import TRY_DEFAULT_DAYS, TRY_DEFAULT_LIMIT, TRY_MAX_DAYS
-from .models import AUTHOR_MAX_CHARS, TEXT_MAX_CHARS, Sentiment, SourceType, WatchRule
+from .models import (
+    AUTHOR_MAX_CHARS,
+    TEXT_MAX_CHARS,
+    Proposal,
+    Sentiment,
+    SourceType,
+    Topic,
+    WatchRule,
+)
 from .rules import MAX_EXPRESSION_LENGTH
 
 # Input ------------------------------------------------------------------------------------
@@ -56,6 +64,11 @@ class PostFilterSerializer(serializers.Serializer):
     rule = serializers.PrimaryKeyRelatedField(
         queryset=WatchRule.objects.all(), required=False,
         help_text="Only posts this watch rule matched when they were stored.")
+    topic = serializers.PrimaryKeyRelatedField(queryset=Topic.objects.all(), required=False,
+                                               help_text="Only the posts of this topic.")
+    unit = serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.all(), required=False,
+        help_text="Only posts matched by a watch rule of this unit.")
 
 
 EXPRESSION_HELP = ("Terms joined by AND, OR, NOT and parentheses, e.g. "
@@ -91,6 +104,39 @@ class RuleTrySerializer(serializers.Serializer):
                                      help_text="At most this many posts in the answer.")
 
 
+class TopicFilterSerializer(serializers.Serializer):
+    """Filters of the topic list (query parameters)."""
+
+    rule = serializers.PrimaryKeyRelatedField(queryset=WatchRule.objects.all(), required=False)
+    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), required=False,
+                                              help_text="Topics of this unit's rules.")
+    since = serializers.DateTimeField(required=False,
+                                      help_text="Topics with a post at or after.")
+    proposed = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                        help_text="With (or without) an open proposal.")
+    incident = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                        help_text="Linked (or not) to an incident.")
+
+
+class ProposalFilterSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=Proposal.State.choices, required=False)
+    topic = serializers.PrimaryKeyRelatedField(queryset=Topic.objects.all(), required=False)
+
+
+class ProposalAcceptSerializer(serializers.Serializer):
+    event_type = serializers.ChoiceField(choices=EventType.choices, required=False,
+                                         default=EventType.OTHER)
+    unit = serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.all(), required=False, allow_null=True, default=None,
+        help_text="The involved unit; the rule's unit when not given.")
+    title = serializers.CharField(required=False, allow_blank=True, default="",
+                                  max_length=200, help_text="The topic's title when blank.")
+
+
+class ProposalDismissSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why it is not an incident.")
+
+
 # Output -----------------------------------------------------------------------------------
 
 
@@ -123,7 +169,13 @@ class PostSerializer(serializers.Serializer):
     source_type = serializers.ChoiceField(choices=SourceType.choices, read_only=True)
     sentiment = BlankAsNullChoiceField(choices=Sentiment.choices,
                                        help_text="null until the post is scored.")
-    sentiment_score = serializers.FloatField(read_only=True, allow_null=True)
+    sentiment_score = serializers.FloatField(
+        read_only=True, allow_null=True,
+        help_text="From -1 (most negative) to 1 (most positive).")
+    source_post = serializers.IntegerField(
+        source="original_id", read_only=True, allow_null=True,
+        help_text="The earliest near-duplicate of this post (it is a repost of that one); "
+                  "null when this post is the source.")
 
 
 class RuleSerializer(serializers.Serializer):
@@ -155,3 +207,74 @@ class RuleSyntaxErrorSerializer(serializers.Serializer):
     position = serializers.IntegerField(
         help_text="0-based character index of the mistake in the expression.")
     syntax_error = serializers.CharField(help_text="A stable code of the kind of mistake.")
+
+
+class TopicSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    rule = serializers.IntegerField(source="rule_id", read_only=True)
+    rule_name = serializers.CharField(source="rule.name", read_only=True)
+    unit = serializers.IntegerField(source="rule.unit_id", read_only=True)
+    keywords = serializers.ListField(child=serializers.CharField(), read_only=True)
+    first_post_at = serializers.DateTimeField(read_only=True,
+                                              help_text="When its first post was published.")
+    last_post_at = serializers.DateTimeField(read_only=True)
+    posts = serializers.IntegerField(read_only=True)
+    reads = serializers.IntegerField(read_only=True)
+    reposts = serializers.IntegerField(read_only=True)
+    comments = serializers.IntegerField(read_only=True)
+    likes = serializers.IntegerField(read_only=True)
+    negative_share = serializers.DecimalField(max_digits=4, decimal_places=3, read_only=True,
+                                              coerce_to_string=False)
+    mainstream_media = serializers.BooleanField(read_only=True)
+    platforms = serializers.DictField(child=serializers.IntegerField(), read_only=True,
+                                      help_text="Posts per platform.")
+    source_post = PostSerializer(read_only=True, allow_null=True,
+                                 help_text="Its earliest post: where it started.")
+    incident = serializers.IntegerField(source="incident_id", read_only=True, allow_null=True)
+    refreshed_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                             help_text="When the figures were computed.")
+
+
+class TopicSnapshotSerializer(serializers.Serializer):
+    taken_at = serializers.DateTimeField(read_only=True)
+    posts = serializers.IntegerField(read_only=True)
+    posts_last_hour = serializers.IntegerField(read_only=True)
+    reads = serializers.IntegerField(read_only=True)
+    reposts = serializers.IntegerField(read_only=True)
+    comments = serializers.IntegerField(read_only=True)
+    negative_share = serializers.DecimalField(max_digits=4, decimal_places=3, read_only=True,
+                                              coerce_to_string=False)
+    mainstream_media = serializers.BooleanField(read_only=True)
+    platforms = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+
+
+class TopSourceSerializer(serializers.Serializer):
+    author = serializers.CharField()
+    platform = serializers.CharField()
+    source_type = serializers.CharField()
+    posts = serializers.IntegerField()
+    reads = serializers.IntegerField()
+    reposts = serializers.IntegerField()
+
+
+class TopicDetailSerializer(TopicSerializer):
+    trend = TopicSnapshotSerializer(many=True, read_only=True,
+                                    help_text="Its figures over time, oldest first.")
+    top_sources = TopSourceSerializer(many=True, read_only=True,
+                                      help_text="The authors with the widest reach.")
+
+
+class ProposalSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    topic = serializers.IntegerField(source="topic_id", read_only=True)
+    topic_title = serializers.CharField(source="topic.title", read_only=True)
+    suggested_level = serializers.IntegerField(read_only=True)
+    reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+    state = serializers.ChoiceField(choices=Proposal.State.choices, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    decided_by = serializers.IntegerField(source="decided_by_id", read_only=True,
+                                          allow_null=True)
+    decided_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    reason = serializers.CharField(read_only=True, help_text="Why it was dismissed.")
+    incident = serializers.IntegerField(source="incident_id", read_only=True, allow_null=True)

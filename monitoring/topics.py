@@ -9,7 +9,7 @@ to its ``PROFILE_TERMS`` weightiest terms. The rules involved are locked while t
 are chosen, so two batches never split one story into two topics by racing.
 
 **Figures** (in the background, :func:`topics_refresh`). Intake only marks a topic changed
-(``changed_at``); the refresh recomputes the figures of changed topics from their posts,
+(``revision``); the refresh recomputes the figures of changed topics from their posts,
 keeps a snapshot per minute (the trend), and hands the topic to detection
 (``monitoring.detection``). A refresh re-reads what it works on, so running it twice, or in
 two workers at once, changes nothing more.
@@ -39,11 +39,11 @@ REFRESH_BATCH = 200
 
 
 def _window() -> timedelta:
-    return timedelta(hours=getattr(settings, "FENGHUO_TOPIC_WINDOW_HOURS", 48))
+    return timedelta(hours=settings.FENGHUO_TOPIC_WINDOW_HOURS)
 
 
 def _threshold() -> float:
-    return getattr(settings, "FENGHUO_TOPIC_SIMILARITY", 0.2)
+    return settings.FENGHUO_TOPIC_SIMILARITY
 
 
 def topic_title(text: str) -> str:
@@ -169,7 +169,8 @@ def matches_record(matched: Iterable[tuple[Post, Iterable[int]]],
                 Topic.objects.filter(pk=entry.topic.pk).update(
                     profile=entry.topic.profile, keywords=entry.topic.keywords,
                     first_post_at=entry.topic.first_post_at,
-                    last_post_at=entry.topic.last_post_at, changed_at=now)
+                    last_post_at=entry.topic.last_post_at, changed_at=now,
+                    revision=F("revision") + 1)
         PostMatch.objects.bulk_create(
             [PostMatch(post_id=post.pk, rule_id=rule_id, topic_id=entry.topic.pk,
                        matched_at=now) for post, rule_id, entry in chosen],
@@ -253,17 +254,16 @@ def topics_refresh(*, now: datetime | None = None, batch: int = REFRESH_BATCH) -
 
     now = now or timezone.now()
     result = RefreshResult()
-    due = list(Topic.objects.filter(Q(refreshed_at__isnull=True)
-                                    | Q(changed_at__gt=F("refreshed_at")))
+    due = list(Topic.objects.filter(revision__gt=F("refreshed_revision"))
                .order_by("changed_at").values_list("pk", flat=True)[:batch])
     if not due:
         return result
     version = plan_version_in_force()
     for topic_id in due:
         with transaction.atomic():
-            topic = (Topic.objects.select_for_update(skip_locked=True)
+            topic = (Topic.objects.select_for_update(skip_locked=True, of=("self",))
                      .filter(pk=topic_id).select_related("rule", "incident").first())
-            if topic is None or (topic.refreshed_at and topic.changed_at <= topic.refreshed_at):
+            if topic is None or topic.revision <= topic.refreshed_revision:
                 continue  # another worker has it, or has done it
             figures = topic_figures(topic, now=now,
                                     baseline_hours=version.spike_baseline_hours)
@@ -291,11 +291,11 @@ def topic_apply_figures(topic: Topic, figures: TopicFigures, *, now: datetime) -
     if source is not None:
         topic.source_post = source
         topic.title = topic_title(source.text) or source.url or topic.title
-    topic.refreshed_at = now
+    topic.refreshed_at, topic.refreshed_revision = now, topic.revision
     topic.save(update_fields=[
         "posts", "reads", "reposts", "comments", "likes", "negative_share",
         "mainstream_media", "platforms", "first_post_at", "last_post_at", "source_post",
-        "title", "refreshed_at"])
+        "title", "refreshed_at", "refreshed_revision"])
     TopicSnapshot.objects.update_or_create(
         topic=topic, taken_at=now.replace(second=0, microsecond=0),
         defaults={"posts": figures.posts, "posts_last_hour": figures.posts_last_hour,

@@ -38,6 +38,12 @@ EXPECTED_PATHS = {
     "/api/v1/rules/": {"get", "post"},
     "/api/v1/rules/{id}/": {"get", "patch"},
     "/api/v1/rules/try/": {"post"},
+    "/api/v1/topics/": {"get"},
+    "/api/v1/topics/{id}/": {"get"},
+    "/api/v1/proposals/": {"get"},
+    "/api/v1/proposals/{id}/": {"get"},
+    "/api/v1/proposals/{id}/accept/": {"post"},
+    "/api/v1/proposals/{id}/dismiss/": {"post"},
 }
 
 
