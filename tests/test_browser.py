@@ -7,17 +7,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from incidents.models import Incident
 from organisation.demo import DEMO_PASSWORD, demo_organisation_load
+from tests.browser import PHONE, phone_page
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--no-first-run",
-]
-PHONE = {"width": 390, "height": 844}
 ORANGE = "rgb(239, 108, 0)"  # #ef6c00
 TITLE = "某学校食堂食品安全问题视频传播"
 SCREENSHOT = Path(tempfile.gettempdir()) / "board.png"  # looked at by a person, not compared
@@ -42,14 +37,7 @@ def test_duty_officer_logs_analyst_grades_and_board_shows_orange_with_ticking_co
     demo_organisation_load(roster_days=2)
     base = live_server.url
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        context = browser.new_context(viewport=PHONE, locale="zh-CN",
-                                      timezone_id="Asia/Shanghai", device_scale_factor=2)
-        context.set_default_timeout(10_000)
-        page = context.new_page()
+    with phone_page() as page:
 
         # The duty officer logs the lead; mainstream media suggest Ⅱ.
         log_in(page, base, "duty")
@@ -107,5 +95,3 @@ def test_duty_officer_logs_analyst_grades_and_board_shows_orange_with_ticking_co
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=SCREENSHOT, full_page=True)
 
-        context.close()
-        browser.close()

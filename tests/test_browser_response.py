@@ -6,12 +6,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from organisation.demo import DEMO_PASSWORD, demo_organisation_load
 from response.documents import document_save_draft, document_submit
 from response.models import Decision, DocumentState, Statement
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.browser import PHONE, phone_page
 
 SCREENSHOT = Path(tempfile.gettempdir()) / "response_phone.png"  # looked at by a person
 DECISION_SCREENSHOT = Path(tempfile.gettempdir()) / "response_phone_decision.png"
@@ -31,14 +31,7 @@ def test_leader_approves_a_statement_on_the_phone_sized_response_page(
     statement = document_submit(doc=statement, actor=people["office"])
     base = live_server.url
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        context = browser.new_context(viewport=PHONE, locale="zh-CN",
-                                      timezone_id="Asia/Shanghai", device_scale_factor=2)
-        context.set_default_timeout(10_000)
-        page = context.new_page()
+    with phone_page() as page:
 
         # The leader signs in; Enter in the password field sends the login form (the
         # language switcher has submit buttons of its own).
@@ -70,8 +63,6 @@ def test_leader_approves_a_statement_on_the_phone_sized_response_page(
         page.locator("section#plan").scroll_into_view_if_needed()
         page.screenshot(path=SCREENSHOT, full_page=True)
 
-        context.close()
-        browser.close()
 
     statement.refresh_from_db()
     assert statement.state == DocumentState.APPROVED

@@ -7,7 +7,6 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +18,7 @@ from django.urls import reverse
 from monitoring import feeds
 from monitoring.feeds import LEASE, backoff, feed_poll, feeds_claim_due, feeds_poll_due
 from monitoring.models import Feed, Post
+from tests.loopback import QuietHandler, loopback_server
 from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
@@ -128,7 +128,7 @@ class FeedSite:
 def site():
     site = FeedSite()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             headers = dict(self.headers)
             site.requests.append({"path": self.path, **headers})
@@ -148,22 +148,9 @@ def site():
             except OSError:
                 pass  # the client gave up
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    site.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
+    with loopback_server(Handler, on_stop=site.released) as url:
+        site.url = url
         yield site
-    finally:
-        site.released.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def a_feed(site: FeedSite, path: str = "/rss.xml", **fields: Any) -> Feed:

@@ -447,10 +447,10 @@ def test_an_unknown_topic_is_404(client, duty, story):
 @pytest.mark.browser
 def test_duty_officer_accepts_a_proposal_on_the_phone_sized_board(
         live_server, transactional_db, monkeypatch, story):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from organisation.demo import DEMO_PASSWORD
-    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE
+    from tests.browser import PHONE, phone_page
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls below are
     # still plain synchronous ones.
@@ -458,14 +458,7 @@ def test_duty_officer_accepts_a_proposal_on_the_phone_sized_board(
     proposal = story["proposal"]
     base = live_server.url
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        context = browser.new_context(viewport=PHONE, locale="zh-CN",
-                                      timezone_id="Asia/Shanghai", device_scale_factor=2)
-        context.set_default_timeout(10_000)
-        page = context.new_page()
+    with phone_page() as page:
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("console", lambda message: message.type == "error"
@@ -504,8 +497,6 @@ def test_duty_officer_accepts_a_proposal_on_the_phone_sized_board(
         expect(page.locator(".incident-head .state-detected")).to_be_visible()
         assert errors == []
 
-        context.close()
-        browser.close()
 
     incident = Incident.objects.get()
     assert page.url.endswith(reverse("incidents:detail", args=[incident.pk]))

@@ -12,7 +12,6 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ import time_machine
 from notifications.models import Notification, WebhookEndpoint
 from notifications.services import notifications_write
 from notifications.webhooks import webhook_send
+from tests.loopback import QuietHandler, loopback_server
 from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,7 @@ def robot_server():
     """Start a Robot; yields it, and stops it afterwards."""
     robot = Robot()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             parts = urlsplit(self.path)
@@ -86,22 +86,9 @@ def robot_server():
             except OSError:
                 pass  # the client gave up (a timeout test)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    robot.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
+    with loopback_server(Handler, on_stop=robot.answered) as url:
+        robot.url = url
         yield robot
-    finally:
-        robot.answered.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture
