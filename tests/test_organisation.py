@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from incidents.models import Incident
+from monitoring.models import Post, Proposal, Topic
 from organisation.models import DutyShift, RoleAssignment, User
 from organisation.roles import Role
 from organisation.selectors import on_duty
@@ -26,6 +27,14 @@ def test_the_demo_loads_one_login_per_role_and_can_run_twice(settings):
     assert User.objects.get(username="leader").check_password("fenghuo")
     assert Incident.objects.count() == 2
     assert on_duty() == [User.objects.get(username="duty")]
+    # The monitoring board has something to show: topics of two rules, a repost grouped
+    # under its source, figures computed and at least one proposal waiting.
+    assert set(Topic.objects.values_list("rule__name", flat=True)) == {"医院收费投诉",
+                                                                       "学校收费与食堂"}
+    assert Post.objects.filter(original__isnull=False).exists()
+    assert not Topic.objects.filter(refreshed_at__isnull=True).exists()
+    assert Proposal.objects.filter(state="proposed").exists()
+    assert Post.objects.count() == 14  # loaded once
 
 
 def test_the_demo_refuses_to_run_without_debug(settings):
