@@ -342,6 +342,18 @@ def seed(*, count: int, due_in: float, spread: float) -> None:
                             category="hype")
 
 
+def watch(*, feed_url: str) -> None:
+    """A watch rule of the health commission and an RSS feed to poll at once."""
+    from monitoring.matching import rule_create
+    from monitoring.models import Feed
+    from organisation.models import Unit, User
+
+    rule_create(actor=User.objects.get(username="analyst"), name="医院收费",
+                expression="医院 AND 收费", unit=Unit.objects.get(name="卫生健康委员会"))
+    Feed.objects.create(name="某市论坛", url=feed_url, platform="forum", source_type="forum",
+                        interval_minutes=1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.integration")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -352,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                          help="seconds from now to the first due time")
     seeding.add_argument("--spread", type=float, default=5.0,
                          help="seconds over which the due times are spread")
+    watching = commands.add_parser("watch", help="a watch rule and a feed to poll")
+    watching.add_argument("feed_url")
     args = parser.parse_args(argv)
 
     import django
@@ -360,6 +374,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     django.setup()
     if args.command == "prepare":
         prepare()
+    elif args.command == "watch":
+        watch(feed_url=args.feed_url)
     else:
         seed(count=args.count, due_in=args.due_in, spread=args.spread)
     return 0
