@@ -20,6 +20,8 @@ from monitoring.api import (
     RuleDetailApi,
     RuleListCreateApi,
     RuleTryApi,
+    TermListDetailApi,
+    TermListListCreateApi,
     TopicDetailApi,
     TopicListApi,
 )
@@ -83,6 +85,9 @@ urlpatterns = [
     path("rules/", RuleListCreateApi.as_view(), name="rule-list"),
     path("rules/try/", RuleTryApi.as_view(), name="rule-try"),
     path("rules/<int:id>/", RuleDetailApi.as_view(), name="rule-detail"),
+    path("sensitive-terms/", TermListListCreateApi.as_view(), name="sensitive-term-list"),
+    path("sensitive-terms/<int:id>/", TermListDetailApi.as_view(),
+         name="sensitive-term-detail"),
     path("topics/", TopicListApi.as_view(), name="topic-list"),
     path("topics/<int:id>/", TopicDetailApi.as_view(), name="topic-detail"),
     path("proposals/", ProposalListApi.as_view(), name="proposal-list"),

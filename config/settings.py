@@ -160,6 +160,8 @@ SPECTACULAR_SETTINGS = {
         "DocumentStateEnum": "response.models.DocumentState",
         "ProposalStateEnum": "monitoring.models.Proposal.State",
         "TaskStateEnum": "response.models.Task.State",
+        # The handling category, also as a post's "sensitive_category".
+        "CategoryEnum": "incidents.choices.Category",
     },
 }
 

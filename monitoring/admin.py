@@ -1,12 +1,18 @@
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import csrf_protect_m
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from core.admin import ReadOnlyAdminMixin
+from core.errors import InvalidInput
 
 from .feeds import feed_poll
-from .models import Feed, ImportJob, Post, PostMatch, WatchRule
+from .matching import RULE_ROLES
+from .models import Feed, ImportJob, Post, PostMatch, SensitiveTermList, WatchRule
+from .sensitive import term_list_create, term_list_update, terms_check, terms_parse
 
 
 @admin.register(Post)
@@ -15,8 +21,8 @@ class PostAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     duplicates; an edit here would bypass it."""
 
     list_display = ["published_at", "platform", "source_type", "author", "short_text",
-                    "reads", "reposts", "comments", "likes", "sentiment"]
-    list_filter = ["platform", "source_type", "sentiment", "source"]
+                    "reads", "reposts", "comments", "likes", "sentiment", "sensitive_category"]
+    list_filter = ["platform", "source_type", "sentiment", "sensitive_category", "source"]
     search_fields = ["url", "author", "text"]
     date_hierarchy = "published_at"
     ordering = ["-published_at", "-id"]
@@ -36,6 +42,70 @@ class WatchRuleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "expression"]
     ordering = ["unit", "name", "id"]
     list_select_related = ["unit", "created_by"]
+
+
+TERM_LIST_FIELDS = ("category", "name", "terms", "active")
+
+
+class SensitiveTermListForm(forms.ModelForm):
+    class Meta:
+        model = SensitiveTermList
+        fields = TERM_LIST_FIELDS
+        widgets = {"terms": forms.Textarea(attrs={"rows": 20, "cols": 60})}
+
+    def clean_terms(self) -> str:
+        try:
+            return terms_check(self.cleaned_data["terms"])
+        except InvalidInput as invalid:
+            raise ValidationError([str(message) for message
+                                   in invalid.field_errors["terms"]]) from None
+
+
+@admin.register(SensitiveTermList)
+class SensitiveTermListAdmin(admin.ModelAdmin):
+    """Written through ``monitoring.sensitive`` (term_list_create, term_list_update), which
+    checks the terms and has every process recompile them; by the roles that write watch
+    rules. A list is switched off rather than deleted."""
+
+    form = SensitiveTermListForm
+    list_display = ["name", "category", "term_count", "active", "created_by", "updated_at"]
+    list_filter = ["category", "active"]
+    search_fields = ["name", "terms"]
+    ordering = ["category", "name", "id"]
+    list_select_related = ["created_by"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+
+    @admin.display(description=_("terms"))
+    def term_count(self, term_list: SensitiveTermList) -> int:
+        return len(terms_parse(term_list.terms))
+
+    def _may_write(self, request) -> bool:
+        return request.user.is_active and request.user.has_role(*RULE_ROLES)
+
+    def has_add_permission(self, request) -> bool:
+        return super().has_add_permission(request) and self._may_write(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_write(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @csrf_protect_m
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Without the admin's own transaction: the services' are durable and may not nest.
+        # The form has checked everything they check, and they write in one transaction.
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj: SensitiveTermList, form, change: bool) -> None:
+        fields = {name: form.cleaned_data[name] for name in TERM_LIST_FIELDS}
+        if change:
+            term_list_update(term_list=obj, actor=request.user,
+                             **{name: fields[name] for name in form.changed_data
+                                if name in fields})
+        else:
+            obj.pk = term_list_create(actor=request.user, **fields).pk
+            obj.refresh_from_db()
 
 
 @admin.register(PostMatch)

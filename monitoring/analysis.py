@@ -1,9 +1,12 @@
-"""What is read off one post's text: its words, its sentiment and its SimHash.
+"""What is read off one post's text: its words, its sentiment, its SimHash and the
+sensitive terms in it.
 
 The text is segmented once (jieba) and every measure works from those tokens: the
 sentiment scorer (``monitoring.sentiment``), the SimHash that finds near-duplicate reposts
 (``monitoring.grouping``) and the term weights that cluster posts into topics
-(``monitoring.topics``). All of it is plain computation, no database.
+(``monitoring.topics``). The sensitive-term lists, compiled by the caller
+(``monitoring.sensitive``), scan the text in the same pass. All of it is plain computation,
+no database.
 
 SimHash (Charikar): every feature votes on 64 bits with the bits of its own 64-bit hash;
 the post's hash has a bit set where most votes were set. The features are the character
@@ -15,6 +18,8 @@ unrelated texts about 32. The votes are counted in one big integer with a 24-bit
 bit, so a feature costs one addition instead of 64.
 """
 
+from __future__ import annotations
+
 import functools
 import hashlib
 import re
@@ -22,10 +27,14 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jieba
 
 from .sentiment import scorer
+
+if TYPE_CHECKING:  # sensitive imports the rule services, which import this module
+    from .sensitive import SensitiveHit, SensitiveSet
 
 BITS = 64
 BANDS = 4
@@ -133,18 +142,24 @@ class Analysis:
     sentiment: str
     sentiment_score: float
     simhash: int | None
+    sensitive: SensitiveHit | None = None
 
     def post_fields(self) -> dict:
         """The columns of ``Post`` this analysis fills."""
         bands = simhash_bands(self.simhash) if self.simhash is not None else (None,) * BANDS
+        hit = self.sensitive
         return {"sentiment": self.sentiment, "sentiment_score": self.sentiment_score,
                 "simhash": self.simhash,
-                **{f"simhash_band{band}": value for band, value in enumerate(bands)}}
+                **{f"simhash_band{band}": value for band, value in enumerate(bands)},
+                "sensitive_terms": list(hit.terms) if hit else [],
+                "sensitive_category": hit.category if hit else ""}
 
 
-def analyse(text: str) -> Analysis:
-    """Segment the text once and read everything off the tokens."""
+def analyse(text: str, *, sensitive: SensitiveSet | None = None) -> Analysis:
+    """Segment the text once and read everything off the tokens; scan it with the
+    compiled ``sensitive`` lists when given."""
     tokens = segment(text)
     score = scorer().score(text, tokens)
     return Analysis(terms=topic_terms(tokens), sentiment=score.label,
-                    sentiment_score=round(score.value, 4), simhash=simhash(text))
+                    sentiment_score=round(score.value, 4), simhash=simhash(text),
+                    sensitive=sensitive.scan(text) if sensitive is not None else None)

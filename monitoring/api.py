@@ -1,10 +1,11 @@
-"""The monitoring API (v1): the post intake, the post stream, the watch rules, topics and
-incident proposals.
+"""The monitoring API (v1): the post intake, the post stream, the watch rules, the
+sensitive-term lists, topics and incident proposals.
 
 Thin views: ``monitoring.intake`` judges each item and stores the batch; the role table
 (``INGEST_ROLES``) lives there too. ``monitoring.matching`` writes and tries watch rules
-(``RULE_ROLES``). Domain errors become 400/403 in ``core.api``; an expression that does
-not parse is a 400 whose body also carries the numeric ``position`` of the mistake.
+(``RULE_ROLES``); ``monitoring.sensitive`` writes the term lists (the same roles).
+Domain errors become 400/403 in ``core.api``; an expression that does not parse is a 400
+whose body also carries the numeric ``position`` of the mistake.
 """
 
 from typing import Any
@@ -23,16 +24,18 @@ from core.http import client_ip
 
 from .intake import MAX_BATCH, posts_ingest, posts_ingest_require
 from .matching import TRY_SCAN_LIMIT, InvalidExpression, rule_create, rule_try, rule_update
-from .models import Proposal, WatchRule
+from .models import Proposal, SensitiveTermList, WatchRule
 from .proposals import proposal_accept, proposal_dismiss
 from .selectors import (
     post_list,
     proposal_list,
     rule_list,
+    term_list_list,
     topic_list,
     topic_snapshots,
     topic_top_sources,
 )
+from .sensitive import term_list_create, term_list_update
 from .serializers import (
     IngestResultSerializer,
     PostFilterSerializer,
@@ -48,6 +51,9 @@ from .serializers import (
     RuleSyntaxErrorSerializer,
     RuleTryResultSerializer,
     RuleTrySerializer,
+    TermListFilterSerializer,
+    TermListInputSerializer,
+    TermListSerializer,
     TopicDetailSerializer,
     TopicFilterSerializer,
     TopicSerializer,
@@ -196,6 +202,70 @@ class RuleTryApi(RuleApi):
         serializer.is_valid(raise_exception=True)
         result = rule_try(actor=request.user, **serializer.validated_data)
         return Response(RuleTryResultSerializer(result).data)
+
+
+TERM_TAGS = ["sensitive terms"]
+TERM_ERRORS = {
+    400: OpenApiResponse(description="Invalid input, with field messages: no term, a term "
+                                     "too long, too many terms."),
+    403: OpenApiResponse(description="Not logged in, or the role may not write the lists."),
+}
+
+
+class TermListListCreateApi(APIView):
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    @extend_schema(
+        tags=TERM_TAGS, summary="List sensitive-term lists",
+        description="By handling category and name, paginated. Any logged-in person may "
+                    "read them.",
+        parameters=[TermListFilterSerializer],
+        responses={200: TermListSerializer(many=True),
+                   400: OpenApiResponse(description="A filter is not valid.")},
+    )
+    def get(self, request: Request) -> Response:
+        filters = query_filters(request, TermListFilterSerializer)
+        return paginated_answer(self, request, term_list_list(filters=filters),
+                                TermListSerializer)
+
+    @extend_schema(
+        tags=TERM_TAGS, summary="Create a sensitive-term list",
+        description="The terms of active lists are looked for in every post stored from then "
+                    "on; a post gets the terms found and the handling category most of them "
+                    "belong to. " + RULE_ROLES_TEXT,
+        request=TermListInputSerializer,
+        responses={201: TermListSerializer, **TERM_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = TermListInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        term_list = term_list_create(actor=request.user, **serializer.validated_data)
+        return Response(TermListSerializer(term_list).data, status=status.HTTP_201_CREATED)
+
+
+class TermListDetailApi(APIView):
+    @extend_schema(tags=TERM_TAGS, summary="Read a sensitive-term list",
+                   responses={200: TermListSerializer,
+                              404: OpenApiResponse(description="No such list.")})
+    def get(self, request: Request, id: int) -> Response:
+        return Response(TermListSerializer(get_object_or_404(term_list_list(), pk=id)).data)
+
+    @extend_schema(
+        tags=TERM_TAGS, summary="Change a sensitive-term list",
+        description="Any of `category`, `name`, `terms`, `active`. Posts already stored keep "
+                    "what was found in them; later posts are scanned with the list as "
+                    "changed. " + RULE_ROLES_TEXT,
+        request=TermListInputSerializer(partial=True),
+        responses={200: TermListSerializer, **TERM_ERRORS,
+                   404: OpenApiResponse(description="No such list.")},
+    )
+    def patch(self, request: Request, id: int) -> Response:
+        term_list = get_object_or_404(SensitiveTermList, pk=id)
+        serializer = TermListInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        term_list = term_list_update(term_list=term_list, actor=request.user,
+                                     **serializer.validated_data)
+        return Response(TermListSerializer(term_list).data)
 
 
 TOPIC_TAGS = ["topics and proposals"]

@@ -1,7 +1,15 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
 class MonitoringConfig(AppConfig):
     name = "monitoring"
     verbose_name = _("Monitoring")
+
+    def ready(self) -> None:
+        from .sensitive import term_lists_load_defaults_after_migrate
+
+        # The starter sensitive-term lists on first start, as plans loads its default plan
+        # (flush re-emits post_migrate, so test databases have them too).
+        post_migrate.connect(term_lists_load_defaults_after_migrate, sender=self)

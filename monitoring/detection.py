@@ -10,7 +10,9 @@ inside the topic's transaction, with the topic locked).
 - **Proposal.** When the plan's grading finds a level whose thresholds the topic reaches
   (not merely the floor), the topic is proposed as an incident at that level, once; a
   proposal still open is raised when the level rises, and a dismissed topic is proposed
-  again only at a more severe level than the one dismissed.
+  again only at a more severe level than the one dismissed. Its reasons name the topic's
+  leading sensitive category (``monitoring.sensitive``) as the handling to consider; the
+  category itself is decided at assessment.
 - **Linked incident.** A topic accepted as an incident feeds it a snapshot of figures
   whenever they changed, so colour escalation works from live figures.
 
@@ -25,7 +27,9 @@ from decimal import Decimal
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from incidents.choices import Category
 from incidents.models import Incident
 from incidents.services import Figures, incident_record_figures_in_transaction
 from notifications.models import Notification
@@ -37,6 +41,7 @@ from plans.levels import NUMERALS, more_severe
 from plans.models import PlanVersion
 
 from .models import Proposal, Topic, TopicSnapshot
+from .sensitive import category_leading
 from .topics import TopicFigures
 
 logger = logging.getLogger(__name__)
@@ -123,6 +128,17 @@ def _previous_snapshot(topic: Topic, now: datetime) -> TopicSnapshot | None:
             .order_by("-taken_at").first())
 
 
+def _reasons(reasons: list[str], figures: TopicFigures) -> list[str]:
+    """The plan's reasons, and the leading sensitive category of the topic's posts."""
+    leading = category_leading(figures.categories)
+    if not leading:
+        return reasons
+    count = figures.categories[leading]
+    return [*reasons, ngettext("sensitive terms: %(category)s (%(count)d post)",
+                               "sensitive terms: %(category)s (%(count)d posts)", count)
+            % {"category": Category(leading).label, "count": count}]
+
+
 def _propose(topic: Topic, figures: TopicFigures, version: PlanVersion, now: datetime) -> int:
     if topic.incident_id is not None:
         return 0
@@ -135,20 +151,21 @@ def _propose(topic: Topic, figures: TopicFigures, version: PlanVersion, now: dat
         return 0
     if last is not None and not more_severe(suggestion.level, last.suggested_level):
         return 0  # open at this level or more severe, or dismissed at it
+    reasons = _reasons(suggestion.reasons, figures)
     if last is not None and last.state == Proposal.State.PROPOSED:
         Proposal.objects.filter(pk=last.pk).update(suggested_level=suggestion.level,
-                                                   reasons=suggestion.reasons)
+                                                   reasons=reasons)
         proposal = last
     else:
         proposal = Proposal.objects.create(topic=topic, suggested_level=suggestion.level,
-                                           reasons=suggestion.reasons, created_at=now)
+                                           reasons=reasons, created_at=now)
     notifications_write(
         recipients=monitoring_desk(at=now), kind=Notification.Kind.INCIDENT_PROPOSED, at=now,
         step=suggestion.level, subject=f"proposal{proposal.pk}", link=topic_path(topic.pk),
         title=_("[%(level)s proposed] %(title)s") % {"level": NUMERALS[suggestion.level],
                                                       "title": topic.title},
         body=_("Monitoring proposes an incident: %(reasons)s. Accept or dismiss it.")
-        % {"reasons": "; ".join(suggestion.reasons)})
+        % {"reasons": "; ".join(reasons)})
     logger.info("topic %s proposed at level %s", topic.pk, suggestion.level)
     return 1
 

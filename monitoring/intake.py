@@ -6,11 +6,12 @@ without a URL, same normalised text) is a duplicate: its figures grow to the lar
 values and an empty author or text is filled in, nothing else changes.
 
 The pipeline of a batch: judge the items; analyse the text of the posts not stored yet
-(segmented once: sentiment and SimHash, ``monitoring.analysis``) before the write
-transaction, so it holds no lock while jieba runs; store them all in bulk; then, committed,
-group near-duplicates (``monitoring.grouping``), match the rules (``monitoring.matching``)
-and put each match in a topic (``monitoring.topics``). Topic figures, alerts and proposals
-follow in the background (``topics.topics_refresh``).
+(segmented once: sentiment and SimHash, ``monitoring.analysis``; scanned for the
+sensitive terms, ``monitoring.sensitive``) before the write transaction, so it holds no
+lock while jieba runs; store them all in bulk; then, committed, group near-duplicates
+(``monitoring.grouping``), match the rules (``monitoring.matching``) and put each match
+in a topic (``monitoring.topics``). Topic figures, alerts and proposals follow in the
+background (``topics.topics_refresh``).
 """
 
 import hashlib
@@ -36,6 +37,7 @@ from .analysis import Analysis, analyse
 from .grouping import near_duplicates_link
 from .matching import posts_match
 from .models import AUTHOR_MAX_CHARS, TEXT_MAX_CHARS, URL_MAX_BYTES, Post, SourceType
+from .sensitive import SensitiveSet, sensitive_set
 
 logger = logging.getLogger(__name__)
 
@@ -286,11 +288,14 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
             batch[key] = clean
 
     # Analysed outside the write transaction: the posts not stored yet, as far as we know.
+    # The sensitive-term lists are compiled (or their fingerprint checked) once a batch.
     known = _stored_keys(batch)
-    analyses = {key: analyse(clean["text"]) for key, clean in batch.items() if key not in known}
+    lists = sensitive_set()
+    analyses = {key: analyse(clean["text"], sensitive=lists)
+                for key, clean in batch.items() if key not in known}
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            stored, fresh = _store(batch, analyses, source=source, now=now)
+            stored, fresh = _store(batch, analyses, lists, source=source, now=now)
             break
         except IntegrityError:
             # Another batch stored one of these posts since we looked: look again, it is
@@ -337,11 +342,11 @@ def _stored_posts(batch: dict[tuple[str, str], dict[str, Any]]) -> list[Post]:
 
 
 def _store(batch: dict[tuple[str, str], dict[str, Any]],
-           analyses: dict[tuple[str, str], Analysis], *, source: str,
+           analyses: dict[tuple[str, str], Analysis], lists: SensitiveSet, *, source: str,
            now: datetime) -> tuple[int, set[tuple[str, str]]]:
     """Merge into the stored posts and create the others. Answers how many were stored
     already, and the keys of the posts that are new or whose text was filled in (their
-    analyses are in ``analyses``, which this completes)."""
+    analyses are in ``analyses``, which this completes, scanning with ``lists``)."""
     if not batch:
         return 0, set()
     with transaction.atomic(durable=True):
@@ -360,7 +365,7 @@ def _store(batch: dict[tuple[str, str], dict[str, Any]],
             known.add(key)
             changed_any, text_filled = _merge_post(post, batch[key])
             if text_filled:
-                analyses[key] = analyse(post.text)
+                analyses[key] = analyse(post.text, sensitive=lists)
                 fresh.add(key)
             if changed_any:
                 post.updated_at = post.received_at = now
@@ -376,7 +381,7 @@ def _store(batch: dict[tuple[str, str], dict[str, Any]],
         new = sorted(key for key in batch if key not in known)
         for key in new:
             if key not in analyses:  # stored by someone else, then deleted, since we looked
-                analyses[key] = analyse(batch[key]["text"])
+                analyses[key] = analyse(batch[key]["text"], sensitive=lists)
         Post.objects.bulk_create(
             [Post(**batch[key], **analyses[key].post_fields(), source=source,
                   first_seen_at=now, received_at=now, updated_at=now) for key in new],

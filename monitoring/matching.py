@@ -2,22 +2,21 @@
 
 The active rules are compiled once into a :class:`~monitoring.rules.RuleSet` per process and
 rebuilt only when the rules change: every call compares a cheap fingerprint of the rules
-table (one aggregate query) with the one the cached set was built from. A post is matched
-when the intake stores it; the matches are rows (``PostMatch``), so the stream can be
-filtered by rule.
+table (one aggregate query) with the one the cached set was built from
+(``monitoring.compiled``). A post is matched when the intake stores it; the matches are
+rows (``PostMatch``), so the stream can be filtered by rule.
 """
 
 import logging
-import threading
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +25,7 @@ from organisation.models import Unit
 from organisation.roles import Role
 
 from .analysis import segment, topic_terms
+from .compiled import CompiledTable
 from .models import Post, WatchRule
 from .rules import RuleSet, RuleSyntaxError, matches, parse
 from .topics import matches_record
@@ -75,41 +75,31 @@ def expression_check(expression: str) -> str:
 # --- The rule set of the process -----------------------------------------------------------
 
 
-@dataclass
-class _Cache:
-    fingerprint: tuple | None = None
-    rules: RuleSet[int] = field(default_factory=lambda: RuleSet({}))
-
-
-_cache = _Cache()
-_lock = threading.Lock()
-
-
 def _fingerprint() -> tuple:
-    # Every write of a rule moves updated_at; the counts catch deletions.
+    # Every write of a rule counts its revision up; the count catches deletions.
     figures = WatchRule.objects.aggregate(
-        total=Count("id"), active=Count("id", filter=Q(active=True)),
-        last=Max("updated_at"), last_id=Max("id"))
-    return (figures["total"], figures["active"], figures["last"], figures["last_id"])
+        total=Count("id"), revisions=Sum("revision"), last_id=Max("id"))
+    return (figures["total"], figures["revisions"], figures["last_id"])
+
+
+def _rule_set_build() -> RuleSet[int]:
+    active = dict(WatchRule.objects.filter(active=True).values_list("id", "expression"))
+    logger.info("rule_set: rebuilt with %d active rules", len(active))
+    return RuleSet(active)
+
+
+_compiled = CompiledTable(fingerprint=_fingerprint, build=_rule_set_build, empty=RuleSet({}))
 
 
 def rule_set() -> RuleSet[int]:
     """The active rules, compiled; rebuilt only when the rules table changed."""
-    fingerprint = _fingerprint()
-    with _lock:
-        if _cache.fingerprint != fingerprint:
-            active = dict(WatchRule.objects.filter(active=True).values_list("id", "expression"))
-            _cache.rules = RuleSet(active)
-            _cache.fingerprint = fingerprint
-            logger.info("rule_set: rebuilt with %d active rules", len(active))
-        return _cache.rules
+    return _compiled.get()
 
 
 def rule_set_forget() -> None:
     """Drop this process's rule set: the next ``rule_set()`` builds it afresh. Other
     processes notice the change by the fingerprint."""
-    with _lock:
-        _cache.fingerprint = None
+    _compiled.forget()
 
 
 def posts_match(posts: Iterable[Post], *, terms: dict[int, Counter[str]] | None = None,
@@ -141,7 +131,7 @@ def rules_backfill(*, now: Any = None, chunk: int = BACKFILL_CHUNK) -> int:
     since = now - timedelta(days=settings.FENGHUO_RULE_BACKFILL_DAYS)
     found = 0
     for rule_id, expression, active, seen in WatchRule.objects.filter(
-            backfill_pending=True).values_list("id", "expression", "active", "updated_at"):
+            backfill_pending=True).values_list("id", "expression", "active", "revision"):
         if active:
             rules = RuleSet({rule_id: expression})
             last_id = 0
@@ -154,7 +144,7 @@ def rules_backfill(*, now: Any = None, chunk: int = BACKFILL_CHUNK) -> int:
                 last_id = posts[-1].pk
                 found += posts_match(posts, rules=rules)
         # Compare-and-set: a rule written again while we matched stays pending.
-        WatchRule.objects.filter(pk=rule_id, updated_at=seen).update(backfill_pending=False)
+        WatchRule.objects.filter(pk=rule_id, revision=seen).update(backfill_pending=False)
     if found:
         logger.info("rules_backfill: %d matches of stored posts", found)
     return found
@@ -192,9 +182,11 @@ def rule_update(*, rule: WatchRule, actor: Any, **changes: Any) -> WatchRule:
         for name, value in changes.items():
             setattr(rule, name, value)
         rule.updated_at = timezone.now()
+        rule.revision = F("revision") + 1
         rule.backfill_pending = bool({"expression", "active"} & set(changes)) \
             or rule.backfill_pending
-        rule.save(update_fields=[*changes, "updated_at", "backfill_pending"])
+        rule.save(update_fields=[*changes, "updated_at", "revision", "backfill_pending"])
+        rule.refresh_from_db(fields=["revision"])
     rule_set_forget()
     return rule
 

@@ -11,6 +11,8 @@
   (``monitoring.proposals``).
 - ``Feed`` and ``ImportJob``: RSS/Atom feeds polled on a schedule, and uploaded CSV or
   Excel exports (``monitoring.feeds``, ``monitoring.imports``).
+- ``SensitiveTermList``: terms per handling category (分类处置) that every post is scanned
+  for (``monitoring.sensitive``); a post keeps the terms found and its leading category.
 """
 
 from django.conf import settings
@@ -21,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, transition
 
-from incidents.choices import Platform
+from incidents.choices import Category, Platform
 from plans.levels import Level
 
 # The longest URL we store, in UTF-8 bytes: the unique index on it must fit in a
@@ -80,6 +82,13 @@ class Post(models.Model):
     simhash_band1 = models.IntegerField(null=True, blank=True, editable=False)
     simhash_band2 = models.IntegerField(null=True, blank=True, editable=False)
     simhash_band3 = models.IntegerField(null=True, blank=True, editable=False)
+    # Filled by the sensitive-term scan (``monitoring.sensitive``), with the analysis.
+    sensitive_terms = models.JSONField(
+        _("sensitive terms"), default=list, blank=True,
+        help_text=_("The distinct terms of the sensitive-term lists found in the text."))
+    sensitive_category = models.CharField(
+        _("sensitive category"), max_length=20, choices=Category.choices, blank=True,
+        help_text=_("The handling category most of the terms found belong to."))
     original = models.ForeignKey(
         "self", verbose_name=_("source post"), null=True, blank=True,
         on_delete=models.SET_NULL, related_name="copies",
@@ -102,6 +111,8 @@ class Post(models.Model):
         indexes = [
             models.Index(fields=["-published_at", "-id"], name="post_stream_idx"),
             models.Index(fields=["platform", "-published_at"], name="post_platform_idx"),
+            models.Index(fields=["sensitive_category", "-published_at", "-id"],
+                         name="post_sensitive_idx"),
             *[models.Index(fields=[f"simhash_band{band}"], name=f"post_simhash_band{band}_idx")
               for band in range(4)],
         ]
@@ -123,9 +134,10 @@ class WatchRule(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
                                    on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    # Part of the fingerprint of the in-process rule set (``matching.rule_set``): every
-    # change of a rule must move it.
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    # Counted up by every write: what the process caches (``matching.rule_set``) and the
+    # background backfill compare, whatever the clocks of the writers say.
+    revision = models.PositiveIntegerField(default=1, editable=False)
     # Set when the rule is written: the posts already stored still have to be matched
     # against it (``matching.rules_backfill``, in the background).
     backfill_pending = models.BooleanField(_("matching stored posts"), default=True,
@@ -135,6 +147,38 @@ class WatchRule(models.Model):
         ordering = ["unit", "name", "id"]
         verbose_name = _("watch rule")
         verbose_name_plural = _("watch rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SensitiveTermList(models.Model):
+    """Terms that mark a post as belonging to one handling category (分类处置), one per
+    line; blank lines and lines starting with ``#`` are left out. Active lists are compiled
+    into one automaton (``monitoring.sensitive``) that every post the intake stores is
+    scanned with."""
+
+    category = models.CharField(_("handling category"), max_length=20,
+                                choices=Category.choices)
+    name = models.CharField(_("name"), max_length=120)
+    terms = models.TextField(
+        _("terms"),
+        help_text=_("One term per line; blank lines and lines starting with # are ignored."))
+    active = models.BooleanField(_("active"), default=True)
+    # Empty for the lists loaded on the first migrate, before anybody exists.
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+                                   null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    # Counted up by every write: the fingerprint of the in-process automaton
+    # (``sensitive.sensitive_set``) sums it, so a change is seen whatever the clocks say.
+    revision = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        ordering = ["category", "name", "id"]
+        verbose_name = _("sensitive-term list")
+        verbose_name_plural = _("sensitive-term lists")
 
     def __str__(self) -> str:
         return self.name
@@ -192,6 +236,8 @@ class Topic(models.Model):
     mainstream_media = models.BooleanField(_("mainstream media carry it"), default=False)
     platforms = models.JSONField(_("platforms"), default=dict,
                                  help_text=_("Posts per platform."))
+    categories = models.JSONField(_("sensitive categories"), default=dict,
+                                  help_text=_("Posts per sensitive category."))
     changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
     refreshed_at = models.DateTimeField(_("figures computed at"), null=True, blank=True)
     # Intake counts every change up; the refresh records the count it computed from. The

@@ -55,6 +55,7 @@ from typing import Generic, TypeVar
 
 import ahocorasick
 import jieba
+from django.utils.translation import gettext as _
 
 MAX_EXPRESSION_LENGTH = 1000
 MAX_DEPTH = 20
@@ -78,7 +79,7 @@ def normalise(text: str) -> str:
 class RuleSyntaxError(ValueError):
     """An expression is not a valid watch rule.
 
-    ``message`` says what is wrong (English, to be translated), ``position`` is the 0-based
+    ``message`` says what is wrong (in the active language), ``position`` is the 0-based
     character index in the expression as written, ``code`` is a stable identifier of the kind
     of mistake, and ``rule_id`` names the rule when the error comes from a :class:`RuleSet`.
     """
@@ -177,15 +178,15 @@ def _tokenize(expression: str) -> list[_Token]:
             continue
         if char == "”":
             raise RuleSyntaxError(
-                "closing quote ” without an opening “", i, code="unexpected_quote"
+                _("closing quote ” without an opening “"), i, code="unexpected_quote"
             )
         if char in _QUOTES:
             close = expression.find(_QUOTES[char], i + 1)
             if close == -1:
-                raise RuleSyntaxError("missing closing quote", i, code="unterminated_quote")
+                raise RuleSyntaxError(_("missing closing quote"), i, code="unterminated_quote")
             text = normalise(expression[i + 1 : close])
             if not text:
-                raise RuleSyntaxError("empty phrase", i, code="empty_phrase")
+                raise RuleSyntaxError(_("empty phrase"), i, code="empty_phrase")
             term: Term | None = Term(text, position=i)
             end = close + 1
         else:
@@ -201,7 +202,7 @@ def _tokenize(expression: str) -> list[_Token]:
                 text = normalise(word[1:])
                 if not text:
                     raise RuleSyntaxError(
-                        "'=' must be directly followed by a word", i, code="bare_equals"
+                        _("'=' must be directly followed by a word"), i, code="bare_equals"
                     )
                 term = Term(text, whole_token=True, position=i)
             else:
@@ -210,7 +211,7 @@ def _tokenize(expression: str) -> list[_Token]:
             term_count += 1
             if term_count > MAX_TERMS:
                 raise RuleSyntaxError(
-                    f"too many terms (at most {MAX_TERMS})", i, code="too_many_terms"
+                    _("too many terms (at most %(n)d)") % {"n": MAX_TERMS}, i, code="too_many_terms"
                 )
             tokens.append(_Token("TERM", i, term))
         i = end
@@ -236,16 +237,17 @@ class _Parser:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise RuleSyntaxError(
-                f"expression nests deeper than {MAX_DEPTH} levels", token.position, code="too_deep"
+                _("expression nests deeper than %(n)d levels") % {"n": MAX_DEPTH},
+                token.position, code="too_deep"
             )
 
     def expression(self) -> Node:
         if self.peek().kind == "END":
-            raise RuleSyntaxError("empty expression", 0, code="empty")
+            raise RuleSyntaxError(_("empty expression"), 0, code="empty")
         node = self.or_expr()
         token = self.peek()
         if token.kind == ")":
-            raise RuleSyntaxError("unexpected ')'", token.position, code="unexpected_close")
+            raise RuleSyntaxError(_("unexpected ')'"), token.position, code="unexpected_close")
         return node
 
     def or_expr(self) -> Node:
@@ -285,17 +287,17 @@ class _Parser:
         if token.kind == "(":
             self.take()
             if self.peek().kind == ")":
-                raise RuleSyntaxError("empty parentheses", token.position, code="empty_group")
+                raise RuleSyntaxError(_("empty parentheses"), token.position, code="empty_group")
             if self.peek().kind == "END":
                 raise RuleSyntaxError(
-                    "missing closing parenthesis", token.position, code="unclosed_group"
+                    _("missing closing parenthesis"), token.position, code="unclosed_group"
                 )
             self.enter(token)
             node = self.or_expr()
             self.depth -= 1
             if self.peek().kind != ")":
                 raise RuleSyntaxError(
-                    "missing closing parenthesis", token.position, code="unclosed_group"
+                    _("missing closing parenthesis"), token.position, code="unclosed_group"
                 )
             self.take()
             return node
@@ -303,33 +305,33 @@ class _Parser:
         previous = self.tokens[self.index - 1] if self.index else None
         if previous is not None and previous.kind in _OPERATORS.values():
             raise RuleSyntaxError(
-                f"operator {previous.kind} needs a term after it",
+                _("operator %(operator)s needs a term after it") % {"operator": previous.kind},
                 previous.position,
                 code="missing_term_after",
             )
         if token.kind in ("AND", "OR"):
             raise RuleSyntaxError(
-                f"operator {token.kind} needs a term before it",
+                _("operator %(operator)s needs a term before it") % {"operator": token.kind},
                 token.position,
                 code="missing_term_before",
             )
         if token.kind == ")":
-            raise RuleSyntaxError("unexpected ')'", token.position, code="unexpected_close")
-        raise RuleSyntaxError("empty expression", 0, code="empty")
+            raise RuleSyntaxError(_("unexpected ')'"), token.position, code="unexpected_close")
+        raise RuleSyntaxError(_("empty expression"), 0, code="empty")
 
 
 def parse(expression: str) -> Node:
     """Parse a watch rule, or raise :class:`RuleSyntaxError` saying what and where."""
     if len(expression) > MAX_EXPRESSION_LENGTH:
         raise RuleSyntaxError(
-            f"expression is longer than {MAX_EXPRESSION_LENGTH} characters",
+            _("expression is longer than %(n)d characters") % {"n": MAX_EXPRESSION_LENGTH},
             MAX_EXPRESSION_LENGTH,
             code="too_long",
         )
     node = _Parser(_tokenize(expression)).expression()
     if _true_without_terms(node):
         raise RuleSyntaxError(
-            "a rule needs at least one term that must appear",
+            _("a rule needs at least one term that must appear"),
             _vacuous_part(node).position,
             code="no_required_term",
         )
@@ -385,8 +387,10 @@ def _token_boundaries(text: str) -> frozenset[int]:
     ) | {0}
 
 
-def _occurrence_counts(term: Term, text: str, start: int) -> bool:
-    """Whether the occurrence of ``term`` at ``start`` of normalised ``text`` is a match."""
+def occurrence_counts(term: Term, text: str, start: int) -> bool:
+    """Whether the occurrence of ``term`` at ``start`` of normalised ``text`` is a match:
+    on word boundaries where the term starts or ends with an ASCII letter or digit, on
+    jieba token boundaries for a ``=`` term. Only needed where :func:`needs_check`."""
     end = start + len(term.text)
     if term.whole_token:
         boundaries = _token_boundaries(text)
@@ -396,14 +400,16 @@ def _occurrence_counts(term: Term, text: str, start: int) -> bool:
     return not (end < len(text) and _is_word_char(term.text[-1]) and _is_word_char(text[end]))
 
 
-def _needs_check(term: Term) -> bool:
+def needs_check(term: Term) -> bool:
+    """Whether a substring occurrence of ``term`` may still not count (see
+    :func:`occurrence_counts`)."""
     return term.whole_token or _is_word_char(term.text[0]) or _is_word_char(term.text[-1])
 
 
 def _occurs(term: Term, text: str) -> bool:
     start = text.find(term.text)
     while start != -1:
-        if _occurrence_counts(term, text, start):
+        if occurrence_counts(term, text, start):
             return True
         start = text.find(term.text, start + 1)
     return False
@@ -473,7 +479,7 @@ class RuleSet(Generic[RuleId]):
 
         by_text: dict[str, list[tuple[int, Term, bool]]] = {}
         for term, term_id in term_ids.items():
-            by_text.setdefault(term.text, []).append((term_id, term, _needs_check(term)))
+            by_text.setdefault(term.text, []).append((term_id, term, needs_check(term)))
         self._automaton: ahocorasick.Automaton | None = None
         if by_text:
             self._automaton = ahocorasick.Automaton()
@@ -494,7 +500,7 @@ class RuleSet(Generic[RuleId]):
             start = end - length + 1
             for term_id, term, checked in entries:
                 if term_id not in found and (
-                    not checked or _occurrence_counts(term, normalised, start)
+                    not checked or occurrence_counts(term, normalised, start)
                 ):
                     found.add(term_id)
         candidates: set[int] = set()

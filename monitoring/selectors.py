@@ -9,15 +9,16 @@ from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from .models import Post, Proposal, Topic, TopicSnapshot, WatchRule
+from .models import Post, Proposal, SensitiveTermList, Topic, TopicSnapshot, WatchRule
 
 
 def post_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Post]:
     """Newest published first. Filters: ``platform``, ``sentiment``, ``source_type``,
-    ``since`` and ``until`` (published at or after, before), ``rule`` (matched by it)."""
+    ``sensitive_category``, ``since`` and ``until`` (published at or after, before),
+    ``rule`` (matched by it)."""
     filters = filters or {}
     queryset = Post.objects.all()
-    for name in ("platform", "sentiment", "source_type"):
+    for name in ("platform", "sentiment", "source_type", "sensitive_category"):
         if filters.get(name):
             queryset = queryset.filter(**{name: filters[name]})
     if filters.get("since"):
@@ -42,6 +43,17 @@ def rule_list(*, filters: dict[str, Any] | None = None) -> QuerySet[WatchRule]:
     if filters.get("active") is not None:
         queryset = queryset.filter(active=filters["active"])
     return queryset.order_by("unit__sort_order", "unit_id", "name", "id")
+
+
+def term_list_list(*, filters: dict[str, Any] | None = None) -> QuerySet[SensitiveTermList]:
+    """By category and name. Filters: ``category``, ``active``."""
+    filters = filters or {}
+    queryset = SensitiveTermList.objects.all()
+    if filters.get("category"):
+        queryset = queryset.filter(category=filters["category"])
+    if filters.get("active") is not None:
+        queryset = queryset.filter(active=filters["active"])
+    return queryset.order_by("category", "name", "id")
 
 
 def topic_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Topic]:

@@ -4,9 +4,10 @@ The intake's items are checked one by one by ``monitoring.intake`` (a bad item i
 the others still stored), so ``PostInputSerializer`` only documents their shape.
 """
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incidents.choices import EventType, Platform
+from incidents.choices import Category, EventType, Platform
 from incidents.serializers import BlankAsNullChoiceField
 from organisation.models import Unit
 
@@ -16,12 +17,14 @@ from .models import (
     AUTHOR_MAX_CHARS,
     TEXT_MAX_CHARS,
     Proposal,
+    SensitiveTermList,
     Sentiment,
     SourceType,
     Topic,
     WatchRule,
 )
 from .rules import MAX_EXPRESSION_LENGTH
+from .sensitive import MAX_TERM_LENGTH, MAX_TERMS_CHARS, MAX_TERMS_PER_LIST, terms_parse
 
 # Input ------------------------------------------------------------------------------------
 
@@ -59,6 +62,9 @@ class PostFilterSerializer(serializers.Serializer):
     platform = serializers.ChoiceField(choices=Platform.choices, required=False)
     sentiment = serializers.ChoiceField(choices=Sentiment.choices, required=False)
     source_type = serializers.ChoiceField(choices=SourceType.choices, required=False)
+    sensitive_category = serializers.ChoiceField(
+        choices=Category.choices, required=False,
+        help_text="Only posts whose sensitive terms lead to this handling category.")
     since = serializers.DateTimeField(required=False, help_text="Published at or after.")
     until = serializers.DateTimeField(required=False, help_text="Published before.")
     rule = serializers.PrimaryKeyRelatedField(
@@ -102,6 +108,32 @@ class RuleTrySerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=200,
                                      default=TRY_DEFAULT_LIMIT,
                                      help_text="At most this many posts in the answer.")
+
+
+TERMS_HELP = (f"One term per line (at most {MAX_TERMS_PER_LIST}, each at most "
+              f"{MAX_TERM_LENGTH} characters); blank lines and lines starting with `#` are "
+              "ignored. Terms match as substrings, ignoring case and full/half width; a term "
+              "that starts or ends with a Latin letter or digit only on word boundaries; "
+              "`=term` only as whole words.")
+
+
+class TermListInputSerializer(serializers.Serializer):
+    """A sensitive-term list to create, or (every field optional) the changes to one. The
+    terms are checked by ``monitoring.sensitive``, which answers field messages."""
+
+    category = serializers.ChoiceField(choices=Category.choices)
+    name = serializers.CharField(
+        max_length=SensitiveTermList._meta.get_field("name").max_length)
+    terms = serializers.CharField(max_length=MAX_TERMS_CHARS, allow_blank=True,
+                                  trim_whitespace=False, help_text=TERMS_HELP)
+    active = serializers.BooleanField(required=False, default=True)
+
+
+class TermListFilterSerializer(serializers.Serializer):
+    """Filters of the sensitive-term lists (query parameters)."""
+
+    category = serializers.ChoiceField(choices=Category.choices, required=False)
+    active = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
 class TopicFilterSerializer(serializers.Serializer):
@@ -176,6 +208,13 @@ class PostSerializer(serializers.Serializer):
         source="original_id", read_only=True, allow_null=True,
         help_text="The earliest near-duplicate of this post (it is a repost of that one); "
                   "null when this post is the source.")
+    sensitive_terms = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="The terms of the sensitive-term lists found in the text (normalised).")
+    sensitive_category = BlankAsNullChoiceField(
+        choices=Category.choices,
+        help_text="The handling category most of those terms belong to (the more severe on "
+                  "a tie); null when none was found.")
 
 
 class RuleSerializer(serializers.Serializer):
@@ -188,6 +227,24 @@ class RuleSerializer(serializers.Serializer):
     created_by = serializers.IntegerField(source="created_by_id", read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+
+
+class TermListSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    category = serializers.ChoiceField(choices=Category.choices, read_only=True)
+    name = serializers.CharField(read_only=True)
+    terms = serializers.CharField(read_only=True, help_text="As typed, comments included.")
+    term_count = serializers.SerializerMethodField(help_text="Distinct terms in the list.")
+    active = serializers.BooleanField(read_only=True)
+    created_by = serializers.IntegerField(
+        source="created_by_id", read_only=True, allow_null=True,
+        help_text="null for the starter lists loaded on the first start.")
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_term_count(self, term_list: SensitiveTermList) -> int:
+        return len(terms_parse(term_list.terms))
 
 
 class RuleTryResultSerializer(serializers.Serializer):
@@ -229,6 +286,9 @@ class TopicSerializer(serializers.Serializer):
     mainstream_media = serializers.BooleanField(read_only=True)
     platforms = serializers.DictField(child=serializers.IntegerField(), read_only=True,
                                       help_text="Posts per platform.")
+    categories = serializers.DictField(
+        child=serializers.IntegerField(), read_only=True,
+        help_text="Posts per sensitive category (handling category), those with posts.")
     source_post = PostSerializer(read_only=True, allow_null=True,
                                  help_text="Its earliest post: where it started.")
     incident = serializers.IntegerField(source="incident_id", read_only=True, allow_null=True)

@@ -19,7 +19,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -27,6 +27,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Max, Min, Q, Sum
 from django.utils import timezone
+
+from incidents.choices import Category
 
 from .models import Post, PostMatch, SourceType, Topic, TopicSnapshot, WatchRule
 
@@ -198,11 +200,14 @@ class TopicFigures:
     posts_last_hour: int
     posts_baseline: int
     casualties: bool = False
+    # Posts per sensitive category (``Post.sensitive_category``), only those with posts.
+    categories: dict[str, int] = field(default_factory=dict)
 
 
 def topic_figures(topic: Topic, *, now: datetime, baseline_hours: int) -> TopicFigures:
     """The figures of ``topic``'s posts now (two queries). ``posts_baseline`` counts the
-    posts published in the ``baseline_hours`` before the last hour."""
+    posts published in the ``baseline_hours`` before the last hour; ``categories`` the
+    posts per sensitive category."""
     hour_ago = now - timedelta(hours=1)
     posts = Post.objects.filter(matches__topic=topic)
     figures = posts.aggregate(
@@ -215,6 +220,8 @@ def topic_figures(topic: Topic, *, now: datetime, baseline_hours: int) -> TopicF
         baseline=Count("id", filter=Q(
             published_at__gt=hour_ago - timedelta(hours=baseline_hours),
             published_at__lte=hour_ago)),
+        **{f"category_{category}": Count("id", filter=Q(sensitive_category=category))
+           for category in Category.values},
     )
     platforms = dict(posts.values_list("platform").annotate(n=Count("id"))
                      .order_by("-n", "platform"))
@@ -227,6 +234,8 @@ def topic_figures(topic: Topic, *, now: datetime, baseline_hours: int) -> TopicF
         negative_share=share, mainstream_media=bool(figures["mainstream"]),
         platforms=platforms, first_post_at=figures["first"], last_post_at=figures["last"],
         posts_last_hour=figures["last_hour"], posts_baseline=figures["baseline"],
+        categories={category: figures[f"category_{category}"] for category in Category.values
+                    if figures[f"category_{category}"]},
     )
 
 
@@ -285,7 +294,7 @@ def topic_apply_figures(topic: Topic, figures: TopicFigures, *, now: datetime) -
     topic.comments, topic.likes = figures.comments, figures.likes
     topic.negative_share, topic.mainstream_media = figures.negative_share, \
         figures.mainstream_media
-    topic.platforms = figures.platforms
+    topic.platforms, topic.categories = figures.platforms, figures.categories
     if figures.first_post_at:
         topic.first_post_at, topic.last_post_at = figures.first_post_at, figures.last_post_at
     if source is not None:
@@ -294,8 +303,8 @@ def topic_apply_figures(topic: Topic, figures: TopicFigures, *, now: datetime) -
     topic.refreshed_at, topic.refreshed_revision = now, topic.revision
     topic.save(update_fields=[
         "posts", "reads", "reposts", "comments", "likes", "negative_share",
-        "mainstream_media", "platforms", "first_post_at", "last_post_at", "source_post",
-        "title", "refreshed_at", "refreshed_revision"])
+        "mainstream_media", "platforms", "categories", "first_post_at", "last_post_at",
+        "source_post", "title", "refreshed_at", "refreshed_revision"])
     TopicSnapshot.objects.update_or_create(
         topic=topic, taken_at=now.replace(second=0, microsecond=0),
         defaults={"posts": figures.posts, "posts_last_hour": figures.posts_last_hour,

@@ -38,6 +38,8 @@ EXPECTED_PATHS = {
     "/api/v1/rules/": {"get", "post"},
     "/api/v1/rules/{id}/": {"get", "patch"},
     "/api/v1/rules/try/": {"post"},
+    "/api/v1/sensitive-terms/": {"get", "post"},
+    "/api/v1/sensitive-terms/{id}/": {"get", "patch"},
     "/api/v1/topics/": {"get"},
     "/api/v1/topics/{id}/": {"get"},
     "/api/v1/proposals/": {"get"},

@@ -450,6 +450,7 @@ def test_the_admin_lists_feeds_with_their_state_and_polls_on_demand(client, site
     broken = Feed.objects.create(name="坏的源", url=f"http://127.0.0.1:{free_port()}/x",
                                  next_poll_at=NOW + timedelta(hours=1))
     client.force_login(superuser)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # asserts English
     changelist = reverse("admin:monitoring_feed_changelist")
 
     with time_machine.travel(NOW, tick=False):

@@ -378,6 +378,7 @@ def test_a_leader_sees_the_imports_but_no_form_and_may_not_upload(client, leader
 
 def test_a_text_file_gets_a_form_error(client, duty):
     client.force_login(duty)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # asserts English
 
     answer = client.post(reverse("monitoring:imports"), {"file": upload("notes.txt", b"x")})
 
@@ -389,6 +390,7 @@ def test_a_text_file_gets_a_form_error(client, duty):
 def test_the_progress_partial_shows_the_counts_and_stops_polling_when_done(client, duty,
                                                                            stored_post):
     client.force_login(duty)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # asserts English
     job = import_create(actor=duty, upload=upload("导出.csv", csv_bytes(ROWS)))
     url = reverse("monitoring:import_progress", args=[job.pk])
 

@@ -214,7 +214,8 @@ def test_the_stream_lists_newest_published_first_each_post_scored_on_intake(
                                                  "https://weibo.com/u/1/1"]
     assert set(results[0]) == {"id", "platform", "url", "author", "text", "published_at",
                                "reads", "reposts", "comments", "likes", "source_type",
-                               "sentiment", "sentiment_score", "source_post"}
+                               "sentiment", "sentiment_score", "source_post",
+                               "sensitive_terms", "sensitive_category"}
     assert results[0]["sentiment"] == "positive" and results[0]["sentiment_score"] > 0
     assert results[1]["sentiment"] == "negative" and results[1]["sentiment_score"] < 0
 

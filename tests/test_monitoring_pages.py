@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -303,6 +304,7 @@ def test_dismissing_from_the_board_without_a_reason_shows_the_error_and_keeps_it
         client, duty, story):
     proposal = story["proposal"]
     client.force_login(duty)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # asserts English
     response = client.post(reverse("monitoring:proposal_dismiss", args=[proposal.pk]),
                            {"reason": "  ", "origin": "board"})
     content = response.content.decode()
@@ -340,6 +342,7 @@ def test_deciding_on_a_proposal_already_decided_shows_the_conflict(client, duty,
     client.force_login(office)
     client.post(reverse("monitoring:proposal_accept", args=[proposal.pk]))
     client.force_login(duty)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # asserts English
     response = client.post(reverse("monitoring:proposal_dismiss", args=[proposal.pk]),
                            {"reason": "重复", "origin": "board"})
     assert response.status_code == 409

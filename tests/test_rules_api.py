@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 
 from monitoring.intake import posts_ingest
@@ -56,12 +57,16 @@ def test_an_analyst_creates_a_rule_for_a_unit(fees_rule, analyst, health_unit):
 
 
 def test_an_unclosed_parenthesis_is_a_400_with_its_position(analyst_api, health_unit):
+    analyst_api.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     answer = create(analyst_api, name="坏规则", expression="(医院 收费", unit=health_unit.pk)
+    analyst_api.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = create(analyst_api, name="坏规则", expression="(医院 收费", unit=health_unit.pk)
 
     assert answer.status_code == 400
     body = answer.json()
     assert body["position"] == 0 and body["syntax_error"] == "unclosed_group"
     assert body["expression"] == ["missing closing parenthesis (position 0)"]
+    assert chinese.json()["expression"] == ["缺少右括号（位置 0）"]
     assert not WatchRule.objects.exists()
 
 
