@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from incidents.choices import EventType, Platform
+from incidents.choices import Category, EventType, Platform
 from organisation.models import Unit
 
 from .models import Sentiment, WatchRule
@@ -31,6 +31,8 @@ class StreamFilterForm(forms.Form):
                                  choices=ANY + Platform.choices)
     sentiment = forms.ChoiceField(label=_("Sentiment"), required=False,
                                   choices=ANY + Sentiment.choices)
+    sensitive_category = forms.ChoiceField(label=_("Sensitive terms of"), required=False,
+                                           choices=ANY + Category.choices)
 
     def filters(self) -> dict[str, Any]:
         """What ``selectors.post_list`` filters by; only once the form is valid."""

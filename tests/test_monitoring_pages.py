@@ -187,8 +187,9 @@ def test_the_stream_lists_posts_newest_first_with_figures_sentiment_and_source(
     ({"rule": "RULE"}, ["3", "2", "1"]),
     ({"unit": "HEALTH"}, ["3", "2", "1"]),
     ({"unit": "EDUCATION"}, []),
+    ({"sensitive_category": "inquiry"}, ["2", "1"]),  # 投诉 is on the starter list
 ])
-def test_the_stream_filters_by_rule_unit_platform_and_sentiment(
+def test_the_stream_filters_by_rule_unit_platform_sentiment_and_sensitive_terms(
         client, duty, story, health_unit, query, expected):
     units = {"HEALTH": health_unit.pk, "EDUCATION": Unit.objects.get(name="教育局").pk}
     query = {name: {"RULE": story["rule"].pk, **units}.get(value, value)
@@ -200,7 +201,8 @@ def test_the_stream_filters_by_rule_unit_platform_and_sentiment(
 
 
 @pytest.mark.parametrize("query", [{"platform": "myspace"}, {"sentiment": "angry"},
-                                   {"rule": "999999"}, {"unit": "abc"}])
+                                   {"rule": "999999"}, {"unit": "abc"},
+                                   {"sensitive_category": "gossip"}])
 def test_a_bad_stream_filter_value_shows_a_form_error_not_a_500(client, duty, story, query):
     client.force_login(duty)
     response = client.get(reverse("monitoring:board"), query)
