@@ -14,13 +14,11 @@ bigrams of the text's letters and digits, after dropping what reposting adds (li
 ``//@name:`` chains, @mentions, #hashtags#, 转发): posts are short, and bigrams give a
 short text enough features for copies with a hashtag, a link or a short comment added to
 stay within 3 bits, while a rewrite of the same story lands 10 or more bits away and
-unrelated texts about 32. The votes are counted in one big integer with a 24-bit lane per
-bit, so a feature costs one addition instead of 64.
+unrelated texts about 32. The votes are counted with numpy, one row of bits per feature.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import unicodedata
@@ -30,7 +28,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import jieba
+import numpy as np
 
+from .rules import normalise
 from .sentiment import scorer
 
 if TYPE_CHECKING:  # sensitive imports the rule services, which import this module
@@ -39,12 +39,12 @@ if TYPE_CHECKING:  # sensitive imports the rule services, which import this modu
 BITS = 64
 BANDS = 4
 BAND_BITS = BITS // BANDS
-_LANE = 24  # bits per vote counter: enough for a post of TEXT_MAX_CHARS tokens
-_LANE_MASK = (1 << _LANE) - 1
 # Fewer distinct features than this and a SimHash says little: two short texts would look
 # alike by chance. Such posts are grouped by their exact text only.
 MIN_FEATURES = 8
 # What reposting adds to a text: links, "//@name:" chains, @mentions, #hashtags#, 转发.
+# What is not a letter or a digit (\W, and the underscore \w lets through).
+_NOT_ALNUM = re.compile(r"[\W_]+")
 _REPOST_NOISE = re.compile(
     r"https?://\S+|//@[^:：\s]{1,30}[:：]|@[^\s:：]{1,30}|#[^#]{1,40}#|转发微博|转发|【转】")
 # Words that say nothing about what a post is about (for topic terms, not for SimHash).
@@ -76,48 +76,44 @@ def topic_terms(tokens: Iterable[str]) -> Counter[str]:
     )
 
 
-def _spread_byte(byte: int) -> int:
-    spread = 0
-    for bit in range(8):
-        if byte >> bit & 1:
-            spread |= 1 << (bit * _LANE)
-    return spread
+class _FeatureHashes(dict):
+    """Each feature's 64-bit hash, as 8 bytes, computed once (a plain dict: a look-up that
+    hits costs no Python call). Cleared when it grows past ``FEATURE_CACHE``."""
+
+    def __missing__(self, feature: str) -> bytes:
+        if len(self) >= FEATURE_CACHE:
+            self.clear()
+        digest = self[feature] = hashlib.blake2b(feature.encode("utf-8"),
+                                                 digest_size=8).digest()
+        return digest
 
 
-_SPREAD_BYTE = tuple(_spread_byte(byte) for byte in range(256))
+FEATURE_CACHE = 500_000
+_feature_hashes = _FeatureHashes()
 
 
-@functools.lru_cache(maxsize=200_000)
-def _spread_hash(feature: str) -> int:
-    """The feature's 64-bit hash with each bit moved into its own 24-bit lane."""
-    digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
-    spread = 0
-    for index, byte in enumerate(digest):
-        spread |= _SPREAD_BYTE[byte] << (index * 8 * _LANE)
-    return spread
+def simhash_features(text: str, *, normalised: bool = False) -> list[str]:
+    """The character bigrams of the text's letters and digits, repost noise removed.
+    ``normalised``: the text is already NFKC and lower case (``rules.normalise``)."""
+    if not normalised:
+        text = unicodedata.normalize("NFKC", text).lower()
+    chars = _NOT_ALNUM.sub("", _REPOST_NOISE.sub(" ", text))
+    return list(map(str.__add__, chars, chars[1:]))
 
 
-def simhash_features(text: str) -> list[str]:
-    """The character bigrams of the text's letters and digits, repost noise removed."""
-    text = _REPOST_NOISE.sub(" ", unicodedata.normalize("NFKC", text).lower())
-    chars = "".join(char for char in text if char.isalnum())
-    return [chars[i:i + 2] for i in range(len(chars) - 1)]
-
-
-def simhash(text: str) -> int | None:
+def simhash(text: str, *, normalised: bool = False) -> int | None:
     """The 64-bit SimHash of the text, as a signed integer (the database's ``bigint``);
     None when it has fewer than ``MIN_FEATURES`` distinct features."""
-    features = simhash_features(text)
+    features = simhash_features(text, normalised=normalised)
     if len(set(features)) < MIN_FEATURES:
         return None
-    votes = 0
-    for feature in features:
-        votes += _spread_hash(feature)
-    half = len(features) / 2
-    value = 0
-    for bit in range(BITS):
-        if (votes >> (bit * _LANE)) & _LANE_MASK > half:
-            value |= 1 << bit
+    # One row of 64 bits per feature (bit b of byte i is bit 8i + b); a bit of the hash
+    # is set where more than half of the features have it set.
+    digests = np.frombuffer(b"".join(map(_feature_hashes.__getitem__, features)),
+                            dtype=np.uint8)
+    bits = np.unpackbits(digests.reshape(-1, 8), axis=1, bitorder="little")
+    majority = bits.sum(axis=0, dtype=np.int64) * 2 > len(features)
+    value = int.from_bytes(np.packbits(majority, bitorder="little").tobytes(), "little")
     return value - (1 << BITS) if value >= 1 << (BITS - 1) else value
 
 
@@ -143,6 +139,10 @@ class Analysis:
     sentiment_score: float
     simhash: int | None
     sensitive: SensitiveHit | None = None
+    # Kept for the rule matching that follows the write: the text normalised as rules
+    # read it, and its tokens, so neither is computed again.
+    normalised: str = ""
+    tokens: tuple[str, ...] = ()
 
     def post_fields(self) -> dict:
         """The columns of ``Post`` this analysis fills."""
@@ -156,10 +156,15 @@ class Analysis:
 
 
 def analyse(text: str, *, sensitive: SensitiveSet | None = None) -> Analysis:
-    """Segment the text once and read everything off the tokens; scan it with the
-    compiled ``sensitive`` lists when given."""
-    tokens = segment(text)
-    score = scorer().score(text, tokens)
+    """Normalise the text once (``rules.normalise``: NFKC, lower case, single spaces),
+    segment that once, and read everything off it; scan it with the compiled
+    ``sensitive`` lists when given."""
+    normalised = normalise(text)
+    tokens = segment(normalised)
+    score = scorer().score(normalised, tokens)
     return Analysis(terms=topic_terms(tokens), sentiment=score.label,
-                    sentiment_score=round(score.value, 4), simhash=simhash(text),
-                    sensitive=sensitive.scan(text) if sensitive is not None else None)
+                    sentiment_score=round(score.value, 4),
+                    simhash=simhash(normalised, normalised=True),
+                    sensitive=sensitive.scan(text, normalised=normalised)
+                    if sensitive is not None else None,
+                    normalised=normalised, tokens=tuple(tokens))

@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Q, Value, When
 
 from .analysis import BANDS, hamming
 from .models import Post
@@ -97,21 +97,26 @@ def near_duplicates_link(posts: list[Post]) -> int:
         if post.original_id:
             union(post.pk, post.original_id)
 
-    changes: dict[int | None, list[int]] = {}
+    sources_before = {pk for pk, post in by_id.items() if post.original_id is None}
+    changes: dict[int, int | None] = {}
     for post in by_id.values():
         root = find(post.pk)
         wanted = None if root == post.pk else root
         if post.original_id != wanted:
-            changes.setdefault(wanted, []).append(post.pk)
+            changes[post.pk] = wanted
             post.original_id = wanted
-    # Copies of a former source that were not looked at follow it to the new source.
-    moved_sources = [pk for pk in by_id if pk not in ids and find(pk) != pk]
-    for root in {find(pk) for pk in moved_sources}:
-        Post.objects.filter(original_id__in=[pk for pk in moved_sources if find(pk) == root]) \
-            .exclude(pk__in=list(by_id)).update(original_id=root)
-    for wanted, pks in changes.items():
-        Post.objects.filter(pk__in=pks).update(original_id=wanted)
-    changed = sum(len(pks) for pks in changes.values())
+    # Copies of a stored source that is a source no more follow it to the new source (a
+    # copy published earlier arrived late): rare, one statement.
+    moved = {pk: find(pk) for pk in sources_before if pk not in ids and find(pk) != pk}
+    if moved:
+        Post.objects.filter(original_id__in=moved).update(original_id=Case(
+            *(When(original_id=pk, then=Value(root)) for pk, root in moved.items()),
+            output_field=IntegerField()))
+    if changes:
+        Post.objects.filter(pk__in=changes).update(original_id=Case(
+            *(When(pk=pk, then=Value(root)) for pk, root in changes.items()),
+            output_field=IntegerField()))
+    changed = len(changes)
     if changed:
         logger.info("near_duplicates_link: %d posts grouped", changed)
     return changed

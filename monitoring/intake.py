@@ -309,7 +309,7 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
         # stored ones whose text was just filled in, are grouped and matched.
         posts = _stored_posts({key: batch[key] for key in fresh})
         near_duplicates_link(posts)
-        posts_match(posts, terms={post.pk: analyses[_post_key(post)].terms for post in posts})
+        posts_match(posts, analyses={post.pk: analyses[_post_key(post)] for post in posts})
     result.duplicate += stored
     logger.info("posts_ingest source=%s accepted=%d duplicate=%d rejected=%d", source,
                 result.accepted, result.duplicate, result.rejected)

@@ -8,7 +8,6 @@ rows (``PostMatch``), so the stream can be filtered by rule.
 """
 
 import logging
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,10 +23,10 @@ from core.errors import InvalidInput, PermissionDenied
 from organisation.models import Unit
 from organisation.roles import Role
 
-from .analysis import segment, topic_terms
+from .analysis import Analysis, segment, topic_terms
 from .compiled import CompiledTable
 from .models import Post, WatchRule
-from .rules import RuleSet, RuleSyntaxError, matches, parse
+from .rules import RuleSet, RuleSyntaxError, matches, normalise, parse
 from .topics import matches_record
 
 logger = logging.getLogger(__name__)
@@ -102,23 +101,28 @@ def rule_set_forget() -> None:
     _compiled.forget()
 
 
-def posts_match(posts: Iterable[Post], *, terms: dict[int, Counter[str]] | None = None,
+def posts_match(posts: Iterable[Post], *, analyses: dict[int, Analysis] | None = None,
                 rules: RuleSet[int] | None = None) -> int:
     """Record which active rules (or ``rules``) match each post, each match in a topic of
     its rule (``topics.matches_record``); answers how many matches are new. A post already
-    matched by a rule keeps its match. ``terms`` are the posts' topic terms by id, when the
-    caller has them (else the posts are segmented again)."""
+    matched by a rule keeps its match. ``analyses`` are the posts' analyses by id, when the
+    caller has them (else the matched posts are segmented again)."""
     rules = rule_set() if rules is None else rules
     if not len(rules):
         return 0
-    matched = [(post, found) for post in posts if (found := rules.match(post.text))]
+    analyses = analyses or {}
+
+    def match(post: Post) -> set[int]:
+        analysis = analyses.get(post.pk)
+        if analysis is None:
+            return rules.match(post.text)
+        return rules.match(post.text, normalised=analysis.normalised, tokens=analysis.tokens)
+
+    matched = [(post, found) for post in posts if (found := match(post))]
     if not matched:
         return 0
-    if terms is None:
-        terms = {}
-    for post, _found in matched:
-        if post.pk not in terms:
-            terms[post.pk] = topic_terms(segment(post.text))
+    terms = {post.pk: analyses[post.pk].terms if post.pk in analyses
+             else topic_terms(segment(normalise(post.text))) for post, _found in matched}
     return matches_record(matched, terms)
 
 

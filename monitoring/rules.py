@@ -46,9 +46,10 @@ runs of whitespace to one space), then:
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -387,13 +388,22 @@ def _token_boundaries(text: str) -> frozenset[int]:
     ) | {0}
 
 
-def occurrence_counts(term: Term, text: str, start: int) -> bool:
+def token_boundaries(tokens: Iterable[str]) -> frozenset[int]:
+    """The offsets where the tokens of a text start and end (the tokens jieba cut from
+    it, in order)."""
+    return frozenset(itertools.accumulate((len(token) for token in tokens), initial=0))
+
+
+def occurrence_counts(term: Term, text: str, start: int,
+                      boundaries: AbstractSet[int] | None = None) -> bool:
     """Whether the occurrence of ``term`` at ``start`` of normalised ``text`` is a match:
     on word boundaries where the term starts or ends with an ASCII letter or digit, on
-    jieba token boundaries for a ``=`` term. Only needed where :func:`needs_check`."""
+    jieba token boundaries for a ``=`` term (``boundaries`` when the caller has them).
+    Only needed where :func:`needs_check`."""
     end = start + len(term.text)
     if term.whole_token:
-        boundaries = _token_boundaries(text)
+        if boundaries is None:
+            boundaries = _token_boundaries(text)
         return start in boundaries and end in boundaries
     if start > 0 and _is_word_char(term.text[0]) and _is_word_char(text[start - 1]):
         return False
@@ -490,17 +500,23 @@ class RuleSet(Generic[RuleId]):
     def __len__(self) -> int:
         return len(self._rules)
 
-    def match(self, text: str) -> set[RuleId]:
-        """The ids of the rules that match ``text``."""
-        normalised = normalise(text)
+    def match(self, text: str, *, normalised: str | None = None,
+              tokens: Sequence[str] | None = None) -> set[RuleId]:
+        """The ids of the rules that match ``text``. A caller that has already normalised
+        it (``normalise``) and segmented the normalised text with jieba passes both, so
+        neither is done again."""
+        if normalised is None:
+            normalised = normalise(text)
         if self._automaton is None or not normalised:
             return set()
+        boundaries = token_boundaries(tokens) if tokens is not None \
+            and sum(map(len, tokens)) == len(normalised) else None
         found: set[int] = set()
         for end, (length, entries) in self._automaton.iter(normalised):
             start = end - length + 1
             for term_id, term, checked in entries:
                 if term_id not in found and (
-                    not checked or occurrence_counts(term, normalised, start)
+                    not checked or occurrence_counts(term, normalised, start, boundaries)
                 ):
                     found.add(term_id)
         candidates: set[int] = set()

@@ -163,11 +163,13 @@ class SensitiveSet:
         """How many distinct terms."""
         return self._terms
 
-    def scan(self, text: str) -> SensitiveHit:
-        """The terms of the lists that occur in ``text``, and its category."""
+    def scan(self, text: str, *, normalised: str | None = None) -> SensitiveHit:
+        """The terms of the lists that occur in ``text`` (``normalised`` by the caller
+        already, if given), and its category."""
         if self._automaton is None:
             return NO_HIT
-        normalised = normalise(text)
+        if normalised is None:
+            normalised = normalise(text)
         if not normalised:
             return NO_HIT
         found: dict[str, set[str]] = {}

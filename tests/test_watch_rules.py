@@ -16,6 +16,7 @@ from monitoring.rules import (
     RuleSyntaxError,
     Term,
     matches,
+    normalise,
     parse,
     terms,
 )
@@ -363,5 +364,9 @@ def test_rule_set_of_ten_thousand_rules_agrees_with_each_rule_alone():
     for text in texts:
         expected = {rule_id for rule_id, node in nodes.items() if matches(node, text)}
         assert rule_set.match(text) == expected, text
+        # The intake's way: normalised and segmented once by the analysis, reused here.
+        normalised = normalise(text)
+        assert rule_set.match(text, normalised=normalised,
+                              tokens=jieba.lcut(normalised)) == expected, text
         matched_somewhere += bool(expected)
     assert matched_somewhere >= 10  # the comparison is not vacuous
