@@ -295,7 +295,7 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
                 for key, clean in batch.items() if key not in known}
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            stored, fresh = _store(batch, analyses, lists, source=source, now=now)
+            stored, fresh, created = _store(batch, analyses, lists, source=source, now=now)
             break
         except IntegrityError:
             # Another batch stored one of these posts since we looked: look again, it is
@@ -307,7 +307,14 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
     if fresh:
         # After the commit: a post is stored even if what follows fails. New posts, and
         # stored ones whose text was just filled in, are grouped and matched.
-        posts = _stored_posts({key: batch[key] for key in fresh})
+        # The new posts as inserted (the database answered their ids: PostgreSQL, SQLite
+        # 3.35+), else read back; and the stored posts whose text was filled in.
+        if all(post.pk is not None for post in created):
+            in_hand = {_post_key(post) for post in created}
+            posts = [*created, *_stored_posts({key: batch[key] for key in fresh
+                                               if key not in in_hand})]
+        else:
+            posts = _stored_posts({key: batch[key] for key in fresh})
         near_duplicates_link(posts)
         posts_match(posts, analyses={post.pk: analyses[_post_key(post)] for post in posts})
     result.duplicate += stored
@@ -343,12 +350,13 @@ def _stored_posts(batch: dict[tuple[str, str], dict[str, Any]]) -> list[Post]:
 
 def _store(batch: dict[tuple[str, str], dict[str, Any]],
            analyses: dict[tuple[str, str], Analysis], lists: SensitiveSet, *, source: str,
-           now: datetime) -> tuple[int, set[tuple[str, str]]]:
+           now: datetime) -> tuple[int, set[tuple[str, str]], list[Post]]:
     """Merge into the stored posts and create the others. Answers how many were stored
-    already, and the keys of the posts that are new or whose text was filled in (their
-    analyses are in ``analyses``, which this completes, scanning with ``lists``)."""
+    already, the keys of the posts that are new or whose text was filled in (their
+    analyses are in ``analyses``, which this completes, scanning with ``lists``), and the
+    new posts."""
     if not batch:
-        return 0, set()
+        return 0, set(), []
     with transaction.atomic(durable=True):
         urls = [value for kind, value in batch if kind == "url"]
         hashes = [value for kind, value in batch if kind == "hash"]
@@ -382,10 +390,10 @@ def _store(batch: dict[tuple[str, str], dict[str, Any]],
         for key in new:
             if key not in analyses:  # stored by someone else, then deleted, since we looked
                 analyses[key] = analyse(batch[key]["text"], sensitive=lists)
-        Post.objects.bulk_create(
+        created = Post.objects.bulk_create(
             [Post(**batch[key], **analyses[key].post_fields(), source=source,
                   first_seen_at=now, received_at=now, updated_at=now) for key in new],
             batch_size=500,
         )
         fresh.update(new)
-    return len(existing), fresh
+    return len(existing), fresh, created
