@@ -368,6 +368,25 @@ def _walk_terms(node: Node, positive: bool = True) -> list[tuple[Term, bool]]:
     return [pair for child in node.children for pair in _walk_terms(child, positive)]
 
 
+def _required_terms(node: Node) -> frozenset[Term] | None:
+    """Terms of which at least one occurs in every text the node holds for, as few as the
+    tree allows (an AND needs only one of its parts' sets: the smallest, of the longest
+    terms, as longer terms are rarer); None when the node may hold with none of its terms
+    (a NOT). The rule set evaluates a rule only when one of these was found."""
+    if isinstance(node, Term):
+        return frozenset((node,))
+    if isinstance(node, Not):
+        return None
+    parts = [_required_terms(child) for child in node.children]
+    if isinstance(node, Or):
+        return None if any(part is None for part in parts) else frozenset().union(*parts)
+    candidates = [part for part in parts if part]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda part: (len(part),
+                                             -sum(len(term.text) for term in part)))
+
+
 def terms(node: Node) -> set[str]:
     """The normalised texts of all terms of a rule (the ``=`` option is not part of the text)."""
     return {term.text for term, _ in _walk_terms(node)}
@@ -465,10 +484,12 @@ class RuleSet(Generic[RuleId]):
 
     All distinct terms go into one Aho-Corasick automaton; a text is normalised and scanned
     once, occurrences that need a word- or token-boundary check get it (jieba runs only when
-    a ``=`` term occurs), and only rules with a found term of positive polarity (not under an
-    odd number of NOTs) are evaluated. That is sound because :func:`parse` rejects rules that
-    hold when none of their terms appear, and a rule is monotone in each of its terms: finding
-    only terms it must not contain cannot make it true.
+    a ``=`` term occurs, unless the caller passes the tokens), and only the rules one of
+    whose required terms was found are evaluated (:func:`_required_terms`: for
+    ``(a OR b) AND c`` only ``c``). That is sound because a rule holds only if one of its
+    required terms occurs, by induction over the tree; where a NOT leaves no required set,
+    any of its terms of positive polarity triggers it, as :func:`parse` rejects rules that
+    hold when none of their terms appear.
     """
 
     def __init__(self, rules: Mapping[RuleId, str]) -> None:
@@ -483,7 +504,10 @@ class RuleSet(Generic[RuleId]):
                 raise
             index = len(self._rules)
             self._rules.append((rule_id, _compile(node, term_ids)))
-            for term_id in {term_ids[term] for term, positive in _walk_terms(node) if positive}:
+            required = _required_terms(node)
+            if required is None:  # e.g. NOT (NOT a): any of its positive terms
+                required = frozenset(term for term, positive in _walk_terms(node) if positive)
+            for term_id in {term_ids[term] for term in required}:
                 triggers.setdefault(term_id, []).append(index)
         self._triggers = {term_id: tuple(indexes) for term_id, indexes in triggers.items()}
 
