@@ -134,7 +134,6 @@ def hamming(a: int, b: int) -> int:
 class Analysis:
     """One post's text, analysed."""
 
-    terms: Counter[str]
     sentiment: str
     sentiment_score: float
     simhash: int | None
@@ -143,6 +142,11 @@ class Analysis:
     # read it, and its tokens, so neither is computed again.
     normalised: str = ""
     tokens: tuple[str, ...] = ()
+
+    @property
+    def terms(self) -> Counter[str]:
+        """The topic terms of the text (``topic_terms``): only matched posts need them."""
+        return topic_terms(self.tokens)
 
     def post_fields(self) -> dict:
         """The columns of ``Post`` this analysis fills."""
@@ -162,7 +166,7 @@ def analyse(text: str, *, sensitive: SensitiveSet | None = None) -> Analysis:
     normalised = normalise(text)
     tokens = segment(normalised)
     score = scorer().score(normalised, tokens)
-    return Analysis(terms=topic_terms(tokens), sentiment=score.label,
+    return Analysis(sentiment=score.label,
                     sentiment_score=round(score.value, 4),
                     simhash=simhash(normalised, normalised=True),
                     sensitive=sensitive.scan(text, normalised=normalised)
