@@ -52,7 +52,7 @@ import unicodedata
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import ahocorasick
 import jieba
@@ -461,6 +461,18 @@ def matches(rule: str | Node, text: str) -> bool:
     return _evaluate(node, lambda term: _occurs(term, normalised))
 
 
+def automaton(by_text: Mapping[str, Sequence[Any]]) -> ahocorasick.Automaton | None:
+    """One Aho-Corasick automaton over the texts; each text found yields
+    ``(its length, its entries)``. None when there is no text."""
+    if not by_text:
+        return None
+    found = ahocorasick.Automaton()
+    for text, entries in by_text.items():
+        found.add_word(text, (len(text), tuple(entries)))
+    found.make_automaton()
+    return found
+
+
 RuleId = TypeVar("RuleId", bound=Hashable)
 _Predicate = Callable[[AbstractSet[int]], bool]
 
@@ -514,12 +526,7 @@ class RuleSet(Generic[RuleId]):
         by_text: dict[str, list[tuple[int, Term, bool]]] = {}
         for term, term_id in term_ids.items():
             by_text.setdefault(term.text, []).append((term_id, term, needs_check(term)))
-        self._automaton: ahocorasick.Automaton | None = None
-        if by_text:
-            self._automaton = ahocorasick.Automaton()
-            for text, entries in by_text.items():
-                self._automaton.add_word(text, (len(text), tuple(entries)))
-            self._automaton.make_automaton()
+        self._automaton = automaton(by_text)
 
     def __len__(self) -> int:
         return len(self._rules)

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import ahocorasick
 from django.db import connections, transaction
 from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
@@ -44,7 +43,7 @@ from incidents.choices import Category
 from .compiled import CompiledTable
 from .matching import rule_require
 from .models import SensitiveTermList
-from .rules import Term, needs_check, normalise, occurrence_counts
+from .rules import Term, automaton, needs_check, normalise, occurrence_counts
 
 logger = logging.getLogger(__name__)
 
@@ -152,12 +151,7 @@ class SensitiveSet:
         for term, term_categories in categories.items():
             by_text.setdefault(term.text, []).append(
                 (term, needs_check(term), frozenset(term_categories)))
-        self._automaton: ahocorasick.Automaton | None = None
-        if by_text:
-            self._automaton = ahocorasick.Automaton()
-            for text, entries in by_text.items():
-                self._automaton.add_word(text, (len(text), tuple(entries)))
-            self._automaton.make_automaton()
+        self._automaton = automaton(by_text)
 
     def __len__(self) -> int:
         """How many distinct terms."""
