@@ -155,8 +155,8 @@ class Analysis:
         return {"sentiment": self.sentiment, "sentiment_score": self.sentiment_score,
                 "simhash": self.simhash,
                 **{f"simhash_band{band}": value for band, value in enumerate(bands)},
-                "sensitive_terms": list(hit.terms) if hit else [],
-                "sensitive_category": hit.category if hit else ""}
+                **(hit.post_fields() if hit
+                   else {"sensitive_terms": [], "sensitive_category": ""})}
 
 
 def analyse(text: str, *, sensitive: SensitiveSet | None = None) -> Analysis:

@@ -174,6 +174,8 @@ class SensitiveTermList(models.Model):
     # Counted up by every write: the fingerprint of the in-process automaton
     # (``sensitive.sensitive_set``) sums it, so a change is seen whatever the clocks say.
     revision = models.PositiveIntegerField(default=1, editable=False)
+    # The revision the recent stored posts were last scanned with (``sensitive_backfill``).
+    rescanned_revision = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["category", "name", "id"]

@@ -29,9 +29,11 @@ import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
@@ -41,8 +43,8 @@ from core.errors import InvalidInput
 from incidents.choices import Category
 
 from .compiled import CompiledTable
-from .matching import rule_require
-from .models import SensitiveTermList
+from .matching import BACKFILL_CHUNK, rule_require
+from .models import Post, SensitiveTermList, Topic
 from .rules import Term, automaton, needs_check, normalise, occurrence_counts
 
 logger = logging.getLogger(__name__)
@@ -131,6 +133,10 @@ class SensitiveHit:
 
     terms: tuple[str, ...] = ()
     category: str = ""
+
+    def post_fields(self) -> dict[str, Any]:
+        """The columns of ``Post`` a scan fills."""
+        return {"sensitive_terms": list(self.terms), "sensitive_category": self.category}
 
 
 NO_HIT = SensitiveHit()
@@ -265,8 +271,9 @@ def term_list_create(*, actor: Any, category: str, name: str, terms: str,
 def term_list_update(*, term_list: SensitiveTermList, actor: Any,
                      **changes: Any) -> SensitiveTermList:
     """Change a list's ``category``, ``name``, ``terms`` or ``active``; the same roles and
-    checks as :func:`term_list_create`. Posts stored already keep what their scan found;
-    the list as it now is scans the posts that arrive next, in every process."""
+    checks as :func:`term_list_create`. The list as it now is scans the posts that arrive
+    next, in every process, and the recent stored ones in the background
+    (:func:`sensitive_backfill`)."""
     rule_require(actor)
     unknown = set(changes) - {"category", "name", "terms", "active"}
     if unknown:
@@ -278,6 +285,45 @@ def term_list_update(*, term_list: SensitiveTermList, actor: Any,
     sensitive_set_forget()
     term_list.refresh_from_db()
     return term_list
+
+
+def sensitive_backfill(*, now: Any = None, chunk: int = BACKFILL_CHUNK) -> int:
+    """After a list was created or changed (its ``revision`` is past ``rescanned_revision``),
+    scan the posts of the last ``FENGHUO_RULE_BACKFILL_DAYS`` again with the lists as they
+    are now, so recent posts carry the new terms too; their topics' figures are computed
+    again. Idempotent; a list changed again meanwhile stays pending. Answers how many posts
+    changed."""
+    pending = list(SensitiveTermList.objects.filter(revision__gt=F("rescanned_revision"))
+                   .values_list("pk", "revision"))
+    if not pending:
+        return 0
+    now = now or timezone.now()
+    since = now - timedelta(days=settings.FENGHUO_RULE_BACKFILL_DAYS)
+    lists = sensitive_set()
+    changed: list[int] = []
+    last_id = 0
+    while True:
+        posts = list(Post.objects.filter(published_at__gte=since, pk__gt=last_id)
+                     .order_by("pk").only("id", "text", "sensitive_terms",
+                                          "sensitive_category")[:chunk])
+        if not posts:
+            break
+        last_id = posts[-1].pk
+        for post in posts:
+            fields = lists.scan(post.text).post_fields()
+            if fields != {"sensitive_terms": post.sensitive_terms,
+                          "sensitive_category": post.sensitive_category}:
+                Post.objects.filter(pk=post.pk).update(**fields)
+                changed.append(post.pk)
+    for start in range(0, len(changed), chunk):
+        Topic.objects.filter(matches__post_id__in=changed[start:start + chunk]) \
+            .update(revision=F("revision") + 1)
+    for pk, revision in pending:
+        SensitiveTermList.objects.filter(pk=pk, revision=revision) \
+            .update(rescanned_revision=revision)
+    if changed:
+        logger.info("sensitive_backfill: %d recent posts scanned anew", len(changed))
+    return len(changed)
 
 
 # --- The starter lists --------------------------------------------------------------------

@@ -5,6 +5,7 @@ from celery import shared_task
 from .feeds import feeds_poll_due
 from .imports import import_run, imports_run_pending
 from .matching import rules_backfill
+from .sensitive import sensitive_backfill
 from .topics import topics_refresh
 
 
@@ -25,6 +26,8 @@ def run_pending_imports_task() -> None:
 
 @shared_task(name="monitoring.refresh_topics", ignore_result=True)
 def refresh_topics_task() -> None:
-    """New and changed rules over the stored posts, then the figures of changed topics."""
+    """New and changed rules and term lists over the stored posts, then the figures of
+    changed topics."""
     rules_backfill()
+    sensitive_backfill()
     topics_refresh()

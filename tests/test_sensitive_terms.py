@@ -360,3 +360,44 @@ def test_creating_a_list_checks_the_role_in_the_service(spokesperson):
 
     with pytest.raises(PermissionDenied):
         term_list_create(actor=spokesperson, category="hype", name="x", terms="炒作")
+
+
+def test_a_new_or_changed_list_is_applied_to_recent_stored_posts_in_the_background(
+        analyst, health_unit):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from monitoring.intake import posts_ingest
+    from monitoring.matching import rule_create, rules_backfill
+    from monitoring.models import Post, Topic
+    from monitoring.sensitive import sensitive_backfill, term_list_create, term_list_update
+    from monitoring.topics import topics_refresh
+
+    sensitive_backfill()  # the starter lists: nothing stored yet
+    rule_create(actor=analyst, name="医院", expression="医院", unit=health_unit)
+    now = timezone.now()
+    posts_ingest(items=[
+        {"platform": "weibo", "url": "https://weibo.com/p/recent",
+         "text": "医院门口有人散布流言蜚语", "published_at": (now - timedelta(days=1)).isoformat()},
+        {"platform": "weibo", "url": "https://weibo.com/p/old",
+         "text": "医院门口有人散布流言蜚语。",
+         "published_at": (now - timedelta(days=30)).isoformat()},
+    ], source="test")
+    rules_backfill()
+    topics_refresh()
+    assert Post.objects.get(url__endswith="recent").sensitive_terms == []
+
+    made = term_list_create(actor=analyst, category="fabrication", name="流言",
+                            terms="流言蜚语")
+    assert sensitive_backfill() == 1
+    recent = Post.objects.get(url__endswith="recent")
+    assert (recent.sensitive_terms, recent.sensitive_category) == (["流言蜚语"], "fabrication")
+    assert Post.objects.get(url__endswith="old").sensitive_terms == []  # outside the window
+    topics_refresh()
+    assert Topic.objects.get().categories == {"fabrication": 1}
+    assert sensitive_backfill() == 0  # done
+
+    term_list_update(term_list=made, actor=analyst, active=False)
+    assert sensitive_backfill() == 1
+    assert Post.objects.get(url__endswith="recent").sensitive_category == ""
