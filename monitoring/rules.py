@@ -477,18 +477,27 @@ RuleId = TypeVar("RuleId", bound=Hashable)
 _Predicate = Callable[[AbstractSet[int]], bool]
 
 
-def _compile(node: Node, term_ids: dict[Term, int]) -> _Predicate:
-    """The rule as a function of the set of ids of the terms found in a text."""
+def _source(node: Node, term_ids: dict[Term, int]) -> str:
+    """The rule as a Python expression over ``f``, the set of ids of the terms found in a
+    text: only integers, ``in``, ``not``, ``and``, ``or`` and parentheses."""
     if isinstance(node, Term):
-        term_id = term_ids.setdefault(node, len(term_ids))
-        return lambda found: term_id in found
+        return f"{term_ids.setdefault(node, len(term_ids))} in f"
     if isinstance(node, Not):
-        inner = _compile(node.child, term_ids)
-        return lambda found: not inner(found)
-    parts = tuple(_compile(child, term_ids) for child in node.children)
-    if isinstance(node, And):
-        return lambda found: all(part(found) for part in parts)
-    return lambda found: any(part(found) for part in parts)
+        return f"not ({_source(node.child, term_ids)})"
+    joiner = " and " if isinstance(node, And) else " or "
+    return joiner.join(f"({_source(child, term_ids)})" for child in node.children)
+
+
+def _compile(sources: list[str]) -> list[_Predicate]:
+    """The expressions of :func:`_source` as functions, compiled together: one call each
+    when a rule is evaluated, instead of a tree of closures."""
+    if not sources:
+        return []
+    # Safe: the text is generated from parsed rules and holds no name or string of theirs,
+    # only term ids (integers) and operators; no builtins are reachable.
+    return eval(  # noqa: S307
+        "[" + ",".join(f"lambda f: {source}" for source in sources) + "]",
+        {"__builtins__": {}})
 
 
 class RuleSet(Generic[RuleId]):
@@ -506,7 +515,8 @@ class RuleSet(Generic[RuleId]):
 
     def __init__(self, rules: Mapping[RuleId, str]) -> None:
         term_ids: dict[Term, int] = {}
-        self._rules: list[tuple[RuleId, _Predicate]] = []
+        rule_ids: list[RuleId] = []
+        sources: list[str] = []
         triggers: dict[int, list[int]] = {}
         for rule_id, expression in rules.items():
             try:
@@ -514,14 +524,17 @@ class RuleSet(Generic[RuleId]):
             except RuleSyntaxError as error:
                 error.rule_id = rule_id
                 raise
-            index = len(self._rules)
-            self._rules.append((rule_id, _compile(node, term_ids)))
+            index = len(rule_ids)
+            rule_ids.append(rule_id)
+            sources.append(_source(node, term_ids))
             required = _required_terms(node)
             if required is None:  # e.g. NOT (NOT a): any of its positive terms
                 required = frozenset(term for term, positive in _walk_terms(node) if positive)
             for term_id in {term_ids[term] for term in required}:
                 triggers.setdefault(term_id, []).append(index)
         self._triggers = {term_id: tuple(indexes) for term_id, indexes in triggers.items()}
+        self._rules: list[tuple[RuleId, _Predicate]] = list(zip(rule_ids, _compile(sources),
+                                                                strict=True))
 
         by_text: dict[str, list[tuple[int, Term, bool]]] = {}
         for term, term_id in term_ids.items():
