@@ -18,12 +18,14 @@ import hashlib
 import logging
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -327,25 +329,29 @@ def _post_key(post: Post) -> tuple[str, str]:
     return ("url", post.url) if post.url else ("hash", post.content_hash)
 
 
+def _stored(keys: Iterable[tuple[str, str]]) -> tuple[QuerySet[Post], QuerySet[Post]]:
+    """The stored posts of these keys: those known by URL, and those (without a URL)
+    known by their content hash."""
+    keys = list(keys)
+    return (Post.objects.filter(url__in=[value for kind, value in keys if kind == "url"]),
+            Post.objects.filter(url__isnull=True,
+                                content_hash__in=[value for kind, value in keys
+                                                  if kind == "hash"]))
+
+
 def _stored_keys(batch: dict[tuple[str, str], dict[str, Any]]) -> set[tuple[str, str]]:
     """The keys of the batch that are stored already (two queries)."""
-    urls = [value for kind, value in batch if kind == "url"]
-    hashes = [value for kind, value in batch if kind == "hash"]
-    return {*(("url", url) for url in Post.objects.filter(url__in=urls)
-              .values_list("url", flat=True)),
-            *(("hash", value) for value in Post.objects.filter(
-                url__isnull=True, content_hash__in=hashes).values_list("content_hash",
-                                                                         flat=True))}
+    by_url, by_hash = _stored(batch)
+    return {*(("url", url) for url in by_url.values_list("url", flat=True)),
+            *(("hash", value) for value in by_hash.values_list("content_hash", flat=True))}
 
 
 def _stored_posts(batch: dict[tuple[str, str], dict[str, Any]]) -> list[Post]:
     """The stored posts of these keys, with what grouping and matching read."""
-    urls = [value for kind, value in batch if kind == "url"]
-    hashes = [value for kind, value in batch if kind == "hash"]
     fields = ("id", "url", "content_hash", "text", "published_at", "original_id", "simhash",
               *(f"simhash_band{band}" for band in range(4)))
-    return [*Post.objects.filter(url__in=urls).only(*fields),
-            *Post.objects.filter(url__isnull=True, content_hash__in=hashes).only(*fields)]
+    by_url, by_hash = _stored(batch)
+    return [*by_url.only(*fields), *by_hash.only(*fields)]
 
 
 def _store(batch: dict[tuple[str, str], dict[str, Any]],
@@ -358,15 +364,11 @@ def _store(batch: dict[tuple[str, str], dict[str, Any]],
     if not batch:
         return 0, set(), []
     with transaction.atomic(durable=True):
-        urls = [value for kind, value in batch if kind == "url"]
-        hashes = [value for kind, value in batch if kind == "hash"]
         # Every batch locks the stored posts in the same order (URL ones, then the others,
         # each by id) and inserts new ones sorted by key, so two batches never deadlock.
-        existing = [
-            *Post.objects.select_for_update().filter(url__in=urls).order_by("pk"),
-            *Post.objects.select_for_update().filter(
-                url__isnull=True, content_hash__in=hashes).order_by("pk"),
-        ]
+        by_url, by_hash = _stored(batch)
+        existing = [*by_url.select_for_update().order_by("pk"),
+                    *by_hash.select_for_update().order_by("pk")]
         known, changed, fresh = set(), [], set()
         for post in existing:
             key = _post_key(post)
