@@ -5,11 +5,31 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
-from django.db.models.functions import TruncHour
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Sum,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber, TruncHour
 from django.utils import timezone
 
-from .models import Post, Proposal, SensitiveTermList, Topic, TopicSnapshot, WatchRule
+from plans.selectors import plan_version_in_force
+
+from .models import (
+    Post,
+    PostMatch,
+    Proposal,
+    SensitiveTermList,
+    Topic,
+    TopicSnapshot,
+    WatchRule,
+)
 
 
 def post_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Post]:
@@ -138,10 +158,6 @@ def proposals_open() -> QuerySet[Proposal]:
 def post_stream(*, filters: dict[str, Any] | None = None) -> QuerySet[Post]:
     """``post_list`` for the board's stream: each post with its source post and its
     matches (rule, topic); three queries per page whatever its length."""
-    from django.db.models import Prefetch
-
-    from .models import PostMatch
-
     return post_list(filters=filters).select_related("original").prefetch_related(
         Prefetch("matches", queryset=PostMatch.objects.select_related("rule", "topic")
                  .order_by("rule_id")))
@@ -150,11 +166,6 @@ def post_stream(*, filters: dict[str, Any] | None = None) -> QuerySet[Post]:
 def topic_post_heads(topic: Topic) -> QuerySet[Post]:
     """The topic's posts that are not near-duplicate copies of another of its posts,
     newest first, each with ``copies_count``: how many of its copies the topic holds."""
-    from django.db.models import IntegerField, OuterRef, Subquery
-    from django.db.models.functions import Coalesce
-
-    from .models import PostMatch
-
     in_topic = PostMatch.objects.filter(topic=topic).values("post_id")
     copies = (PostMatch.objects.filter(topic=topic, post__original_id=OuterRef("pk"))
               .order_by().values("topic_id").annotate(n=Count("id")).values("n"))
@@ -167,9 +178,6 @@ def topic_post_heads(topic: Topic) -> QuerySet[Post]:
 def topic_copies(topic: Topic, *, sources: list[int], per_source: int = 5
                  ) -> dict[int, list[Post]]:
     """The earliest ``per_source`` copies in the topic of each of ``sources`` (one query)."""
-    from django.db.models import F, Window
-    from django.db.models.functions import RowNumber
-
     rows = (Post.objects.filter(matches__topic=topic, original_id__in=sources)
             .annotate(rank=Window(RowNumber(), partition_by=[F("original_id")],
                                   order_by=[F("published_at").asc(), F("id").asc()]))
@@ -183,6 +191,4 @@ def topic_copies(topic: Topic, *, sources: list[int], per_source: int = 5
 def level_policies_in_force() -> dict[int, Any]:
     """The levels of the plan in force by number (name, colour): how a proposal's
     suggested level is shown (two queries)."""
-    from plans.selectors import plan_version_in_force
-
     return {policy.level: policy for policy in plan_version_in_force().levels.all()}
