@@ -323,9 +323,9 @@ class Stages:
 # (stage, module, attribute): what the intake calls, by the name it calls it by. A stage
 # inside another (segmentation inside analyse) is taken out of the outer one.
 STAGE_POINTS = (
-    ("sentiment", "monitoring.intake", "analyse"),
-    ("segmentation", "monitoring.analysis", "segment"),
-    ("simhash", "monitoring.analysis", "simhash"),
+    ("sentiment", "monitoring.intake", "analyse_all"),
+    ("segmentation", "monitoring.segmentation", "jieba.lcut"),
+    ("simhash", "monitoring.analysis", "simhashes"),
     ("topic terms", "monitoring.analysis", "topic_terms"),
     ("look-up", "monitoring.intake", "_stored_keys"),
     ("storage", "monitoring.intake", "_store"),
@@ -333,7 +333,7 @@ STAGE_POINTS = (
     ("grouping", "monitoring.intake", "near_duplicates_link"),
     ("rule set", "monitoring.matching", "rule_set"),
     ("matching", "monitoring.rules", "RuleSet.match"),
-    ("=token", "monitoring.rules", "_token_boundaries"),
+    ("=token", "monitoring.segmentation", "Segmentation.is_boundary"),
     ("topics", "monitoring.matching", "matches_record"),
     ("sensitive", "monitoring.intake", "sensitive_set"),
     ("sensitive", "monitoring.sensitive", "SensitiveSet.scan"),
@@ -341,8 +341,8 @@ STAGE_POINTS = (
 STAGE_NOTES = {
     "judge": "validation, normalised URL, content hash, batch merge (rest of posts_ingest)",
     "look-up": "which posts are stored already (_stored_keys, 2 queries)",
-    "segmentation": "jieba.lcut inside analyse (analysis.segment)",
-    "sentiment": "sentiment on the tokens, and the rest of analysis.analyse",
+    "segmentation": "jieba.lcut of the blocks segmented (monitoring.segmentation)",
+    "sentiment": "sentiment (choosing the blocks to segment), the rest of analysis.analyse",
     "simhash": "SimHash over character bigrams (analysis.simhash)",
     "topic terms": "topic terms of the tokens (analysis.topic_terms)",
     "storage": "transaction, lock stored, bulk INSERT (_store)",
@@ -350,7 +350,7 @@ STAGE_NOTES = {
     "grouping": "near-duplicate grouping (grouping.near_duplicates_link)",
     "rule set": "rule-set fingerprint query, once per batch (matching.rule_set)",
     "matching": "Aho-Corasick scan and rule evaluation (RuleSet.match)",
-    "=token": "jieba.tokenize again for =whole-token terms (rules._token_boundaries)",
+    "=token": "token boundaries for =whole-token terms (Segmentation.is_boundary)",
     "topics": "topic clustering and PostMatch rows (topics.matches_record)",
     "match rest": "the rest of posts_match",
     "sensitive": "sensitive-term lists: fingerprint once a batch, scan (monitoring.sensitive)",
@@ -392,15 +392,12 @@ def stages_installed(stages: Stages) -> Iterator[None]:
 
 
 def _caches_clear() -> None:
-    """Start a run as a fresh worker would: SimHash feature cache, token boundaries and
-    the scorer's learned compounds emptied (the scorer is built again, untimed)."""
-    from monitoring import analysis, rules
+    """Start a run as a fresh worker would: the segmentations cached for whole-token
+    terms and the scorer's learned compounds emptied (the scorer is built again, untimed)."""
+    from monitoring import rules
     from monitoring.sentiment import scorer
 
-    for holder, name in ((analysis, "_spread_hash"), (rules, "_token_boundaries")):
-        cached = getattr(holder, name, None)
-        if hasattr(cached, "cache_clear"):
-            cached.cache_clear()
+    rules._segmentation.cache_clear()
     scorer.cache_clear()
     scorer()
     gc.collect()
@@ -437,7 +434,7 @@ def jieba_raw(texts: list[str]) -> tuple[Rate, list[list[str]]]:
 
 def analysis_parts(texts: list[str], tokens: list[list[str]]) -> dict[str, float]:
     """Seconds for each part of the analysis other than segmentation, alone."""
-    from monitoring.analysis import simhash, topic_terms
+    from monitoring.analysis import simhashes, topic_terms
     from monitoring.sentiment import scorer
 
     _caches_clear()
@@ -448,8 +445,8 @@ def analysis_parts(texts: list[str], tokens: list[list[str]]) -> dict[str, float
         score(text, text_tokens)
     parts["sentiment"] = time.perf_counter() - started
     started = time.perf_counter()
-    for text in texts:
-        simhash(text)
+    for start in range(0, len(texts), 1000):  # as the intake does, a batch at a time
+        simhashes(texts[start:start + 1000])
     parts["simhash"] = time.perf_counter() - started
     started = time.perf_counter()
     for text_tokens in tokens:

@@ -35,7 +35,7 @@ from core.errors import InvalidInput, PermissionDenied
 from incidents.choices import Platform
 from organisation.roles import Role
 
-from .analysis import Analysis, analyse
+from .analysis import Analysis, analyse, analyse_all
 from .grouping import near_duplicates_link
 from .matching import posts_match
 from .models import AUTHOR_MAX_CHARS, TEXT_MAX_CHARS, URL_MAX_BYTES, Post, SourceType
@@ -293,8 +293,9 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
     # The sensitive-term lists are compiled (or their fingerprint checked) once a batch.
     known = _stored_keys(batch)
     lists = sensitive_set()
-    analyses = {key: analyse(clean["text"], sensitive=lists)
-                for key, clean in batch.items() if key not in known}
+    unknown = [key for key in batch if key not in known]
+    analyses = dict(zip(unknown, analyse_all([batch[key]["text"] for key in unknown],
+                                             sensitive=lists), strict=True))
     for attempt in range(1, ATTEMPTS + 1):
         try:
             stored, fresh, created = _store(batch, analyses, lists, source=source, now=now)

@@ -116,7 +116,8 @@ def posts_match(posts: Iterable[Post], *, analyses: dict[int, Analysis] | None =
         analysis = analyses.get(post.pk)
         if analysis is None:
             return rules.match(post.text)
-        return rules.match(post.text, normalised=analysis.normalised, tokens=analysis.tokens)
+        return rules.match(post.text, normalised=analysis.normalised,
+                           segmentation=analysis.segmentation)
 
     matched = [(post, found) for post in posts if (found := match(post))]
     if not matched:

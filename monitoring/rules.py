@@ -46,17 +46,17 @@ runs of whitespace to one space), then:
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import ahocorasick
-import jieba
 from django.utils.translation import gettext as _
+
+from .segmentation import Segmentation
 
 MAX_EXPRESSION_LENGTH = 1000
 MAX_DEPTH = 20
@@ -400,30 +400,23 @@ def _is_word_char(char: str) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def _token_boundaries(text: str) -> frozenset[int]:
-    # Cached because one post is checked against many whole-token terms.
-    return frozenset(
-        offset for _, start, end in jieba.tokenize(text) for offset in (start, end)
-    ) | {0}
-
-
-def token_boundaries(tokens: Iterable[str]) -> frozenset[int]:
-    """The offsets where the tokens of a text start and end (the tokens jieba cut from
-    it, in order)."""
-    return frozenset(itertools.accumulate((len(token) for token in tokens), initial=0))
+def _segmentation(text: str) -> Segmentation:
+    # Cached because one text is checked against many whole-token terms: each of its
+    # blocks is segmented once, and only the blocks where such a term occurs.
+    return Segmentation(text)
 
 
 def occurrence_counts(term: Term, text: str, start: int,
-                      boundaries: AbstractSet[int] | None = None) -> bool:
+                      segmentation: Segmentation | None = None) -> bool:
     """Whether the occurrence of ``term`` at ``start`` of normalised ``text`` is a match:
     on word boundaries where the term starts or ends with an ASCII letter or digit, on
-    jieba token boundaries for a ``=`` term (``boundaries`` when the caller has them).
-    Only needed where :func:`needs_check`."""
+    jieba token boundaries for a ``=`` term (``segmentation`` of ``text`` when the caller
+    has it). Only needed where :func:`needs_check`."""
     end = start + len(term.text)
     if term.whole_token:
-        if boundaries is None:
-            boundaries = _token_boundaries(text)
-        return start in boundaries and end in boundaries
+        if segmentation is None:
+            segmentation = _segmentation(text)
+        return segmentation.is_boundary(start) and segmentation.is_boundary(end)
     if start > 0 and _is_word_char(term.text[0]) and _is_word_char(text[start - 1]):
         return False
     return not (end < len(text) and _is_word_char(term.text[-1]) and _is_word_char(text[end]))
@@ -461,16 +454,43 @@ def matches(rule: str | Node, text: str) -> bool:
     return _evaluate(node, lambda term: _occurs(term, normalised))
 
 
-def automaton(by_text: Mapping[str, Sequence[Any]]) -> ahocorasick.Automaton | None:
-    """One Aho-Corasick automaton over the texts; each text found yields
-    ``(its length, its entries)``. None when there is no text."""
-    if not by_text:
-        return None
-    found = ahocorasick.Automaton()
-    for text, entries in by_text.items():
-        found.add_word(text, (len(text), tuple(entries)))
-    found.make_automaton()
-    return found
+class Finder:
+    """One Aho-Corasick automaton (pyahocorasick) over many texts, each with its entries.
+
+    Keys and the texts searched are taken as their UTF-8 bytes, each byte one character
+    of a latin-1 string. pyahocorasick looks a node's children up one by one, and over
+    Chinese characters the root alone has thousands; over bytes a node has at most 256.
+    Measured on 100-character posts with the 16,000 longer entries of the sentiment
+    lexicon: 50 µs a post over characters, 9 µs over bytes."""
+
+    __slots__ = ("_automaton",)
+
+    def __init__(self, by_text: Mapping[str, Sequence[Any]]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        for text, entries in by_text.items():
+            key = text.encode("utf-8").decode("latin-1")
+            self._automaton.add_word(key, (len(key), tuple(entries)))
+        self._automaton.make_automaton()
+
+    def find(self, text: str) -> Iterator[tuple[int, tuple]]:
+        """``(start, entries)`` for each occurrence of each text in ``text``; ``start`` is
+        an offset in ``text``'s UTF-8 bytes (:func:`char_offset` turns it into one in
+        ``text``)."""
+        for end, (length, entries) in self._automaton.iter(
+                text.encode("utf-8").decode("latin-1")):
+            yield end - length + 1, entries
+
+
+def char_offset(text: str, byte_offset: int) -> int:
+    """The offset in ``text`` of the character at ``byte_offset`` of its UTF-8 bytes."""
+    if text.isascii():
+        return byte_offset
+    return len(text.encode("utf-8")[:byte_offset].decode("utf-8"))
+
+
+def automaton(by_text: Mapping[str, Sequence[Any]]) -> Finder | None:
+    """A :class:`Finder` over the texts; None when there is no text."""
+    return Finder(by_text) if by_text else None
 
 
 RuleId = TypeVar("RuleId", bound=Hashable)
@@ -504,8 +524,8 @@ class RuleSet(Generic[RuleId]):
     """Many rules compiled once, then matched against any number of texts.
 
     All distinct terms go into one Aho-Corasick automaton; a text is normalised and scanned
-    once, occurrences that need a word- or token-boundary check get it (jieba runs only when
-    a ``=`` term occurs, unless the caller passes the tokens), and only the rules one of
+    once, occurrences that need a word- or token-boundary check get it (jieba segments only
+    the block where a ``=`` term occurs, once per text), and only the rules one of
     whose required terms was found are evaluated (:func:`_required_terms`: for
     ``(a OR b) AND c`` only ``c``). That is sound because a rule holds only if one of its
     required terms occurs, by induction over the tree; where a NOT leaves no required set,
@@ -545,23 +565,21 @@ class RuleSet(Generic[RuleId]):
         return len(self._rules)
 
     def match(self, text: str, *, normalised: str | None = None,
-              tokens: Sequence[str] | None = None) -> set[RuleId]:
+              segmentation: Segmentation | None = None) -> set[RuleId]:
         """The ids of the rules that match ``text``. A caller that has already normalised
-        it (``normalise``) and segmented the normalised text with jieba passes both, so
-        neither is done again."""
+        it (``normalise``) passes that, and the ``Segmentation`` of the normalised text
+        if it has one, so neither is done again."""
         if normalised is None:
             normalised = normalise(text)
         if self._automaton is None or not normalised:
             return set()
-        boundaries = token_boundaries(tokens) if tokens is not None \
-            and sum(map(len, tokens)) == len(normalised) else None
+        if segmentation is not None and segmentation.text != normalised:
+            segmentation = None
         found: set[int] = set()
-        for end, (length, entries) in self._automaton.iter(normalised):
-            start = end - length + 1
+        for start, entries in self._automaton.find(normalised):
             for term_id, term, checked in entries:
-                if term_id not in found and (
-                    not checked or occurrence_counts(term, normalised, start, boundaries)
-                ):
+                if term_id not in found and (not checked or occurrence_counts(
+                        term, normalised, char_offset(normalised, start), segmentation)):
                     found.add(term_id)
         candidates: set[int] = set()
         for term_id in found:

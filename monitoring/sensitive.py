@@ -45,7 +45,8 @@ from incidents.choices import Category
 from .compiled import CompiledTable
 from .matching import BACKFILL_CHUNK, rule_require
 from .models import Post, SensitiveTermList, Topic
-from .rules import Term, automaton, needs_check, normalise, occurrence_counts
+from .rules import Term, automaton, char_offset, needs_check, normalise, occurrence_counts
+from .segmentation import Segmentation
 
 logger = logging.getLogger(__name__)
 
@@ -163,9 +164,10 @@ class SensitiveSet:
         """How many distinct terms."""
         return self._terms
 
-    def scan(self, text: str, *, normalised: str | None = None) -> SensitiveHit:
+    def scan(self, text: str, *, normalised: str | None = None,
+             segmentation: Segmentation | None = None) -> SensitiveHit:
         """The terms of the lists that occur in ``text`` (``normalised`` by the caller
-        already, if given), and its category."""
+        already, if given, with its ``segmentation`` if it has one), and its category."""
         if self._automaton is None:
             return NO_HIT
         if normalised is None:
@@ -173,13 +175,14 @@ class SensitiveSet:
         if not normalised:
             return NO_HIT
         found: dict[str, set[str]] = {}
-        for end, (length, entries) in self._automaton.iter(normalised):
-            start = end - length + 1
+        for start, entries in self._automaton.find(normalised):
             for term, checked, term_categories in entries:
                 seen = found.get(term.text)
                 if seen is not None and term_categories <= seen:
                     continue
-                if not checked or occurrence_counts(term, normalised, start):
+                if not checked or occurrence_counts(term, normalised,
+                                                    char_offset(normalised, start),
+                                                    segmentation):
                     found.setdefault(term.text, set()).update(term_categories)
         if not found:
             return NO_HIT

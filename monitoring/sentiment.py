@@ -1,7 +1,8 @@
 """Sentiment of a post: negative, neutral or positive, with a value in [-1, 1].
 
-The monitoring pipeline segments each post once with ``jieba.lcut`` and hands the tokens
-to :func:`scorer`, the configured :class:`Scorer`. The default, :class:`LexiconScorer`,
+The monitoring pipeline hands each post to :func:`scorer`, the configured :class:`Scorer`,
+with its ``Segmentation`` (``monitoring.segmentation``): jieba's tokens, segmented block
+by block on demand. The default, :class:`LexiconScorer`,
 works offline: a sentiment lexicon with negation (double negation cancels), degree
 adverbs, contrast (但是 …: the clause after weighs more) and exclamation, one dict lookup
 per token. On labelled Chinese reviews it was not built from it is right about 7 times in
@@ -21,6 +22,8 @@ The lexicon has two parts (``monitoring/lexicon/README.md`` gives the details):
   complaint words (乱收费, 投诉无门, 点赞 …), and the words of the lists above not used.
 
 To replace the scorer, write a class with ``score(text, tokens=None) -> SentimentScore``
+(``tokens`` a list of jieba's tokens of the text, or its ``Segmentation``, whose
+``tokens()`` are that list)
 and a constructor without arguments, and name it in the setting
 ``FENGHUO_SENTIMENT_SCORER = "package.module.ClassName"``; :func:`scorer` builds it once
 per process. ``python -m bench.sentiment_eval --scorer package.module.ClassName`` measures
@@ -29,7 +32,9 @@ it on the same data.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import math
 import pickle
 from collections.abc import Iterable, Sequence
@@ -38,11 +43,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-import jieba
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from monitoring.models import Sentiment
+from monitoring.rules import Finder
+from monitoring.segmentation import Segmentation
 
 DEFAULT_SCORER = "monitoring.sentiment.LexiconScorer"
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
@@ -55,8 +61,10 @@ class SentimentScore:
 
 
 class Scorer(Protocol):
-    def score(self, text: str, tokens: Sequence[str] | None = None) -> SentimentScore:
-        """Score ``text``. ``tokens`` are ``jieba.lcut(text)`` when the caller has them;
+    def score(self, text: str,
+              tokens: Sequence[str] | Segmentation | None = None) -> SentimentScore:
+        """Score ``text``. ``tokens`` are ``jieba.lcut(text)`` when the caller has them,
+        or the text's ``Segmentation`` (``tokens.tokens()`` is that list, segmented once);
         a scorer must not segment again then."""
         ...
 
@@ -158,6 +166,11 @@ class LexiconScorer:
     - tokens jieba keeps whole (很差, 不满意, 不太好) are split into modifier and word
       the first time they are seen, then remembered in the table.
 
+    Given a ``Segmentation``, it segments only the blocks (``monitoring.segmentation``)
+    that hold an entry of its table, and the blocks that modifiers before them may still
+    reach: a block with no entry has only plain tokens, and plain tokens change nothing
+    while no modifier is pending. The score is the same as from all the tokens.
+
     A negation that reaches no sentiment word (没人管, 不能上网) counts ``NEGATION_ALONE``
     against the post: complaints say what does not work. Notices phrased with a negation
     (不对外开放) are scored negative by it. A contrast word (但是, 却 …) multiplies the
@@ -206,12 +219,21 @@ class LexiconScorer:
             table[mark] = (_SENTENCE, self.EXCLAMATION)
         self._table = table
         self._learned_limit = len(table) + self.LEARNED_MAX
+        # Every token that is not plain holds an entry of the table (a compound token
+        # starts with one): blocks that hold none are skipped (``_tokens_needed``). The
+        # entries of one character are a set, the others an Aho-Corasick ``Finder``.
+        self._singles = frozenset(entry for entry in table if len(entry) == 1)
+        self._longer = Finder({entry: () for entry in table if len(entry) > 1})
+        self._resets = frozenset(mark for mark, entry in table.items()
+                                 if entry[0] in (_CLAUSE, _SENTENCE))
 
     # -- scoring
 
     def score(self, text: str, tokens: Sequence[str] | None = None) -> SentimentScore:
         if tokens is None:
-            tokens = jieba.lcut(text)
+            tokens = Segmentation(text)
+        if isinstance(tokens, Segmentation):
+            tokens = self._tokens_needed(tokens)
         evidence = self.evidence(tokens)
         value = math.tanh(evidence / 2)
         if evidence >= self.NEUTRAL_BELOW:
@@ -279,6 +301,31 @@ class LexiconScorer:
         if negation < 0:
             sentence -= alone
         return total + sentence
+
+    def _tokens_needed(self, segmentation: Segmentation) -> list[str]:
+        """The tokens that can change the score, in order: every gap's, and those of
+        each block that holds an entry of the table or that a modifier may reach (the
+        block before it was segmented and no clause or sentence mark came since)."""
+        singles, resets, pieces = self._singles, self._resets, segmentation.pieces
+        starts = segmentation.starts  # of the pieces, where the Finder counts (UTF-8 bytes)
+        if not segmentation.text.isascii():
+            starts = list(itertools.accumulate(
+                (len(piece.encode("utf-8")) for piece in pieces[:-1]), initial=0))
+        holding = {bisect.bisect_right(starts, start) - 1
+                   for start, _entries in self._longer.find(segmentation.text)}
+        tokens: list[str] = []
+        reachable = False  # a modifier of the last block segmented may still be pending
+        for index in range(len(segmentation.pieces)):
+            if index % 2 == 0:  # a gap
+                gap = segmentation.piece_tokens(index)
+                tokens.extend(gap)
+                if reachable and not resets.isdisjoint(gap):
+                    reachable = False
+            elif reachable or index in holding \
+                    or not singles.isdisjoint(pieces[index]):
+                tokens.extend(segmentation.piece_tokens(index))
+                reachable = True
+        return tokens
 
     # -- compound tokens
 

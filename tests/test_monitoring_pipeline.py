@@ -1,6 +1,9 @@
 """From posts to incidents: near-duplicates, topics, figures, alerts, proposals, and a topic
 feeding the incident accepted from it. Built through the real services."""
 
+import itertools
+import re
+import unicodedata
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,7 +15,7 @@ from django.db.models import F
 
 from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
 from incidents.models import Incident
-from monitoring.analysis import hamming, simhash
+from monitoring.analysis import _CHAIN, _REPOST_NOISE, hamming, simhash, simhashes
 from monitoring.intake import posts_ingest
 from monitoring.matching import rule_create, rule_update, rules_backfill
 from monitoring.models import Post, PostMatch, Proposal, Topic, TopicSnapshot
@@ -24,7 +27,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=SHANGHAI)
 
 FEES = "市第一医院被曝重复收费，患者家属晒出缴费单据，多收了两千多元，医院至今未退款。"
-FEES_REPOST = "转发 //@网友乙: 太过分了！ " + FEES
+FEES_REPOST = "太过分了！转发 //@网友乙: " + FEES  # a comment, then what was reposted
 FEES_TAGGED = "【转】#医院乱收费# " + FEES + " http://t.cn/abc"
 FEES_REWRITE = "市第一医院重复收费事件：家属称缴费单据显示多收两千元，要求医院退款。"
 PARKING = "县人民医院停车场收费太贵，一小时二十元，附近居民投诉停车难，停车场车位也不够。"
@@ -76,6 +79,43 @@ def test_simhash_keeps_copies_close_and_other_stories_far():
     assert hamming(simhash(FEES), simhash(FEES_REWRITE)) > 3
     assert hamming(simhash(FEES), simhash(PARKING)) > 16
     assert simhash("好") is None
+
+
+def _splitmix64(value: int) -> int:
+    mask = (1 << 64) - 1
+    value = (value + 0x9E3779B97F4A7C15) & mask
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & mask
+    return value ^ (value >> 31)
+
+
+def _simhash_one_by_one(text: str) -> int | None:
+    """SimHash as the module describes it, feature by feature in plain Python."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    if (start := text.find("//@")) > 0 and _CHAIN.match(text, start):
+        text = text[start:]
+    letters = re.sub(r"[\W_]+", "", _REPOST_NOISE.sub(" ", text))
+    features = [ord(a) << 21 | ord(b) for a, b in itertools.pairwise(letters)]
+    if len(set(features)) < 8:
+        return None
+    votes = [0] * 64
+    for feature in features:
+        hashed = _splitmix64(feature)
+        for bit in range(64):
+            votes[bit] += hashed >> bit & 1
+    value = sum(1 << bit for bit in range(64) if votes[bit] * 2 > len(features))
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def test_simhashes_of_a_batch_are_each_texts_own():
+    """The intake hashes a batch at once (array sums, 255 rows at a time): texts of every
+    length, with and without enough features, side by side, give each its own hash."""
+    texts = ["", "好", "哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈", FEES, FEES_REPOST, PARKING,
+             "第一行\n第二行 #话题# 内容足够长的一段文字，用来计算指纹", FEES * 12,
+             "评论//@甲: 评论//@乙: " + PARKING, "abc", "医院" + "收费不合理，" * 60]
+    assert simhashes(texts) == [_simhash_one_by_one(text) for text in texts]
+    assert simhashes(texts) == [simhash(text) for text in texts]
+    assert simhashes([]) == []
 
 
 def test_reposts_are_grouped_under_the_earliest_post(db):

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from bench.sentiment_eval import evaluate, load_reviews, sample, segment, split
 from monitoring.models import Sentiment
+from monitoring.segmentation import Segmentation
 from monitoring.sentiment import LexiconScorer, SentimentScore, scorer
 
 NEGATIVE, NEUTRAL, POSITIVE = (Sentiment.NEGATIVE.value, Sentiment.NEUTRAL.value,
@@ -167,3 +168,33 @@ def test_figures_on_held_out_reviews_stay_above_their_floors(lexicon):
     assert figures.accuracy >= 0.67
     assert figures.negative_recall >= 0.71
     assert figures.neutral_share <= 0.16
+
+
+# ------------------------------------------------------- segmenting only what is needed
+
+
+def test_scoring_a_segmentation_equals_scoring_all_tokens(lexicon):
+    """The intake hands the scorer a Segmentation, and only the blocks near its words are
+    segmented; the score must be the one all of jieba's tokens give."""
+    _tuning, held_out = split(load_reviews().items)
+    for item in sample(held_out, 2000):
+        text = item.text
+        assert lexicon.score(text, Segmentation(text)) == lexicon.score(text, jieba.lcut(text))
+
+
+@hypothesis_settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(
+    ["不", "很", "太", "没有", "好", "差", "满意", "医院", "今天", "我们", "去", "“", "”",
+     "，", "。", "！", " ", "abc", "但是", "投诉无门", "看病", "《", "》", "…"]), max_size=40))
+def test_modifiers_reaching_across_blocks_score_as_with_all_tokens(lexicon, words):
+    text = "".join(words)
+    assert lexicon.score(text, Segmentation(text)) == lexicon.score(text, jieba.lcut(text))
+
+
+def test_blocks_without_sentiment_words_are_not_segmented(lexicon):
+    text = "人民代表大会第三次会议在北京召开，服务态度很差"
+    segmentation = Segmentation(text)
+    assert lexicon.score(text, segmentation).label == NEGATIVE
+    segmented = [segmentation.pieces[index] for index in segmentation._tokens
+                 if Segmentation.is_block(index)]
+    assert segmented == ["服务态度很差"]

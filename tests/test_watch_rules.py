@@ -20,6 +20,7 @@ from monitoring.rules import (
     parse,
     terms,
 )
+from monitoring.segmentation import Segmentation
 
 HOSPITAL_FEES = "(医院 OR 卫健委) AND (收费 OR 投诉) NOT 招聘"
 
@@ -367,6 +368,6 @@ def test_rule_set_of_ten_thousand_rules_agrees_with_each_rule_alone():
         # The intake's way: normalised and segmented once by the analysis, reused here.
         normalised = normalise(text)
         assert rule_set.match(text, normalised=normalised,
-                              tokens=jieba.lcut(normalised)) == expected, text
+                              segmentation=Segmentation(normalised)) == expected, text
         matched_somewhere += bool(expected)
     assert matched_somewhere >= 10  # the comparison is not vacuous
