@@ -31,6 +31,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.bulk import bulk_insert
 from core.errors import InvalidInput, PermissionDenied
 from incidents.choices import Platform
 from organisation.roles import Role
@@ -54,6 +55,9 @@ FIELDS = frozenset({"platform", "url", "author", "text", "published_at", "source
                     *FIGURES})
 # Who may feed posts in: the monitoring desk, and sysadmin accounts that crawlers use.
 INGEST_ROLES = frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD, Role.SYSADMIN})
+# The choices as sets: ``Choices.values`` builds a list at every call.
+PLATFORMS = frozenset(Platform.values)
+SOURCE_TYPES = frozenset(SourceType.values)
 UPDATED_FIELDS = (*FIGURES, "author", "text", "content_hash", "received_at", "updated_at")
 # Attempts when a concurrent batch stores the same new post first (PostgreSQL).
 ATTEMPTS = 3
@@ -164,7 +168,7 @@ def _clean(item: Any, *, now: datetime) -> dict[str, Any]:
     platform = item.get("platform")
     if platform in (None, ""):
         errors["platform"] = [_("This field is required.")]
-    elif platform not in Platform.values:
+    elif platform not in PLATFORMS:
         errors["platform"] = [_("Not one of the platforms: %(choices)s.")
                               % {"choices": ", ".join(Platform.values)}]
     else:
@@ -173,7 +177,7 @@ def _clean(item: Any, *, now: datetime) -> dict[str, Any]:
     source_type = item.get("source_type")
     if source_type in (None, ""):
         clean["source_type"] = SourceType.OTHER
-    elif source_type not in SourceType.values:
+    elif source_type not in SOURCE_TYPES:
         errors["source_type"] = [_("Not one of the source types: %(choices)s.")
                                  % {"choices": ", ".join(SourceType.values)}]
     else:
@@ -393,10 +397,8 @@ def _store(batch: dict[tuple[str, str], dict[str, Any]],
         for key in new:
             if key not in analyses:  # stored by someone else, then deleted, since we looked
                 analyses[key] = analyse(batch[key]["text"], sensitive=lists)
-        created = Post.objects.bulk_create(
+        created = bulk_insert(
             [Post(**batch[key], **analyses[key].post_fields(), source=source,
-                  first_seen_at=now, received_at=now, updated_at=now) for key in new],
-            batch_size=500,
-        )
+                  first_seen_at=now, received_at=now, updated_at=now) for key in new])
         fresh.update(new)
     return len(existing), fresh, created

@@ -15,6 +15,7 @@ segmenting block by block costs the time of the blocks asked for.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Iterator
 
 import jieba
@@ -42,20 +43,23 @@ class Segmentation:
     """The tokens of one text, by block, each block segmented the first time it is needed.
 
     ``pieces`` alternate gap, block, gap, … (a gap may be empty; the first and the last
-    piece are gaps); ``starts`` are their offsets in the text."""
+    piece are gaps); ``starts`` are their offsets in the text (computed when asked)."""
 
-    __slots__ = ("_all", "_tokens", "pieces", "starts", "text")
+    __slots__ = ("_all", "_starts", "_tokens", "pieces", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.pieces: list[str] = _BLOCK.split(text) if text else [""]
-        starts, offset = [], 0
-        for piece in self.pieces:
-            starts.append(offset)
-            offset += len(piece)
-        self.starts = starts
+        self._starts: list[int] | None = None
         self._tokens: dict[int, list[str]] = {}
         self._all: list[str] | None = None
+
+    @property
+    def starts(self) -> list[int]:
+        """The offset of each piece in the text."""
+        if self._starts is None:
+            self._starts = list(itertools.accumulate(map(len, self.pieces[:-1]), initial=0))
+        return self._starts
 
     @staticmethod
     def is_block(index: int) -> bool:

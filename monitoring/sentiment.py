@@ -48,7 +48,7 @@ from django.utils.module_loading import import_string
 
 from monitoring.models import Sentiment
 from monitoring.rules import Finder
-from monitoring.segmentation import Segmentation
+from monitoring.segmentation import Segmentation, gap_tokens
 
 DEFAULT_SCORER = "monitoring.sentiment.LexiconScorer"
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
@@ -315,14 +315,18 @@ class LexiconScorer:
                    for start, _entries in self._longer.find(segmentation.text)}
         tokens: list[str] = []
         reachable = False  # a modifier of the last block segmented may still be pending
-        for index in range(len(segmentation.pieces)):
-            if index % 2 == 0:  # a gap
-                gap = segmentation.piece_tokens(index)
-                tokens.extend(gap)
-                if reachable and not resets.isdisjoint(gap):
-                    reachable = False
-            elif reachable or index in holding \
-                    or not singles.isdisjoint(pieces[index]):
+        for index, piece in enumerate(pieces):
+            if index % 2 == 0:  # a gap: one character mostly, often none
+                if len(piece) == 1:
+                    tokens.append(piece)
+                    if reachable and piece in resets:
+                        reachable = False
+                elif piece:
+                    gap = gap_tokens(piece)
+                    tokens.extend(gap)
+                    if reachable and not resets.isdisjoint(gap):
+                        reachable = False
+            elif reachable or index in holding or not singles.isdisjoint(piece):
                 tokens.extend(segmentation.piece_tokens(index))
                 reachable = True
         return tokens
