@@ -320,6 +320,32 @@ class Stages:
         return timed
 
 
+class Collections:
+    """Time Python's cyclic garbage collector ran, by generation, while installed (the
+    collections run inside whichever stage allocated; this says how much of the stages
+    they are)."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.counts = [0, 0, 0]
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds[info["generation"]] += time.perf_counter() - self._started
+            self.counts[info["generation"]] += 1
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        gc.callbacks.append(self._callback)
+        try:
+            yield
+        finally:
+            gc.callbacks.remove(self._callback)
+
+
 # (stage, module, attribute): what the intake calls, by the name it calls it by. A stage
 # inside another (segmentation inside analyse) is taken out of the outer one.
 STAGE_POINTS = (
@@ -567,6 +593,8 @@ class Run:
     refreshed: int
     refresh_alerts: int
     refresh_proposals: int
+    gc_seconds: list[float] = field(default_factory=list)  # by generation
+    gc_counts: list[int] = field(default_factory=list)
     jieba: list[float] = field(default_factory=list)  # raw posts/s just before and after
 
     @property
@@ -620,8 +648,8 @@ def pipeline_run(store: Store, stream: Stream, expressions: list[str], *,
 
     rule_set_seconds = _rules_ready(store, expressions)
     _caches_clear()
-    stages = Stages()
-    with stages_installed(stages):
+    stages, collections = Stages(), Collections()
+    with stages_installed(stages), collections.installed():
         started = time.perf_counter()
         totals = _ingest_all(stream.posts, batch)
         seconds = time.perf_counter() - started
@@ -640,7 +668,8 @@ def pipeline_run(store: Store, stream: Stream, expressions: list[str], *,
                stages=dict(stages.seconds), matched_posts=matched["posts"],
                matches=matched["matches"], grouped=grouped, topics=topics,
                refresh_seconds=refresh_seconds, refreshed=refresh.refreshed,
-               refresh_alerts=refresh.alerts, refresh_proposals=refresh.proposals)
+               refresh_alerts=refresh.alerts, refresh_proposals=refresh.proposals,
+               gc_seconds=collections.seconds, gc_counts=collections.counts)
 
 
 def profile_run(store: Store, stream: Stream, expressions: list[str], *, batch: int,
@@ -670,7 +699,7 @@ def profile_run(store: Store, stream: Stream, expressions: list[str], *, batch: 
 
 
 # The stage functions whose callees the profile lists (pstats patterns).
-PROFILED_STAGES = (r"analysis.py:\d+\(analyse\)", r"analysis.py:\d+\(simhash\)",
+PROFILED_STAGES = (r"analysis.py:\d+\(analyse_all\)", r"analysis.py:\d+\(simhashes\)",
                    r"intake.py:\d+\(_store\)", r"near_duplicates_link",
                    r"rules.py:\d+\(match\)", r"\(matches_record\)")
 
@@ -800,6 +829,10 @@ def _run_print(run: Run) -> None:
         if name == ANALYSIS[-1]:
             _stage_print("(analysis)", sum(stages.get(part, 0.0) for part in ANALYSIS), run,
                          "the four above: what analysis.analyse costs in all")
+    if run.gc_counts:
+        print(f"   (garbage collector: {sum(run.gc_seconds):.2f} s of the stages above in "
+              f"{sum(run.gc_counts)} collections; {run.gc_seconds[2]:.2f} s in "
+              f"{run.gc_counts[2]} full ones)")
     print(f"   topics_refresh() once: {run.refreshed} of {run.topics} topics in "
           f"{run.refresh_seconds:.2f} s"
           + (f" ({1000 * run.refresh_seconds / run.refreshed:.1f} ms a topic), "

@@ -7,8 +7,8 @@ takes, more than the database's own work. :func:`bulk_insert` prepares each colu
 one function chosen once per field (plain values pass as they are, date-times go through
 the backend's adapter, anything else through the field's own ``get_db_prep_save``) and
 writes multi-row ``INSERT … RETURNING`` statements of as many rows as the backend takes.
-It is for plain inserts of new objects; anything else (conflicts, objects with a
-primary key, backends that cannot return the new ids) goes to ``bulk_create``.
+It is for inserts of new objects, conflicts failing or ignored; anything else (objects
+with a primary key, backends that cannot return the new ids) goes to ``bulk_create``.
 """
 
 from collections.abc import Callable, Sequence
@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from django.db import connections, models, router
 from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models.constants import OnConflict
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -51,9 +52,11 @@ def _preparer(field: models.Field, connection: Any) -> Callable[[Any], Any] | No
     return generic
 
 
-def bulk_insert(objs: Sequence[ModelT]) -> list[ModelT]:
+def bulk_insert(objs: Sequence[ModelT], *, ignore_conflicts: bool = False) -> list[ModelT]:
     """Insert ``objs`` (new objects of one model, without primary keys) and set their
-    primary keys; answers them. Same result as ``bulk_create(objs)``."""
+    primary keys; answers them. Same result as ``bulk_create(objs)``; with
+    ``ignore_conflicts``, as ``bulk_create(objs, ignore_conflicts=True)``: rows that
+    would break a unique constraint are left out, and no primary key is set."""
     if not objs:
         return list(objs)
     model = type(objs[0])
@@ -63,7 +66,7 @@ def bulk_insert(objs: Sequence[ModelT]) -> list[ModelT]:
     if (not connection.features.can_return_rows_from_bulk_insert
             or any(obj.pk is not None for obj in objs) or meta.parents
             or not isinstance(meta.pk, models.AutoField)):
-        return model._default_manager.bulk_create(objs)
+        return model._default_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
     fields = [field for field in meta.concrete_fields if field is not meta.pk]
     for field in fields:
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
@@ -74,10 +77,15 @@ def bulk_insert(objs: Sequence[ModelT]) -> list[ModelT]:
     columns = ", ".join(quote(field.column) for field in fields)
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_statement = max(1, connection.ops.bulk_batch_size(fields, objs))
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    ops = connection.ops
     # Only quoted names of the model's table and columns go into the text; values are
     # parameters.
-    head = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608
-    tail = f" RETURNING {quote(meta.pk.column)}"
+    head = (f"{ops.insert_statement(on_conflict=on_conflict)} {quote(meta.db_table)} "
+            f"({columns}) VALUES ")
+    tail = ops.on_conflict_suffix_sql(fields, on_conflict, None, None) or ""
+    if not ignore_conflicts:
+        tail += f" RETURNING {quote(meta.pk.column)}"
     with connection.cursor() as cursor:
         for start in range(0, len(objs), per_statement):
             chunk = objs[start:start + per_statement]
@@ -87,6 +95,8 @@ def bulk_insert(objs: Sequence[ModelT]) -> list[ModelT]:
                 params.extend(values[name] if prepare is None else prepare(values[name])
                               for name, prepare in preparers)
             cursor.execute(head + ", ".join([row_sql] * len(chunk)) + tail, params)
+            if ignore_conflicts:
+                continue
             for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
                 obj.pk = pk
                 obj._state.adding = False

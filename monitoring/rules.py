@@ -556,10 +556,18 @@ class RuleSet(Generic[RuleId]):
         self._rules: list[tuple[RuleId, _Predicate]] = list(zip(rule_ids, _compile(sources),
                                                                 strict=True))
 
-        by_text: dict[str, list[tuple[int, Term, bool]]] = {}
+        # Per text, one entry: the ids of its terms that count wherever the text occurs,
+        # and the terms whose occurrence needs a boundary check (with their ids).
+        unchecked: dict[str, set[int]] = {}
+        checked: dict[str, list[tuple[int, Term]]] = {}
         for term, term_id in term_ids.items():
-            by_text.setdefault(term.text, []).append((term_id, term, needs_check(term)))
-        self._automaton = automaton(by_text)
+            if needs_check(term):
+                checked.setdefault(term.text, []).append((term_id, term))
+            else:
+                unchecked.setdefault(term.text, set()).add(term_id)
+        self._automaton = automaton({
+            text: [(frozenset(unchecked.get(text, ())), tuple(checked.get(text, ())))]
+            for text in unchecked.keys() | checked.keys()})
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -576,10 +584,11 @@ class RuleSet(Generic[RuleId]):
         if segmentation is not None and segmentation.text != normalised:
             segmentation = None
         found: set[int] = set()
-        for start, entries in self._automaton.find(normalised):
-            for term_id, term, checked in entries:
-                if term_id not in found and (not checked or occurrence_counts(
-                        term, normalised, char_offset(normalised, start), segmentation)):
+        for start, ((unchecked, checked),) in self._automaton.find(normalised):
+            found |= unchecked
+            for term_id, term in checked:
+                if term_id not in found and occurrence_counts(
+                        term, normalised, char_offset(normalised, start), segmentation):
                     found.add(term_id)
         candidates: set[int] = set()
         for term_id in found:

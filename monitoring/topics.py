@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Count, F, Max, Min, Q, Sum
 from django.utils import timezone
 
+from core.bulk import bulk_insert
 from incidents.choices import Category
 
 from .models import Post, PostMatch, SourceType, Topic, TopicSnapshot, WatchRule
@@ -165,7 +166,7 @@ def matches_record(matched: Iterable[tuple[Post, Iterable[int]]],
             # Later copies of this post, in this batch, join its topic.
             source_entries.setdefault((post.pk, rule_id), entry)
 
-        Topic.objects.bulk_create([entry.topic for entry in created], batch_size=500)
+        bulk_insert([entry.topic for entry in created])
         for entry in open_by_id.values():
             if entry.touched:
                 Topic.objects.filter(pk=entry.topic.pk).update(
@@ -173,10 +174,9 @@ def matches_record(matched: Iterable[tuple[Post, Iterable[int]]],
                     first_post_at=entry.topic.first_post_at,
                     last_post_at=entry.topic.last_post_at, changed_at=now,
                     revision=F("revision") + 1)
-        PostMatch.objects.bulk_create(
-            [PostMatch(post_id=post.pk, rule_id=rule_id, topic_id=entry.topic.pk,
-                       matched_at=now) for post, rule_id, entry in chosen],
-            ignore_conflicts=True, batch_size=500)
+        bulk_insert([PostMatch(post_id=post.pk, rule_id=rule_id, topic_id=entry.topic.pk,
+                               matched_at=now) for post, rule_id, entry in chosen],
+                    ignore_conflicts=True)
     return len(chosen)
 
 

@@ -53,3 +53,15 @@ def test_bulk_insert_writes_what_bulk_create_writes():
 def test_bulk_insert_of_nothing_writes_nothing():
     assert bulk_insert([]) == []
     assert not Post.objects.exists()
+
+
+@pytest.mark.django_db
+def test_bulk_insert_ignoring_conflicts_leaves_the_stored_row_alone():
+    stored = bulk_insert(_posts("c")[:1])[0]
+    again = _posts("c")[:3]
+    again[0].author = "someone else"
+
+    bulk_insert(again, ignore_conflicts=True)
+
+    assert Post.objects.filter(url__startswith="https://weibo.com/c/").count() == 3
+    assert Post.objects.get(pk=stored.pk).author == stored.author
