@@ -419,14 +419,21 @@ def stages_installed(stages: Stages) -> Iterator[None]:
 
 def _caches_clear() -> None:
     """Start a run as a fresh worker would: the segmentations cached for whole-token
-    terms and the scorer's learned compounds emptied (the scorer is built again, untimed)."""
+    terms and the scorer's learned compounds emptied, then the process warmed as a worker
+    process warms itself when it starts (``monitoring.warmup``: the scorer built again,
+    what is alive frozen for the garbage collector), untimed."""
     from monitoring import rules
     from monitoring.sentiment import scorer
 
     rules._segmentation.cache_clear()
     scorer.cache_clear()
-    scorer()
-    gc.collect()
+    try:
+        from monitoring.warmup import process_warm
+    except ImportError:  # before the warm-up existed
+        scorer()
+        gc.collect()
+    else:
+        process_warm()
 
 
 # --------------------------------------------------------------------------------- jieba

@@ -1,0 +1,31 @@
+"""A long-lived process made ready for the monitoring intake before its first batch.
+
+Celery's worker processes (``config.celery``) and the web server's workers
+(``config.wsgi``) call :func:`process_warm` once they have started. It loads jieba's
+dictionary and the sentiment lexicon then, not during the first batch of posts (a second
+or two), and hands everything loaded so far to ``gc.freeze()``: those objects live as
+long as the process, and the full garbage collections that a batch's allocations set off
+no longer walk through them (measured in ``bench.monitoring_bench``: the collector took
+about 7 % of the intake's time before, mostly in such full collections).
+"""
+
+import gc
+import logging
+import time
+
+import jieba
+
+from .sentiment import scorer
+
+logger = logging.getLogger(__name__)
+
+
+def process_warm() -> None:
+    """Load jieba and the configured sentiment scorer, then freeze what is alive."""
+    started = time.perf_counter()
+    jieba.initialize()
+    scorer()
+    gc.collect()
+    gc.freeze()
+    logger.info("process_warm: jieba and the sentiment scorer loaded, %d objects frozen "
+                "(%.1f s)", gc.get_freeze_count(), time.perf_counter() - started)
