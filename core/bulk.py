@@ -46,9 +46,19 @@ def _preparer(field: models.Field, connection: Any) -> Callable[[Any], Any] | No
         return lambda value: ops.adapt_integerfield_value(value, internal_type)
     if kind is models.DateTimeField and not (field.auto_now or field.auto_now_add):
         adapt = ops.adapt_datetimefield_value
-        # An aware value needs only the backend's adapter; the field warns about a naive one.
-        return lambda value: (None if value is None else adapt(value)
-                              if value.tzinfo is not None else generic(value))
+        adapted: dict[Any, Any] = {}  # rows of a batch often share a moment (now)
+
+        def moment(value: Any) -> Any:
+            if value is None:
+                return None
+            if value.tzinfo is None:  # the field warns about a naive value
+                return generic(value)
+            result = adapted.get(value)
+            if result is None:
+                result = adapted[value] = adapt(value)
+            return result
+
+        return moment
     return generic
 
 

@@ -476,9 +476,14 @@ class Finder:
         """``(start, entries)`` for each occurrence of each text in ``text``; ``start`` is
         an offset in ``text``'s UTF-8 bytes (:func:`char_offset` turns it into one in
         ``text``)."""
-        for end, (length, entries) in self._automaton.iter(
-                text.encode("utf-8").decode("latin-1")):
+        for end, (length, entries) in self.scan(text):
             yield end - length + 1, entries
+
+    def scan(self, text: str) -> Iterator[tuple[int, tuple[int, tuple]]]:
+        """What :meth:`find` finds, as the automaton answers it, without a Python call per
+        occurrence: ``(end, (length, entries))``, the occurrence's last byte and its
+        length in bytes."""
+        return self._automaton.iter(text.encode("utf-8").decode("latin-1"))
 
 
 def char_offset(text: str, byte_offset: int) -> int:
@@ -584,11 +589,12 @@ class RuleSet(Generic[RuleId]):
         if segmentation is not None and segmentation.text != normalised:
             segmentation = None
         found: set[int] = set()
-        for start, ((unchecked, checked),) in self._automaton.find(normalised):
+        for end, (length, ((unchecked, checked),)) in self._automaton.scan(normalised):
             found |= unchecked
             for term_id, term in checked:
                 if term_id not in found and occurrence_counts(
-                        term, normalised, char_offset(normalised, start), segmentation):
+                        term, normalised, char_offset(normalised, end - length + 1),
+                        segmentation):
                     found.add(term_id)
         candidates: set[int] = set()
         for term_id in found:

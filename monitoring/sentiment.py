@@ -311,8 +311,8 @@ class LexiconScorer:
         if not segmentation.text.isascii():
             starts = list(itertools.accumulate(
                 (len(piece.encode("utf-8")) for piece in pieces[:-1]), initial=0))
-        holding = {bisect.bisect_right(starts, start) - 1
-                   for start, _entries in self._longer.find(segmentation.text)}
+        holding = {bisect.bisect_right(starts, end - length + 1) - 1
+                   for end, (length, _entries) in self._longer.scan(segmentation.text)}
         tokens: list[str] = []
         reachable = False  # a modifier of the last block segmented may still be pending
         for index, piece in enumerate(pieces):
