@@ -529,8 +529,9 @@ class RuleSet(Generic[RuleId]):
     """Many rules compiled once, then matched against any number of texts.
 
     All distinct terms go into one Aho-Corasick automaton; a text is normalised and scanned
-    once, occurrences that need a word- or token-boundary check get it (jieba segments only
-    the block where a ``=`` term occurs, once per text), and only the rules one of
+    once, occurrences that need a word- or token-boundary check get it when a rule of
+    theirs is evaluated (jieba segments only the block where a ``=`` term occurs, once per
+    text), and only the rules one of
     whose required terms was found are evaluated (:func:`_required_terms`: for
     ``(a OR b) AND c`` only ``c``). That is sound because a rule holds only if one of its
     required terms occurs, by induction over the tree; where a NOT leaves no required set,
@@ -543,6 +544,7 @@ class RuleSet(Generic[RuleId]):
         rule_ids: list[RuleId] = []
         sources: list[str] = []
         triggers: dict[int, list[int]] = {}
+        checked_terms: list[tuple[int, ...]] = []
         for rule_id, expression in rules.items():
             try:
                 node = parse(expression)
@@ -557,7 +559,13 @@ class RuleSet(Generic[RuleId]):
                 required = frozenset(term for term, positive in _walk_terms(node) if positive)
             for term_id in {term_ids[term] for term in required}:
                 triggers.setdefault(term_id, []).append(index)
+            checked_terms.append(tuple({term_ids[term] for term, _positive in _walk_terms(node)
+                                        if needs_check(term)}))
         self._triggers = {term_id: tuple(indexes) for term_id, indexes in triggers.items()}
+        # The terms of each rule whose occurrences need a check, checked only when the rule
+        # is evaluated: most occurrences belong to rules that no other term triggers.
+        self._checked_terms = checked_terms
+        self._terms = {term_id: term for term, term_id in term_ids.items()}
         self._rules: list[tuple[RuleId, _Predicate]] = list(zip(rule_ids, _compile(sources),
                                                                 strict=True))
 
@@ -589,18 +597,24 @@ class RuleSet(Generic[RuleId]):
         if segmentation is not None and segmentation.text != normalised:
             segmentation = None
         found: set[int] = set()
+        pending: dict[int, list[int]] = {}  # a term to check: where it occurs (UTF-8 bytes)
         for end, (length, ((unchecked, checked),)) in self._automaton.scan(normalised):
             found |= unchecked
-            for term_id, term in checked:
-                if term_id not in found and occurrence_counts(
-                        term, normalised, char_offset(normalised, end - length + 1),
-                        segmentation):
-                    found.add(term_id)
+            for term_id, _term in checked:
+                pending.setdefault(term_id, []).append(end - length + 1)
         candidates: set[int] = set()
-        for term_id in found:
+        for term_id in (*found, *pending):
             candidates.update(self._triggers.get(term_id, ()))
-        return {
-            rule_id
-            for rule_id, predicate in (self._rules[index] for index in candidates)
-            if predicate(found)
-        }
+        matched = set()
+        for index in candidates:
+            for term_id in self._checked_terms[index]:
+                starts = pending.pop(term_id, None)
+                if starts is not None and any(
+                        occurrence_counts(self._terms[term_id], normalised,
+                                          char_offset(normalised, start), segmentation)
+                        for start in starts):
+                    found.add(term_id)
+            rule_id, predicate = self._rules[index]
+            if predicate(found):
+                matched.add(rule_id)
+        return matched
