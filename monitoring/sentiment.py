@@ -309,8 +309,8 @@ class LexiconScorer:
         singles, resets, pieces = self._singles, self._resets, segmentation.pieces
         starts = segmentation.starts  # of the pieces, where the Finder counts (UTF-8 bytes)
         if not segmentation.text.isascii():
-            starts = list(itertools.accumulate(
-                (len(piece.encode("utf-8")) for piece in pieces[:-1]), initial=0))
+            starts = list(itertools.accumulate(map(len, map(str.encode, pieces[:-1])),
+                                               initial=0))
         holding = {bisect.bisect_right(starts, end - length + 1) - 1
                    for end, (length, _entries) in self._longer.scan(segmentation.text)}
         tokens: list[str] = []
