@@ -6,12 +6,16 @@ intake's posts (25 columns, a thousand rows a batch) that is most of the time th
 takes, more than the database's own work. :func:`bulk_insert` prepares each column with
 one function chosen once per field (plain values pass as they are, date-times go through
 the backend's adapter, anything else through the field's own ``get_db_prep_save``) and
-writes multi-row ``INSERT … RETURNING`` statements of as many rows as the backend takes.
+writes multi-row ``INSERT … RETURNING`` statements of as many rows as the backend takes
+(on PostgreSQL, one ``COPY`` with ids taken from the sequence first).
 It is for inserts of new objects, conflicts failing or ignored; anything else (objects
 with a primary key, backends that cannot return the new ids) goes to ``bulk_create``.
 """
 
+import io
+import json
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import connections, models, router
@@ -82,6 +86,13 @@ def bulk_insert(objs: Sequence[ModelT], *, ignore_conflicts: bool = False) -> li
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             for obj in objs:
                 field.pre_save(obj, add=True)
+    if (connection.vendor == "postgresql" and not ignore_conflicts
+            and all(_copy_writer(field) is not None for field in fields)):
+        _copy_in(connection, objs, fields)
+        for obj in objs:
+            obj._state.adding = False
+            obj._state.db = alias
+        return list(objs)
     preparers = [(field.attname, _preparer(field, connection)) for field in fields]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
@@ -112,3 +123,71 @@ def bulk_insert(objs: Sequence[ModelT], *, ignore_conflicts: bool = False) -> li
                 obj._state.adding = False
                 obj._state.db = alias
     return list(objs)
+
+
+# --- PostgreSQL: COPY --------------------------------------------------------------------
+# A multi-row INSERT of a thousand posts spends more time having psycopg2 quote its 25,000
+# parameters and PostgreSQL parse them than inserting (measured: 83 ms quoting, 67 ms in the
+# server). COPY takes the rows as tab-separated text: the ids are taken from the table's
+# sequence first, then the rows are streamed in one COPY.
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """A value as COPY's text format writes it (``\\N`` is NULL)."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)  # int, float
+
+
+def _copy_writer(field: models.Field) -> Callable[[Any], str] | None:
+    """How a value of ``field`` is written for COPY; None: not a kind COPY is used for."""
+    kind = type(field)
+    if kind in _PLAIN or kind in _INTEGER:
+        return _copy_text
+    if kind is models.DateTimeField and not (field.auto_now or field.auto_now_add):
+        def moment(value: Any) -> str:
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{field.name}: a naive date-time")
+            return _copy_text(value)
+        return moment
+    if kind is models.JSONField:
+        encoder = field.encoder
+        return lambda value: _copy_text(None if value is None
+                                        else json.dumps(value, cls=encoder))
+    if kind is models.ForeignKey and isinstance(field.target_field, models.AutoField):
+        return _copy_text
+    return None
+
+
+def _copy_in(connection: Any, objs: Sequence[models.Model], fields: list) -> None:
+    meta = objs[0]._meta
+    quote = connection.ops.quote_name
+    writers = [(field.attname, _copy_writer(field)) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+                       "FROM generate_series(1, %s)",
+                       [meta.db_table, meta.pk.column, len(objs)])
+        ids = sorted(row[0] for row in cursor.fetchall())
+        lines = io.StringIO()
+        for obj, pk in zip(objs, ids, strict=True):
+            values = obj.__dict__
+            lines.write(f"{pk}\t")
+            lines.write("\t".join(write(values[name]) for name, write in writers))
+            lines.write("\n")
+        lines.seek(0)
+        columns = ", ".join(quote(field.column) for field in (meta.pk, *fields))
+        # Only the quoted names of the table and columns are in the statement. The raw
+        # cursor's errors become Django's (IntegrityError …), as the wrapped cursor's do.
+        with connection.wrap_database_errors:
+            cursor.cursor.copy_expert(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN",
+                                      lines)
+    for obj, pk in zip(objs, ids, strict=True):
+        obj.pk = pk

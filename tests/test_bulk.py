@@ -14,14 +14,15 @@ MOMENT = datetime(2026, 11, 23, 15, 30, 12, 345678, tzinfo=ZoneInfo("Asia/Shangh
 
 def _posts(prefix: str) -> list[Post]:
     return [
-        Post(platform="weibo", url=f"https://weibo.com/{prefix}/{n}", author=f"网友{n}",
+        Post(platform="weibo", url=f"https://weibo.com/{prefix}/{n}",
+             author=f"网友{n}" if n % 3 else f"网\\友\t{n}\r\n\\N",
              text=f"第{n}条：医院乱收费，投诉无门！", content_hash=f"{prefix}{n:039d}",
              published_at=MOMENT - timedelta(minutes=n), reads=n * 1000,
              reposts=9_223_372_036_854_775_807 if n == 2 else n, comments=0, likes=n,
              source_type="social_account", sentiment="negative", sentiment_score=-0.7311,
              source="bench", simhash=-(2**63) if n == 1 else 2**63 - 1 - n,
              simhash_band0=n, simhash_band1=None, simhash_band2=65535, simhash_band3=0,
-             sensitive_terms=["乱收费", "投诉无门"] if n % 2 else [],
+             sensitive_terms=["乱收费", "投诉\t无门\\", {"引号": "\"x\""}] if n % 2 else [],
              sensitive_category="inquiry" if n % 2 else "",
              first_seen_at=MOMENT, received_at=MOMENT, updated_at=MOMENT)
         for n in range(1, 120)
