@@ -6,9 +6,10 @@ without a URL, same normalised text) is a duplicate: its figures grow to the lar
 values and an empty author or text is filled in, nothing else changes.
 
 The pipeline of a batch: judge the items; analyse the text of the posts not stored yet
-(segmented once: sentiment and SimHash, ``monitoring.analysis``; scanned for the
-sensitive terms, ``monitoring.sensitive``) before the write transaction, so it holds no
-lock while jieba runs; store them all in bulk; then, committed, group near-duplicates
+(sentiment, jieba segmenting only the clauses that need tokens, and the SimHashes of the
+batch together, ``monitoring.analysis``; scanned for the sensitive terms,
+``monitoring.sensitive``) before the write transaction, so it holds no lock while jieba
+runs; store them all in bulk (``core.bulk``); then, committed, group near-duplicates
 (``monitoring.grouping``), match the rules (``monitoring.matching``) and put each match
 in a topic (``monitoring.topics``). Topic figures, alerts and proposals follow in the
 background (``topics.topics_refresh``).
