@@ -86,13 +86,24 @@ def bulk_insert(objs: Sequence[ModelT], *, ignore_conflicts: bool = False) -> li
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             for obj in objs:
                 field.pre_save(obj, add=True)
-    if (connection.vendor == "postgresql" and not ignore_conflicts
-            and all(_copy_writer(field) is not None for field in fields)):
-        _copy_in(connection, objs, fields)
+    writers = ([_copy_writer(field) for field in fields]
+               if connection.vendor == "postgresql" and not ignore_conflicts else [None])
+    if None not in writers:
+        _copy_in(connection, objs, fields, writers)
+    else:
+        _insert(connection, objs, fields, ignore_conflicts=ignore_conflicts)
+    if not ignore_conflicts:
         for obj in objs:
             obj._state.adding = False
             obj._state.db = alias
-        return list(objs)
+    return list(objs)
+
+
+def _insert(connection: Any, objs: Sequence[models.Model], fields: list, *,
+            ignore_conflicts: bool) -> None:
+    """Multi-row ``INSERT … RETURNING`` statements; the new primary keys set on ``objs``
+    (none with ``ignore_conflicts``)."""
+    meta = objs[0]._meta
     preparers = [(field.attname, _preparer(field, connection)) for field in fields]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
@@ -116,13 +127,9 @@ def bulk_insert(objs: Sequence[ModelT], *, ignore_conflicts: bool = False) -> li
                 params.extend(values[name] if prepare is None else prepare(values[name])
                               for name, prepare in preparers)
             cursor.execute(head + ", ".join([row_sql] * len(chunk)) + tail, params)
-            if ignore_conflicts:
-                continue
-            for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
-                obj.pk = pk
-                obj._state.adding = False
-                obj._state.db = alias
-    return list(objs)
+            if not ignore_conflicts:
+                for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                    obj.pk = pk
 
 
 # --- PostgreSQL: COPY --------------------------------------------------------------------
@@ -154,8 +161,8 @@ def _copy_writer(field: models.Field) -> Callable[[Any], str] | None:
         return _copy_text
     if kind is models.DateTimeField and not (field.auto_now or field.auto_now_add):
         def moment(value: Any) -> str:
-            if value is not None and value.tzinfo is None:
-                raise ValueError(f"{field.name}: a naive date-time")
+            if value is not None and value.tzinfo is None:  # made aware, with a warning
+                value = field.get_prep_value(value)
             return _copy_text(value)
         return moment
     if kind is models.JSONField:
@@ -167,10 +174,13 @@ def _copy_writer(field: models.Field) -> Callable[[Any], str] | None:
     return None
 
 
-def _copy_in(connection: Any, objs: Sequence[models.Model], fields: list) -> None:
+def _copy_in(connection: Any, objs: Sequence[models.Model], fields: list,
+             writers: list[Callable[[Any], str]]) -> None:
+    """One ``COPY`` of ``objs``, with ids taken from the table's sequence first and set
+    on them; ``writers`` write each field's values (:func:`_copy_writer`)."""
     meta = objs[0]._meta
     quote = connection.ops.quote_name
-    writers = [(field.attname, _copy_writer(field)) for field in fields]
+    named = list(zip((field.attname for field in fields), writers, strict=True))
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
                        "FROM generate_series(1, %s)",
@@ -180,7 +190,7 @@ def _copy_in(connection: Any, objs: Sequence[models.Model], fields: list) -> Non
         for obj, pk in zip(objs, ids, strict=True):
             values = obj.__dict__
             lines.write(f"{pk}\t")
-            lines.write("\t".join(write(values[name]) for name, write in writers))
+            lines.write("\t".join(write(values[name]) for name, write in named))
             lines.write("\n")
         lines.seek(0)
         columns = ", ".join(quote(field.column) for field in (meta.pk, *fields))

@@ -218,18 +218,17 @@ class Analysis:
     sentiment: str
     sentiment_score: float
     simhash: int | None
-    sensitive: SensitiveHit | None = None
+    sensitive: SensitiveHit | None
     # Kept for the rule matching that follows the write: the text normalised as rules
     # read it, and its segmentation, so neither is computed again.
-    normalised: str = ""
-    segmentation: Segmentation | None = None
+    normalised: str
+    segmentation: Segmentation
 
     @property
     def terms(self) -> Counter[str]:
         """The topic terms of the text (``topic_terms``): only matched posts need them,
         and only they are segmented whole."""
-        return topic_terms(self.segmentation.tokens() if self.segmentation is not None
-                           else segment(self.normalised))
+        return topic_terms(self.segmentation.tokens())
 
     def post_fields(self) -> dict:
         """The columns of ``Post`` this analysis fills."""

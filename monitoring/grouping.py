@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Q
 
 from .analysis import BANDS, hamming, simhash_bands
 from .models import Post
@@ -127,32 +127,31 @@ def near_duplicates_link(posts: list[Post]) -> int:
     # copy published earlier arrived late): rare, one statement.
     moved = {pk: find(pk) for pk in sources_before if pk not in ids and find(pk) != pk}
     if moved:
-        Post.objects.filter(original_id__in=moved).update(original_id=Case(
-            *(When(original_id=pk, then=Value(root)) for pk, root in moved.items()),
-            output_field=IntegerField()))
+        _originals_set(moved, by="original")
     if changes:
-        _originals_set(changes)
+        _originals_set(changes, by="id")
     changed = len(changes)
     if changed:
         logger.info("near_duplicates_link: %d posts grouped", changed)
     return changed
 
 
-def _originals_set(changes: dict[int, int | None]) -> None:
-    """``original_id`` of each post in ``changes`` set to its value, in one statement.
-    Written as SQL: the ORM's ``Case(When(…))`` of a hundred branches costs more Python
-    time to build than the database takes to run it."""
+def _originals_set(values: dict[int, int | None], *, by: str) -> None:
+    """``original_id`` set in one statement, to ``values[k]`` on the posts whose field
+    ``by`` (``id``: the post itself; ``original``: its source) is ``k``. Written as SQL:
+    the ORM's ``Case(When(…))`` of a hundred branches costs more Python time to build than
+    the database takes to run it."""
     connection = connections[router.db_for_write(Post)]
     quote = connection.ops.quote_name
     field = Post._meta.get_field("original")
-    table, pk, original = (quote(Post._meta.db_table), quote(Post._meta.pk.column),
-                           quote(field.column))
+    table, key, original = (quote(Post._meta.db_table),
+                            quote(Post._meta.get_field(by).column), quote(field.column))
     # Typed, or a CASE of NULLs only would be text to PostgreSQL.
     branches = " ".join([f"WHEN %s THEN CAST(%s AS {field.db_type(connection)})"]
-                        * len(changes))
-    marks = ", ".join(["%s"] * len(changes))
-    params = [value for pair in changes.items() for value in pair] + list(changes)
+                        * len(values))
+    marks = ", ".join(["%s"] * len(values))
+    params = [value for pair in values.items() for value in pair] + list(values)
     with connection.cursor() as cursor:
         # Only the quoted names of the table and columns are in the text.
-        cursor.execute(f"UPDATE {table} SET {original} = CASE {pk} {branches} END "  # noqa: S608
-                       f"WHERE {pk} IN ({marks})", params)
+        cursor.execute(f"UPDATE {table} SET {original} = CASE {key} {branches} END "  # noqa: S608
+                       f"WHERE {key} IN ({marks})", params)

@@ -565,17 +565,18 @@ class RuleSet(Generic[RuleId]):
         # The terms of each rule whose occurrences need a check, checked only when the rule
         # is evaluated: most occurrences belong to rules that no other term triggers.
         self._checked_terms = checked_terms
-        self._terms = {term_id: term for term, term_id in term_ids.items()}
+        self._checked = {term_id: term for term, term_id in term_ids.items()
+                         if needs_check(term)}
         self._rules: list[tuple[RuleId, _Predicate]] = list(zip(rule_ids, _compile(sources),
                                                                 strict=True))
 
         # Per text, one entry: the ids of its terms that count wherever the text occurs,
-        # and the terms whose occurrence needs a boundary check (with their ids).
+        # and the ids of those whose occurrence needs a boundary check.
         unchecked: dict[str, set[int]] = {}
-        checked: dict[str, list[tuple[int, Term]]] = {}
+        checked: dict[str, list[int]] = {}
         for term, term_id in term_ids.items():
-            if needs_check(term):
-                checked.setdefault(term.text, []).append((term_id, term))
+            if term_id in self._checked:
+                checked.setdefault(term.text, []).append(term_id)
             else:
                 unchecked.setdefault(term.text, set()).add(term_id)
         self._automaton = automaton({
@@ -600,7 +601,7 @@ class RuleSet(Generic[RuleId]):
         pending: dict[int, list[int]] = {}  # a term to check: where it occurs (UTF-8 bytes)
         for end, (length, ((unchecked, checked),)) in self._automaton.scan(normalised):
             found |= unchecked
-            for term_id, _term in checked:
+            for term_id in checked:
                 pending.setdefault(term_id, []).append(end - length + 1)
         candidates: set[int] = set()
         for term_id in (*found, *pending):
@@ -610,7 +611,7 @@ class RuleSet(Generic[RuleId]):
             for term_id in self._checked_terms[index]:
                 starts = pending.pop(term_id, None)
                 if starts is not None and any(
-                        occurrence_counts(self._terms[term_id], normalised,
+                        occurrence_counts(self._checked[term_id], normalised,
                                           char_offset(normalised, start), segmentation)
                         for start in starts):
                     found.add(term_id)

@@ -66,3 +66,18 @@ def test_bulk_insert_ignoring_conflicts_leaves_the_stored_row_alone():
 
     assert Post.objects.filter(url__startswith="https://weibo.com/c/").count() == 3
     assert Post.objects.get(pk=stored.pk).author == stored.author
+
+
+@pytest.mark.django_db
+def test_a_naive_moment_is_stored_as_bulk_create_stores_it():
+    naive = datetime(2026, 11, 23, 15, 30)
+    created, inserted = _posts("d")[:1], _posts("e")[:1]
+    created[0].published_at = inserted[0].published_at = naive
+
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        Post.objects.bulk_create(created)
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        bulk_insert(inserted)
+
+    assert Post.objects.get(pk=inserted[0].pk).published_at == \
+        Post.objects.get(pk=created[0].pk).published_at == naive.replace(tzinfo=MOMENT.tzinfo)
