@@ -16,6 +16,8 @@ grouping has work.
 
 1. ``jieba.lcut`` over exactly the post texts, warm (dictionary loaded), before the first
    pipeline run and again after each: the raw segmentation rate, posts/s and characters/s.
+   The intake's own cutter (``monitoring.cutter``: jieba's cut, token for token, faster)
+   over the same texts once, its tokens compared with jieba's.
    Each run is also compared with the mean of the measurements just before and just after
    it ("around"); the verdict uses the rate measured in turn with the pipeline (2.).
    The parts of the analysis other than segmentation (sentiment on the tokens, SimHash,
@@ -354,7 +356,7 @@ class Collections:
 # inside another (segmentation inside analyse) is taken out of the outer one.
 STAGE_POINTS = (
     ("sentiment", "monitoring.intake", "analyse_all"),
-    ("segmentation", "monitoring.segmentation", "jieba.lcut"),
+    ("segmentation", "monitoring.cutter", "Cutter.cut"),
     ("simhash", "monitoring.analysis", "simhashes"),
     ("topic terms", "monitoring.analysis", "topic_terms"),
     ("look-up", "monitoring.intake", "_stored_keys"),
@@ -371,7 +373,7 @@ STAGE_POINTS = (
 STAGE_NOTES = {
     "judge": "validation, normalised URL, content hash, batch merge (rest of posts_ingest)",
     "look-up": "which posts are stored already (_stored_keys, 2 queries)",
-    "segmentation": "jieba.lcut of the blocks segmented (monitoring.segmentation)",
+    "segmentation": "jieba's cut of the blocks segmented (monitoring.cutter, Segmentation)",
     "sentiment": "sentiment (choosing the blocks to segment), the rest of analysis.analyse",
     "simhash": "SimHash over character bigrams (analysis.simhash)",
     "topic terms": "topic terms of the tokens (analysis.topic_terms)",
@@ -467,6 +469,22 @@ def jieba_raw(texts: list[str]) -> tuple[Rate, list[list[str]]]:
     tokens = [lcut(text) for text in texts]
     seconds = time.perf_counter() - started
     return Rate(seconds, len(texts), sum(map(len, texts))), tokens
+
+
+def cutter_raw(texts: list[str], expected: list[list[str]]) -> Rate:
+    """All the tokens of the texts from the intake's own cutter (``monitoring.cutter``,
+    block by block through ``Segmentation``); they must be jieba's."""
+    from monitoring.cutter import cutter
+    from monitoring.segmentation import Segmentation
+
+    cutter()
+    started = time.perf_counter()
+    tokens = [Segmentation(text).tokens() for text in texts]
+    seconds = time.perf_counter() - started
+    different = sum(mine != theirs for mine, theirs in zip(tokens, expected, strict=True))
+    if different:
+        raise SystemExit(f"the cutter's tokens differ from jieba's in {different} texts")
+    return Rate(seconds, len(texts), sum(map(len, texts)))
 
 
 def analysis_parts(texts: list[str], tokens: list[list[str]]) -> dict[str, float]:
@@ -818,6 +836,10 @@ def _measure(args: argparse.Namespace, store: Store) -> dict[str, Any]:
     jieba_raw(texts[:500])  # warm: first calls build jieba's lazily made tables
     raw, tokens = jieba_raw(texts)
     _raw_print(raw, "before the first run")
+    cut = cutter_raw(texts, tokens)
+    print(f"the intake's cutter (monitoring.cutter), all tokens of the same texts: "
+          f"{cut.posts_per_second:,.0f} posts/s, {cut.posts_per_second / raw.posts_per_second:.2f}"
+          f" x jieba's rate; the tokens are jieba's in all {len(texts)} texts")
     parts = analysis_parts(texts, tokens)
     del tokens
     print("analysis parts alone on the same texts: " + ", ".join(
@@ -850,6 +872,7 @@ def _measure(args: argparse.Namespace, store: Store) -> dict[str, Any]:
         "chars": stream.chars, "batch": args.batch, "target": args.target,
         "jieba": [rate.posts_per_second for rate in rates],
         "jieba_chars": [rate.chars_per_second for rate in rates],
+        "cutter": cut.posts_per_second,
         "parts": {name: len(texts) / seconds for name, seconds in parts.items()},
         "runs": [run.__dict__ | {"posts_per_second": run.posts_per_second} for run in runs],
         "profile": profile,
@@ -921,7 +944,7 @@ def _verdict(found: list[dict[str, Any]], *, target: float) -> int:
     print("\n== summary: one process, one core. jieba raw: jieba.lcut over the same texts, "
           "batch by batch in turn with the pipeline (the ratio); around: the mean of "
           "jieba's rate measured just before and just after the run; in situ: the share "
-          "of the run spent in jieba.lcut")
+          "of the run spent cutting blocks (monitoring.cutter: jieba's tokens)")
     print(f"{'database':<10} {'rules':>6} {'matched':>8} {'pipeline posts/s':>17} "
           f"{'jieba raw posts/s':>18} {'ratio':>6} {'around':>7} {'in situ':>8}  "
           f"target {target:g}")

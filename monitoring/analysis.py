@@ -32,7 +32,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import jieba
 import numpy as np
 
 from .rules import normalise
@@ -74,7 +73,7 @@ def _is_word(token: str) -> bool:
 
 def segment(text: str) -> list[str]:
     """The text's tokens, as jieba cuts them (default mode, HMM on)."""
-    return jieba.lcut(text) if text else []
+    return Segmentation(text).tokens() if text else []
 
 
 def topic_terms(tokens: Iterable[str]) -> Counter[str]:

@@ -9,7 +9,8 @@ needs no segmenting at all: the sentiment scorer only needs the blocks around it
 (``monitoring.sentiment``), a whole-token rule term only the block it occurs in
 (``monitoring.rules``), and only matched posts need all their tokens, for their topic
 terms (``monitoring.topics``). ``Segmentation(text).tokens()`` is ``jieba.lcut(text)``;
-segmenting block by block costs the time of the blocks asked for.
+segmenting block by block costs the time of the blocks asked for. Blocks are cut by
+``monitoring.cutter``: jieba's cut, token for token, in less than half its time.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import itertools
 from collections.abc import Iterator
 
 import jieba
+
+from .cutter import cutter
 
 # jieba's own expressions (jieba 0.42: module attributes), so blocks are cut as it cuts them.
 _BLOCK = jieba.re_han_default
@@ -67,12 +70,12 @@ class Segmentation:
         return index % 2 == 1
 
     def piece_tokens(self, index: int) -> list[str]:
-        """The tokens of piece ``index``: jieba's segmentation of a block (computed once),
+        """The tokens of piece ``index``: jieba's cut of a block (computed once),
         the characters of a gap."""
         tokens = self._tokens.get(index)
         if tokens is None:
             piece = self.pieces[index]
-            tokens = self._tokens[index] = (jieba.lcut(piece) if index % 2
+            tokens = self._tokens[index] = (cutter().cut(piece) if index % 2
                                             else gap_tokens(piece))
         return tokens
 

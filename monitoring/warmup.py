@@ -2,11 +2,12 @@
 
 Celery's worker processes (``config.celery``) and the web server's workers
 (``config.wsgi``) call :func:`process_warm` once they have started. It loads jieba's
-dictionary and the sentiment lexicon then, not during the first batch of posts (a second
-or two), and hands everything loaded so far to ``gc.freeze()``: those objects live as
-long as the process, and the full garbage collections that a batch's allocations set off
-no longer walk through them (measured in ``bench.monitoring_bench``: the collector took
-about 7 % of the intake's time before, mostly in such full collections).
+dictionary, the automaton of its words (``monitoring.cutter``) and the sentiment lexicon
+then, not during the first batch of posts (two or three seconds), and hands everything
+loaded so far to ``gc.freeze()``: those objects live as long as the process, and the full
+garbage collections that a batch's allocations set off no longer walk through them
+(measured in ``bench.monitoring_bench``: the collector took about 7 % of the intake's time
+before, mostly in such full collections).
 """
 
 import gc
@@ -15,6 +16,7 @@ import time
 
 import jieba
 
+from .cutter import cutter
 from .sentiment import scorer
 
 logger = logging.getLogger(__name__)
@@ -24,14 +26,16 @@ YOUNG_THRESHOLD = 50_000
 
 
 def process_warm() -> None:
-    """Load jieba and the configured sentiment scorer, then freeze what is alive."""
+    """Load jieba, its cutter and the configured sentiment scorer, then freeze what is
+    alive."""
     started = time.perf_counter()
     jieba.initialize()
+    cutter()
     scorer()
     gc.collect()
     gc.freeze()
     # A batch of posts allocates tens of thousands of objects that live until it ends;
     # at the default threshold (700) the young collections scan them again and again.
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-    logger.info("process_warm: jieba and the sentiment scorer loaded, %d objects frozen "
-                "(%.1f s)", gc.get_freeze_count(), time.perf_counter() - started)
+    logger.info("process_warm: jieba, its cutter and the sentiment scorer loaded, "
+                "%d objects frozen (%.1f s)", gc.get_freeze_count(), time.perf_counter() - started)
