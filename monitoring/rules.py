@@ -562,16 +562,16 @@ class RuleSet(Generic[RuleId]):
             checked_terms.append(tuple({term_ids[term] for term, _positive in _walk_terms(node)
                                         if needs_check(term)}))
         self._triggers = {term_id: tuple(indexes) for term_id, indexes in triggers.items()}
-        # The terms of each rule whose occurrences need a check, checked only when the rule
-        # is evaluated: most occurrences belong to rules that no other term triggers.
-        self._checked_terms = checked_terms
         self._checked = {term_id: term for term, term_id in term_ids.items()
                          if needs_check(term)}
-        self._rules: list[tuple[RuleId, _Predicate]] = list(zip(rule_ids, _compile(sources),
-                                                                strict=True))
+        # Each rule with the terms whose occurrences need a check, checked only when the
+        # rule is evaluated: most occurrences belong to rules that no other term triggers.
+        self._rules: list[tuple[RuleId, _Predicate, tuple[int, ...]]] = list(zip(
+            rule_ids, _compile(sources), checked_terms, strict=True))
 
         # Per text, one entry: the ids of its terms that count wherever the text occurs,
-        # and the ids of those whose occurrence needs a boundary check.
+        # the rules those trigger, and the ids of the terms whose occurrence needs a
+        # boundary check.
         unchecked: dict[str, set[int]] = {}
         checked: dict[str, list[int]] = {}
         for term, term_id in term_ids.items():
@@ -579,9 +579,13 @@ class RuleSet(Generic[RuleId]):
                 checked.setdefault(term.text, []).append(term_id)
             else:
                 unchecked.setdefault(term.text, set()).add(term_id)
-        self._automaton = automaton({
-            text: [(frozenset(unchecked.get(text, ())), tuple(checked.get(text, ())))]
-            for text in unchecked.keys() | checked.keys()})
+        entries = {}
+        for text in unchecked.keys() | checked.keys():
+            ids = frozenset(unchecked.get(text, ()))
+            triggered = frozenset(index for term_id in ids
+                                  for index in self._triggers.get(term_id, ()))
+            entries[text] = [(ids, triggered, tuple(checked.get(text, ())))]
+        self._automaton = automaton(entries)
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -598,24 +602,27 @@ class RuleSet(Generic[RuleId]):
         if segmentation is not None and segmentation.text != normalised:
             segmentation = None
         found: set[int] = set()
+        candidates: set[int] = set()
         pending: dict[int, list[int]] = {}  # a term to check: where it occurs (UTF-8 bytes)
-        for end, (length, ((unchecked, checked),)) in self._automaton.scan(normalised):
+        for end, (length, ((unchecked, triggered, checked),)) in self._automaton.scan(
+                normalised):
             found |= unchecked
+            candidates |= triggered
             for term_id in checked:
                 pending.setdefault(term_id, []).append(end - length + 1)
-        candidates: set[int] = set()
-        for term_id in (*found, *pending):
+        for term_id in pending:
             candidates.update(self._triggers.get(term_id, ()))
         matched = set()
+        rules = self._rules
         for index in candidates:
-            for term_id in self._checked_terms[index]:
+            rule_id, predicate, checks = rules[index]
+            for term_id in checks:
                 starts = pending.pop(term_id, None)
                 if starts is not None and any(
                         occurrence_counts(self._checked[term_id], normalised,
                                           char_offset(normalised, start), segmentation)
                         for start in starts):
                     found.add(term_id)
-            rule_id, predicate = self._rules[index]
             if predicate(found):
                 matched.add(rule_id)
         return matched
