@@ -121,10 +121,11 @@ class Cutter:
         """For each character, the last character of the word the best route takes from
         it: jieba's ``calc`` over its ``get_DAG``.
 
-        jieba takes, right to left, for each start the word maximising ``(log p(word) +
-        best[after it], its last character)``. The automaton yields matches by their last
-        character, so read backwards every word starting after a position has been seen
-        once the matches reach words ending before it."""
+        jieba goes right to left and takes, at each start, the word maximising ``(log
+        p(word) + best[after it], its last character)``. The automaton yields the matches
+        in the order of their last character; read in reverse, every word that starts
+        after a character has been seen by the time the first word ending before it comes,
+        so the best route from there on is final when it is needed."""
         size = len(block)
         best: list[float | None] = [None] * size
         best.append(0.0)
