@@ -86,7 +86,7 @@ def bulk_insert(objs: Sequence[ModelT], *, ignore_conflicts: bool = False) -> li
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             for obj in objs:
                 field.pre_save(obj, add=True)
-    writers = ([_copy_writer(field) for field in fields]
+    writers = ([_copy_writer(field, connection) for field in fields]
                if connection.vendor == "postgresql" and not ignore_conflicts else [None])
     if None not in writers:
         _copy_in(connection, objs, fields, writers)
@@ -148,17 +148,23 @@ def _copy_text(value: Any) -> str:
     if value is True or value is False:
         return "t" if value else "f"
     if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
+        # str.translate goes character by character (10 µs for a post's text); most
+        # values hold nothing to escape, and four searches say so in a fraction of that.
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_COPY_ESCAPES)
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)  # int, float
 
 
-def _copy_writer(field: models.Field) -> Callable[[Any], str] | None:
+def _copy_writer(field: models.Field, connection: Any) -> Callable[[Any], str] | None:
     """How a value of ``field`` is written for COPY; None: not a kind COPY is used for."""
     kind = type(field)
     if kind in _PLAIN or kind in _INTEGER:
         return _copy_text
+    if kind is models.DecimalField:  # rounded to the field's places, as an INSERT has it
+        return lambda value: _copy_text(field.get_db_prep_save(value, connection=connection))
     if kind is models.DateTimeField and not (field.auto_now or field.auto_now_add):
         def moment(value: Any) -> str:
             if value is not None and value.tzinfo is None:  # made aware, with a warning
@@ -167,9 +173,12 @@ def _copy_writer(field: models.Field) -> Callable[[Any], str] | None:
         return moment
     if kind is models.JSONField:
         encoder = field.encoder
-        return lambda value: _copy_text(None if value is None
-                                        else json.dumps(value, cls=encoder))
-    if kind is models.ForeignKey and isinstance(field.target_field, models.AutoField):
+        # Characters as they are, not \u escapes: the same JSON once stored, a third of
+        # the text, and no backslashes for COPY to double.
+        return lambda value: _copy_text(None if value is None else json.dumps(
+            value, cls=encoder, ensure_ascii=False))
+    if (kind in (models.ForeignKey, models.OneToOneField)
+            and isinstance(field.target_field, models.AutoField)):
         return _copy_text
     return None
 

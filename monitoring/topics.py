@@ -68,6 +68,10 @@ def _norm(profile: dict[str, float]) -> float:
     return math.sqrt(sum(weight * weight for weight in profile.values()))
 
 
+# What choosing a topic reads of the open ones (the writes are UPDATEs of named columns).
+_CHOICE_READS = ("id", "rule_id", "profile", "first_post_at", "last_post_at")
+
+
 @dataclass
 class _Open:
     """A topic being chosen for posts: what the choice reads, kept in memory."""
@@ -121,7 +125,7 @@ def matches_record(matched: Iterable[tuple[Post, Iterable[int]]],
         open_by_rule: dict[int, list[_Open]] = {}
         open_by_id: dict[int, _Open] = {}
         for topic in Topic.objects.filter(rule_id__in=rule_ids, last_post_at__gte=earliest,
-                                          first_post_at__lte=latest):
+                                          first_post_at__lte=latest).only(*_CHOICE_READS):
             entry = _Open(topic=topic, norm=_norm(topic.profile))
             open_by_rule.setdefault(topic.rule_id, []).append(entry)
             open_by_id[topic.pk] = entry
@@ -135,7 +139,7 @@ def matches_record(matched: Iterable[tuple[Post, Iterable[int]]],
         }
         missing = {topic_id for topic_id in source_topics.values()
                    if topic_id not in open_by_id}
-        for topic in Topic.objects.filter(pk__in=missing):
+        for topic in Topic.objects.filter(pk__in=missing).only(*_CHOICE_READS):
             open_by_id[topic.pk] = _Open(topic=topic, norm=_norm(topic.profile))
         source_entries = {key: open_by_id[topic_id] for key, topic_id in source_topics.items()}
 

@@ -1,13 +1,15 @@
 """core.bulk.bulk_insert: the rows it writes are the rows bulk_create writes."""
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.forms.models import model_to_dict
 
 from core.bulk import bulk_insert
-from monitoring.models import Post
+from monitoring.matching import rule_create
+from monitoring.models import Post, Topic
 
 MOMENT = datetime(2026, 11, 23, 15, 30, 12, 345678, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -81,3 +83,35 @@ def test_a_naive_moment_is_stored_as_bulk_create_stores_it():
 
     assert Post.objects.get(pk=inserted[0].pk).published_at == \
         Post.objects.get(pk=created[0].pk).published_at == naive.replace(tzinfo=MOMENT.tzinfo)
+
+
+@pytest.mark.django_db
+def test_topics_with_decimals_links_and_chinese_json_are_stored_as_bulk_create_stores_them(
+        analyst, health_unit, log_incident):
+    rule = rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费",
+                       unit=health_unit)
+    incidents = [log_incident(), log_incident()]
+
+    def topics(prefix: str) -> list[Topic]:
+        return [Topic(rule=rule, title=f"{prefix}医院收费{n}", keywords=["医院", "收费\\"],
+                      profile={"医院": 2.0, "收\t费": 1.5, "引\"号": n},
+                      negative_share=Decimal("0.4567") if n else Decimal("1"),
+                      incident=incidents[n] if n < 2 and prefix == "b" else None,
+                      platforms={"weibo": n}, categories={}, first_post_at=MOMENT,
+                      last_post_at=MOMENT, created_at=MOMENT, changed_at=MOMENT)
+                for n in range(3)]
+
+    created = Topic.objects.bulk_create(topics("a"))
+    inserted = bulk_insert(topics("b"))
+
+    def rows(found: list[Topic]) -> list[dict]:
+        fresh = Topic.objects.filter(pk__in=[topic.pk for topic in found]).order_by("pk")
+        return [{key: value for key, value in model_to_dict(topic).items()
+                 if key not in {"id", "title", "incident"}} for topic in fresh]
+
+    assert rows(inserted) == rows(created)
+    stored = Topic.objects.filter(pk__in=[topic.pk for topic in inserted]).order_by("pk")
+    assert [topic.negative_share for topic in stored] == [Decimal("1.000"),
+                                                          Decimal("0.457"),
+                                                          Decimal("0.457")]
+    assert [topic.incident_id for topic in stored] == [incidents[0].pk, incidents[1].pk, None]
