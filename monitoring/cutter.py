@@ -1,4 +1,4 @@
-"""jieba's default cut of one block, computed as jieba computes it, in half the time.
+"""jieba's default cut of one block, computed as jieba computes it, in less than half the time.
 
 jieba (0.42, default mode, HMM on) cuts a block (``segmentation``) in three steps, all in
 Python: the DAG of the dictionary words that start at each character (a loop of slices and
@@ -18,7 +18,7 @@ differently:
 Each sum is the one jieba forms, in its order, and ties go where Python's ``max`` over
 jieba's tuples sends them, so the tokens are jieba's, token for token
 (``tests/test_cutter.py`` compares them with ``jieba.lcut`` on the People's Daily corpus and
-on generated text). On that corpus the cut takes 0.4-0.5 of jieba's time
+on generated text). On that corpus the cut takes 0.3-0.45 of jieba's time
 (``bench/monitoring_bench.py`` prints both rates). The automaton costs about 40 MB a
 process, beside jieba's own 70 MB.
 
