@@ -88,7 +88,6 @@ class Cutter:
     def cut(self, block: str) -> list[str]:
         """``jieba.lcut(block)``."""
         ends = self._route(block)
-        freq = self._freq
         tokens: list[str] = []
         size = len(block)
         single = ""  # a run of characters the route leaves one by one
@@ -99,20 +98,20 @@ class Cutter:
                 single += block[start]
             else:
                 if single:
-                    self._singles_cut(single, tokens, freq)
+                    self._singles_cut(single, tokens)
                     single = ""
                 tokens.append(block[start:stop])
             start = stop
         if single:
-            self._singles_cut(single, tokens, freq)
+            self._singles_cut(single, tokens)
         return tokens
 
-    def _singles_cut(self, run: str, tokens: list[str], freq: dict[str, int]) -> None:
+    def _singles_cut(self, run: str, tokens: list[str]) -> None:
         """What jieba makes of a run of single characters: itself when one character,
         the HMM's words when the dictionary does not hold it, else its characters."""
         if len(run) == 1:
             tokens.append(run)
-        elif not freq.get(run):
+        elif not self._freq.get(run):
             self._hmm_cut(run, tokens)
         else:
             tokens.extend(run)

@@ -307,8 +307,10 @@ class LexiconScorer:
         each block that holds an entry of the table or that a modifier may reach (the
         block before it was segmented and no clause or sentence mark came since)."""
         singles, resets, pieces = self._singles, self._resets, segmentation.pieces
-        starts = segmentation.starts  # of the pieces, where the Finder counts (UTF-8 bytes)
-        if not segmentation.text.isascii():
+        # Where the pieces start, counted as the Finder counts: in UTF-8 bytes.
+        if segmentation.text.isascii():
+            starts = segmentation.starts
+        else:
             starts = list(itertools.accumulate(map(len, map(str.encode, pieces[:-1])),
                                                initial=0))
         holding = {bisect.bisect_right(starts, end - length + 1) - 1
