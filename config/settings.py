@@ -241,6 +241,11 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "fenghuo@localhost")
+# The window of believable moments for times people and crawlers send (published and
+# discovery times): none before this date (Beijing time unless TIME_ZONE says otherwise),
+# none later than this many hours ahead of now. Outside it an item is refused on its own.
+FENGHUO_EARLIEST_DATE = env_str("FENGHUO_EARLIEST_DATE", "2000-01-01")
+FENGHUO_FUTURE_TOLERANCE_HOURS = env_float("FENGHUO_FUTURE_TOLERANCE_HOURS", 24.0)
 # Where people reach Fenghuo, for links in email and group-robot messages.
 FENGHUO_BASE_URL = env_str("FENGHUO_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
