@@ -13,6 +13,7 @@ from organisation.models import Unit
 from plans.levels import Level
 
 from .choices import Category, EventType, Platform
+from .models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 BLANK_CHOICE = [("", "---------")]
@@ -66,7 +67,8 @@ class DescriptiveFieldsMixin(forms.Form):
 
     title = forms.CharField(label=_("Title"), max_length=200)
     description = forms.CharField(
-        label=_("What was seen"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("What was seen"), required=False, max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
     links = forms.CharField(
         label=_("Links"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
@@ -134,20 +136,21 @@ class TransitionForm(VersionedForm):
     """report, respond, track, review, close: a confirmation with an optional note."""
 
     reason = forms.CharField(
-        label=_("Note (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note (optional)"), required=False, max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
 class DismissForm(VersionedForm):
     reason = forms.CharField(
-        label=_("Why this lead is dismissed"), required=False,
+        label=_("Why this lead is dismissed"), required=False, max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
 class RejectUpgradeForm(VersionedForm):
     reason = forms.CharField(
-        label=_("Why the level stays"), required=False,
+        label=_("Why the level stays"), required=False, max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -162,7 +165,8 @@ class AssessForm(VersionedForm):
         label=_("Handling category"), choices=BLANK_CHOICE + Category.choices, required=False
     )
     reason = forms.CharField(
-        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Reason"), required=False, max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when the level differs from the suggested one."),
     )
 
@@ -170,7 +174,8 @@ class AssessForm(VersionedForm):
 class ChangeLevelForm(VersionedForm):
     level = forms.TypedChoiceField(label=_("New level"), choices=Level.choices, coerce=int)
     reason = forms.CharField(
-        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Reason"), required=False, max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 

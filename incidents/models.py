@@ -11,6 +11,12 @@ from plans.models import DeadlineKind
 from . import guards
 from .choices import Category, EventType, Platform, State
 
+# The longest description and reason that may be typed in (characters): the pages, the API
+# and the review's exports stay fast whatever is pasted. Serializers, forms and services
+# read these; README lists them.
+DESCRIPTION_MAX_LENGTH = 20_000
+REASON_MAX_LENGTH = 2_000
+
 
 class Incident(models.Model):
     """A public-opinion incident (舆情事件), run under the plan version it started with.

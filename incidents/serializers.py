@@ -19,7 +19,7 @@ from plans.models import DeadlineKind
 
 from . import permissions
 from .choices import Category, EventType, Platform, State
-from .models import Deadline, TimelineEntry
+from .models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH, Deadline, TimelineEntry
 
 # The largest values the database columns hold on every backend we run on.
 MAX_COUNT = 2_147_483_647
@@ -91,7 +91,8 @@ class IncidentFieldsSerializer(StrictInputSerializer):
     """What a person describes when logging or correcting an incident."""
 
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(allow_blank=True, default="")
+    description = serializers.CharField(allow_blank=True, default="",
+                                        max_length=DESCRIPTION_MAX_LENGTH)
     links = serializers.ListField(child=serializers.URLField(), default=list)
     platform = serializers.ChoiceField(choices=Platform.choices)
     discovered_at = serializers.DateTimeField(
@@ -121,7 +122,7 @@ class IncidentUpdateSerializer(IncidentFieldsSerializer, VersionedInputSerialize
 class TransitionSerializer(VersionedInputSerializer):
     """Move the incident to the next stage."""
 
-    reason = serializers.CharField(allow_blank=True, default="",
+    reason = serializers.CharField(allow_blank=True, default="", max_length=REASON_MAX_LENGTH,
                                    help_text="Required to dismiss.")
 
 
@@ -131,7 +132,7 @@ class AssessSerializer(TransitionSerializer):
     level = serializers.ChoiceField(choices=Level.choices)
     category = serializers.ChoiceField(choices=Category.choices)
     reason = serializers.CharField(
-        allow_blank=True, default="",
+        allow_blank=True, default="", max_length=REASON_MAX_LENGTH,
         help_text="Required when the level differs from the suggested one.",
     )
 
@@ -140,13 +141,15 @@ class ChangeLevelSerializer(VersionedInputSerializer):
     """A new level for an assessed incident, with the reason."""
 
     level = serializers.ChoiceField(choices=Level.choices)
-    reason = serializers.CharField(allow_blank=True, help_text="Why the level changes.")
+    reason = serializers.CharField(allow_blank=True, max_length=REASON_MAX_LENGTH,
+                                   help_text="Why the level changes.")
 
 
 class RejectUpgradeSerializer(serializers.Serializer):
     """Keep the confirmed level although the figures suggest a more severe one."""
 
-    reason = serializers.CharField(allow_blank=True, help_text="Why the level stays.")
+    reason = serializers.CharField(allow_blank=True, max_length=REASON_MAX_LENGTH,
+                                   help_text="Why the level stays.")
 
 
 class IncidentFilterSerializer(serializers.Serializer):

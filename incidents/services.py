@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from core.errors import InvalidInput, StaleVersion, TransitionNotAllowed
+from core.text import require_lengths, too_long
 from organisation.models import Unit, User
 from plans.grading import suggest_level
 from plans.levels import NUMERALS, more_severe
@@ -32,7 +33,14 @@ from .deadlines import (
     deadlines_start_anchor,
     deadlines_start_arrival_clocks,
 )
-from .models import Deadline, Incident, MetricSnapshot, TimelineEntry
+from .models import (
+    DESCRIPTION_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    Deadline,
+    Incident,
+    MetricSnapshot,
+    TimelineEntry,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +141,7 @@ def _validate_descriptive(data: dict[str, Any]) -> None:
         errors["title"] = [_("A title is required.")]
     elif "title" in data and len(str(data["title"]).strip()) > TITLE_MAX_LENGTH:
         errors["title"] = [_("At most %(n)d characters.") % {"n": TITLE_MAX_LENGTH}]
+    errors.update(too_long(DESCRIPTION_MAX_LENGTH, description=data.get("description")))
     if "platform" in data and data["platform"] not in Platform.values:
         errors["platform"] = [_("Choose a platform from the list.")]
     if "event_type" in data and data["event_type"] not in EventType.values:
@@ -209,7 +218,7 @@ def incident_create_in_transaction(
     discovered_at = discovered_at or timezone.now()
     links = links or []
     data = {"title": title, "platform": platform, "event_type": event_type, "links": links,
-            "discovered_at": discovered_at}
+            "discovered_at": discovered_at, "description": description}
     if unit is None:
         raise InvalidInput(field_errors={"unit": [_("Choose the involved unit.")]})
     errors: dict[str, list[str]] = {}
@@ -369,6 +378,7 @@ def incident_transition(
     if action not in permissions.TRANSITIONS:
         raise InvalidInput(field_errors={"action": [_("Unknown action.")]})
     permissions.require(actor, action)
+    require_lengths(REASON_MAX_LENGTH, reason=reason)
     with transaction.atomic(durable=True):
         incident = incident_transition_in_transaction(
             incident=incident, action=action, actor=actor, reason=reason,
@@ -456,6 +466,7 @@ def incident_change_level(
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(field_errors={"reason": [_("Say why the level changes.")]})
+    require_lengths(REASON_MAX_LENGTH, reason=reason)
     with transaction.atomic(durable=True):
         incident = _lock_and_check(incident=incident, expected_version=expected_version)
         if incident.state not in REGRADABLE_STATES:
@@ -490,6 +501,7 @@ def incident_reject_upgrade(
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(field_errors={"reason": [_("Say why the level stays.")]})
+    require_lengths(REASON_MAX_LENGTH, reason=reason)
     with transaction.atomic(durable=True):
         incident = _lock_and_check(incident=incident, expected_version=None)
         if not deadlines_fulfil(incident=incident, event=LEVEL_DECIDED, at=timezone.now()):

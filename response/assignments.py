@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
+from core.text import require_lengths, too_long
 from incidents.deadlines import deadlines_open
 from incidents.models import Deadline, Incident, TimelineEntry
 from notifications.models import Notification
@@ -16,7 +17,7 @@ from organisation.roles import Role
 from plans.models import DeadlineKind
 
 from . import permissions
-from .models import Task, TaskUpdate
+from .models import TEXT_MAX_LENGTH, Task, TaskUpdate
 
 TASK_DONE = "task_done"
 
@@ -66,6 +67,7 @@ def task_assign(*, incident: Incident, actor: User, title: str, unit: Unit,
         errors["assignee"] = [_("The person must belong to the unit.")]
     if due_at is not None and due_at <= timezone.now():
         errors["due_at"] = [_("The due time must be in the future.")]
+    errors.update(too_long(TEXT_MAX_LENGTH, description=description))
     if errors:
         raise InvalidInput(field_errors=errors)
     with transaction.atomic(durable=True):
@@ -85,6 +87,7 @@ def task_record(*, task: Task, actor: User, text: str, link: str = "", attachmen
         raise PermissionDenied(_("Only the assignee, the unit's liaison or the office head."))
     if not (text or "").strip():
         raise InvalidInput(field_errors={"text": [_("Say what was done.")]})
+    require_lengths(TEXT_MAX_LENGTH, text=text)
     if link and not link.startswith(("http://", "https://")):
         raise InvalidInput(field_errors={"link": [_("A web address starting with http(s)://.")]})
     with transaction.atomic(durable=True):

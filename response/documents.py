@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, PermissionDenied, StaleVersion, TransitionNotAllowed
+from core.text import require_lengths
 from incidents.choices import Category, State
 from incidents.deadlines import deadlines_open
 from incidents.models import Deadline, Incident, TimelineEntry
@@ -26,7 +27,16 @@ from organisation.models import User
 from plans.models import ApprovalRule, DeadlineKind
 
 from . import permissions
-from .models import Channel, Decision, DocumentState, Publication, ResponsePlan, Review, Statement
+from .models import (
+    TEXT_MAX_LENGTH,
+    Channel,
+    Decision,
+    DocumentState,
+    Publication,
+    ResponsePlan,
+    Review,
+    Statement,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +138,7 @@ def document_save_draft(*, model: type, incident: Incident, actor: User,
     fields = dict(fields)
     units = fields.pop("units", None)
     _clean_fields(model, {**dict.fromkeys(kind["fields"], ""), **fields}, partial=True)
+    require_lengths(TEXT_MAX_LENGTH, **fields)
     with transaction.atomic(durable=True):
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.state not in DRAFTABLE_STATES[model]:
@@ -215,6 +226,7 @@ def document_decide(*, doc: Document, actor: User, verdict: str, comment: str = 
     if verdict not in Decision.Verdict.values:
         raise InvalidInput(field_errors={"verdict": [_("Unknown decision.")]})
     comment = (comment or "").strip()
+    require_lengths(TEXT_MAX_LENGTH, comment=comment)
     if verdict != Decision.Verdict.APPROVE and not comment:
         raise InvalidInput(field_errors={"comment": [_("Say why.")]})
     with transaction.atomic(durable=True):

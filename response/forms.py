@@ -17,13 +17,14 @@ from incidents.forms import (
 )
 from organisation.models import Unit, User
 
-from .models import Channel, Decision, ResponsePlan, Review, Statement
+from .models import TEXT_MAX_LENGTH, Channel, Decision, ResponsePlan, Review, Statement
 
 DATETIME_INPUTS = [DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 
 
 def _text(label: Any, *, required: bool = False, rows: int = 3, **kwargs: Any) -> forms.Field:
-    return forms.CharField(label=label, required=required,
+    """A text typed in, at most ``TEXT_MAX_LENGTH`` characters."""
+    return forms.CharField(label=label, required=required, max_length=TEXT_MAX_LENGTH,
                            widget=forms.Textarea(attrs={"rows": rows}), **kwargs)
 
 

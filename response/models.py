@@ -9,6 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import Category
 
+# The longest free text of the response that may be typed in (characters): documents'
+# fields, decisions' comments, tasks and their progress, follow-up reports. Serializers,
+# forms and services read it; README lists it.
+TEXT_MAX_LENGTH = 20_000
+
 
 class DocumentState(models.TextChoices):
     DRAFT = "draft", _("draft")

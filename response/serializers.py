@@ -22,7 +22,7 @@ from incidents.serializers import (
 )
 from organisation.models import Unit, User
 
-from .models import Channel, Decision, DocumentState, Task
+from .models import TEXT_MAX_LENGTH, Channel, Decision, DocumentState, Task
 
 
 class NamedChoiceField(serializers.ChoiceField):
@@ -58,6 +58,11 @@ def channel_field(**kwargs) -> NamedChoiceField:
 # Input ------------------------------------------------------------------------------------
 
 
+def free_text(**kwargs) -> serializers.CharField:
+    """A text typed in, at most ``TEXT_MAX_LENGTH`` characters (400 naming the limit)."""
+    return serializers.CharField(max_length=TEXT_MAX_LENGTH, **kwargs)
+
+
 class DraftSerializer(StrictInputSerializer):
     """Saves the incident's draft: the open draft is edited (only the fields sent change);
     after a submission a new version starts from what is sent."""
@@ -68,33 +73,33 @@ class DraftSerializer(StrictInputSerializer):
 class ResponsePlanDraftSerializer(DraftSerializer):
     """处置方案: facts verified, handling category, measures, units involved, the line."""
 
-    facts = serializers.CharField()
+    facts = free_text()
     category = serializers.ChoiceField(choices=Category.choices, allow_blank=True,
                                        required=False)
-    measures_online = serializers.CharField(allow_blank=True, required=False)
-    measures_offline = serializers.CharField(allow_blank=True, required=False)
+    measures_online = free_text(allow_blank=True, required=False)
+    measures_offline = free_text(allow_blank=True, required=False)
     units = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), many=True,
                                                required=False, help_text="Unit ids.")
-    statement_line = serializers.CharField(allow_blank=True, required=False,
-                                           help_text="The statement line (口径).")
+    statement_line = free_text(allow_blank=True, required=False,
+                               help_text="The statement line (口径).")
 
 
 class StatementDraftSerializer(DraftSerializer):
     """A public statement and the channels it is meant for."""
 
-    text = serializers.CharField()
+    text = free_text()
     channels = serializers.ListField(child=channel_field(), min_length=1)
 
 
 class ReviewDraftSerializer(DraftSerializer):
     """总结评估: the pre-filled summary, lessons, proposed changes, a drill's evaluation."""
 
-    summary = serializers.CharField(allow_blank=True, required=False)
-    lessons = serializers.CharField(allow_blank=True, required=False)
-    plan_changes = serializers.CharField(allow_blank=True, required=False,
-                                         help_text="Proposed changes to the plan.")
-    drill_evaluation = serializers.CharField(allow_blank=True, required=False,
-                                             help_text="Required to submit a drill's review.")
+    summary = free_text(allow_blank=True, required=False)
+    lessons = free_text(allow_blank=True, required=False)
+    plan_changes = free_text(allow_blank=True, required=False,
+                             help_text="Proposed changes to the plan.")
+    drill_evaluation = free_text(allow_blank=True, required=False,
+                                 help_text="Required to submit a drill's review.")
 
 
 class SubmitSerializer(StrictInputSerializer):
@@ -102,8 +107,8 @@ class SubmitSerializer(StrictInputSerializer):
 
 
 class DecisionInputSerializer(StrictInputSerializer):
-    comment = serializers.CharField(allow_blank=True, default="",
-                                    help_text="Required to reject or to ask for changes.")
+    comment = free_text(allow_blank=True, default="",
+                        help_text="Required to reject or to ask for changes.")
 
 
 class PublishSerializer(StrictInputSerializer):
@@ -128,7 +133,7 @@ class TaskAssignSerializer(StrictInputSerializer):
 
     incident = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all())
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(allow_blank=True, default="")
+    description = free_text(allow_blank=True, default="")
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
     assignee = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), required=False, allow_null=True,
@@ -139,7 +144,7 @@ class TaskAssignSerializer(StrictInputSerializer):
 
 
 class TaskRecordSerializer(StrictInputSerializer):
-    text = serializers.CharField(help_text="What was done (the outcome, to complete).")
+    text = free_text(help_text="What was done (the outcome, to complete).")
     link = serializers.URLField(allow_blank=True, default="", help_text="The evidence.")
 
 
@@ -161,8 +166,8 @@ class FollowUpCreateSerializer(StrictInputSerializer):
     """续报: what changed, what was done, and the figures seen now if any."""
 
     incident = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all())
-    what_changed = serializers.CharField()
-    actions_taken = serializers.CharField(allow_blank=True, default="")
+    what_changed = free_text()
+    actions_taken = free_text(allow_blank=True, default="")
     metrics = MetricsSerializer(required=False, allow_null=True,
                                 help_text="New figures, recorded as a snapshot.")
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
+from core.text import require_lengths
 from incidents.choices import State
 from incidents.deadlines import deadlines_open
 from incidents.models import Deadline, Incident, TimelineEntry
@@ -17,7 +18,7 @@ from organisation.models import User
 from plans.models import DeadlineKind
 
 from . import permissions
-from .models import FollowUp
+from .models import TEXT_MAX_LENGTH, FollowUp
 
 FOLLOW_UP_FILED = "follow_up_filed"
 
@@ -53,6 +54,7 @@ def follow_up_file(*, incident: Incident, actor: User, what_changed: str,
         raise PermissionDenied()
     if not (what_changed or "").strip():
         raise InvalidInput(field_errors={"what_changed": [_("Say what changed.")]})
+    require_lengths(TEXT_MAX_LENGTH, what_changed=what_changed, actions_taken=actions_taken)
     figures = Figures.from_input(metrics) if metrics else None
     with transaction.atomic(durable=True):
         incident = Incident.objects.select_for_update(of=("self",)).select_related(
