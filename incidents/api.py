@@ -23,6 +23,7 @@ from . import permissions
 from .models import Incident
 from .selectors import incident_detail, incident_list
 from .serializers import (
+    ArriveSerializer,
     AssessSerializer,
     ChangeLevelSerializer,
     IncidentCreateSerializer,
@@ -129,7 +130,9 @@ class IncidentDetailApi(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Correct what was logged",
-        description="Only the fields sent change; the version moves on by one.",
+        description="Only the fields sent change; the version moves on by one. Moving "
+                    "`discovered_at` of an assessed incident takes the office head and a "
+                    "`reason`: open deadlines move with it, overdue ones stay overdue.",
         request=IncidentUpdateSerializer,
         responses={200: IncidentSerializer, **ERRORS},
     )
@@ -140,8 +143,9 @@ class IncidentDetailApi(APIView):
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
         version = changes.pop("version", None)
+        reason = changes.pop("reason", "")
         incident_update(incident=incident, actor=request.user, changes=changes,
-                        expected_version=version, client_ip=client_ip(request))
+                        expected_version=version, client_ip=client_ip(request), reason=reason)
         return _incident_answer(request, id)
 
 
@@ -229,13 +233,17 @@ class IncidentArriveApi(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Acknowledge my arrival after a Ⅰ/Ⅱ alarm",
-        description="Meets the requesting person's open arrival clocks on the incident; "
-                    "409 when they have none.",
-        request=None,
+        description="Meets the requesting person's open arrival clocks on the incident, "
+                    "now or at `arrived_at`; 409 when they have none.",
+        request=ArriveSerializer,
         responses={200: IncidentSerializer, **ERRORS},
     )
     def post(self, request: Request, id: int) -> Response:
-        incident_arrive(incident=_incident(id), actor=request.user,
+        incident = _incident(id)
+        serializer = ArriveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        incident_arrive(incident=incident, actor=request.user,
+                        arrived_at=serializer.validated_data.get("arrived_at"),
                         client_ip=client_ip(request))
         return _incident_answer(request, id)
 

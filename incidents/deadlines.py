@@ -64,6 +64,34 @@ def deadlines_apply_level(*, incident: Incident, level: int) -> None:
             deadline_schedule(deadline=deadline)
 
 
+def deadlines_follow_discovery(*, incident: Incident, now: datetime) -> dict[str, list]:
+    """The discovery time of an assessed incident was corrected: its open
+    discovery-anchored deadlines follow it, unless already overdue at ``now``.
+
+    An overdue deadline keeps its due time and its escalation, whatever the new time
+    says: a late report stands. One the move puts in the past is overdue at once and the
+    next sweep escalates it. Met and cancelled ones stay as they were. Answers the kinds
+    moved (with old and new due times) and kept overdue, for the timeline."""
+    rules = {rule.kind: rule for rule in incident.plan_version.deadline_rules.filter(
+        anchor=Anchor.DISCOVERED, level=incident.level)}
+    moved: list[dict[str, str]] = []
+    kept: list[str] = []
+    deadlines = (incident.deadlines.select_for_update(of=("self",))
+                 .filter(status=Deadline.Status.OPEN, kind__in=rules, assignee__isnull=True)
+                 .order_by("pk"))
+    for deadline in deadlines:
+        if deadline.due_at <= now:
+            kept.append(deadline.kind)
+            continue
+        due_at = incident.discovered_at + timedelta(minutes=rules[deadline.kind].minutes)
+        moved.append({"kind": deadline.kind, "from": deadline.due_at.isoformat(),
+                      "to": due_at.isoformat()})
+        deadline.starts_at, deadline.due_at = incident.discovered_at, due_at
+        deadline.save(update_fields=["starts_at", "due_at"])
+        deadline_schedule(deadline=deadline)
+    return {"moved": moved, "kept_overdue": kept}
+
+
 def deadlines_start_anchor(*, incident: Incident, anchor: str, at: datetime) -> None:
     """Deadlines whose clock starts with a stage (e.g. the review) start at ``at``."""
     for rule in _rules(incident, incident.level, anchor):

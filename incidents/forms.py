@@ -120,6 +120,13 @@ class VersionedForm(forms.Form):
 
 
 class IncidentEditForm(DescriptiveFieldsMixin, VersionedForm):
+    reason = forms.CharField(
+        label=_("Reason for the correction"), required=False, max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when the discovery time of an assessed incident changes "
+                    "(the office head only): its deadlines move with it."),
+    )
+
     @classmethod
     def for_incident(cls, incident: Any, **kwargs: Any) -> "IncidentEditForm":
         initial = {
@@ -130,6 +137,15 @@ class IncidentEditForm(DescriptiveFieldsMixin, VersionedForm):
             "version": incident.version,
         }
         return cls(initial=initial, **kwargs)
+
+    def changes(self, incident: Any) -> dict[str, Any]:
+        """The descriptive fields as typed. The picker shows minutes only, so a
+        discovery time sent back in its stored minute is the stored time, not a change."""
+        changes = self.descriptive()
+        shown = timezone.localtime(incident.discovered_at).replace(second=0, microsecond=0)
+        if changes["discovered_at"] == shown:
+            changes["discovered_at"] = incident.discovered_at
+        return changes
 
 
 class TransitionForm(VersionedForm):
@@ -157,6 +173,12 @@ class RejectUpgradeForm(VersionedForm):
 
 class ArriveForm(VersionedForm):
     """The person confirms they are at their post (or online) after a Ⅰ/Ⅱ alarm."""
+
+    arrived_at = forms.DateTimeField(
+        label=_("Arrived at"), required=False, widget=DateTimeLocalInput(),
+        input_formats=[DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        help_text=_("Leave empty for now."),
+    )
 
 
 class AssessForm(VersionedForm):

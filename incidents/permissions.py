@@ -9,6 +9,8 @@ from organisation.roles import Role
 ACTION_ROLES: dict[str, frozenset[str]] = {
     "log": frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD}),
     "edit": frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD}),
+    # Once assessed, the deadlines run from the discovery time: moving it moves them.
+    "move_discovery": frozenset({Role.OFFICE_HEAD}),
     "add_metrics": frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD}),
     "assess": frozenset({Role.ANALYST, Role.OFFICE_HEAD}),
     "change_level": frozenset(

@@ -25,7 +25,7 @@ from .models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH, Deadline, Timelin
 MAX_COUNT = 2_147_483_647
 MAX_ID = 9_223_372_036_854_775_807
 
-ACTIONS = (*permissions.TRANSITIONS, "change_level")
+ACTIONS = (*permissions.TRANSITIONS, "change_level", "reject_upgrade", "arrive")
 DEADLINE_STATUSES = ("open", "overdue", "met", "met_late", "cancelled")
 
 
@@ -58,6 +58,18 @@ class StrictInputSerializer(serializers.Serializer):
         return value
 
 
+class MomentField(serializers.DateTimeField):
+    """A date-time whose conversion to the site's time zone may overflow (0001-01-01
+    without an offset): a 400 like any other unusable time, never a 500. Whether the
+    moment is believable is the services' question (``core.moments``)."""
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
 class VersionedInputSerializer(StrictInputSerializer):
     version = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=MAX_COUNT,
@@ -82,7 +94,7 @@ class MetricsSerializer(StrictInputSerializer):
 class MetricSnapshotCreateSerializer(MetricsSerializer):
     """New figures for an incident, seen now or at ``taken_at``."""
 
-    taken_at = serializers.DateTimeField(
+    taken_at = MomentField(
         required=False, help_text="When the figures were seen; default now."
     )
 
@@ -95,8 +107,9 @@ class IncidentFieldsSerializer(StrictInputSerializer):
                                         max_length=DESCRIPTION_MAX_LENGTH)
     links = serializers.ListField(child=serializers.URLField(), default=list)
     platform = serializers.ChoiceField(choices=Platform.choices)
-    discovered_at = serializers.DateTimeField(
-        required=False, help_text="Default now; cannot be in the future."
+    discovered_at = MomentField(
+        required=False,
+        help_text="Default now; cannot be in the future nor before FENGHUO_EARLIEST_DATE.",
     )
     unit = serializers.PrimaryKeyRelatedField(
         queryset=Unit.objects.all(), required=False,
@@ -117,6 +130,22 @@ class IncidentCreateSerializer(IncidentFieldsSerializer):
 
 class IncidentUpdateSerializer(IncidentFieldsSerializer, VersionedInputSerializer):
     """Used with ``partial=True``: only the fields sent change."""
+
+    reason = serializers.CharField(
+        allow_blank=True, required=False, max_length=REASON_MAX_LENGTH,
+        help_text="Why: required to move `discovered_at` of an assessed incident, which "
+                  "only the office head may do.",
+    )
+
+
+class ArriveSerializer(StrictInputSerializer):
+    """The person is at their post (or online) after a Ⅰ/Ⅱ alarm."""
+
+    arrived_at = MomentField(
+        required=False,
+        help_text="When they arrived; default now. No earlier than the alarm, no later "
+                  "than now.",
+    )
 
 
 class TransitionSerializer(VersionedInputSerializer):

@@ -10,10 +10,12 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from core.errors import InvalidInput, StaleVersion, TransitionNotAllowed
+from core.moments import moment_problem
 from core.text import require_lengths, too_long
 from organisation.models import Unit, User
 from plans.grading import suggest_level
@@ -28,6 +30,7 @@ from .deadlines import (
     LEVEL_DECIDED,
     deadlines_apply_level,
     deadlines_cancel_open,
+    deadlines_follow_discovery,
     deadlines_fulfil,
     deadlines_open_level_decision,
     deadlines_start_anchor,
@@ -54,6 +57,9 @@ REGRADABLE_STATES = frozenset({State.ASSESSED, State.REPORTED, State.RESPONDING,
 # The largest count a figure may hold (the database's integer column).
 MAX_COUNT = 2_000_000_000
 TITLE_MAX_LENGTH = Incident._meta.get_field("title").max_length
+# A lead is logged when it is found, so its discovery is never later than now (a minute
+# for clocks that differ); the floor is the window of believable moments (core.moments).
+DISCOVERY_TOLERANCE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -156,8 +162,10 @@ def _validate_descriptive(data: dict[str, Any]) -> None:
         value = data["discovered_at"]
         if not isinstance(value, datetime) or timezone.is_naive(value):
             errors["discovered_at"] = [_("Enter a date and time.")]
-        elif value > timezone.now() + timedelta(minutes=1):
+        elif value > timezone.now() + DISCOVERY_TOLERANCE:
             errors["discovered_at"] = [_("The discovery time cannot be in the future.")]
+        elif problem := moment_problem(value):
+            errors["discovered_at"] = [problem]
     if "unit" in data and not isinstance(data["unit"], Unit):
         errors["unit"] = [_("Choose a unit.")]
     if errors:
@@ -245,15 +253,22 @@ def incident_create_in_transaction(
 
 def incident_update(
     *, incident: Incident, actor: User, changes: dict[str, Any],
-    expected_version: int | None = None, client_ip: str | None = None,
+    expected_version: int | None = None, client_ip: str | None = None, reason: str = "",
 ) -> Incident:
-    """Correct what was logged. The discovery time moves the open deadlines with it."""
+    """Correct what was logged.
+
+    Before assessment the discovery time is corrected freely. After it, the deadlines
+    run from it: moving it takes the office head and a reason, and the open deadlines
+    follow it except those already overdue, which stay overdue (a late report stands).
+    """
     permissions.require(actor, "edit")
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(field_errors={name: [_("This field cannot be changed.")]
                                          for name in sorted(unknown)})
     _validate_descriptive(changes)
+    reason = (reason or "").strip()
+    require_lengths(REASON_MAX_LENGTH, reason=reason)
     with transaction.atomic(durable=True):
         incident = _lock_and_check(incident=incident, expected_version=expected_version)
         if not incident.is_open:
@@ -262,15 +277,22 @@ def incident_update(
                    if getattr(incident, name) != value}
         if not changed:
             return incident
+        moves_clock = "discovered_at" in changed and incident.state != State.DETECTED
+        if moves_clock:
+            permissions.require(actor, "move_discovery")
+            if not reason:
+                raise InvalidInput(field_errors={"reason": [
+                    _("Say why the discovery time of an assessed incident changes.")]})
         before = {name: _audit_value(getattr(incident, name)) for name in changed}
         _save_versioned(incident, old_version=incident.version, old_state=incident.state,
                         fields=changed)
-        if "discovered_at" in changed and incident.level is not None:
-            deadlines_apply_level(incident=incident, level=incident.level)
+        data: dict[str, Any] = {"before": before,
+                                "after": {n: _audit_value(v) for n, v in changed.items()}}
+        if moves_clock:
+            data["deadlines"] = deadlines_follow_discovery(incident=incident,
+                                                           now=timezone.now())
         _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.EDITED,
-                  client_ip=client_ip,
-                  data={"before": before,
-                        "after": {n: _audit_value(v) for n, v in changed.items()}})
+                  client_ip=client_ip, reason=reason, data=data)
     return incident
 
 
@@ -292,6 +314,8 @@ def incident_add_metrics(
     taken_at = taken_at or timezone.now()
     if taken_at > timezone.now() + timedelta(minutes=1):
         raise InvalidInput(field_errors={"taken_at": [_("Cannot be in the future.")]})
+    if problem := moment_problem(taken_at):
+        raise InvalidInput(field_errors={"taken_at": [problem]})
     with transaction.atomic(durable=True):
         incident = _lock_and_check(incident=incident, expected_version=None)
         return incident_record_figures_in_transaction(
@@ -514,19 +538,39 @@ def incident_reject_upgrade(
 
 
 def incident_arrive(
-    *, incident: Incident, actor: User, client_ip: str | None = None,
+    *, incident: Incident, actor: User, arrived_at: datetime | None = None,
+    client_ip: str | None = None,
 ) -> int:
-    """The person acknowledges arrival at their post (or online) after a Ⅰ/Ⅱ alarm:
-    their open arrival clocks on the incident are met. Answers how many."""
+    """The person acknowledges arrival at their post (or online) after a Ⅰ/Ⅱ alarm,
+    now or at ``arrived_at``: their open arrival clocks on the incident are met then.
+    The time meets a deadline, so it is no earlier than the alarm and no later than now
+    (a time typed in the alarm's minute, as forms give minutes only, is the alarm's).
+    Answers how many clocks were met."""
     with transaction.atomic(durable=True):
         now = timezone.now()
-        met = Deadline.objects.filter(
-            incident=incident, assignee=actor, fulfilled_by=ARRIVED).meet(at=now)
-        if not met:
+        clocks = Deadline.objects.filter(incident=incident, assignee=actor,
+                                         fulfilled_by=ARRIVED, status=Deadline.Status.OPEN)
+        alarm = max((clock.starts_at or clock.created_at for clock in clocks), default=None)
+        if alarm is None:
             raise TransitionNotAllowed(_("You have no arrival to acknowledge on this incident."))
+        at = _arrival_time(arrived_at, alarm=alarm, now=now)
+        met = clocks.meet(at=at)
         _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.ALERT,
-                  action="arrived", client_ip=client_ip)
+                  action="arrived", client_ip=client_ip,
+                  data={"arrived_at": at.isoformat()} if arrived_at is not None else {})
     return met
+
+
+def _arrival_time(value: datetime | None, *, alarm: datetime, now: datetime) -> datetime:
+    if value is None:
+        return now
+    if value > now:
+        raise InvalidInput(field_errors={"arrived_at": [_("Cannot be in the future.")]})
+    if value < alarm.replace(second=0, microsecond=0):
+        raise InvalidInput(field_errors={"arrived_at": [
+            _("Cannot be earlier than the alarm (%(at)s).")
+            % {"at": date_format(timezone.localtime(alarm), "Y-m-d H:i")}]})
+    return max(value, alarm)
 
 
 def _action_label(action: str) -> str:

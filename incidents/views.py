@@ -214,7 +214,8 @@ def _perform(action: str, *, request: HttpRequest, incident: Incident,
         incident_reject_upgrade(incident=incident, actor=request.user, reason=common["reason"],
                                 client_ip=common["client_ip"])
     elif action == "arrive":
-        incident_arrive(incident=incident, actor=request.user, client_ip=common["client_ip"])
+        incident_arrive(incident=incident, actor=request.user,
+                        arrived_at=data.get("arrived_at"), client_ip=common["client_ip"])
     elif action == "assess":
         incident_transition(action=action, level=data["level"],
                             category=data.get("category") or None, **common)
@@ -276,8 +277,9 @@ def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _after_post(
         request, pk, key="edit", form=form,
         act=lambda data: incident_update(
-            incident=incident, actor=request.user, changes=form.descriptive(),
+            incident=incident, actor=request.user, changes=form.changes(incident),
             expected_version=data["version"], client_ip=client_ip(request),
+            reason=data.get("reason", ""),
         ),
         done=_("The incident has been updated."),
     )

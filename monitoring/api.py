@@ -45,10 +45,10 @@ from .serializers import (
     ProposalDismissSerializer,
     ProposalFilterSerializer,
     ProposalSerializer,
+    RuleErrorSerializer,
     RuleFilterSerializer,
     RuleInputSerializer,
     RuleSerializer,
-    RuleSyntaxErrorSerializer,
     RuleTryResultSerializer,
     RuleTrySerializer,
     TermListFilterSerializer,
@@ -115,9 +115,9 @@ RULE_TAGS = ["watch rules"]
 RULE_ROLES_TEXT = "Roles: analyst, office head, system administrator."
 RULE_ERRORS = {
     400: OpenApiResponse(
-        RuleSyntaxErrorSerializer,
-        description="Invalid input. When the expression does not parse, `expression` says "
-                    "what is wrong and `position` is where (0-based)."),
+        RuleErrorSerializer,
+        description="Invalid input, with field messages. When the expression does not parse, "
+                    "`expression` says what is wrong and `position` is where (0-based)."),
     403: OpenApiResponse(description="Not logged in, or the role may not write rules."),
 }
 

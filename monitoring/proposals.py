@@ -74,16 +74,29 @@ def proposal_accept(*, proposal: Proposal, actor: Any, event_type: str = EventTy
         source = topic.source_post
         evidence = topic_evidence(topic)
         links = [post.url for post in ([source] if source else []) + evidence if post.url]
-        incident = incident_create_in_transaction(
-            actor=actor, title=(title or topic.title)[:200], platform=_main_platform(topic),
-            event_type=event_type, unit=unit or topic.rule.unit,
-            description=(source.text if source else "")[:5000],
-            links=list(dict.fromkeys(links)), discovered_at=topic.first_post_at,
-            metrics={"reads": topic.reads, "reposts": topic.reposts,
-                     "comments": topic.comments, "negative_share": topic.negative_share,
-                     "mainstream_media": topic.mainstream_media},
-            client_ip=client_ip,
-            timeline_data={"proposal": proposal.pk, "topic": topic.pk})
+        try:
+            incident = incident_create_in_transaction(
+                actor=actor, title=(title or topic.title)[:200],
+                platform=_main_platform(topic), event_type=event_type,
+                unit=unit or topic.rule.unit,
+                description=(source.text if source else "")[:5000],
+                links=list(dict.fromkeys(links)),
+                # A crawler's clock may run ahead (intake takes posts up to a day ahead);
+                # a lead is discovered no later than it is accepted.
+                discovered_at=min(topic.first_post_at, timezone.now()),
+                metrics={"reads": topic.reads, "reposts": topic.reposts,
+                         "comments": topic.comments, "negative_share": topic.negative_share,
+                         "mainstream_media": topic.mainstream_media},
+                client_ip=client_ip,
+                timeline_data={"proposal": proposal.pk, "topic": topic.pk})
+        except InvalidInput as exc:
+            if "discovered_at" not in exc.field_errors:
+                raise
+            # A post stored before intake refused such dates: say which time is wrong.
+            message = _("The topic's first post is dated %(at)s: %(problem)s") % {
+                "at": timezone.localtime(topic.first_post_at).strftime("%Y-%m-%d %H:%M"),
+                "problem": exc.field_errors["discovered_at"][0]}
+            raise InvalidInput(message, field_errors={"discovered_at": [message]}) from exc
         proposal.accept()
         proposal.decided_by, proposal.decided_at = actor, timezone.now()
         proposal.incident = incident

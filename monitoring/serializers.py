@@ -256,14 +256,32 @@ class RuleTryResultSerializer(serializers.Serializer):
     posts = PostSerializer(many=True, help_text="The newest matching posts, up to `limit`.")
 
 
-class RuleSyntaxErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    expression = serializers.ListField(child=serializers.CharField(),
-                                       help_text="What is wrong, with its position.")
+def _messages(help_text: str) -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(), required=False,
+                                 help_text=help_text)
+
+
+class RuleErrorSerializer(serializers.Serializer):
+    """A 400 of the rule operations: the messages of the fields that are wrong (or only
+    ``detail`` when the body could not be read); when the expression does not parse, also
+    ``code``, ``position`` and ``syntax_error``."""
+
+    detail = serializers.CharField(required=False)
+    code = serializers.CharField(required=False)
+    expression = _messages("What is wrong, with its position.")
+    name = _messages("What is wrong with the name.")
+    unit = _messages("What is wrong with the unit.")
+    active = _messages("What is wrong with `active`.")
+    days = _messages("What is wrong with `days` (trying an expression).")
+    limit = _messages("What is wrong with `limit` (trying an expression).")
+    non_field_errors = _messages("What is wrong with the body as a whole.")
     position = serializers.IntegerField(
-        help_text="0-based character index of the mistake in the expression.")
-    syntax_error = serializers.CharField(help_text="A stable code of the kind of mistake.")
+        required=False,
+        help_text="When the expression does not parse: the 0-based character index of the "
+                  "mistake.")
+    syntax_error = serializers.CharField(
+        required=False,
+        help_text="When the expression does not parse: a stable code of the kind of mistake.")
 
 
 class TopicSerializer(serializers.Serializer):

@@ -419,6 +419,8 @@ class _FileRenderer(BaseRenderer):
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 EXPORTS = {"docx": DOCX, "pdf": "application/pdf"}
+# How many characters of the record the export had to leave out (see response.exports).
+REMOVED_HEADER = "X-Removed-Characters"
 
 
 class ReviewExportApi(APIView):
@@ -438,15 +440,15 @@ class ReviewExportApi(APIView):
             incident = Incident.objects.get(pk=id)
         except Incident.DoesNotExist:
             raise Http404 from None
-        render = exports.review_docx if self.extension == "docx" else exports.review_pdf
         try:
-            content = render(incident)
+            export = exports.review_export(incident, self.extension)
         except exports.ExportFontMissing as missing:
             # The server lacks a Chinese font: the administrator's to fix, not a crash.
             logger.error("review export: %s", missing)
             return HttpResponse(str(missing), status=503, content_type="text/plain")
-        answer = HttpResponse(content, content_type=EXPORTS[self.extension])
+        answer = HttpResponse(export.content, content_type=EXPORTS[self.extension])
         answer["Content-Disposition"] = f'attachment; filename="review-{id}.{self.extension}"'
+        answer[REMOVED_HEADER] = str(export.removed)
         return answer
 
 
@@ -457,7 +459,14 @@ def _export_api(extension: str, summary: str) -> type[APIView]:
         description="The written review with the incident's record: timeline, figures, "
                     "statements, tasks, follow-ups and the accountability section. A draft "
                     "review is marked as such.",
-        parameters=[OpenApiParameter("format", exclude=True)],  # the path names the format
+        parameters=[
+            OpenApiParameter("format", exclude=True),  # the path names the format
+            OpenApiParameter(
+                REMOVED_HEADER, OpenApiTypes.INT, OpenApiParameter.HEADER, response=[200],
+                description="Characters of the record left out: those a document cannot "
+                            "hold (control characters), and text beyond the longest input "
+                            "allows. The document says so under its title when not 0."),
+        ],
         responses={(200, EXPORTS[extension]): OpenApiResponse(
             response=OpenApiTypes.BINARY, description=f"review-<id>.{extension}"),
             404: ERRORS[404]},

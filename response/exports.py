@@ -5,6 +5,16 @@ latest Review, so they always say the same thing. The documents go to Chinese of
 the labels are Chinese (``LABELS``), and the record's own labels (obligations, states,
 categories) are rendered in the site's language.
 
+Content never fails an export:
+- characters that XML (so Word) cannot hold, such as control characters and lone
+  surrogates, are dropped from every text, and a text longer than the longest input
+  allows (``EXPORT_TEXT_MAX_LENGTH``; older rows may hold more) is cut; the document
+  says so in a note under its title, and the API in the ``X-Removed-Characters`` header;
+- in the PDF, a table whose row would not fit comfortably on a page is written as one
+  record after another, long texts as paragraphs that flow across pages (fpdf2 cannot
+  split a table row: "row too high"); a field list keeps its short rows as a table and
+  its long ones follow it as paragraphs.
+
 Chinese text:
 - .docx: every style used carries an East Asian font (``w:rFonts/@w:eastAsia``) and the
   zh-CN East Asian language, so Word picks a Chinese font for the Chinese runs.
@@ -17,7 +27,9 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -31,7 +43,7 @@ from django.utils import timezone, translation
 from incidents.choices import State
 from incidents.models import Incident
 
-from .models import Decision, DocumentState, Review
+from .models import TEXT_MAX_LENGTH, Decision, DocumentState, Review
 from .reviews import review_record
 
 # --- the labels: one place ----------------------------------------------------------------
@@ -113,6 +125,9 @@ LABELS: dict[str, str] = {
     "none": "无",
     "not_filled": "（未填写）",
     "page": "第 {page} 页",
+    "removed": "（注：原文中有 {count} 个无法写入文档的字符（控制字符等），已删除。）",
+    "cut": "（注：{count} 段超长文字只保留了前 {limit} 个字。）",
+    "cut_mark": "……（以下从略）",
 }
 
 # The timeline's actions (what was done), by their codes in TimelineEntry.action.
@@ -144,6 +159,13 @@ PDF_FONT_PATHS = (  # (regular, bold, index in the collection)
 )
 PDF_FONT_ENV = "FENGHUO_PDF_FONT"  # a font file to use instead (.ttf/.otf/.ttc, index 0)
 
+# The longest text an export writes whole: what input allows for any free text.
+EXPORT_TEXT_MAX_LENGTH = TEXT_MAX_LENGTH
+# What XML 1.0 (so a .docx) can hold; everything else is dropped.
+NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# PDF: a table row taller than this share of the page's body is written as records.
+PDF_ROW_MAX_SHARE = 0.4
+
 # fontTools reports every step of the font subsetting at INFO.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
 
@@ -157,7 +179,7 @@ class ExportFontMissing(RuntimeError):
 
 @dataclass
 class Block:
-    kind: str  # title, subtitle, heading, para, fields, table
+    kind: str  # title, subtitle, note, heading, para, fields, table
     text: str = ""
     rows: list[list[str]] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
@@ -321,9 +343,63 @@ def _table(header: list[str], rows: list[list[str]], widths: list[int], *,
                  widths=widths)
 
 
-def _blocks(incident: Incident) -> list[Block]:
+@dataclass
+class Report:
+    """The blocks to render, and how many characters had to be left out of their text."""
+
+    blocks: list[Block]
+    removed: int = 0
+
+
+@dataclass(frozen=True)
+class Export:
+    content: bytes
+    removed: int  # characters dropped or cut away
+
+
+class _Cleaner:
+    """Makes every text of the blocks writable, counting what it leaves out."""
+
+    def __init__(self) -> None:
+        self.dropped = 0  # characters XML cannot hold
+        self.cut = 0  # texts cut to EXPORT_TEXT_MAX_LENGTH
+        self.cut_away = 0  # the characters after the cuts
+
+    def __call__(self, text: str) -> str:
+        text, dropped = NOT_XML.subn("", text)
+        self.dropped += dropped
+        if len(text) > EXPORT_TEXT_MAX_LENGTH:
+            self.cut += 1
+            self.cut_away += len(text) - EXPORT_TEXT_MAX_LENGTH
+            text = text[:EXPORT_TEXT_MAX_LENGTH] + LABELS["cut_mark"]
+        return text
+
+
+def report_of(incident: Incident) -> Report:
+    """The blocks of the report with every text writable; when something had to be
+    left out, a note under the title says what."""
     with translation.override(settings.LANGUAGE_CODE):
-        return report_blocks(incident)
+        blocks = report_blocks(incident)
+    clean = _Cleaner()
+    for block in blocks:
+        block.text = clean(block.text)
+        block.header = [clean(text) for text in block.header]
+        block.rows = [[clean(text) for text in row] for row in block.rows]
+    notes = []
+    if clean.dropped:
+        notes.append(Block("note", LABELS["removed"].format(count=clean.dropped)))
+    if clean.cut:
+        notes.append(Block("note", LABELS["cut"].format(count=clean.cut,
+                                                        limit=EXPORT_TEXT_MAX_LENGTH)))
+    blocks[2:2] = notes  # under the title and subtitle
+    return Report(blocks, removed=clean.dropped + clean.cut_away)
+
+
+def review_export(incident: Incident, extension: str) -> Export:
+    """The report as ``extension`` (docx or pdf), with the count of characters left out."""
+    report = report_of(incident)
+    content = _docx(report) if extension == "docx" else _pdf(report)
+    return Export(content, removed=report.removed)
 
 
 # --- Word ----------------------------------------------------------------------------------
@@ -331,16 +407,20 @@ def _blocks(incident: Incident) -> list[Block]:
 
 def review_docx(incident: Incident) -> bytes:
     """The report as a .docx."""
+    return _docx(report_of(incident))
+
+
+def _docx(report: Report) -> bytes:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
 
     document = Document()
     _docx_fonts(document)
-    for block in _blocks(incident):
+    for block in report.blocks:
         if block.kind == "title":
             document.add_heading(block.text, level=0).alignment = WD_ALIGN_PARAGRAPH.CENTER
-        elif block.kind == "subtitle":
+        elif block.kind in ("subtitle", "note"):
             document.add_paragraph(block.text).alignment = WD_ALIGN_PARAGRAPH.CENTER
         elif block.kind == "heading":
             document.add_heading(block.text, level=1)
@@ -469,24 +549,28 @@ def _fontconfig_font() -> CjkFont | None:
 
 def review_pdf(incident: Incident) -> bytes:
     """The report as a PDF, with a subset of a CJK font embedded."""
+    return _pdf(report_of(incident))
+
+
+def _pdf(report: Report) -> bytes:
     from fpdf import FPDF
     from fpdf.fonts import FontFace
 
     font = pdf_font()
 
-    class Report(FPDF):
+    class Document(FPDF):
         def footer(self) -> None:
             self.set_y(-12)
             self.set_font("cjk", size=8)
             self.cell(0, 6, LABELS["page"].format(page=self.page_no()), align="C")
 
-    pdf = Report(format="A4")
+    pdf = Document(format="A4")
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_font("cjk", "", font.regular, collection_font_number=font.index)
     pdf.add_font("cjk", "B", font.bold or font.regular,
                  collection_font_number=font.bold_index if font.bold else font.index)
-    blocks = _blocks(incident)
+    blocks = report.blocks
     pdf.set_title(next(b.text for b in blocks if b.kind == "title"))
     pdf.set_creator("Fenghuo")
     pdf.add_page()
@@ -496,8 +580,8 @@ def review_pdf(incident: Incident) -> bytes:
         if block.kind == "title":
             pdf.set_font("cjk", "B", 17)
             pdf.multi_cell(width, 10, block.text, align="C", new_x="LMARGIN", new_y="NEXT")
-        elif block.kind == "subtitle":
-            pdf.set_font("cjk", "", 10)
+        elif block.kind in ("subtitle", "note"):
+            pdf.set_font("cjk", "", 10 if block.kind == "subtitle" else 9)
             pdf.multi_cell(width, 7, block.text, align="C", new_x="LMARGIN", new_y="NEXT")
             pdf.ln(2)
         elif block.kind == "heading":
@@ -508,21 +592,68 @@ def review_pdf(incident: Incident) -> bytes:
             pdf.multi_cell(width, 8, block.text, new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1)
         elif block.kind == "para":
-            pdf.set_font("cjk", "", 10.5)
-            pdf.multi_cell(width, 6.5, block.text, new_x="LMARGIN", new_y="NEXT")
+            _pdf_paragraph(pdf, block.text)
         else:
             pdf.set_font("cjk", "", 9)
             total = sum(block.widths)
-            widths = tuple(width * w / total for w in block.widths)
+            widths = [width * w / total for w in block.widths]
             fields = block.kind == "fields"
-            with pdf.table(col_widths=widths, line_height=5.5, padding=1.2,
-                           first_row_as_headings=not fields, headings_style=bold,
-                           text_align="LEFT") as table:
-                if not fields:
-                    table.row(block.header)
-                for row in block.rows:
-                    cells = table.row()
-                    for i, text in enumerate(row):
-                        cells.cell(text, style=bold if fields and i == 0 else None)
-            pdf.ln(1)
+            tall = [not all(_pdf_fits(pdf, text, w) for text, w in zip(row, widths, strict=True))
+                    for row in block.rows]
+            if not fields and any(tall):
+                _pdf_records(pdf, block)
+                continue
+            rows = [row for row, too_tall in zip(block.rows, tall, strict=True) if not too_tall]
+            if rows:
+                with pdf.table(col_widths=tuple(widths), line_height=PDF_LINE, padding=PDF_PAD,
+                               first_row_as_headings=not fields, headings_style=bold,
+                               text_align="LEFT") as table:
+                    if not fields:
+                        table.row(block.header)
+                    for row in rows:
+                        cells = table.row()
+                        for i, text in enumerate(row):
+                            cells.cell(text, style=bold if fields and i == 0 else None)
+                pdf.ln(1)
+            for label, text in (row for row, too_tall in zip(block.rows, tall, strict=True)
+                                if too_tall):
+                _pdf_paragraph(pdf, text, label=label)
     return bytes(pdf.output())
+
+
+PDF_LINE = 5.5  # table line height (mm) at 9 pt
+PDF_PAD = 1.2  # table cell padding (mm)
+
+
+def _pdf_fits(pdf: Any, text: str, width: float) -> bool:
+    """Whether ``text`` in a table cell of ``width`` stays under PDF_ROW_MAX_SHARE of the
+    page: its lines estimated from the string width (cheap; wrapping at words may add a
+    few lines, which the share leaves room for)."""
+    usable = max(width - 2 * PDF_PAD, 1.0)
+    lines = sum(max(1, math.ceil(pdf.get_string_width(line) / usable))
+                for line in text.split("\n"))
+    return lines * PDF_LINE + 2 * PDF_PAD <= pdf.eph * PDF_ROW_MAX_SHARE
+
+
+def _pdf_paragraph(pdf: Any, text: str, *, label: str = "") -> None:
+    """A paragraph that flows across pages, after its label in bold if any."""
+    if label:
+        pdf.set_font("cjk", "B", 10.5)
+        pdf.multi_cell(pdf.epw, 6.5, label, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("cjk", "", 10.5)
+    pdf.multi_cell(pdf.epw, 6.5, text, new_x="LMARGIN", new_y="NEXT")
+
+
+def _pdf_records(pdf: Any, block: Block) -> None:
+    """A table too tall for the page, one row after another: each cell as "header：text",
+    flowing across pages, a rule between rows."""
+    pdf.set_draw_color(180, 180, 180)
+    for row in block.rows:
+        for header, text in zip(block.header, row, strict=True):
+            if text:
+                pdf.set_font("cjk", "", 9)
+                pdf.multi_cell(pdf.epw, PDF_LINE, f"{header}：{text}",
+                               new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
+        pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
+        pdf.ln(1.5)

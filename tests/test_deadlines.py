@@ -130,15 +130,16 @@ def test_the_review_deadline_starts_when_the_incident_enters_review(
     assert incident.deadlines.get(kind="review").status == "met"
 
 
-def test_correcting_the_discovery_time_moves_the_open_deadlines(analyst, duty, log_incident):
+def test_correcting_the_discovery_time_moves_the_open_deadlines(analyst, office, log_incident):
     with time_machine.travel(FOUND + timedelta(minutes=10), tick=False):
         incident = log_incident(discovered_at=FOUND + timedelta(minutes=5),
                                 metrics={"casualties": True})
         incident = incident_transition(incident=incident, action="assess", actor=analyst,
                                        level=1, category="hype")
-        incident = incident_update(incident=incident, actor=duty,
-                                   changes={"discovered_at": FOUND},
+        # After assessment, the office head with a reason (tests/test_discovery_and_…).
+        incident = incident_update(incident=incident, actor=office,
+                                   changes={"discovered_at": FOUND}, reason="原帖更早",
                                    expected_version=incident.version)
     assert incident.deadlines.get(kind="report").due_at == FOUND + timedelta(minutes=30)
     edit = incident.timeline.get(kind="edited")
-    assert edit.actor == duty and "discovered_at" in edit.data["before"]
+    assert edit.actor == office and "discovered_at" in edit.data["before"]

@@ -10,10 +10,10 @@ import pytest
 import time_machine
 
 from engine.sweep import sweep
-from incidents.models import Incident
+from incidents.models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH, Incident, TimelineEntry
 from response.documents import document_save_draft
 from response.exports import LABELS, review_docx, review_pdf
-from response.models import Review
+from response.models import TEXT_MAX_LENGTH, FollowUp, Review
 from tests.conftest import approve_the_review
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +152,95 @@ def test_the_pdf_font_is_found_without_fontconfig_and_a_missing_one_is_named(mon
             exports.pdf_font()
     finally:
         exports.pdf_font.cache_clear()
+
+
+# Content never fails an export --------------------------------------------------------------
+
+
+def long_text(n: int, sentence: str = "网友反映医院重复收费，要求退费并公开说明。") -> str:
+    return (sentence * (n // len(sentence) + 1))[:n]
+
+
+def pdf_pages(data: bytes) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.mark.parametrize("length", [2_400, DESCRIPTION_MAX_LENGTH])
+def test_a_long_description_flows_across_pages_of_the_pdf(length, reviewed):
+    short = pdf_pages(review_pdf(reviewed()))
+    description = long_text(length - 4) + "描述结束"
+    data = review_pdf(reviewed(description=description))
+    # About 45 characters a line, 40 lines a page: the description alone fills pages.
+    assert pdf_pages(data) >= short + length // 2_000
+    text = pdf_text(data)
+    assert "描述结束" in text and long_text(300) in text
+
+
+def test_long_texts_of_the_record_tables_flow_across_pages_of_the_pdf(reviewed, office):
+    incident = reviewed()
+    TimelineEntry.objects.create(incident=incident, actor=office, kind="level",
+                                 action="change_level", from_level=1, to_level=2,
+                                 reason=long_text(REASON_MAX_LENGTH - 4) + "理由结束")
+    FollowUp.objects.create(incident=incident, author=office,
+                            what_changed=long_text(TEXT_MAX_LENGTH - 4) + "续报结束",
+                            actions_taken=long_text(TEXT_MAX_LENGTH - 4) + "措施结束")
+    data = review_pdf(incident)
+    assert pdf_pages(data) >= 20
+    text = pdf_text(data)
+    for end in ("理由结束", "续报结束", "措施结束", "经验教训"):
+        assert end in text
+    docx = docx_text(review_docx(incident))
+    assert "续报结束" in docx and "措施结束" in docx
+
+
+BAD_FOR_XML = "\x01\x08\x0b\x0c\x1b\x1f\ufffe\uffff"  # \x7f, \t and \n are fine
+
+
+def test_characters_word_cannot_hold_are_dropped_and_the_export_says_so(reviewed):
+    incident = reviewed(description=f"网友\x7f{BAD_FOR_XML}发帖\t了")
+    Review.objects.filter(incident=incident).update(lessons="教训\x02一")
+    text = docx_text(review_docx(incident))
+    assert "网友\x7f发帖\t了" in text and "教训一" in text
+    note = LABELS["removed"].format(count=len(BAD_FOR_XML) + 1)
+    assert note in text
+    assert re.sub(r"\s+", "", note) in pdf_text(review_pdf(incident))
+
+
+def test_nuls_and_lone_surrogates_are_dropped_too():
+    # The databases refuse both, so they reach an export only from elsewhere.
+    from response.exports import _Cleaner
+
+    clean = _Cleaner()
+    assert clean("教训\x00一\ud800二\U0001f600") == "教训一二\U0001f600"
+    assert (clean.dropped, clean.cut) == (2, 0)
+
+
+def test_the_api_exports_text_word_cannot_hold_and_counts_what_it_left_out(
+        api_for, duty, health_unit):
+    client = api_for(duty)
+    created = client.post("/api/v1/incidents/", {
+        "title": "标\x01题", "platform": "weibo", "event_type": "user_complaint",
+        "unit": health_unit.pk, "description": "网友\x01\x0b发帖"}, format="json")
+    assert created.status_code == 201
+    for extension in ("docx", "pdf"):
+        answer = client.get(f"/api/v1/incidents/{created.json()['id']}/review.{extension}")
+        assert answer.status_code == 200
+        assert answer["X-Removed-Characters"] == "4"  # the title's, twice, and 2
+        if extension == "docx":
+            text = docx_text(answer.content)
+            assert "网友发帖" in text and LABELS["removed"].format(count=4) in text
+
+
+def test_a_text_longer_than_input_allows_is_cut_and_the_export_says_so(reviewed, api_for,
+                                                                       duty):
+    incident = reviewed()
+    Incident.objects.filter(pk=incident.pk).update(
+        description=long_text(TEXT_MAX_LENGTH + 5_000))
+    answer = api_for(duty).get(f"/api/v1/incidents/{incident.pk}/review.docx")
+    assert answer.status_code == 200
+    assert answer["X-Removed-Characters"] == "5000"
+    text = docx_text(answer.content)
+    assert LABELS["cut"].format(count=1, limit=TEXT_MAX_LENGTH) in text
+    assert LABELS["cut_mark"] in text

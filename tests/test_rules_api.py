@@ -1,6 +1,7 @@
 """Watch rules (/api/v1/rules/): written by the analysts, checked for syntax, tried on recent
 posts, and matched on the stream as posts are stored."""
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from monitoring.intake import posts_ingest
 from monitoring.models import Post, PostMatch, WatchRule
+from tests.schema_check import assert_documented
 
 RULES = "/api/v1/rules/"
 TRY = "/api/v1/rules/try/"
@@ -176,3 +178,24 @@ def test_a_spokesperson_may_not_edit_a_rule(api_for, spokesperson, fees_rule):
 def test_reading_a_rule(analyst_api, fees_rule):
     assert analyst_api.get(f"{RULES}{fees_rule['id']}/").json() == fees_rule
     assert analyst_api.get(f"{RULES}999999/").status_code == 404
+
+
+@pytest.mark.parametrize(("path", "method", "body"), [
+    (RULES, "POST", {"name": "x", "expression": "医院", "unit": 999999}),
+    (RULES, "POST", {"name": "x", "expression": "(医院", "unit": None}),
+    (RULES, "POST", "not json"),
+    (TRY, "POST", {"expression": "医院 AND", "days": 0}),
+    (TRY, "POST", {"expression": "(医院"}),
+    ("{rule}", "PATCH", {"expression": ""}),
+    ("{rule}", "PATCH", {"expression": "医院 OR"}),
+])
+def test_every_400_of_the_rule_operations_is_the_documented_body(analyst_api, fees_rule,
+                                                                 path, method, body):
+    url = f"{RULES}{fees_rule['id']}/" if path == "{rule}" else path
+    if isinstance(body, str):
+        answer = analyst_api.generic(method, url, body, content_type="application/json")
+    else:
+        answer = analyst_api.generic(method, url, json.dumps(body),
+                                     content_type="application/json")
+    assert answer.status_code == 400, answer.content
+    assert_documented(answer, "/api/v1/rules/{id}/" if path == "{rule}" else path, method)

@@ -1,6 +1,7 @@
 """Template helpers for the pages: labels, numerals and colour classes. No rules live
 here; permissions and deadlines are only read through the modules that own them."""
 
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -107,6 +108,15 @@ def isoformat(value: Any) -> str:
     if not value:
         return ""
     return timezone.localtime(value).isoformat(timespec="seconds")
+
+
+@register.filter
+def from_isoformat(value: Any) -> Any:
+    """A moment the timeline keeps as ISO 8601 text, as a datetime for ``|date``."""
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 @register.simple_tag
