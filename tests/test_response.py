@@ -13,7 +13,7 @@ from engine.sweep import sweep
 from incidents.models import Incident
 from incidents.services import incident_transition
 from notifications.models import Notification
-from organisation.models import RoleAssignment
+from organisation.models import RoleAssignment, User
 from response.assignments import task_assign, task_record
 from response.documents import (
     approvers,
@@ -54,14 +54,25 @@ def test_levels_three_and_four_are_approved_by_the_head_of_the_leading_unit(log_
     assert [p.username for p in approvers(incident=incident)] == ["head"]
 
 
-def test_the_author_can_never_approve_their_own_draft(log_incident, advance, people):
+def second_head(unit) -> User:
+    """Another head of ``unit``, so that someone else than a contributor may approve."""
+    person = User.objects.create(username="head2", display_name="钱副主任", unit=unit)
+    RoleAssignment.objects.create(user=person, role="unit_head")
+    return person
+
+
+def test_the_author_can_never_approve_their_own_draft(log_incident, advance, people,
+                                                      health_unit):
     head = people["head"]
     RoleAssignment.objects.create(user=head, role="analyst")  # may draft too
+    other = second_head(health_unit)
     incident = advance(log_incident(), "reported")
     plan = document_submit(doc=plan_for(incident, head), actor=head)
     with pytest.raises(PermissionDenied):
         document_decide(doc=plan, actor=head, verdict="approve")
     assert ResponsePlan.objects.get(pk=plan.pk).state == "submitted"
+    document_decide(doc=plan, actor=other, verdict="approve")
+    assert ResponsePlan.objects.get(pk=plan.pk).state == "approved"
 
 
 def test_a_decision_on_a_superseded_version_is_refused(log_incident, advance, office, people):
@@ -332,3 +343,130 @@ def test_the_tracker_is_named_on_the_response_page(client, log_incident, advance
     answer = client.post(f"/incidents/{incident.pk}/response/tracker/", {"tracker": duty.pk})
     assert answer.status_code == 302
     assert Incident.objects.get(pk=incident.pk).tracker == duty
+
+
+# Four eyes on content (issue 12, rows 3 and 7) -------------------------------------------------
+
+
+def office_unit():
+    from organisation.models import Unit
+
+    return Unit.objects.get(name="领导小组办公室")
+
+
+def drafted(model, incident, author, **fields):
+    defaults = {ResponsePlan: {"facts": "经核实属实。"},
+                Statement: {"text": "关于网传情况的通报", "channels": ["weibo"]},
+                Review: {"lessons": "口径审批需提速。"}}[model]
+    return document_save_draft(model=model, incident=incident, actor=author,
+                               fields={**defaults, **fields})
+
+
+@pytest.mark.parametrize("model", [ResponsePlan, Statement, Review])
+def test_whoever_edited_any_part_of_a_version_may_not_decide_on_it(
+    model, log_incident, advance, analyst, people
+):
+    deputy, leader = people["deputy"], people["leader"]
+    RoleAssignment.objects.create(user=deputy, role="analyst")  # may draft too
+    incident = advance(log_incident(metrics={"casualties": True}),
+                       "reviewing" if model is Review else "reported", level=1, category="hype")
+    doc = drafted(model, incident, analyst)
+    edited = drafted(model, incident, deputy, **{KIND_FIELD[model]: "副组长改写的内容"})
+    assert edited.pk == doc.pk and edited.author != deputy  # edited in place, not authored
+    doc = document_submit(doc=edited, actor=analyst)
+    assert set(doc.contributors.values_list("username", flat=True)) >= {"analyst", "deputy"}
+    with pytest.raises(PermissionDenied, match="wrote or edited"):
+        document_decide(doc=doc, actor=deputy, verdict="approve")
+    assert model.objects.get(pk=doc.pk).state == "submitted"
+    assert not Incident.objects.filter(pk=incident.pk, state="closed").exists()
+    document_decide(doc=doc, actor=leader, verdict="approve")
+    assert model.objects.get(pk=doc.pk).state == "approved"
+
+
+KIND_FIELD = {ResponsePlan: "facts", Statement: "text", Review: "lessons"}
+
+
+def test_the_office_head_who_overwrote_the_analysts_draft_cannot_have_it_approved_by_himself(
+    log_incident, advance, analyst, office
+):
+    # Ⅳ of the office itself: the office head is the only approver the plan names.
+    incident = advance(log_incident(unit=office_unit()), "reported")
+    assert [p.username for p in approvers(incident=incident)] == ["office"]
+    plan = plan_for(incident, analyst)
+    plan = plan_for(incident, office, facts="办公室主任改写的事实")
+    with pytest.raises(TransitionNotAllowed, match="Office head of 领导小组办公室"):
+        document_submit(doc=plan, actor=office)
+    with pytest.raises(PermissionDenied):
+        document_decide(doc=plan, actor=office, verdict="approve")
+    plan.refresh_from_db()
+    assert (plan.state, plan.approval_deadline_id) == ("draft", None)
+    assert not plan.decisions.exists()
+    assert not incident.deadlines.filter(kind="approval").exists()
+    assert not Notification.objects.filter(kind="approval_requested").exists()
+
+
+def test_an_edit_after_submission_starts_a_new_version_keeping_every_contributor(
+    log_incident, advance, analyst, office, people
+):
+    incident = advance(log_incident(), "reported")  # Ⅳ: the head of 卫生健康委员会 approves
+    first = document_submit(doc=plan_for(incident, analyst), actor=analyst)
+    second = plan_for(incident, office, measures_online="官方微博回应")
+    assert second.pk != first.pk and second.version == 2
+    first.refresh_from_db()
+    assert (first.state, first.facts, first.measures_online) == ("superseded", "经核实属实。", "")
+    assert set(second.contributors.values_list("username", flat=True)) == {"analyst", "office"}
+    with pytest.raises(StaleVersion):
+        document_decide(doc=first, actor=people["head"], verdict="approve")
+    assert incident.timeline.filter(action="response_plan_drafted", actor=office,
+                                    data__version=2).exists()
+
+
+def test_a_submission_nobody_may_approve_is_refused_naming_the_missing_approver(
+    log_incident, advance, office
+):
+    from organisation.models import Unit
+
+    education = Unit.objects.get(name="教育局")  # no head
+    incident = advance(log_incident(unit=education,
+                                    metrics={"reads": 300, "negative_share": "0.5"}),
+                       "reported", level=3, category="hype")
+    assert incident.level == 3 and approvers(incident=incident) == []
+    plan = plan_for(incident, office)
+    with pytest.raises(TransitionNotAllowed) as refused:
+        document_submit(doc=plan, actor=office)
+    assert "Head of a member unit" in str(refused.value.message)
+    assert "教育局" in str(refused.value.message)
+    assert ResponsePlan.objects.get(pk=plan.pk).state == "draft"
+    head = User.objects.create(username="edu_head", display_name="教育局局长", unit=education)
+    RoleAssignment.objects.create(user=head, role="unit_head")
+    document_submit(doc=plan, actor=office)
+    document_decide(doc=plan, actor=head, verdict="approve")
+    assert ResponsePlan.objects.get(pk=plan.pk).state == "approved"
+
+
+def test_too_few_approvers_besides_the_contributors_is_refused_at_submission(
+    log_incident, advance, analyst, people
+):
+    deputy = people["deputy"]
+    RoleAssignment.objects.create(user=deputy, role="analyst")
+    incident = advance(log_incident(metrics={"casualties": True}), "reported", level=1,
+                       category="hype")
+    incident.plan_version.approval_rules.filter(level=1).update(required=2)
+    plan_for(incident, analyst)
+    plan = plan_for(incident, deputy, measures_offline="现场核查")
+    with pytest.raises(TransitionNotAllowed, match="needs 2"):
+        document_submit(doc=plan, actor=analyst)
+
+
+def test_approvers_who_contributed_are_neither_asked_nor_reminded(log_incident, advance,
+                                                                 analyst, people):
+    deputy = people["deputy"]
+    RoleAssignment.objects.create(user=deputy, role="analyst")
+    incident = advance(log_incident(metrics={"casualties": True}), "reported", level=1,
+                       category="hype")
+    plan_for(incident, analyst)
+    plan = document_submit(doc=plan_for(incident, deputy, measures_offline="现场核查"),
+                           actor=analyst)
+    asked = Notification.objects.filter(kind="approval_requested", channel="in_app")
+    assert list(asked.values_list("recipient__username", flat=True)) == ["leader"]
+    assert plan.approval_deadline.remind_user_ids == [people["leader"].pk]

@@ -11,7 +11,7 @@ import time_machine
 
 from engine.sweep import sweep
 from incidents.models import Incident
-from organisation.models import RoleAssignment
+from organisation.models import RoleAssignment, User
 from response.assignments import task_assign
 from response.documents import document_save_draft, document_submit
 from response.models import ResponsePlan, Review, Statement, Task
@@ -29,9 +29,9 @@ TASKS = f"{API}/tasks/"
 FOLLOW_UPS = f"{API}/follow-ups/"
 
 PLAN_FIELDS = {
-    "id", "incident", "version", "state", "author", "author_name", "created_at",
-    "submitted_at", "decided_at", "approval_deadline", "decisions", "facts", "category",
-    "measures_online", "measures_offline", "units", "statement_line",
+    "id", "incident", "version", "state", "author", "author_name", "contributors",
+    "created_at", "submitted_at", "decided_at", "approval_deadline", "decisions", "facts",
+    "category", "measures_online", "measures_offline", "units", "statement_line",
 }
 
 
@@ -130,9 +130,11 @@ def test_levels_three_and_four_plans_are_approved_by_the_involved_units_head_not
 
 
 def test_an_author_who_is_also_an_approver_cannot_approve_their_own_plan_403(
-    api_for, head, log_incident, advance
+    api_for, head, log_incident, advance, health_unit
 ):
     RoleAssignment.objects.create(user=head, role="analyst")  # may draft too
+    other = User.objects.create(username="head2", unit=health_unit)  # another may approve
+    RoleAssignment.objects.create(user=other, role="unit_head")
     incident = advance(log_incident(), "reported")
     plan = submitted_plan(api_for, head, incident)
     answer = api_for(head).post(f"{PLANS}{plan['id']}/approve/", {}, format="json")
@@ -415,11 +417,11 @@ def test_document_lists_take_a_fixed_number_of_queries(n, api_for, office, peopl
                                         fields={"text": "通报", "channels": ["weibo"]})
         document_submit(doc=statement, actor=office)
     client = api_for(office)
-    # the token with its user 1, page count 1, rows 1, decisions 1, units 1
-    with django_assert_num_queries(5):
+    # the token with its user 1, page count 1, rows 1, decisions 1, contributors 1, units 1
+    with django_assert_num_queries(6):
         assert client.get(PLANS).json()["count"] == n
-    # token 1, count 1, rows 1, decisions 1, publications 1
-    with django_assert_num_queries(5):
+    # token 1, count 1, rows 1, decisions 1, contributors 1, publications 1
+    with django_assert_num_queries(6):
         assert client.get(STATEMENTS).json()["count"] == n
 
 
@@ -448,3 +450,67 @@ def test_the_follow_up_list_takes_a_fixed_number_of_queries(n, api_for, office, 
     # token 1, count 1, rows with their figures 1
     with django_assert_num_queries(3):
         assert client.get(FOLLOW_UPS).json()["count"] == n
+
+
+# Four eyes on content, over HTTP (issue 12, rows 3 and 7) --------------------------------------
+
+
+def test_the_office_head_cannot_overwrite_submit_and_approve_the_analysts_plan(
+    api_for, analyst, office, log_incident, advance
+):
+    from organisation.models import Unit
+
+    # Ⅳ of the office itself: the office head is the only approver the plan names.
+    incident = advance(log_incident(unit=Unit.objects.get(name="领导小组办公室")), "reported")
+    drafted = api_for(analyst).post(PLANS, plan_body(incident), format="json")
+    assert drafted.status_code == 201
+    plan_id = drafted.json()["id"]
+    overwritten = api_for(office).post(PLANS, {"incident": incident.pk, "facts": "改写的事实"},
+                                       format="json")
+    assert (overwritten.status_code, overwritten.json()["id"]) == (200, plan_id)
+    assert overwritten.json()["contributors"] == sorted([analyst.pk, office.pk])
+    submitted = api_for(office).post(f"{PLANS}{plan_id}/submit/", format="json")
+    assert (submitted.status_code, submitted.json()["code"]) == (409, "transition_not_allowed")
+    assert "领导小组办公室" in submitted.json()["detail"]
+    approved = api_for(office).post(f"{PLANS}{plan_id}/approve/", {}, format="json")
+    assert approved.status_code == 403
+    assert ResponsePlan.objects.get(pk=plan_id).state == "draft"
+
+
+@pytest.mark.parametrize("path", [STATEMENTS, REVIEWS])
+def test_an_editor_of_a_statement_or_review_may_not_decide_on_it_403(
+    path, api_for, analyst, people, log_incident, advance
+):
+    deputy = people["deputy"]
+    RoleAssignment.objects.create(user=deputy, role="analyst")  # may draft too
+    incident = advance(log_incident(metrics={"casualties": True}),
+                       "reviewing" if path == REVIEWS else "reported", level=1,
+                       category="hype")
+    body = ({"incident": incident.pk, "text": "通报", "channels": ["weibo"]}
+            if path == STATEMENTS else {"incident": incident.pk, "lessons": "经验"})
+    first = api_for(analyst).post(path, body, format="json")
+    assert first.status_code in (200, 201)
+    doc_id = first.json()["id"]
+    edit = {**body, ("text" if path == STATEMENTS else "lessons"): "副组长改写"}
+    assert api_for(deputy).post(path, edit, format="json").json()["id"] == doc_id
+    assert api_for(analyst).post(f"{path}{doc_id}/submit/", format="json").status_code == 200
+    refused = api_for(deputy).post(f"{path}{doc_id}/approve/", {}, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
+    assert Incident.objects.get(pk=incident.pk).state != "closed"
+    approved = api_for(people["leader"]).post(f"{path}{doc_id}/approve/", {}, format="json")
+    assert (approved.status_code, approved.json()["state"]) == (200, "approved")
+
+
+def test_a_plan_of_a_unit_without_a_head_is_refused_at_submission_409(
+    api_for, office, log_incident, advance
+):
+    from organisation.models import Unit
+
+    incident = advance(log_incident(unit=Unit.objects.get(name="教育局"),
+                                    metrics={"reads": 300, "negative_share": "0.5"}),
+                       "reported", level=3, category="hype")
+    drafted = api_for(office).post(PLANS, plan_body(incident), format="json")
+    answer = api_for(office).post(f"{PLANS}{drafted.json()['id']}/submit/", format="json")
+    assert (answer.status_code, answer.json()["code"]) == (409, "transition_not_allowed")
+    assert "Ⅲ" in answer.json()["detail"] and "教育局" in answer.json()["detail"]
+    assert ResponsePlan.objects.get(pk=drafted.json()["id"]).state == "draft"

@@ -115,13 +115,13 @@ def test_rejecting_without_a_comment_puts_the_error_on_the_form(client, reported
 
 def test_self_approval_through_the_page_shows_the_error_and_changes_nothing(
         client, reported, office, leader):
-    # The office head may approve at Ⅲ/Ⅳ, but never their own draft.
+    # The office head may approve at Ⅲ/Ⅳ, but never a version they wrote or edited.
     plan = submitted_plan(reported, office)
     client.force_login(office)
     response = client.post(reverse("response:decide", args=[reported.pk, "plan", plan.pk]),
                            {"verdict": "approve", "comment": ""}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 403
-    assert "You cannot approve or reject your own draft." in response.content.decode()
+    assert "You wrote or edited this version" in response.content.decode()
     plan.refresh_from_db()
     assert plan.state == DocumentState.SUBMITTED
     assert not plan.decisions.exists()
@@ -282,3 +282,43 @@ def test_the_tasks_list_takes_the_same_number_of_queries_whatever_the_number_of_
         task_assign(incident=reported, actor=office, title=f"任务{n}", unit=health_unit,
                     due_at=timezone.now() + timedelta(hours=n + 1))
     assert count() == few
+
+
+# Four eyes on content (issue 12, rows 3 and 7) -----------------------------------------------
+
+
+def test_an_approver_who_edited_the_draft_gets_no_decision_form_and_is_refused(
+        client, page, reported, analyst, people):
+    deputy = people["deputy"]
+    deputy.role_assignments.create(role="analyst")  # may draft too
+    plan = document_save_draft(model=ResponsePlan, incident=reported, actor=analyst,
+                               fields={"facts": "经核实属实。"})
+    client.force_login(deputy)
+    edited = client.post(reverse("response:draft", args=[reported.pk, "plan"]),
+                         {"facts": "副组长改写的事实", "category": "hype"})
+    assert edited.status_code == 302
+    document_submit(doc=plan, actor=analyst)
+    assert DECIDE_PLAN_FORM not in page(deputy, reported)
+    assert DECIDE_PLAN_FORM in page(people["leader"], reported)
+    client.force_login(deputy)
+    response = client.post(reverse("response:decide", args=[reported.pk, "plan", plan.pk]),
+                           {"verdict": "approve", "comment": ""}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 403
+    assert "You wrote or edited this version" in response.content.decode()
+    assert ResponsePlan.objects.get(pk=plan.pk).state == DocumentState.SUBMITTED
+
+
+def test_submitting_a_plan_nobody_may_approve_shows_the_missing_approver(
+        client, log_incident, advance, office):
+    education = User.objects.get(username="head").unit.__class__.objects.get(name="教育局")
+    incident = advance(log_incident(unit=education,
+                                    metrics={"reads": 300, "negative_share": "0.5"}),
+                       "reported", level=3, category="hype")
+    client.force_login(office)
+    response = client.post(reverse("response:draft", args=[incident.pk, "plan"]),
+                           {"facts": "经核实属实。", "category": "hype", "then": "submit"},
+                           HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 409
+    assert "Nobody may approve this version" in response.content.decode()
+    assert "教育局" in response.content.decode()
+    assert ResponsePlan.objects.get(incident=incident).state == DocumentState.DRAFT
