@@ -25,6 +25,7 @@ from .models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH, Deadline, Timelin
 MAX_COUNT = 2_147_483_647
 MAX_ID = 9_223_372_036_854_775_807
 
+# Every action ``permissions.available_actions`` may answer.
 ACTIONS = (*permissions.TRANSITIONS, "change_level", "reject_upgrade", "arrive")
 DEADLINE_STATUSES = ("open", "overdue", "met", "met_late", "cancelled")
 

@@ -196,3 +196,18 @@ def test_the_incident_page_offers_arrival_only_to_people_on_a_clock(client, log_
     assert incident.deadlines.get(kind="staff_arrival", assignee=office).status == "met"
     assert f"/incidents/{incident.pk}/act/arrive/" not in client.get(
         f"/incidents/{incident.pk}/").content.decode()
+
+
+def test_the_schema_documents_the_arrival_and_upgrade_decision_the_api_offers(
+    api_for, level_four, duty, analyst, office
+):
+    incident_add_metrics(incident=level_four, actor=duty, metrics={"mainstream_media": True})
+    offered = set(api_for(analyst).get(f"/api/v1/incidents/{level_four.pk}/").json()["actions"])
+    incident_change_level(incident=level_four, actor=analyst, level=2, reason="央视报道")
+    offered |= set(api_for(office).get(f"/api/v1/incidents/{level_four.pk}/").json()["actions"])
+    assert {"reject_upgrade", "arrive"} <= offered
+
+    schema = api_for(duty).get("/api/schema/", {"format": "json"}).json()
+    incident = schema["components"]["schemas"]["Incident"]["properties"]["actions"]
+    enum = incident["items"]["$ref"].rsplit("/", 1)[-1]
+    assert offered <= set(schema["components"]["schemas"][enum]["enum"])
