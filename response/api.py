@@ -77,11 +77,12 @@ from .tracking import follow_up_file, incident_name_tracker
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: each field named with its messages."),
-    403: OpenApiResponse(description="Not logged in, or the role may not do this (an "
-                                     "author never approves their own draft)."),
+    403: OpenApiResponse(description="Not logged in, or the role may not do this (nobody "
+                                     "who wrote or edited a version decides on it)."),
     404: OpenApiResponse(description="No such record."),
     409: OpenApiResponse(description="Not possible in the current state, or the version "
-                                     "was superseded or already decided."),
+                                     "was superseded or already decided, or nobody may "
+                                     "approve it (the answer names the approver role)."),
 }
 
 logger = logging.getLogger(__name__)
@@ -203,8 +204,10 @@ def document_apis(model: type, *, tag: str, name: str, output: type[serializers.
         "submit": extend_schema_view(
             post=extend_schema(
                 tags=tags, summary="Submit this draft for approval",
-                description="The approvers the plan names at the incident's level are "
-                            "notified, and the decision deadline starts. Nothing to send.",
+                description="The approvers the plan names at the incident's level, "
+                            "except those who wrote or edited the version, are notified, "
+                            "and the decision deadline starts. 409 naming the approver "
+                            "role when too few such people exist. Nothing to send.",
                 request=None, responses={200: output, **ERRORS}),
         )(make(DocumentSubmitApi, "Submit")),
     }
@@ -213,8 +216,9 @@ def document_apis(model: type, *, tag: str, name: str, output: type[serializers.
             post=extend_schema(
                 tags=tags, summary=summary,
                 description="Ⅰ/Ⅱ: the leader or a deputy leader; Ⅲ/Ⅳ: the head of the "
-                            "unit that leads (the plan's routing). The author may not "
-                            "decide (403); a superseded or decided version is 409.",
+                            "unit that leads (the plan's routing). Nobody who wrote or "
+                            "edited the version may decide (403); a superseded or decided "
+                            "version is 409.",
                 request=DecisionInputSerializer, responses={200: output, **ERRORS}),
         )(make(DocumentDecideApi, verdict.title().replace("_", ""), verdict=verdict))
     return apis

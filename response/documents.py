@@ -2,9 +2,12 @@
 plan names for the incident's level, and frozen once submitted.
 
 Routing (plan data, ``ApprovalRule``): Ⅰ/Ⅱ the leader or a deputy leader, Ⅲ/Ⅳ the head of
-the unit that leads, by default. The author never approves their own draft; a decision on
-a version that is no longer the latest submission is refused (409). Each submission gets
-an approval deadline that the engine reminds and escalates like any other.
+the unit that leads, by default. Four eyes on content: nobody who wrote or edited any part
+of a version (its ``contributors``) decides on it, and a submission that nobody else may
+approve is refused at once (409) rather than left to wait. A submitted version is frozen:
+a change makes a new version. A decision on a version that is no longer the latest
+submission is refused (409). Each submission gets an approval deadline that the engine
+reminds and escalates like any other.
 """
 
 import logging
@@ -24,6 +27,8 @@ from incidents.models import Deadline, Incident, TimelineEntry
 from notifications.models import Notification
 from notifications.services import notifications_write
 from organisation.models import User
+from organisation.roles import Role
+from plans.levels import NUMERALS
 from plans.models import ApprovalRule, DeadlineKind
 
 from . import permissions
@@ -93,12 +98,43 @@ def approvers(*, incident: Incident) -> list[User]:
     return list(people.distinct().order_by("pk"))
 
 
+def contributor_ids(doc: Document) -> set[int]:
+    """Everyone who wrote or edited any part of ``doc`` (its author always among them);
+    reads the prefetched contributors when the caller loaded them."""
+    return {doc.author_id, *(person.pk for person in doc.contributors.all())}
+
+
+def eligible_approvers(*, doc: Document) -> list[User]:
+    """The approvers the plan names who may decide on ``doc``: none of its contributors."""
+    excluded = contributor_ids(doc)
+    return [p for p in approvers(incident=doc.incident) if p.pk not in excluded]
+
+
+def _require_enough_approvers(doc: Document, rule: ApprovalRule, people: list[User]) -> None:
+    """A submission nobody may approve would wait forever (the response could never
+    start): refuse it now, naming the role the plan routes it to."""
+    if len(people) >= rule.required:
+        return
+    roles = " / ".join(str(Role(role).label) if role in Role.values else role
+                       for role in rule.roles)
+    who = (_("%(roles)s of %(unit)s") % {"roles": roles, "unit": doc.incident.lead_unit()}
+           if rule.lead_unit_only else roles)
+    raise TransitionNotAllowed(
+        _("Nobody may approve this version: at level %(level)s it needs %(required)d "
+          "approval(s) by a %(who)s who did not write or edit it, and only %(eligible)d "
+          "such person(s) exist.")
+        % {"level": NUMERALS.get(rule.level, rule.level), "required": rule.required,
+           "who": who, "eligible": len(people)})
+
+
 def _timeline(*, incident: Incident, actor: User, action: str, doc: Document,
-              client_ip: str | None, reason: str = "", at: datetime | None = None) -> None:
+              client_ip: str | None, reason: str = "", at: datetime | None = None,
+              extra: dict[str, Any] | None = None) -> None:
     TimelineEntry.objects.create(
         incident=incident, actor=actor, at=at or timezone.now(),
         kind=TimelineEntry.Kind.RESPONSE, action=action, reason=reason, client_ip=client_ip,
-        data={"document": KINDS[type(doc)]["name"], "id": doc.pk, "version": doc.version},
+        data={"document": KINDS[type(doc)]["name"], "id": doc.pk, "version": doc.version,
+              **(extra or {})},
     )
 
 
@@ -132,7 +168,9 @@ def _clean_fields(model: type, fields: dict[str, Any], *, partial: bool = False
 def document_save_draft(*, model: type, incident: Incident, actor: User,
                         fields: dict[str, Any], client_ip: str | None = None) -> Document:
     """Write the draft: the open draft is edited in place; after a submission a new
-    version is started (the submitted one, unless approved, is then superseded)."""
+    version is started (the submitted one, unless approved, is then superseded), so what
+    the approvers read never changes under them. Whoever saves becomes a contributor of
+    the version, and a new version keeps the contributors of the one it starts from."""
     kind = KINDS[model]
     permissions.require(actor, kind["draft"])
     fields = dict(fields)
@@ -143,7 +181,9 @@ def document_save_draft(*, model: type, incident: Incident, actor: User,
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.state not in DRAFTABLE_STATES[model]:
             raise TransitionNotAllowed(_("This document cannot be drafted now."))
-        latest = model.objects.filter(incident=incident).order_by("-version").first()
+        # Locked, so a submission cannot slip in between reading the state and the edit.
+        latest = (model.objects.select_for_update(of=("self",)).filter(incident=incident)
+                  .order_by("-version").first())
         # A new version starts from the latest one: only what changes need be sent.
         current = {name: getattr(latest, name) for name in kind["fields"]} if latest else {}
         merged = _clean_fields(model, {**current, **fields})
@@ -151,11 +191,13 @@ def document_save_draft(*, model: type, incident: Incident, actor: User,
             doc = latest
             for name, value in merged.items():
                 setattr(doc, name, value)
-            doc.save()
+            doc.save(update_fields=list(merged))  # the content only, never the state
+            doc.contributors.add(actor)
             action = f"{kind['name']}_edited"
         else:
             doc = model.objects.create(incident=incident, author=actor,
                                        version=(latest.version + 1) if latest else 1, **merged)
+            doc.contributors.set({actor.pk, *(contributor_ids(latest) if latest else ())})
             _supersede_pending(model, incident=incident, keep=doc)
             if units is None and latest is not None and model is ResponsePlan:
                 units = list(latest.units.all())
@@ -178,11 +220,12 @@ def _supersede_pending(model: type, *, incident: Incident, keep: Document) -> No
 
 
 def document_submit(*, doc: Document, actor: User, client_ip: str | None = None) -> Document:
-    """Ask for approval: the approvers are notified and the plan's decision deadline
-    starts."""
+    """Ask for approval: the approvers who did not write or edit the version are notified
+    and the plan's decision deadline starts. Refused (409) when too few of them exist."""
     model = type(doc)
     permissions.require(actor, KINDS[model]["draft"])
     with transaction.atomic(durable=True):
+        _lock_incident_then(doc)
         doc = model.objects.select_for_update(of=("self",)).select_related(
             "incident__plan_version").get(
             pk=doc.pk)
@@ -193,13 +236,14 @@ def document_submit(*, doc: Document, actor: User, client_ip: str | None = None)
             raise InvalidInput(field_errors={
                 "drill_evaluation": [_("A drill ends with its evaluation.")]})
         rule = approval_rule(incident=incident)
-        people = approvers(incident=incident)
+        people = eligible_approvers(doc=doc)
+        _require_enough_approvers(doc, rule, people)
         now = timezone.now()
         deadline = deadlines_open(
             incident=incident, kind=DeadlineKind.APPROVAL, level=incident.level,
             fulfilled_by=APPROVAL_DECIDED, starts_at=now,
             due_at=now + timedelta(minutes=rule.minutes),
-            remind_user_ids=[p.pk for p in people if p.pk != doc.author_id],
+            remind_user_ids=[p.pk for p in people],
         )
         model.objects.filter(pk=doc.pk).update(state=DocumentState.SUBMITTED, submitted_at=now,
                                                approval_deadline=deadline)
@@ -207,7 +251,7 @@ def document_submit(*, doc: Document, actor: User, client_ip: str | None = None)
         _timeline(incident=incident, actor=actor, action=f"{KINDS[model]['name']}_submitted",
                   doc=doc, client_ip=client_ip, at=now)
         notifications_write(
-            recipients=[p for p in people if p.pk != doc.author_id],
+            recipients=people,
             kind=Notification.Kind.APPROVAL_REQUESTED, at=now, incident_id=incident.pk,
             deadline_id=deadline.pk,
             title=_("%(title)s: %(document)s v%(version)d awaits your approval")
@@ -219,9 +263,9 @@ def document_submit(*, doc: Document, actor: User, client_ip: str | None = None)
 
 def document_decide(*, doc: Document, actor: User, verdict: str, comment: str = "",
                     client_ip: str | None = None) -> Document:
-    """An approver approves, rejects or asks for changes, with a comment. Enough
-    approvals (the plan's ``required``) approve the version; an approved review closes
-    the incident."""
+    """An approver approves, rejects or asks for changes, with a comment. Nobody who
+    wrote or edited the version may decide on it. Enough approvals (the plan's
+    ``required``) approve the version; an approved review closes the incident."""
     model = type(doc)
     if verdict not in Decision.Verdict.values:
         raise InvalidInput(field_errors={"verdict": [_("Unknown decision.")]})
@@ -230,12 +274,14 @@ def document_decide(*, doc: Document, actor: User, verdict: str, comment: str = 
     if verdict != Decision.Verdict.APPROVE and not comment:
         raise InvalidInput(field_errors={"comment": [_("Say why.")]})
     with transaction.atomic(durable=True):
+        _lock_incident_then(doc)
         doc = model.objects.select_for_update(of=("self",)).select_related(
             "incident__plan_version").get(
             pk=doc.pk)
         incident = doc.incident
-        if doc.author_id == actor.pk:
-            raise PermissionDenied(_("You cannot approve or reject your own draft."))
+        if actor.pk in contributor_ids(doc):
+            raise PermissionDenied(_("You wrote or edited this version: someone who did not "
+                                     "decides on it."))
         if actor.pk not in {p.pk for p in approvers(incident=incident)}:
             raise PermissionDenied(_("The plan does not name you as an approver at this level."))
         latest = model.objects.filter(incident=incident).aggregate(v=Max("version"))["v"]
@@ -262,6 +308,12 @@ def document_decide(*, doc: Document, actor: User, verdict: str, comment: str = 
         if new_state is not None:
             _settle(doc, state=new_state, actor=actor, at=now, client_ip=client_ip)
     return doc
+
+
+def _lock_incident_then(doc: Document) -> None:
+    """Take the incident's row lock before the document's, in the order drafting takes
+    them, so a save and a submission or decision wait for each other, never deadlock."""
+    list(Incident.objects.select_for_update().filter(pk=doc.incident_id).values_list("pk"))
 
 
 def _settle(doc: Document, *, state: str, actor: User, at: datetime,

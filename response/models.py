@@ -35,6 +35,12 @@ class ApprovableDocument(models.Model):
                              default=DocumentState.DRAFT)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"),
                                on_delete=models.PROTECT, related_name="+")
+    # Four eyes on content: everyone who wrote or edited any part of this version (the
+    # author, later editors, and those of the version it was started from). None of
+    # them may decide on it.
+    contributors = models.ManyToManyField(settings.AUTH_USER_MODEL,
+                                          verbose_name=_("written or edited by"),
+                                          related_name="+", blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)

@@ -111,5 +111,6 @@ def start_review(*, incident: Incident, actor: User, at: datetime) -> None:
     """Effect of ``review``: a first draft of the review, pre-filled from the record."""
     if Review.objects.filter(incident=incident).exists():
         return
-    Review.objects.create(incident=incident, author=actor, version=1, created_at=at,
-                          summary=review_summary(review_record(incident=incident)))
+    review = Review.objects.create(incident=incident, author=actor, version=1, created_at=at,
+                                   summary=review_summary(review_record(incident=incident)))
+    review.contributors.add(actor)

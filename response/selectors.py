@@ -17,6 +17,7 @@ def _documents(model: type) -> QuerySet:
     prefetches: list[Any] = [
         Prefetch("decisions", queryset=Decision.objects.select_related("approver").order_by(
             "at", "id")),
+        Prefetch("contributors", queryset=User.objects.order_by("pk")),
     ]
     if model is ResponsePlan:
         prefetches.append("units")

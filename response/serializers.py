@@ -205,12 +205,19 @@ class DocumentSerializer(serializers.Serializer):
     state = document_state_field()
     author = serializers.IntegerField(source="author_id")
     author_name = serializers.CharField(source="author")
+    contributors = serializers.SerializerMethodField(
+        help_text="Ids of everyone who wrote or edited any part of this version (the "
+                  "author included); none of them may decide on it.")
     created_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)
     approval_deadline = DeadlineSerializer(
         allow_null=True, help_text="The decision deadline of the latest submission.")
     decisions = DecisionSerializer(many=True)
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_contributors(self, doc) -> list[int]:
+        return sorted({doc.author_id, *(person.pk for person in doc.contributors.all())})
 
 
 class ResponsePlanSerializer(DocumentSerializer):

@@ -31,6 +31,7 @@ from .documents import (
     DRAFTABLE_STATES,
     KINDS,
     approvers,
+    contributor_ids,
     document_decide,
     document_save_draft,
     document_submit,
@@ -81,7 +82,8 @@ def _incident_or_404(pk: int) -> Incident:
 
 def _documents(model: type, incident: Incident) -> list[Any]:
     queryset = model.objects.filter(incident=incident).select_related("author").prefetch_related(
-        Prefetch("decisions", queryset=Decision.objects.select_related("approver")))
+        Prefetch("decisions", queryset=Decision.objects.select_related("approver")),
+        "contributors")
     if model is ResponsePlan:
         queryset = queryset.prefetch_related("units")
     if model is Statement:
@@ -122,7 +124,7 @@ def _document_section(request: HttpRequest, kind: str, incident: Incident,
     latest = docs[0] if docs else None
     may_draft = _may_draft(user, kind, incident)
     may_decide = (latest is not None and latest.state == DocumentState.SUBMITTED
-                  and user.pk in approver_ids and latest.author_id != user.pk
+                  and user.pk in approver_ids and user.pk not in contributor_ids(latest)
                   and all(d.approver_id != user.pk for d in latest.decisions.all()))
     section: dict[str, Any] = {
         "kind": kind, "title": DOCUMENT_TITLES[kind], "latest": latest, "earlier": docs[1:],
