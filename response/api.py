@@ -67,6 +67,7 @@ from .serializers import (
     StatementSerializer,
     SubmitSerializer,
     TaskAssignSerializer,
+    TaskCompleteSerializer,
     TaskFilterSerializer,
     TaskListItemSerializer,
     TaskRecordSerializer,
@@ -316,10 +317,11 @@ class TaskRecordApi(APIView):
     """Progress (``done`` False) or the outcome that completes the task."""
 
     done = False
+    input_serializer: type[serializers.Serializer] = TaskRecordSerializer
 
     def post(self, request: Request, id: int) -> Response:
         task = _task(id)
-        serializer = TaskRecordSerializer(data=request.data)
+        serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         task_record(task=task, actor=request.user, done=self.done, **serializer.validated_data)
         return _task_answer(request, id)
@@ -335,8 +337,9 @@ TaskProgressApi = extend_schema_view(post=extend_schema(
 TaskCompleteApi = extend_schema_view(post=extend_schema(
     tags=TASK_TAGS, summary="Complete the task with its outcome and evidence",
     description=f"{TASK_RECORD_DESCRIPTION} Meets the task's deadline.",
-    request=TaskRecordSerializer, responses={200: TaskSerializer, **ERRORS}))(
-    type("TaskCompleteApi", (TaskRecordApi,), {"done": True}))
+    request=TaskCompleteSerializer, responses={200: TaskSerializer, **ERRORS}))(
+    type("TaskCompleteApi", (TaskRecordApi,),
+         {"done": True, "input_serializer": TaskCompleteSerializer}))
 
 
 # Follow-up reports ----------------------------------------------------------------------------
@@ -398,7 +401,7 @@ class FollowUpListCreateApi(APIView):
         follow_up = follow_up_file(
             incident=data["incident"], actor=request.user, what_changed=data["what_changed"],
             actions_taken=data["actions_taken"], metrics=data.get("metrics"),
-            client_ip=client_ip(request))
+            at=data.get("at"), client_ip=client_ip(request))
         try:
             follow_up = follow_up_detail(pk=follow_up.pk)
         except FollowUp.DoesNotExist:  # pragma: no cover - deleted in between

@@ -18,6 +18,7 @@ from plans.models import DeadlineKind
 
 from . import permissions
 from .models import TEXT_MAX_LENGTH, Task, TaskUpdate
+from .times import happened_at
 
 TASK_DONE = "task_done"
 
@@ -80,9 +81,10 @@ def task_assign(*, incident: Incident, actor: User, title: str, unit: Unit,
 
 
 def task_record(*, task: Task, actor: User, text: str, link: str = "", attachment=None,
-                done: bool = False) -> TaskUpdate:
+                done: bool = False, completed_at: datetime | None = None) -> TaskUpdate:
     """The assignee (or the unit's liaison) records progress, or the outcome with its
-    evidence; the outcome completes the task and meets its deadline."""
+    evidence; the outcome completes the task and meets its deadline at ``completed_at``
+    (default now), no earlier than the task's creation and no later than now."""
     if not permissions.may_work_on_task(actor, task):
         raise PermissionDenied(_("Only the assignee, the unit's liaison or the office head."))
     if not (text or "").strip():
@@ -90,23 +92,30 @@ def task_record(*, task: Task, actor: User, text: str, link: str = "", attachmen
     require_lengths(TEXT_MAX_LENGTH, text=text)
     if link and not link.startswith(("http://", "https://")):
         raise InvalidInput(field_errors={"link": [_("A web address starting with http(s)://.")]})
+    if completed_at is not None and not done:
+        raise InvalidInput(field_errors={"completed_at": [
+            _("A completion time goes with the outcome only.")]})
     with transaction.atomic(durable=True):
         task = Task.objects.select_for_update().get(pk=task.pk)
         if task.state != Task.State.OPEN:
             raise TransitionNotAllowed(_("The task is already closed."))
         now = timezone.now()
+        if done:
+            completed_at = happened_at(completed_at, field="completed_at", now=now,
+                                       after=task.created_at, after_what=_("the task's creation"))
         update = TaskUpdate.objects.create(task=task, author=actor, at=now, text=text.strip(),
                                            link=link, attachment=attachment or "",
                                            is_outcome=done)
         if done:
-            Task.objects.filter(pk=task.pk).update(state=Task.State.DONE, completed_at=now,
+            Task.objects.filter(pk=task.pk).update(state=Task.State.DONE,
+                                                   completed_at=completed_at,
                                                    outcome=text.strip())
             if task.deadline_id:
-                Deadline.objects.filter(pk=task.deadline_id).meet(at=now)
+                Deadline.objects.filter(pk=task.deadline_id).meet(at=completed_at)
             TimelineEntry.objects.create(
                 incident_id=task.incident_id, actor=actor, at=now,
                 kind=TimelineEntry.Kind.RESPONSE, action="task_done", reason=text.strip(),
-                data={"task": task.pk})
+                data={"task": task.pk, "completed_at": completed_at.isoformat()})
     return update
 
 

@@ -42,6 +42,7 @@ from .models import (
     Review,
     Statement,
 )
+from .times import happened_at
 
 logger = logging.getLogger(__name__)
 
@@ -346,14 +347,13 @@ def statement_publish(*, statement: Statement, actor: User, channel: str,
                       published_at: datetime | None = None, url: str = "",
                       client_ip: str | None = None) -> Publication:
     """The spokesperson records an approved statement as published. The first
-    publication meets the "first public response" deadline, and the official release."""
+    publication meets the "first public response" deadline, and the official release, at
+    ``published_at`` (default now): so it is no earlier than the statement's approval
+    and no later than now."""
     permissions.require(actor, "publish_statement")
-    published_at = published_at or timezone.now()
     errors: dict[str, list[str]] = {}
     if channel not in Channel.values:
         errors["channel"] = [_("Choose a channel from the list.")]
-    if published_at > timezone.now() + timedelta(minutes=1):
-        errors["published_at"] = [_("Cannot be in the future.")]
     if url and not url.startswith(("http://", "https://")):
         errors["url"] = [_("A web address starting with http(s)://.")]
     if errors:
@@ -365,11 +365,17 @@ def statement_publish(*, statement: Statement, actor: User, channel: str,
                      .select_related("incident").get(pk=statement.pk))
         if statement.state != DocumentState.APPROVED:
             raise TransitionNotAllowed(_("Only an approved statement can be published."))
+        now = timezone.now()
+        published_at = happened_at(
+            published_at, field="published_at", now=now,
+            after=statement.decided_at or statement.submitted_at or statement.created_at,
+            after_what=_("the statement's approval"))
         publication = Publication.objects.create(
             statement=statement, channel=channel, published_at=published_at, url=url,
             published_by=actor)
         deadlines_fulfil(incident=statement.incident, event=STATEMENT_PUBLISHED, at=published_at)
         _timeline(incident=statement.incident, actor=actor, action="statement_published",
-                  doc=statement, client_ip=client_ip, at=timezone.now(),
-                  reason=f"{Channel(channel).label} {url}".strip())
+                  doc=statement, client_ip=client_ip, at=now,
+                  reason=f"{Channel(channel).label} {url}".strip(),
+                  extra={"published_at": published_at.isoformat()})
     return publication

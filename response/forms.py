@@ -136,6 +136,10 @@ class TaskRecordForm(forms.Form):
                            widget=forms.URLInput())
     attachment = forms.FileField(label=_("Attached file"), required=False)
     done = forms.BooleanField(label=_("The task is done (this is the outcome)"), required=False)
+    completed_at = forms.DateTimeField(
+        label=_("Done at"), required=False, widget=DateTimeLocalInput(),
+        input_formats=DATETIME_INPUTS,
+        help_text=_("With the outcome: when the task was done, if not now."))
 
 
 class FollowUpForm(FiguresForm):
@@ -143,6 +147,9 @@ class FollowUpForm(FiguresForm):
 
     what_changed = _text(_("What changed"), required=True, rows=3)
     actions_taken = _text(_("Actions taken"), rows=3)
+    at = forms.DateTimeField(label=_("Reported at"), required=False,
+                             widget=DateTimeLocalInput(), input_formats=DATETIME_INPUTS,
+                             help_text=_("When the report was made, if not now."))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

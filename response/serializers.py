@@ -115,8 +115,9 @@ class PublishSerializer(StrictInputSerializer):
     """Where and when the spokesperson published the approved statement."""
 
     channel = channel_field()
-    published_at = serializers.DateTimeField(required=False,
-                                             help_text="Default now; cannot be in the future.")
+    published_at = serializers.DateTimeField(
+        required=False, help_text="Default now; no earlier than the statement's approval "
+                                  "and not in the future.")
     url = serializers.URLField(allow_blank=True, default="")
 
 
@@ -148,6 +149,15 @@ class TaskRecordSerializer(StrictInputSerializer):
     link = serializers.URLField(allow_blank=True, default="", help_text="The evidence.")
 
 
+class TaskCompleteSerializer(TaskRecordSerializer):
+    """The outcome, and when the task was done."""
+
+    completed_at = serializers.DateTimeField(
+        required=False, help_text="When the task was done: default now; no earlier than "
+                                  "the task's creation and not in the future. It meets the "
+                                  "task's deadline.")
+
+
 class TaskFilterSerializer(serializers.Serializer):
     """Filters of the task list (query parameters)."""
 
@@ -170,6 +180,10 @@ class FollowUpCreateSerializer(StrictInputSerializer):
     actions_taken = free_text(allow_blank=True, default="")
     metrics = MetricsSerializer(required=False, allow_null=True,
                                 help_text="New figures, recorded as a snapshot.")
+    at = serializers.DateTimeField(
+        required=False, help_text="When the report was made: default now; no earlier than "
+                                  "the report it follows (or the start of tracking) and not "
+                                  "in the future. It meets the follow-up due.")
 
 
 class TrackerSerializer(StrictInputSerializer):

@@ -19,6 +19,7 @@ from plans.models import DeadlineKind
 
 from . import permissions
 from .models import TEXT_MAX_LENGTH, FollowUp
+from .times import happened_at
 
 FOLLOW_UP_FILED = "follow_up_filed"
 
@@ -45,11 +46,23 @@ def stop_follow_up_clock(*, incident: Incident, actor: User, at: datetime) -> No
     incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP).cancel()
 
 
+def _follows(incident: Incident) -> datetime:
+    """What a follow-up report follows: the previous report, or the start of tracking
+    (when the open follow-up clock started)."""
+    clock = (incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP)
+             .order_by("-starts_at").values_list("starts_at", flat=True).first())
+    latest = (FollowUp.objects.filter(incident=incident).order_by("-at")
+              .values_list("at", flat=True).first())
+    return max((t for t in (clock, latest) if t is not None), default=incident.created_at)
+
+
 def follow_up_file(*, incident: Incident, actor: User, what_changed: str,
                    actions_taken: str = "", metrics: dict[str, Any] | None = None,
-                   client_ip: str | None = None) -> FollowUp:
-    """File a follow-up report: it meets the follow-up due and starts the next one; new
-    figures, if given, are a snapshot like any other."""
+                   at: datetime | None = None, client_ip: str | None = None) -> FollowUp:
+    """File a follow-up report made ``at`` (default now): it meets the follow-up due at
+    that time and starts the next one. The time is no earlier than what the report
+    follows (the previous report, or the start of tracking) and no later than now. New
+    figures, if given, are a snapshot like any other, taken when they are recorded."""
     if not (incident.tracker_id == actor.pk or permissions.can(actor, "file_follow_up")):
         raise PermissionDenied()
     if not (what_changed or "").strip():
@@ -63,18 +76,20 @@ def follow_up_file(*, incident: Incident, actor: User, what_changed: str,
             raise TransitionNotAllowed(_("Follow-up reports are filed while the incident is "
                                          "tracked."))
         now = timezone.now()
+        at = happened_at(at, field="at", now=now, after=_follows(incident),
+                         after_what=_("the report or the tracking it follows"))
         snapshot = (incident_record_figures_in_transaction(
             incident=incident, figures=figures, actor=actor, taken_at=now, client_ip=client_ip)
             if figures else None)
-        follow_up = FollowUp.objects.create(incident=incident, author=actor, at=now,
+        follow_up = FollowUp.objects.create(incident=incident, author=actor, at=at,
                                             what_changed=what_changed.strip(),
                                             actions_taken=actions_taken, snapshot=snapshot)
-        incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP).meet(at=now)
-        _open_next(incident, at=now)
+        incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP).meet(at=at)
+        _open_next(incident, at=at)
         TimelineEntry.objects.create(
             incident=incident, actor=actor, at=now, kind=TimelineEntry.Kind.RESPONSE,
             action="follow_up_filed", client_ip=client_ip, reason=what_changed.strip()[:500],
-            data={"follow_up": follow_up.pk})
+            data={"follow_up": follow_up.pk, "at": at.isoformat()})
     return follow_up
 
 

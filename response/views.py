@@ -318,7 +318,7 @@ def task_record_view(request: HttpRequest, pk: int, task_pk: int) -> HttpRespons
         request, pk, key=f"record-{task.pk}", form=form, anchor=f"task-{task.pk}",
         act=lambda data: task_record(task=task, actor=request.user, text=data["text"],
                                      link=data["link"], attachment=data["attachment"],
-                                     done=data["done"]),
+                                     done=data["done"], completed_at=data["completed_at"]),
         done=_("The task is done.") if request.POST.get("done")
         else _("The progress has been recorded."),
     )
@@ -334,7 +334,7 @@ def follow_up_view(request: HttpRequest, pk: int) -> HttpResponse:
         act=lambda data: follow_up_file(
             incident=incident, actor=request.user, what_changed=data["what_changed"],
             actions_taken=data["actions_taken"], metrics=form.metrics_given(),
-            client_ip=client_ip(request)),
+            at=data["at"], client_ip=client_ip(request)),
         done=_("The follow-up report has been filed."),
     )
 

@@ -470,3 +470,113 @@ def test_approvers_who_contributed_are_neither_asked_nor_reminded(log_incident, 
     asked = Notification.objects.filter(kind="approval_requested", channel="in_app")
     assert list(asked.values_list("recipient__username", flat=True)) == ["leader"]
     assert plan.approval_deadline.remind_user_ids == [people["leader"].pk]
+
+
+# Times bounded by what happened (issue 12, row 4) ---------------------------------------------
+
+
+def approved_statement_at(incident, author, approver, moment):
+    statement = document_save_draft(model=Statement, incident=incident, actor=author,
+                                    fields={"text": "关于网传情况的通报", "channels": ["weibo"]})
+    with at(moment - timedelta(minutes=10)):
+        document_submit(doc=statement, actor=author)
+    with at(moment):
+        return document_decide(doc=statement, actor=approver, verdict="approve")
+
+
+@pytest.mark.parametrize("published", [
+    datetime(2000, 1, 1, tzinfo=SHANGHAI),  # row 4
+    datetime(1, 1, 1, tzinfo=SHANGHAI),
+    FOUND + timedelta(minutes=39, seconds=59),  # before the approval's minute
+    FOUND + timedelta(hours=1, seconds=1),  # after now
+])
+def test_a_publication_outside_approval_and_now_is_refused_and_meets_nothing(
+    published, log_incident, advance, office, leader, spokesperson
+):
+    with at(FOUND):
+        incident = advance(log_incident(discovered_at=FOUND, metrics={"mainstream_media": True}),
+                           "reported", level=2, category="hype")
+    statement = approved_statement_at(incident, office, leader, FOUND + timedelta(minutes=40))
+    with at(FOUND + timedelta(hours=1)), pytest.raises(InvalidInput) as refused:
+        statement_publish(statement=statement, actor=spokesperson, channel="weibo",
+                          published_at=published)
+    assert set(refused.value.field_errors) == {"published_at"}
+    assert not statement.publications.exists()
+    assert incident.deadlines.get(kind="first_response").status == "open"
+
+
+def test_a_publication_between_approval_and_now_meets_the_deadlines_at_its_time(
+    log_incident, advance, office, leader, spokesperson
+):
+    with at(FOUND):
+        incident = advance(log_incident(discovered_at=FOUND, metrics={"mainstream_media": True}),
+                           "reported", level=2, category="hype")
+    approval = FOUND + timedelta(minutes=40, seconds=30)
+    statement = approved_statement_at(incident, office, leader, approval)
+    with at(FOUND + timedelta(hours=1)):
+        # A form gives minutes: 09:40 in the approval's minute stands for the approval.
+        first = statement_publish(statement=statement, actor=spokesperson, channel="weibo",
+                                  published_at=FOUND + timedelta(minutes=40))
+        now = statement_publish(statement=statement, actor=spokesperson, channel="website",
+                                published_at=FOUND + timedelta(hours=1))
+    assert (first.published_at, now.published_at) == (approval, FOUND + timedelta(hours=1))
+    assert incident.deadlines.get(kind="first_response").met_at == approval
+    entry = incident.timeline.filter(action="statement_published").first()
+    assert (entry.actor, entry.at) == (spokesperson, FOUND + timedelta(hours=1))
+    assert datetime.fromisoformat(entry.data["published_at"]) == approval
+
+
+def test_a_follow_up_time_lies_between_what_it_follows_and_now(log_incident, advance, office):
+    with at(FOUND):
+        incident = advance(log_incident(discovered_at=FOUND, metrics={"casualties": True}),
+                           "tracking", level=1, category="hype")  # a report due every 2 h
+    with at(FOUND + timedelta(hours=1)):
+        for wrong in (datetime(2000, 1, 1, tzinfo=SHANGHAI), FOUND - timedelta(minutes=1),
+                      FOUND + timedelta(hours=1, seconds=1)):
+            with pytest.raises(InvalidInput) as refused:
+                follow_up_file(incident=incident, actor=office, what_changed="热度下降",
+                               at=wrong)
+            assert set(refused.value.field_errors) == {"at"}
+        assert incident.deadlines.get(kind="follow_up", status="open").due_at == (
+            FOUND + timedelta(hours=2))
+        reported = FOUND + timedelta(minutes=30)  # by phone; recorded half an hour later
+        filed = follow_up_file(incident=incident, actor=office, what_changed="热度下降",
+                               at=reported)
+        assert filed.at == reported
+        with pytest.raises(InvalidInput):  # not before the report it follows
+            follow_up_file(incident=incident, actor=office, what_changed="再报",
+                           at=reported - timedelta(minutes=1))
+    assert incident.deadlines.filter(kind="follow_up", status="met", met_at=reported).exists()
+    assert incident.deadlines.get(kind="follow_up", status="open").due_at == (
+        reported + timedelta(hours=2))
+    entry = incident.timeline.get(action="follow_up_filed")
+    assert (entry.at, datetime.fromisoformat(entry.data["at"])) == (
+        FOUND + timedelta(hours=1), reported)
+
+
+def test_a_task_outcome_time_lies_between_the_tasks_creation_and_now(
+    log_incident, advance, office, liaison, health_unit
+):
+    with at(FOUND):
+        incident = advance(log_incident(discovered_at=FOUND), "reported")
+    with at(FOUND + timedelta(minutes=10)):
+        task = task_assign(incident=incident, actor=office, title="核实收费情况",
+                           unit=health_unit, due_at=FOUND + timedelta(hours=2))
+    with at(FOUND + timedelta(hours=3)):
+        for wrong in (datetime(2000, 1, 1, tzinfo=SHANGHAI), FOUND + timedelta(minutes=9),
+                      FOUND + timedelta(hours=3, seconds=1)):
+            with pytest.raises(InvalidInput) as refused:
+                task_record(task=task, actor=liaison, text="已退费", done=True,
+                            completed_at=wrong)
+            assert set(refused.value.field_errors) == {"completed_at"}
+        with pytest.raises(InvalidInput):  # progress carries no completion time
+            task_record(task=task, actor=liaison, text="进行中",
+                        completed_at=FOUND + timedelta(hours=1))
+        assert Task.objects.get(pk=task.pk).state == "open"
+        done = FOUND + timedelta(hours=1, minutes=30)
+        task_record(task=task, actor=liaison, text="已退费", done=True, completed_at=done)
+    task.refresh_from_db()
+    assert (task.state, task.completed_at, task.deadline.met_at) == ("done", done, done)
+    entry = incident.timeline.get(action="task_done")
+    assert (entry.actor, entry.at, datetime.fromisoformat(entry.data["completed_at"])) == (
+        liaison, FOUND + timedelta(hours=3), done)

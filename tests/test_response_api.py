@@ -14,7 +14,7 @@ from incidents.models import Incident
 from organisation.models import RoleAssignment, User
 from response.assignments import task_assign
 from response.documents import document_save_draft, document_submit
-from response.models import ResponsePlan, Review, Statement, Task
+from response.models import FollowUp, ResponsePlan, Review, Statement, Task
 from response.tracking import follow_up_file
 from tests.conftest import approve_a_response_plan
 
@@ -514,3 +514,64 @@ def test_a_plan_of_a_unit_without_a_head_is_refused_at_submission_409(
     assert (answer.status_code, answer.json()["code"]) == (409, "transition_not_allowed")
     assert "Ⅲ" in answer.json()["detail"] and "教育局" in answer.json()["detail"]
     assert ResponsePlan.objects.get(pk=drafted.json()["id"]).state == "draft"
+
+
+# Times bounded by what happened, over HTTP (issue 12, row 4) -----------------------------------
+
+
+@pytest.mark.parametrize("published_at", [
+    "2000-01-01T00:00:00+08:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+    (FOUND + timedelta(minutes=30)).isoformat(),  # before the approval
+])
+def test_a_publication_outside_approval_and_now_is_a_400_on_its_field(
+    published_at, api_for, office, leader, spokesperson, log_incident, advance
+):
+    with at(FOUND):
+        incident = advance(log_incident(discovered_at=FOUND, metrics={"mainstream_media": True}),
+                           "reported", level=2, category="hype")
+        statement = document_save_draft(model=Statement, incident=incident, actor=office,
+                                        fields={"text": "通报", "channels": ["weibo"]})
+        document_submit(doc=statement, actor=office)
+    with at(FOUND + timedelta(minutes=40)):
+        assert api_for(leader).post(f"{STATEMENTS}{statement.pk}/approve/", {},
+                                    format="json").status_code == 200
+    with at(FOUND + timedelta(hours=1)):
+        answer = api_for(spokesperson).post(
+            f"{STATEMENTS}{statement.pk}/publish/",
+            {"channel": "weibo", "published_at": published_at}, format="json")
+    assert answer.status_code == 400 and "published_at" in answer.json()
+    assert not statement.publications.exists()
+    assert incident.deadlines.get(kind="first_response").status == "open"
+
+
+def test_a_follow_up_or_task_outcome_time_outside_its_bounds_is_a_400(
+    api_for, office, liaison, health_unit, log_incident, advance
+):
+    with at(FOUND):
+        incident = advance(log_incident(discovered_at=FOUND, metrics={"casualties": True}),
+                           "tracking", level=1, category="hype")
+        task = task_assign(incident=incident, actor=office, title="核实", unit=health_unit,
+                           due_at=FOUND + timedelta(hours=2))
+    with at(FOUND + timedelta(hours=1)):
+        for when in ("2000-01-01T00:00:00+08:00", "0001-01-01T00:00:00Z",
+                     (FOUND + timedelta(hours=2)).isoformat()):
+            follow_up = api_for(office).post(FOLLOW_UPS, {
+                "incident": incident.pk, "what_changed": "热度下降", "at": when}, format="json")
+            assert follow_up.status_code == 400 and "at" in follow_up.json()
+            done = api_for(liaison).post(f"{TASKS}{task.pk}/complete/",
+                                         {"text": "已退费", "completed_at": when}, format="json")
+            assert done.status_code == 400 and "completed_at" in done.json()
+        reported = FOUND + timedelta(minutes=20)
+        follow_up = api_for(office).post(FOLLOW_UPS, {
+            "incident": incident.pk, "what_changed": "热度下降", "at": reported.isoformat()},
+            format="json")
+        assert follow_up.status_code == 201
+        assert datetime.fromisoformat(follow_up.json()["at"]) == reported
+        finished = FOUND + timedelta(minutes=50)
+        done = api_for(liaison).post(f"{TASKS}{task.pk}/complete/",
+                                     {"text": "已退费", "completed_at": finished.isoformat()},
+                                     format="json")
+        assert done.status_code == 200
+        assert datetime.fromisoformat(done.json()["completed_at"]) == finished
+    assert FollowUp.objects.filter(incident=incident).count() == 1
+    assert Task.objects.get(pk=task.pk).deadline.met_at == finished

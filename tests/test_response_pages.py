@@ -322,3 +322,43 @@ def test_submitting_a_plan_nobody_may_approve_shows_the_missing_approver(
     assert "Nobody may approve this version" in response.content.decode()
     assert "教育局" in response.content.decode()
     assert ResponsePlan.objects.get(incident=incident).state == DocumentState.DRAFT
+
+
+# Times bounded by what happened (issue 12, row 4) --------------------------------------------
+
+
+def test_a_publication_dated_before_the_approval_is_a_form_error(
+        client, reported, office, leader, spokesperson):
+    statement = approved_statement(reported, office, leader)
+    client.force_login(spokesperson)
+    for typed in ("2000-01-01T00:00", "0001-01-01T00:00"):
+        response = client.post(reverse("response:publish", args=[reported.pk, statement.pk]),
+                               {"channel": "weibo", "url": "", "published_at": typed},
+                               HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 400
+        assert "Cannot be earlier than the statement&#x27;s approval" in (
+            response.content.decode())
+    assert not statement.publications.exists()
+    assert reported.deadlines.get(kind="first_response").status == "open"
+
+
+def test_follow_up_and_outcome_times_outside_their_bounds_are_form_errors(
+        client, log_incident, advance, office, liaison, health_unit):
+    incident = advance(log_incident(), "tracking", level=2)
+    task = task_assign(incident=incident, actor=office, title="核实收费记录", unit=health_unit)
+    tomorrow = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    client.force_login(office)
+    for typed in ("2000-01-01T00:00", tomorrow):
+        response = client.post(reverse("response:follow_up", args=[incident.pk]), {
+            "what_changed": "热度下降", "actions_taken": "", "at": typed, "reads": "",
+            "reposts": "", "comments": "", "negative_share": ""}, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 400
+    client.force_login(liaison)
+    for typed in ("2000-01-01T00:00", tomorrow):
+        response = client.post(reverse("response:record", args=[incident.pk, task.pk]),
+                               {"text": "已退费", "done": "on", "completed_at": typed},
+                               HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 400
+        assert "Cannot be" in response.content.decode()
+    assert not FollowUp.objects.filter(incident=incident).exists()
+    assert Task.objects.get(pk=task.pk).state == Task.State.OPEN
