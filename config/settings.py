@@ -198,6 +198,11 @@ FENGHUO_SWEEP_INTERVAL = env_float("FENGHUO_SWEEP_INTERVAL", 5.0)
 FENGHUO_FEED_POLL_INTERVAL = env_float("FENGHUO_FEED_POLL_INTERVAL", 60.0)
 # The largest CSV or Excel file that may be uploaded for import (bytes).
 FENGHUO_IMPORT_MAX_BYTES = env_int("FENGHUO_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+# The largest evidence file attached to a task (bytes); its type is checked by content.
+FENGHUO_EVIDENCE_MAX_BYTES = env_int("FENGHUO_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
+# Behind nginx: the internal location that serves MEDIA_ROOT (e.g. /protected-media/);
+# the evidence download then answers X-Accel-Redirect instead of streaming the file.
+FENGHUO_EVIDENCE_X_ACCEL_PREFIX = env_str("FENGHUO_EVIDENCE_X_ACCEL_PREFIX", "")
 # /healthz reports the engine stale when its last sweep is older than this (seconds).
 FENGHUO_ENGINE_STALE_AFTER = env_float("FENGHUO_ENGINE_STALE_AFTER", 60.0)
 # Monitoring. Posts are near-duplicates within this many SimHash bits (at most 3: the

@@ -10,9 +10,13 @@ Who approves, what needs a comment, which state allows what: ``response.document
 
 import json
 import logging
+from pathlib import PurePath
 from typing import Any
+from urllib.parse import quote
 
-from django.http import Http404, HttpResponse
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -29,6 +33,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.api import paginated_answer, query_filters
+from core.errors import PermissionDenied
 from core.http import client_ip
 from incidents.models import Incident
 from incidents.serializers import output_context
@@ -42,7 +47,8 @@ from .documents import (
     document_submit,
     statement_publish,
 )
-from .models import FollowUp, ResponsePlan, Review, Statement, Task
+from .evidence import evidence_kind
+from .models import FollowUp, ResponsePlan, Review, Statement, Task, TaskUpdate
 from .selectors import (
     document_detail,
     document_list,
@@ -340,6 +346,55 @@ TaskCompleteApi = extend_schema_view(post=extend_schema(
     request=TaskCompleteSerializer, responses={200: TaskSerializer, **ERRORS}))(
     type("TaskCompleteApi", (TaskRecordApi,),
          {"done": True, "input_serializer": TaskCompleteSerializer}))
+
+
+class TaskEvidenceApi(APIView):
+    """An evidence file, to those who may see its task: as an attachment, with the type
+    its content shows and ``nosniff``; behind nginx through X-Accel-Redirect."""
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        return super().perform_content_negotiation(request, force=True)  # any Accept: a file
+
+    @extend_schema(
+        tags=TASK_TAGS, summary="Download the evidence file of a task's progress or outcome",
+        description="The file's type is read from its content (an image, PDF, Word, Excel "
+                    "or plain text); it always comes as an attachment.",
+        responses={(200, "*/*"): OpenApiResponse(response=OpenApiTypes.BINARY,
+                                                 description="The file."),
+                   403: ERRORS[403], 404: ERRORS[404]},
+    )
+    def get(self, request: Request, id: int, update_id: int) -> HttpResponse:
+        try:
+            update = TaskUpdate.objects.select_related("task").get(pk=update_id, task_id=id)
+        except TaskUpdate.DoesNotExist:
+            raise Http404 from None
+        if not permissions.may_see_task(request.user, update.task):
+            raise PermissionDenied()
+        if not update.attachment:
+            raise Http404
+        return evidence_answer(update.attachment)
+
+
+def evidence_answer(field_file: Any) -> HttpResponse:
+    """The stored file as a download (or nginx's to send, with the same headers)."""
+    try:
+        kind = evidence_kind(field_file)
+    except FileNotFoundError:
+        logger.warning("evidence file missing: %s", field_file.name)
+        raise Http404 from None
+    filename = PurePath(field_file.name).name
+    prefix = settings.FENGHUO_EVIDENCE_X_ACCEL_PREFIX
+    if prefix:
+        answer = HttpResponse(content_type=kind.content_type)
+        answer["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{quote(field_file.name)}"
+        answer["Content-Disposition"] = content_disposition_header(True, filename)
+    else:
+        answer = FileResponse(field_file.open("rb"), as_attachment=True, filename=filename,
+                              content_type=kind.content_type)
+    answer["X-Content-Type-Options"] = "nosniff"
+    answer["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    answer["Cache-Control"] = "private, no-cache"
+    return answer
 
 
 # Follow-up reports ----------------------------------------------------------------------------

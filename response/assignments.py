@@ -17,6 +17,7 @@ from organisation.roles import Role
 from plans.models import DeadlineKind
 
 from . import permissions
+from .evidence import evidence_check
 from .models import TEXT_MAX_LENGTH, Task, TaskUpdate
 from .times import happened_at
 
@@ -92,6 +93,8 @@ def task_record(*, task: Task, actor: User, text: str, link: str = "", attachmen
     require_lengths(TEXT_MAX_LENGTH, text=text)
     if link and not link.startswith(("http://", "https://")):
         raise InvalidInput(field_errors={"link": [_("A web address starting with http(s)://.")]})
+    if attachment:
+        attachment = evidence_check(attachment)
     if completed_at is not None and not done:
         raise InvalidInput(field_errors={"completed_at": [
             _("A completion time goes with the outcome only.")]})

@@ -37,6 +37,13 @@ def tasks_scope(user: Any):
     return scope
 
 
+def may_see_task(user: Any, task: Any) -> bool:
+    """Who may read a task and download its evidence: whoever may see its incident, and
+    today every active person signed in sees every incident. The evidence download asks
+    here, so narrowing who sees what changes it in one place."""
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
 def may_work_on_task(user: Any, task: Any) -> bool:
     """Progress and outcome are recorded by the assignee, the unit's liaison or head, or
     the office head."""

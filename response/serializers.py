@@ -5,6 +5,7 @@ choices, ids that exist); the plan's rules (roles, states, comments a rejection 
 approves) stay in the services. Output serializers only describe what was read.
 """
 
+from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_choice_field
 from drf_spectacular.utils import extend_schema_field
@@ -147,6 +148,11 @@ class TaskAssignSerializer(StrictInputSerializer):
 class TaskRecordSerializer(StrictInputSerializer):
     text = free_text(help_text="What was done (the outcome, to complete).")
     link = serializers.URLField(allow_blank=True, default="", help_text="The evidence.")
+    attachment = serializers.FileField(
+        required=False, allow_null=True, use_url=False,
+        help_text="An evidence file (multipart): an image (PNG, JPEG, GIF, WebP), PDF, Word, "
+                  "Excel or plain text, checked by content, at most FENGHUO_EVIDENCE_MAX_BYTES "
+                  "(20 MB by default).")
 
 
 class TaskCompleteSerializer(TaskRecordSerializer):
@@ -278,8 +284,18 @@ class TaskUpdateSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     text = serializers.CharField()
     link = BlankAsNullCharField()
-    attachment = serializers.FileField(allow_null=True, use_url=True)
+    attachment = serializers.SerializerMethodField(
+        help_text="Where the evidence file is downloaded (by those who may see the task), "
+                  "or null.")
     is_outcome = serializers.BooleanField()
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_attachment(self, update) -> str | None:
+        if not update.attachment:
+            return None
+        url = reverse("api:task-evidence", args=[update.task_id, update.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
 
 
 class TaskListItemSerializer(serializers.Serializer):

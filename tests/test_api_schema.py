@@ -33,6 +33,7 @@ EXPECTED_PATHS = {
     "/api/v1/tasks/{id}/": {"get"},
     "/api/v1/tasks/{id}/progress/": {"post"},
     "/api/v1/tasks/{id}/complete/": {"post"},
+    "/api/v1/tasks/{id}/updates/{update_id}/attachment": {"get"},
     "/api/v1/follow-ups/": {"get", "post"},
     "/api/v1/posts/": {"get", "post"},
     "/api/v1/rules/": {"get", "post"},
