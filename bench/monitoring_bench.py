@@ -363,6 +363,8 @@ STAGE_POINTS = (
     ("storage", "monitoring.intake", "_store"),
     ("re-read", "monitoring.intake", "_stored_posts"),
     ("grouping", "monitoring.intake", "near_duplicates_link"),
+    ("grouping", "monitoring.intake", "near_duplicates_plan"),
+    ("grouping", "monitoring.grouping", "Regrouping.apply"),
     ("rule set", "monitoring.matching", "rule_set"),
     ("matching", "monitoring.rules", "RuleSet.match"),
     ("=token", "monitoring.segmentation", "Segmentation.is_boundary"),

@@ -221,6 +221,10 @@ CELERY_BEAT_SCHEDULE = {
     "notification-delivery": {"task": "notifications.deliver",
                               "schedule": FENGHUO_SWEEP_INTERVAL,
                               "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2}},
+    # Stored posts whose grouping and matching did not happen (their process died).
+    "post-completion": {"task": "monitoring.complete_pending_posts",
+                        "schedule": FENGHUO_SWEEP_INTERVAL,
+                        "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2}},
     # Topic figures, alerts and proposals after intake.
     "topic-refresh": {"task": "monitoring.refresh_topics", "schedule": FENGHUO_SWEEP_INTERVAL,
                       "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2}},

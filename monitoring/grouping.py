@@ -8,8 +8,8 @@ copy that arrives late but was published first becomes the source of the whole g
 """
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connections, router
@@ -29,6 +29,17 @@ def _max_bits() -> int:
     return settings.FENGHUO_NEAR_DUPLICATE_BITS
 
 
+def moment_shifted(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, held at the first or last moment Python can hold instead of
+    overflowing: a window around a post dated at the edge of time (stored before dates
+    were bounded, say) is still a window."""
+    try:
+        return moment + delta
+    except OverflowError:
+        edge = datetime.max if delta > timedelta(0) else datetime.min
+        return edge.replace(tzinfo=UTC)
+
+
 @dataclass(slots=True)
 class _Member:
     """A post as grouping reads it: stored candidates come as plain rows, and the new
@@ -46,19 +57,49 @@ _FIELDS = ("id", "simhash", "published_at", "original_id",
            *(f"simhash_band{band}" for band in range(BANDS)))
 
 
+@dataclass
+class Regrouping:
+    """What linking a batch's posts writes: ``changes`` sets the source of each post by
+    id; ``moved`` re-points the copies of a former source (by its id) to the new one."""
+
+    changes: dict[int, int | None] = field(default_factory=dict)
+    moved: dict[int, int] = field(default_factory=dict)
+
+    def rows(self) -> Q:
+        """The posts it writes, to lock them (in one statement, in id order) first."""
+        return Q(pk__in=list(self.changes)) | Q(original_id__in=list(self.moved))
+
+    def apply(self) -> int:
+        """Write it (one UPDATE each); answers how many posts changed group."""
+        if self.moved:
+            _originals_set(self.moved, by="original")
+        if self.changes:
+            _originals_set(self.changes, by="id")
+            logger.info("near_duplicates_link: %d posts grouped", len(self.changes))
+        return len(self.changes)
+
+
 def near_duplicates_link(posts: list[Post]) -> int:
     """Point each of ``posts`` (stored, with ``simhash`` and ``published_at``) at the source
     of its near-duplicate group, re-pointing a group whose source turns out to be later
     than a new member. Answers how many posts changed group. One query to find the
     candidates, one UPDATE for the posts that changed group."""
+    return near_duplicates_plan(posts).apply()
+
+
+def near_duplicates_plan(posts: list[Post]) -> Regrouping:
+    """What :func:`near_duplicates_link` writes, read and decided but not written; the
+    ``original_id`` of ``posts`` is set in memory already. A caller that holds other rows
+    locks ``Regrouping.rows()`` with them before it applies it, so that no two batches
+    take their rows in different orders."""
     hashed = [_Member(post.pk, post.simhash, post.published_at, post.original_id,
                       simhash_bands(post.simhash), post)
               for post in posts if post.simhash is not None]
     if not hashed:
-        return 0
+        return Regrouping()
     window = _window()
-    earliest = min(member.published_at for member in hashed) - window
-    latest = max(member.published_at for member in hashed) + window
+    earliest = moment_shifted(min(member.published_at for member in hashed), -window)
+    latest = moment_shifted(max(member.published_at for member in hashed), window)
     in_any_band = Q()
     for band in range(BANDS):
         in_any_band |= Q(**{f"simhash_band{band}__in": {member.bands[band]
@@ -126,14 +167,7 @@ def near_duplicates_link(posts: list[Post]) -> int:
     # Copies of a stored source that is a source no more follow it to the new source (a
     # copy published earlier arrived late): rare, one statement.
     moved = {pk: find(pk) for pk in sources_before if pk not in ids and find(pk) != pk}
-    if moved:
-        _originals_set(moved, by="original")
-    if changes:
-        _originals_set(changes, by="id")
-    changed = len(changes)
-    if changed:
-        logger.info("near_duplicates_link: %d posts grouped", changed)
-    return changed
+    return Regrouping(changes=changes, moved=moved)
 
 
 def _originals_set(values: dict[int, int | None], *, by: str) -> None:

@@ -13,20 +13,33 @@ runs; store them all in bulk (``core.bulk``); then, committed, group near-duplic
 (``monitoring.grouping``), match the rules (``monitoring.matching``) and put each match
 in a topic (``monitoring.topics``). Topic figures, alerts and proposals follow in the
 background (``topics.topics_refresh``).
+
+Nothing stored is ever left unmatched: a post is written with a mark (``complete_after``)
+that the transaction grouping and matching it clears. If the process dies between the two,
+or the grouping keeps failing, beat's :func:`posts_complete_pending` takes the marked posts
+up once their time has passed (``SKIP LOCKED`` on PostgreSQL, the write lock on SQLite)
+and completes them; a post matched twice keeps one match per rule.
+
+Concurrent batches: new posts are inserted first, in key order, then the stored ones are
+locked in id order, so two batches wait for each other without a cycle; a deadlock or a
+serialisation failure that still happens (PostgreSQL) starts the transaction again, a few
+times, logged.
 """
 
 import hashlib
 import logging
+import random
 import re
+import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -34,11 +47,12 @@ from django.utils.translation import gettext_lazy
 
 from core.bulk import bulk_insert
 from core.errors import InvalidInput, PermissionDenied
+from core.moments import earliest_moment, latest_moment, moment_problem
 from incidents.choices import Platform
 from organisation.roles import Role
 
 from .analysis import Analysis, analyse, analyse_all
-from .grouping import near_duplicates_link
+from .grouping import Regrouping, near_duplicates_link, near_duplicates_plan
 from .matching import posts_match
 from .models import AUTHOR_MAX_CHARS, TEXT_MAX_CHARS, URL_MAX_BYTES, Post, SourceType
 from .sensitive import SensitiveSet, sensitive_set
@@ -46,9 +60,6 @@ from .sensitive import SensitiveSet, sensitive_set
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
-# A post "published" further ahead than this is a clock or time-zone mistake of the sender;
-# stored, it would sit on top of the newest-first stream for good.
-FUTURE_TOLERANCE = timedelta(hours=1)
 # PositiveBigIntegerField holds a signed 64-bit integer on every backend.
 MAX_FIGURE = 9_223_372_036_854_775_807
 FIGURES = ("reads", "reposts", "comments", "likes")
@@ -60,8 +71,21 @@ INGEST_ROLES = frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD, Rol
 PLATFORMS = frozenset(Platform.values)
 SOURCE_TYPES = frozenset(SourceType.values)
 UPDATED_FIELDS = (*FIGURES, "author", "text", "content_hash", "received_at", "updated_at")
-# Attempts when a concurrent batch stores the same new post first (PostgreSQL).
-ATTEMPTS = 3
+# Attempts of a transaction that a concurrent batch got in the way of (PostgreSQL): it
+# stored the same new post first, or the two deadlocked.
+ATTEMPTS = 5
+# A stored post is left to the batch that stored it for this long; then, if still not
+# matched, the background completion takes it up.
+COMPLETE_GRACE = timedelta(seconds=30)
+# Posts per transaction of the background completion.
+COMPLETE_BATCH = 500
+# A post whose completion fails on its own is tried again after this long, so that it
+# never holds up the others.
+COMPLETE_RETRY = timedelta(hours=1)
+# SQLSTATEs of a transaction that lost a race and may simply run again.
+_TRANSIENT = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+T = TypeVar("T")
 
 _WHITESPACE = re.compile(r"\s+")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -114,116 +138,164 @@ def content_hash(text: str) -> str:
     return hashlib.sha1(normal.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
+# --- Judging an item ------------------------------------------------------------------------
+# An item is read field by field from a table: each field takes only its own JSON type (a
+# list or an object where a string belongs is refused like any wrong value, never looked
+# up), and an absent one takes its default. A DRF serializer would say the same at about
+# four times the cost per item, on the intake's hot path.
+
+
+class _Bad(ValueError):
+    """A value its field does not take; ``message`` says why, for the sender."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def _storable(value: str, message: Callable[[], str]) -> str:
+    """``value`` if a database column takes it: no NUL, no half of a UTF-16 pair."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Bad(message()) from None
+    if "\x00" in value:
+        raise _Bad(message())
+    return value
+
+
+def _unstorable_message() -> str:
+    return _("Contains a NUL character or a broken surrogate pair.")
+
+
+def _not_url_message() -> str:
+    return _("Not an absolute http or https URL.")
+
+
+def _choice(choices: frozenset[str], message: Callable[[], str]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if isinstance(value, str) and value in choices:
+            return value
+        raise _Bad(message())
+    return parse
+
+
+def _text(limit: int) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if not isinstance(value, str):
+            raise _Bad(_("Must be a string."))
+        value = _storable(value, _unstorable_message).strip()
+        if len(value) > limit:
+            raise _Bad(_("Longer than %(max)d characters.") % {"max": limit})
+        return value
+    return parse
+
+
+def _url(value: Any) -> str | None:
+    if not isinstance(value, str):
+        raise _Bad(_not_url_message())
+    value = _storable(value, _not_url_message).strip()
+    if not value:
+        return None
+    try:
+        url = url_normalise(value)
+    except ValueError:
+        raise _Bad(_not_url_message()) from None
+    if len(url.encode("utf-8")) > URL_MAX_BYTES:
+        raise _Bad(_("Longer than %(max)d bytes.") % {"max": URL_MAX_BYTES})
+    return url
+
+
+def _moment(value: Any) -> datetime:
+    """An ISO 8601 date and time; without an offset, in the settings' time zone."""
+    if isinstance(value, str):
+        try:
+            moment = parse_datetime(value.strip())
+        except ValueError:  # well formed, but no such day or hour
+            moment = None
+        if moment is not None:
+            return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+    raise _Bad(_("Not an ISO 8601 date and time."))
+
+
 def _figure(value: Any) -> int:
-    if value is None:
-        return 0
+    """A whole number, 0 or more, that a 64-bit column holds; crawlers' "12" and 12.0
+    count."""
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     elif isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0 \
             or value > MAX_FIGURE:
-        raise ValueError
+        raise _Bad(_("Must be a whole number, 0 or more."))
     return value
 
 
-def _published_at(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError
-    moment = parse_datetime(value.strip())
-    if moment is None:
-        raise ValueError
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)  # the settings' TIME_ZONE (Asia/Shanghai)
-    moment.astimezone(timezone.get_default_timezone())  # OverflowError at the edges of time
-    return moment
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """One field of an item: how its value is read, and what it is when absent (None, or
+    also "" when ``blank_is_absent``)."""
+
+    name: str
+    parse: Callable[[Any], Any]
+    default: Any = None
+    required: bool = False
+    blank_is_absent: bool = True
 
 
-class _Unstorable(ValueError):
-    """A string no database column takes: a NUL character, or half a UTF-16 pair."""
+ITEM_FIELDS: tuple[_Field, ...] = (
+    _Field("platform", _choice(PLATFORMS, lambda: _(
+        "Not one of the platforms: %(choices)s.") % {"choices": ", ".join(Platform.values)}),
+        required=True),
+    _Field("source_type", _choice(SOURCE_TYPES, lambda: _(
+        "Not one of the source types: %(choices)s.")
+        % {"choices": ", ".join(SourceType.values)}), default=SourceType.OTHER),
+    _Field("url", _url),
+    _Field("text", _text(TEXT_MAX_CHARS), default=""),
+    _Field("author", _text(AUTHOR_MAX_CHARS), default=""),
+    _Field("published_at", _moment, required=True),
+    *(_Field(name, _figure, default=0, blank_is_absent=False) for name in FIGURES),
+)
+FIELDS = frozenset(spec.name for spec in ITEM_FIELDS)
 
 
-def _optional_str(value: Any) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValueError
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _Unstorable from None
-    if "\x00" in value:
-        raise _Unstorable
-    return value.strip()
+def moments_window(now: datetime) -> tuple[datetime, datetime]:
+    """The first and last publication times believed (``core.moments``), for a batch."""
+    return earliest_moment(), latest_moment(now)
 
 
-def _clean(item: Any, *, now: datetime) -> dict[str, Any]:
-    """The item as the fields of a ``Post``, or ``_Invalid`` naming each bad field."""
+def _clean(item: Any, *, now: datetime, window: tuple[datetime, datetime] | None = None
+           ) -> dict[str, Any]:
+    """The item as the fields of a ``Post``, or ``_Invalid`` naming each bad field. A
+    publication time outside ``window`` (:func:`moments_window`) is refused with the
+    reason ``core.moments`` gives."""
     if not isinstance(item, dict):
         raise _Invalid({"non_field_errors": [_("A post must be a JSON object.")]})
     errors: dict[str, list[str]] = {
         str(name): [_("Unknown field.")] for name in item if name not in FIELDS
     }
     clean: dict[str, Any] = {}
-
-    platform = item.get("platform")
-    if platform in (None, ""):
-        errors["platform"] = [_("This field is required.")]
-    elif platform not in PLATFORMS:
-        errors["platform"] = [_("Not one of the platforms: %(choices)s.")
-                              % {"choices": ", ".join(Platform.values)}]
-    else:
-        clean["platform"] = platform
-
-    source_type = item.get("source_type")
-    if source_type in (None, ""):
-        clean["source_type"] = SourceType.OTHER
-    elif source_type not in SOURCE_TYPES:
-        errors["source_type"] = [_("Not one of the source types: %(choices)s.")
-                                 % {"choices": ", ".join(SourceType.values)}]
-    else:
-        clean["source_type"] = source_type
-
-    try:
-        raw_url = _optional_str(item.get("url"))
-        clean["url"] = url_normalise(raw_url) if raw_url else None
-        if clean["url"] and len(clean["url"].encode("utf-8")) > URL_MAX_BYTES:
-            errors["url"] = [_("Longer than %(max)d bytes.") % {"max": URL_MAX_BYTES}]
-    except ValueError:
-        errors["url"] = [_("Not an absolute http or https URL.")]
-
-    for name, limit in (("text", TEXT_MAX_CHARS), ("author", AUTHOR_MAX_CHARS)):
+    for spec in ITEM_FIELDS:
+        value = item.get(spec.name)
+        if value is None or (spec.blank_is_absent and value == ""):
+            if spec.required:
+                errors[spec.name] = [_("This field is required.")]
+            else:
+                clean[spec.name] = spec.default
+            continue
         try:
-            clean[name] = _optional_str(item.get(name))
-        except _Unstorable:
-            errors[name] = [_("Contains a NUL character or a broken surrogate pair.")]
-            continue
-        except ValueError:
-            errors[name] = [_("Must be a string.")]
-            continue
-        if len(clean[name]) > limit:
-            errors[name] = [_("Longer than %(max)d characters.") % {"max": limit}]
+            clean[spec.name] = spec.parse(value)
+        except _Bad as bad:
+            errors[spec.name] = [bad.message]
     if not clean.get("text") and not clean.get("url") and "text" not in errors \
             and "url" not in errors:
         errors["text"] = [_("A post needs its text or its URL.")]
-
-    if item.get("published_at") in (None, ""):
-        errors["published_at"] = [_("This field is required.")]
-    else:
-        try:
-            clean["published_at"] = _published_at(item["published_at"])
-        except (ValueError, OverflowError):
-            errors["published_at"] = [_("Not an ISO 8601 date and time.")]
-        else:
-            if clean["published_at"] > now + FUTURE_TOLERANCE:
-                errors["published_at"] = [_("In the future: check the time zone.")]
-
-    for name in FIGURES:
-        try:
-            clean[name] = _figure(item.get(name))
-        except ValueError:
-            errors[name] = [_("Must be a whole number, 0 or more.")]
-
+    moment = clean.get("published_at")
+    if moment is not None:
+        earliest, latest = window or moments_window(now)
+        if not earliest <= moment <= latest:
+            errors["published_at"] = [moment_problem(moment, now=now)
+                                      or _("Not an ISO 8601 date and time.")]
     if errors:
         raise _Invalid(errors)
     clean["content_hash"] = content_hash(clean["text"])
@@ -269,7 +341,8 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
     """Store a batch of posts: at most ``MAX_BATCH`` items (else ``InvalidInput``, the whole
     batch refused). Each item is accepted (a new post), a duplicate (of a stored post or of
     an earlier item of the batch: figures merged) or rejected (with its index, a reason
-    and the bad fields). New posts are written in bulk, all in one transaction."""
+    and the bad fields). New posts are written in bulk, all in one transaction, marked
+    pending; then grouped and matched, which clears the mark (:func:`posts_complete`)."""
     if not isinstance(items, list):
         raise InvalidInput(gettext_lazy("Send a list of posts."))
     if len(items) > MAX_BATCH:
@@ -277,11 +350,12 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
             gettext_lazy("At most %(max)d posts per request; send the rest in another.")
             % {"max": MAX_BATCH})
     now = timezone.now()
+    window = moments_window(now)
     result = IngestResult()
     batch: dict[tuple[str, str], dict[str, Any]] = {}  # first item of each post, merged
     for index, item in enumerate(items):
         try:
-            clean = _clean(item, now=now)
+            clean = _clean(item, now=now, window=window)
         except _Invalid as invalid:
             result.rejected += 1
             result.errors.append({"index": index, "reason": _reason(invalid.fields),
@@ -301,20 +375,14 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
     unknown = [key for key in batch if key not in known]
     analyses = dict(zip(unknown, analyse_all([batch[key]["text"] for key in unknown],
                                              sensitive=lists), strict=True))
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            stored, fresh, created = _store(batch, analyses, lists, source=source, now=now)
-            break
-        except IntegrityError:
-            # Another batch stored one of these posts since we looked: look again, it is
-            # a duplicate now.
-            if attempt == ATTEMPTS:
-                raise
-            logger.info("posts_ingest: concurrent insert, retrying (attempt %d)", attempt)
+    stored, fresh, created = _again_if_raced(
+        "posts_ingest", lambda: _store(batch, analyses, lists, source=source, now=now),
+        integrity=True)
     result.accepted = len(batch) - stored
     if fresh:
-        # After the commit: a post is stored even if what follows fails. New posts, and
-        # stored ones whose text was just filled in, are grouped and matched.
+        # After the commit: a post is stored even if what follows fails, and stays marked
+        # until it is grouped and matched. New posts, and stored ones whose text was just
+        # filled in, are grouped and matched.
         # The new posts as inserted (the database answered their ids: PostgreSQL, SQLite
         # 3.35+), else read back; and the stored posts whose text was filled in.
         if all(post.pk is not None for post in created):
@@ -323,12 +391,45 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
                                                if key not in in_hand})]
         else:
             posts = _stored_posts({key: batch[key] for key in fresh})
-        near_duplicates_link(posts)
-        posts_match(posts, analyses={post.pk: analyses[_post_key(post)] for post in posts})
+        by_id = {post.pk: analyses[_post_key(post)] for post in posts}
+        try:
+            _again_if_raced("posts_complete",
+                            lambda: posts_complete(posts=posts, analyses=by_id))
+        except DatabaseError as error:
+            if not _transient(error):
+                raise
+            # Still losing races: the posts stay marked, the background completes them.
+            logger.warning("posts_ingest: %d posts left to the background completion: %s",
+                           len(posts), error)
     result.duplicate += stored
     logger.info("posts_ingest source=%s accepted=%d duplicate=%d rejected=%d", source,
                 result.accepted, result.duplicate, result.rejected)
     return result
+
+
+def _transient(error: BaseException) -> bool:
+    """Whether ``error`` is a race lost to another transaction that running it again
+    resolves: a deadlock or a serialisation failure (PostgreSQL)."""
+    cause = error.__cause__
+    return (getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)) in _TRANSIENT
+
+
+def _again_if_raced(what: str, work: Callable[[], T], *, integrity: bool = False) -> T:
+    """``work()`` (one transaction), run again after a short random pause when it lost a
+    race (:func:`_transient`; with ``integrity``, also when a concurrent batch stored one
+    of its new posts first), at most ``ATTEMPTS`` times in all."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return work()
+        except DatabaseError as error:
+            raced = _transient(error) or (integrity and isinstance(error, IntegrityError))
+            if not raced or attempt == ATTEMPTS:
+                raise
+            logger.info("%s: lost a race to a concurrent batch (%s), attempt %d of %d",
+                        what, str(error).splitlines()[0], attempt + 1, ATTEMPTS)
+            # Apart, the two transactions no longer meet at the same moment.
+            time.sleep(random.uniform(0, 0.02 * attempt))  # noqa: S311 (not for security)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _post_key(post: Post) -> tuple[str, str]:
@@ -345,6 +446,14 @@ def _stored(keys: Iterable[tuple[str, str]]) -> tuple[QuerySet[Post], QuerySet[P
                                                   if kind == "hash"]))
 
 
+def _keys_q(keys: Iterable[tuple[str, str]]) -> Q:
+    """The stored posts of these keys, as one condition."""
+    keys = list(keys)
+    return (Q(url__in=[value for kind, value in keys if kind == "url"])
+            | Q(url__isnull=True, content_hash__in=[value for kind, value in keys
+                                                    if kind == "hash"]))
+
+
 def _stored_keys(batch: dict[tuple[str, str], dict[str, Any]]) -> set[tuple[str, str]]:
     """The keys of the batch that are stored already (two queries)."""
     by_url, by_hash = _stored(batch)
@@ -352,33 +461,53 @@ def _stored_keys(batch: dict[tuple[str, str], dict[str, Any]]) -> set[tuple[str,
             *(("hash", value) for value in by_hash.values_list("content_hash", flat=True))}
 
 
+# What grouping and matching read of a post.
+_COMPLETE_READS = ("id", "url", "content_hash", "text", "published_at", "original_id",
+                   "simhash", *(f"simhash_band{band}" for band in range(4)))
+
+
 def _stored_posts(batch: dict[tuple[str, str], dict[str, Any]]) -> list[Post]:
     """The stored posts of these keys, with what grouping and matching read."""
-    fields = ("id", "url", "content_hash", "text", "published_at", "original_id", "simhash",
-              *(f"simhash_band{band}" for band in range(4)))
     by_url, by_hash = _stored(batch)
-    return [*by_url.only(*fields), *by_hash.only(*fields)]
+    return [*by_url.only(*_COMPLETE_READS), *by_hash.only(*_COMPLETE_READS)]
+
+
+class _Vanished(IntegrityError):
+    """A post seen stored was deleted before the batch could lock it: run it again."""
 
 
 def _store(batch: dict[tuple[str, str], dict[str, Any]],
            analyses: dict[tuple[str, str], Analysis], lists: SensitiveSet, *, source: str,
            now: datetime) -> tuple[int, set[tuple[str, str]], list[Post]]:
-    """Merge into the stored posts and create the others. Answers how many were stored
-    already, the keys of the posts that are new or whose text was filled in (their
-    analyses are in ``analyses``, which this completes, scanning with ``lists``), and the
-    new posts."""
+    """Create the new posts and merge into the stored ones. Answers how many were stored
+    already, the keys of the posts that are new or whose text was filled in (marked
+    pending; their analyses are in ``analyses``, which this completes, scanning with
+    ``lists``), and the new posts."""
     if not batch:
         return 0, set(), []
+    pending = now + COMPLETE_GRACE
     with transaction.atomic(durable=True):
-        # Every batch locks the stored posts in the same order (URL ones, then the others,
-        # each by id) and inserts new ones sorted by key, so two batches never deadlock.
-        by_url, by_hash = _stored(batch)
-        existing = [*by_url.select_for_update().order_by("pk"),
-                    *by_hash.select_for_update().order_by("pk")]
-        known, changed, fresh = set(), [], set()
+        # New posts first, sorted by key; only then the stored ones, locked in id order.
+        # A batch waits for another only on a key (inserting) before it holds any row, or
+        # on a row (locking) after it inserted all its keys: two batches never wait for
+        # each other in a circle. FOR NO KEY UPDATE: a match or a copy pointing at a post
+        # (a foreign key check) does not wait for it.
+        known = _stored_keys(batch)
+        new = sorted(key for key in batch if key not in known)
+        for key in new:
+            if key not in analyses:  # stored by someone else, then deleted, since we looked
+                analyses[key] = analyse(batch[key]["text"], sensitive=lists)
+        created = bulk_insert(
+            [Post(**batch[key], **analyses[key].post_fields(), source=source,
+                  first_seen_at=now, received_at=now, updated_at=now, complete_after=pending)
+             for key in new])
+        existing = list(Post.objects.filter(_keys_q(known)).select_for_update(no_key=True)
+                        .order_by("pk")) if known else []
+        if len(existing) != len(known):
+            raise _Vanished("a stored post was deleted meanwhile")
+        changed, fresh = [], set(new)
         for post in existing:
             key = _post_key(post)
-            known.add(key)
             changed_any, text_filled = _merge_post(post, batch[key])
             if text_filled:
                 analyses[key] = analyse(post.text, sensitive=lists)
@@ -391,15 +520,121 @@ def _store(batch: dict[tuple[str, str], dict[str, Any]],
         for post, analysed in changed:
             Post.objects.filter(pk=post.pk).update(
                 **{name: getattr(post, name) for name in UPDATED_FIELDS},
-                **(analyses[analysed].post_fields() if analysed else {}))
+                **({**analyses[analysed].post_fields(), "complete_after": pending}
+                   if analysed else {}))
         Post.objects.filter(pk__in=[p.pk for p in existing if p.received_at != now]).update(
             received_at=now)
-        new = sorted(key for key in batch if key not in known)
-        for key in new:
-            if key not in analyses:  # stored by someone else, then deleted, since we looked
-                analyses[key] = analyse(batch[key]["text"], sensitive=lists)
-        created = bulk_insert(
-            [Post(**batch[key], **analyses[key].post_fields(), source=source,
-                  first_seen_at=now, received_at=now, updated_at=now) for key in new])
-        fresh.update(new)
     return len(existing), fresh, created
+
+
+def posts_complete(*, posts: list[Post], analyses: dict[int, Analysis] | None = None) -> int:
+    """Group and match those of ``posts`` (stored, read with ``_COMPLETE_READS``) that are
+    still marked pending, and clear their mark, all in one transaction: a post is matched
+    exactly when its mark is gone. ``analyses`` by post id, when the caller has them.
+    Answers how many matches are new. The posts are locked in id order first, so a second
+    completion of the same posts waits, then finds nothing left to do."""
+    ids = [post.pk for post in posts]
+    with transaction.atomic(durable=True):
+        pending = set(Post.objects.filter(pk__in=ids, complete_after__isnull=False)
+                      .values_list("pk", flat=True))
+        posts = [post for post in posts if post.pk in pending]
+        if not posts:
+            return 0
+        # The posts and every row the grouping writes, locked in one statement in id
+        # order: two completions (or a completion and a batch storing duplicates) never
+        # hold rows the other one waits for.
+        regrouping = near_duplicates_plan(posts)
+        locked = dict(Post.objects.filter(Q(pk__in=pending) | regrouping.rows())
+                      .select_for_update(no_key=True).order_by("pk")
+                      .values_list("pk", "complete_after"))
+        if any(locked.get(pk) is None for pk in pending):
+            # Another completion did some of them meanwhile: decide again, on what is
+            # left, now that they are locked.
+            left = [pk for pk in pending if locked.get(pk) is not None]
+            if not left:
+                return 0
+            posts = list(Post.objects.filter(pk__in=left).only(*_COMPLETE_READS))
+            regrouping = None  # the rows are those it may write; rare enough to not lock
+        return _complete(posts, analyses, regrouping)
+
+
+def _complete(posts: list[Post], analyses: dict[int, Analysis] | None,
+              regrouping: Regrouping | None = None) -> int:
+    if regrouping is None:
+        near_duplicates_link(posts)
+    else:
+        regrouping.apply()
+    found = posts_match(posts, analyses=analyses)
+    Post.objects.filter(pk__in=[post.pk for post in posts]).update(complete_after=None)
+    return found
+
+
+@dataclass
+class CompleteResult:
+    posts: int = 0
+    matches: int = 0
+    failed: int = 0
+
+
+def posts_complete_pending(*, now: datetime | None = None,
+                           batch: int = COMPLETE_BATCH) -> CompleteResult:
+    """Group and match the stored posts whose mark's time has passed (their batch's
+    process died, or lost every race), ``batch`` at a time until none is left. Each batch
+    is claimed and completed in one transaction: ``SELECT … FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL, so concurrent runs share the work and a run that dies lets go of its
+    posts; the write lock on SQLite. A post that fails on its own is tried again after
+    ``COMPLETE_RETRY``, so it never holds up the rest."""
+    result = CompleteResult()
+    while True:
+        at = now or timezone.now()
+
+        def claim_and_complete(at: datetime = at) -> tuple[list[Post], int]:
+            with transaction.atomic(durable=True):
+                posts = list(Post.objects.select_for_update(skip_locked=True, no_key=True)
+                             .filter(complete_after__lte=at).order_by("pk")
+                             .only(*_COMPLETE_READS)[:batch])
+                return posts, _complete(posts, None) if posts else 0
+
+        try:
+            posts, matches = _again_if_raced("posts_complete_pending", claim_and_complete)
+            result.matches += matches
+        except DatabaseError as error:
+            if _transient(error):
+                logger.warning("posts_complete_pending: gave up for now: %s", error)
+                break
+            raise
+        except Exception:
+            logger.exception("posts_complete_pending: a batch failed; completing its posts "
+                             "one by one")
+            posts = _complete_one_by_one(at=at, batch=batch, result=result)
+        result.posts += len(posts)
+        if len(posts) < batch:
+            break
+    if result.posts:
+        logger.info("posts_complete_pending: %d posts completed, %d matches, %d failed",
+                    result.posts, result.matches, result.failed)
+    return result
+
+
+def _complete_one_by_one(*, at: datetime, batch: int, result: CompleteResult) -> list[Post]:
+    """The due posts of a batch that failed, each in its own transaction; one that fails
+    alone is put off by ``COMPLETE_RETRY``."""
+    ids = list(Post.objects.filter(complete_after__lte=at).order_by("pk")
+               .values_list("pk", flat=True)[:batch])
+    done: list[Post] = []
+    for post_id in ids:
+        try:
+            with transaction.atomic(durable=True):
+                post = (Post.objects.select_for_update(skip_locked=True, no_key=True)
+                        .filter(pk=post_id, complete_after__lte=at).only(*_COMPLETE_READS)
+                        .first())
+                if post is not None:
+                    result.matches += _complete([post], None)
+                    done.append(post)
+        except Exception:
+            logger.exception("posts_complete_pending: post %s failed; tried again later",
+                             post_id)
+            result.failed += 1
+            Post.objects.filter(pk=post_id, complete_after__isnull=False).update(
+                complete_after=timezone.now() + COMPLETE_RETRY)
+    return done

@@ -98,6 +98,12 @@ class Post(models.Model):
     first_seen_at = models.DateTimeField(_("first seen at"), default=timezone.now)
     received_at = models.DateTimeField(_("last received at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    # Set with the row (or with a text filled in) until the post is grouped and matched,
+    # in the same transaction as its matches: a post stored by a process that died before
+    # matching it is completed in the background once this moment has passed
+    # (``intake.posts_complete_pending``). Empty once done.
+    complete_after = models.DateTimeField(_("matching due at"), null=True, blank=True,
+                                          editable=False)
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -117,6 +123,9 @@ class Post(models.Model):
                          name="post_sensitive_idx"),
             *[models.Index(fields=[f"simhash_band{band}"], name=f"post_simhash_band{band}_idx")
               for band in range(4)],
+            # Only the few posts not yet matched are in it.
+            models.Index(fields=["complete_after"], name="post_pending_idx",
+                         condition=Q(complete_after__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from .feeds import feeds_poll_due
 from .imports import import_run, imports_run_pending
+from .intake import posts_complete_pending
 from .matching import rules_backfill
 from .sensitive import sensitive_backfill
 from .topics import topics_refresh
@@ -22,6 +23,11 @@ def run_import_task(job_id: int) -> None:
 @shared_task(name="monitoring.run_pending_imports", ignore_result=True)
 def run_pending_imports_task() -> None:
     imports_run_pending()
+
+
+@shared_task(name="monitoring.complete_pending_posts", ignore_result=True)
+def complete_pending_posts_task() -> None:
+    posts_complete_pending()
 
 
 @shared_task(name="monitoring.refresh_topics", ignore_result=True)

@@ -31,6 +31,7 @@ from django.utils import timezone
 from core.bulk import bulk_insert
 from incidents.choices import Category
 
+from .grouping import moment_shifted
 from .models import Post, PostMatch, SourceType, Topic, TopicSnapshot, WatchRule
 
 logger = logging.getLogger(__name__)
@@ -120,8 +121,8 @@ def matches_record(matched: Iterable[tuple[Post, Iterable[int]]],
         pairs = [(post, rule_id) for post, rule_id in pairs if (post.pk, rule_id) not in known]
         if not pairs:
             return 0
-        earliest = min(post.published_at for post, _ in pairs) - window
-        latest = max(post.published_at for post, _ in pairs) + window
+        earliest = moment_shifted(min(post.published_at for post, _ in pairs), -window)
+        latest = moment_shifted(max(post.published_at for post, _ in pairs), window)
         open_by_rule: dict[int, list[_Open]] = {}
         open_by_id: dict[int, _Open] = {}
         for topic in Topic.objects.filter(rule_id__in=rule_ids, last_post_at__gte=earliest,
@@ -152,8 +153,9 @@ def matches_record(matched: Iterable[tuple[Post, Iterable[int]]],
                 best = 0.0
                 for candidate in open_by_rule.get(rule_id, ()):
                     topic = candidate.topic
-                    if not (topic.first_post_at - window <= post.published_at
-                            <= topic.last_post_at + window):
+                    if not (moment_shifted(topic.first_post_at, -window)
+                            <= post.published_at
+                            <= moment_shifted(topic.last_post_at, window)):
                         continue
                     similarity = _cosine(post_terms, topic.profile, candidate.norm)
                     if similarity >= threshold and similarity > best:

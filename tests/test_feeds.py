@@ -234,6 +234,17 @@ def test_an_item_dated_ahead_of_the_poll_is_stored_at_the_polls_time(site):
     assert Post.objects.get(url="https://news.example.cn/a/1.html").published_at == NOW
 
 
+def test_an_item_dated_before_the_window_is_rejected_alone_and_the_poll_succeeds(site):
+    site.serve(RSS.replace("Mon, 23 Nov 2026 01:30:00 GMT", "Fri, 31 Dec 1999 01:30:00 GMT"))
+    feed = a_feed(site)
+
+    summary = poll()
+
+    assert (summary.ok, summary.accepted, summary.rejected) == (1, 1, 1)
+    assert not Post.objects.filter(url="https://news.example.cn/a/1.html").exists()
+    assert (fresh(feed).failures, fresh(feed).last_error) == (0, "")
+
+
 def test_a_second_poll_stores_nothing_new_and_only_updates(site):
     site.serve(RSS)
     feed = a_feed(site)

@@ -193,6 +193,32 @@ def test_a_title_line_above_the_header_is_skipped_and_rows_keep_their_numbers(du
     assert list(errors_by_row(job)) == [5]  # title, blank line, header, then rows 4 and 5
 
 
+def test_rows_dated_outside_the_window_are_rejected_alone_and_the_rest_matched(duty, analyst,
+                                                                             health_unit):
+    from monitoring.matching import rule_create
+    from monitoring.models import PostMatch
+
+    rule = rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费",
+                       unit=health_unit)
+    rows = [["微博", f"https://weibo.com/w/{n}", "", "", f"医院收费问题第{n}条", moment, "1",
+             "0", "0", "0", ""]
+            for n, moment in enumerate(["2026-11-20 10:00", "0001-01-01 00:00",
+                                        "1999-12-31 23:59", "2026-11-20 11:00",
+                                        "2030-01-01 00:00", "2026-11-24 11:59"], start=2)]
+
+    job = run(duty, "dates.csv", csv_bytes(rows))
+
+    assert job.state == ImportJob.State.DONE, job.error
+    assert (job.accepted, job.rejected) == (3, 3)
+    errors = errors_by_row(job)
+    assert errors == {3: "发布时间: Earlier than 2000-01-01: check the year.",
+                      4: "发布时间: Earlier than 2000-01-01: check the year.",
+                      6: "发布时间: Later than 24 hours from now: check the date and the "
+                         "time zone."}
+    assert set(PostMatch.objects.values_list("post__url", "rule")) == {
+        (f"https://weibo.com/w/{n}", rule.pk) for n in (2, 5, 7)}
+
+
 @pytest.mark.parametrize(("name", "content"), [
     ("no-platform.csv", "链接,内容\nhttps://weibo.com/1,文字\n".encode()),
     ("no-platform.xlsx", xlsx_bytes([["https://weibo.com/1", "文字"]], header=["链接", "内容"])),

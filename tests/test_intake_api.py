@@ -132,13 +132,18 @@ def test_malformed_items_are_rejected_with_index_and_reason_while_good_ones_are_
         a_post(11, reads=True),
         a_post(12, title="a field we do not know"),
         a_post(13, text="长" * 20_001),
-        a_post(14, published_at=(timezone.now() + timedelta(days=1)).isoformat()),
+        a_post(14, published_at=(timezone.now() + timedelta(days=2)).isoformat()),
         a_post(15, reads=2**63),
         [a_post(16)],
         a_post(17),
         a_post(18, text="NUL\x00inside"),
         a_post(19, author="\ud800"),  # half a surrogate pair, as JSON allows
         a_post(20, url="https://weibo.com/\x00"),
+        a_post(21, source_type={"type": "social_account"}),  # an object: not hashable
+        a_post(22, platform=["weibo"], author={"name": "网友"}),
+        a_post(23, published_at="0001-01-01T00:00:00"),
+        a_post(24, published_at="1999-12-31T23:59:59+08:00"),
+        a_post(25, published_at={"at": "2026-11-20"}, reads=[1]),
     ]
 
     # json.dumps escapes the lone surrogate as \ud800, as a client's JSON would.
@@ -146,14 +151,21 @@ def test_malformed_items_are_rejected_with_index_and_reason_while_good_ones_are_
 
     assert raw.status_code == 200
     answer = raw.json()
-    assert (answer["accepted"], answer["duplicate"], answer["rejected"]) == (3, 0, 17)
+    assert (answer["accepted"], answer["duplicate"], answer["rejected"]) == (3, 0, 22)
     bad_field = {error["index"]: set(error["fields"]) for error in answer["errors"]}
     assert bad_field == {
         1: {"non_field_errors"}, 2: {"platform"}, 3: {"reads"}, 4: {"published_at"},
         5: {"url"}, 6: {"source_type"}, 8: {"text"}, 9: {"text"}, 10: {"reads"},
         11: {"title"}, 12: {"text"}, 13: {"published_at"}, 14: {"reads"},
         15: {"non_field_errors"}, 17: {"text"}, 18: {"author"}, 19: {"url"},
+        20: {"source_type"}, 21: {"platform", "author"}, 22: {"published_at"},
+        23: {"published_at"}, 24: {"published_at", "reads"},
     }
+    reasons = {error["index"]: error["fields"] for error in answer["errors"]}
+    assert reasons[13]["published_at"] == [
+        "Later than 24 hours from now: check the date and the time zone."]
+    assert reasons[22]["published_at"] == reasons[23]["published_at"] == [
+        "Earlier than 2000-01-01: check the year."]
     for error in answer["errors"]:
         assert error["reason"]
     assert "platform" in answer["errors"][1]["reason"]
@@ -275,44 +287,56 @@ def test_stream_query_count_does_not_grow_with_the_number_of_posts(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_crawlers_sending_the_same_new_posts_at_once_store_each_post_once():
+def test_four_crawlers_sending_the_same_and_overlapping_batches_never_fail(analyst, health_unit):
+    """Row 13 of issue 12: on PostgreSQL two batches of the same new posts deadlocked and
+    one crawler got an error. 4 threads, 50 rounds: two send the same 40 posts (in opposite
+    orders), two send batches overlapping them by half; every post is near-duplicate of the
+    others and matches a rule, so grouping and topics run concurrently too."""
     import threading
 
     from django.db import connection
 
     from monitoring.intake import posts_ingest
+    from monitoring.matching import rule_create
+    from monitoring.models import PostMatch
 
-    for round_ in range(4):
-        batches = {
-            "a": [a_post(n, url=f"https://weibo.com/r{round_}/{n}", reads=n) for n in range(50)],
-            "b": [a_post(n, url=f"https://weibo.com/r{round_}/{n}", reads=n * 2)
-                  for n in range(50)],
-        }
-        barrier = threading.Barrier(2)
-        outcomes: dict[str, Any] = {}
+    rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费", unit=health_unit)
+    spans = [range(0, 40), range(0, 40), range(20, 60), range(40, 80)]
+    for round_ in range(50):
+        batches = [[a_post(n, url=f"https://weibo.com/r{round_}/{n}", reads=n * (sender + 1))
+                    for n in (span if sender % 2 == 0 else reversed(span))]
+                   for sender, span in enumerate(spans)]
+        most = {}
+        for batch in batches:
+            for post in batch:
+                most[post["url"]] = max(most.get(post["url"], 0), post["reads"])
+        barrier = threading.Barrier(len(batches))
+        outcomes: dict[int, Any] = {}
 
-        def send(name: str, barrier=barrier, outcomes=outcomes, batches=batches) -> None:
+        def send(sender: int, barrier=barrier, outcomes=outcomes, batches=batches) -> None:
             try:
                 barrier.wait(timeout=10)
-                outcomes[name] = posts_ingest(items=batches[name], source=name)
+                outcomes[sender] = posts_ingest(items=batches[sender], source=str(sender))
             except Exception as error:
-                outcomes[name] = error
+                outcomes[sender] = error
             finally:
                 connection.close()
 
-        threads = [threading.Thread(target=send, args=(name,)) for name in batches]
+        threads = [threading.Thread(target=send, args=(sender,)) for sender in range(4)]
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=30)
+            thread.join(timeout=60)
 
         results = list(outcomes.values())
-        assert all(not isinstance(result, Exception) for result in results), outcomes
-        assert sum(result.accepted for result in results) == 50
-        assert sum(result.duplicate for result in results) == 50
+        assert len(results) == 4 and not any(isinstance(r, Exception) for r in results), \
+            (round_, outcomes)
+        assert sum(result.accepted for result in results) == len(most) == 80
+        assert sum(result.duplicate for result in results) == 160 - 80
         stored = Post.objects.filter(url__startswith=f"https://weibo.com/r{round_}/")
-        assert stored.count() == 50
-        assert sorted(stored.values_list("reads", flat=True)) == [n * 2 for n in range(50)]
+        assert dict(stored.values_list("url", "reads")) == most
+        assert not stored.filter(complete_after__isnull=False).exists()
+        assert PostMatch.objects.filter(post__in=stored).count() == 80
 
 
 @pytest.mark.parametrize("model", ["monitoring/post", "monitoring/watchrule",
