@@ -534,23 +534,21 @@ def posts_complete(*, posts: list[Post], analyses: dict[int, Analysis] | None = 
     Answers how many matches are new. The posts are locked in id order first, so a second
     completion of the same posts waits, then finds nothing left to do."""
     ids = [post.pk for post in posts]
+    if not ids:
+        return 0
     with transaction.atomic(durable=True):
-        pending = set(Post.objects.filter(pk__in=ids, complete_after__isnull=False)
-                      .values_list("pk", flat=True))
-        posts = [post for post in posts if post.pk in pending]
-        if not posts:
-            return 0
         # The posts and every row the grouping writes, locked in one statement in id
         # order: two completions (or a completion and a batch storing duplicates) never
-        # hold rows the other one waits for.
+        # hold rows the other one waits for. Decided before the lock on posts that are
+        # almost always still pending (the caller stored them just now).
         regrouping = near_duplicates_plan(posts)
-        locked = dict(Post.objects.filter(Q(pk__in=pending) | regrouping.rows())
+        locked = dict(Post.objects.filter(Q(pk__in=ids) | regrouping.rows())
                       .select_for_update(no_key=True).order_by("pk")
                       .values_list("pk", "complete_after"))
-        if any(locked.get(pk) is None for pk in pending):
+        if any(locked.get(pk) is None for pk in ids):
             # Another completion did some of them meanwhile: decide again, on what is
             # left, now that they are locked.
-            left = [pk for pk in pending if locked.get(pk) is not None]
+            left = [pk for pk in ids if locked.get(pk) is not None]
             if not left:
                 return 0
             posts = list(Post.objects.filter(pk__in=left).only(*_COMPLETE_READS))
