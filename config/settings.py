@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # 503 for errors of the machine, 413 for bodies over the limit (core.outages, core.limits).
+    "core.middleware.MachineErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -93,11 +95,23 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; IMMEDIATE takes the write
     # lock at BEGIN so two writers queue instead of failing half-way through.
+    # A web request waits this long for another writer's lock, then answers 503 with
+    # Retry-After (core.outages); workers wait longer (config.celery), nobody waits for them.
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        "timeout": env_float("FENGHUO_SQLITE_BUSY_TIMEOUT", 5.0),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+
+# Seconds a worker waits for the SQLite write lock before its task fails (beat runs it again).
+FENGHUO_SQLITE_WORKER_BUSY_TIMEOUT = env_float("FENGHUO_SQLITE_WORKER_BUSY_TIMEOUT", 20.0)
+# What a 503 (database locked or unreachable, broker down, disk full) asks clients to wait.
+FENGHUO_RETRY_AFTER = env_int("FENGHUO_RETRY_AFTER", 10)
+# The largest request body outside uploaded files (forms, JSON), for every view but those
+# that document more (the post intake computes its own from its documented maxima). 4 MB
+# holds the largest documented text, a 300,000-character term list, as a form (9 bytes a
+# character percent-encoded) or as JSON (6 bytes escaped).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("FENGHUO_BODY_MAX_BYTES", 4 * 1024 * 1024)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "organisation.User"
@@ -146,6 +160,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    # JSON read up to the view's body limit and refused when nested too deep (core.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_RATES": {"token": env_str("API_TOKEN_RATE", "30/minute")},
 }
 SPECTACULAR_SETTINGS = {

@@ -20,3 +20,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# Errors raised in middleware (a form body over the limit, a session saved to a locked
+# database) get the same 413 and 503 answers as those raised in views (core.middleware).
+handler400 = "core.views.bad_request"
+handler500 = "core.views.server_error"

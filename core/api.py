@@ -1,10 +1,15 @@
-"""The one place where domain errors become API answers."""
+"""The one place where domain errors become API answers; errors of the machine (503)
+and bodies over the limit (413) are answered here too, in the same JSON shape."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError, InvalidInput, PermissionDenied, StaleVersion, TransitionNotAllowed
+from .limits import too_large_message
+from .outages import outage_body, outage_log, outage_of
 
 STATUS_FOR = {
     InvalidInput: status.HTTP_400_BAD_REQUEST,
@@ -27,7 +32,20 @@ def exception_handler(exc, context):
         for field, messages in exc.field_errors.items():
             body[field] = [str(m) for m in messages]
         return Response(body, status=STATUS_FOR[kind])
-    return drf_exception_handler(exc, context)
+    if isinstance(exc, RequestDataTooBig):  # a form body, read by Django with its limit
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response({"detail": too_large_message(limit), "code": "request_too_large",
+                         "max_bytes": limit}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    outage = outage_of(exc)
+    if outage is not None:
+        outage_log(context["request"], outage, exc)
+        return Response(outage_body(outage), status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                        headers={"Retry-After": str(settings.FENGHUO_RETRY_AFTER)})
+    response = drf_exception_handler(exc, context)
+    extra = getattr(exc, "extra", None)
+    if response is not None and callable(extra):  # core.limits: the bound it passed
+        response.data = {"detail": response.data["detail"], "code": exc.get_codes(), **extra()}
+    return response
 
 
 def query_filters(request, serializer_class) -> dict:

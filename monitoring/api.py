@@ -21,10 +21,18 @@ from rest_framework.views import APIView
 from core.api import paginated_answer, query_filters
 from core.errors import InvalidInput
 from core.http import client_ip
+from core.limits import json_body_max_bytes
 
 from .intake import MAX_BATCH, posts_ingest, posts_ingest_require
 from .matching import TRY_SCAN_LIMIT, InvalidExpression, rule_create, rule_try, rule_update
-from .models import Proposal, SensitiveTermList, WatchRule
+from .models import (
+    AUTHOR_MAX_CHARS,
+    TEXT_MAX_CHARS,
+    URL_MAX_BYTES,
+    Proposal,
+    SensitiveTermList,
+    WatchRule,
+)
 from .proposals import proposal_accept, proposal_dismiss
 from .selectors import (
     post_list,
@@ -72,8 +80,15 @@ def _items(data: Any) -> Any:
     return data
 
 
+# The documented maximum batch fits: MAX_BATCH posts with the longest text, author and
+# URL, every character at its most expensive JSON encoding (core.limits).
+INTAKE_MAX_BODY_BYTES = json_body_max_bytes(
+    chars_per_item=TEXT_MAX_CHARS + AUTHOR_MAX_CHARS + URL_MAX_BYTES, items=MAX_BATCH)
+
+
 class PostListIngestApi(APIView):
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+    max_body_bytes = INTAKE_MAX_BODY_BYTES
 
     @extend_schema(
         tags=TAGS,
@@ -96,13 +111,17 @@ class PostListIngestApi(APIView):
             "reason while the others are stored. A post already stored (same URL, or, "
             "without a URL, same text) counts as a duplicate and its figures grow to the "
             "larger values. Roles: duty officer, analyst, office head, system "
-            "administrator (the accounts crawlers use)."
+            "administrator (the accounts crawlers use). The body may take up to "
+            f"{INTAKE_MAX_BODY_BYTES} bytes: {MAX_BATCH} posts of {TEXT_MAX_CHARS} "
+            "characters, each character escaped as `\\uXXXX`."
         ),
         request=PostInputSerializer(many=True),
         responses={
             200: IngestResultSerializer,
             400: OpenApiResponse(description=f"Not a list, or more than {MAX_BATCH} posts."),
             403: OpenApiResponse(description="Not logged in, or the role may not feed posts."),
+            413: OpenApiResponse(description=f"The body is larger than "
+                                             f"{INTAKE_MAX_BODY_BYTES} bytes."),
         },
     )
     def post(self, request: Request) -> Response:

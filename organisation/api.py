@@ -5,6 +5,7 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
+from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 
 from .selectors import unit_list
@@ -19,6 +20,8 @@ class TokenObtainApi(ObtainAuthToken):
     # Slows down password guessing; the rate is the "token" scope in settings.
     throttle_classes = (ScopedRateThrottle,)
     throttle_scope = "token"
+    # The project's parsers (DRF's view names its own): bounded JSON, forms as before.
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
 
     @extend_schema(
         tags=["auth"],
