@@ -162,10 +162,10 @@ def test_malformed_items_are_rejected_with_index_and_reason_while_good_ones_are_
         23: {"published_at"}, 24: {"published_at", "reads"},
     }
     reasons = {error["index"]: error["fields"] for error in answer["errors"]}
-    assert reasons[13]["published_at"] == [
-        "Later than 24 hours from now: check the date and the time zone."]
+    # The API answers in the interface's language, Chinese first.
+    assert reasons[13]["published_at"] == ["晚于现在起 24 小时：请检查日期和时区。"]
     assert reasons[22]["published_at"] == reasons[23]["published_at"] == [
-        "Earlier than 2000-01-01: check the year."]
+        "早于 2000-01-01：请检查年份。"]
     for error in answer["errors"]:
         assert error["reason"]
     assert "platform" in answer["errors"][1]["reason"]
