@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from .errors import InvalidInput
+
 
 def earliest_moment() -> datetime:
     """The first moment accepted: midnight of ``FENGHUO_EARLIEST_DATE`` in the default
@@ -38,3 +40,22 @@ def moment_problem(value: datetime, *, now: datetime | None = None) -> str | Non
         return _("Later than %(hours)g hours from now: check the date and the time zone.") % {
             "hours": settings.FENGHUO_FUTURE_TOLERANCE_HOURS}
     return None
+
+
+def happened_at(value: datetime | None, *, field: str, after: datetime, after_what: str,
+                now: datetime) -> datetime:
+    """A time people state for what they did (a publication, a follow-up report, a task's
+    outcome, an arrival after an alarm): ``value`` (default ``now``) if it lies between
+    ``after`` and ``now``; else ``InvalidInput`` on ``field`` saying which bound it
+    crosses. Such a time meets a deadline, so it is bounded by what happened. A time in
+    the same minute as ``after`` (forms give minutes only) is taken as ``after``."""
+    if value is None:
+        return now
+    if value > now:
+        raise InvalidInput(field_errors={field: [_("Cannot be in the future.")]})
+    if value < after.replace(second=0, microsecond=0):
+        raise InvalidInput(field_errors={field: [
+            _("Cannot be earlier than %(what)s (%(at)s).")
+            % {"what": after_what,
+               "at": date_format(timezone.localtime(after), "Y-m-d H:i")}]})
+    return max(value, after)

@@ -10,12 +10,11 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from core.errors import InvalidInput, StaleVersion, TransitionNotAllowed
-from core.moments import moment_problem
+from core.moments import happened_at, moment_problem
 from core.text import require_lengths, too_long
 from organisation.models import Unit, User
 from plans.grading import suggest_level
@@ -553,24 +552,13 @@ def incident_arrive(
         alarm = max((clock.starts_at or clock.created_at for clock in clocks), default=None)
         if alarm is None:
             raise TransitionNotAllowed(_("You have no arrival to acknowledge on this incident."))
-        at = _arrival_time(arrived_at, alarm=alarm, now=now)
+        at = happened_at(arrived_at, field="arrived_at", after=alarm,
+                         after_what=_("the alarm time"), now=now)
         met = clocks.meet(at=at)
         _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.ALERT,
                   action="arrived", client_ip=client_ip,
                   data={"arrived_at": at.isoformat()} if arrived_at is not None else {})
     return met
-
-
-def _arrival_time(value: datetime | None, *, alarm: datetime, now: datetime) -> datetime:
-    if value is None:
-        return now
-    if value > now:
-        raise InvalidInput(field_errors={"arrived_at": [_("Cannot be in the future.")]})
-    if value < alarm.replace(second=0, microsecond=0):
-        raise InvalidInput(field_errors={"arrived_at": [
-            _("Cannot be earlier than the alarm (%(at)s).")
-            % {"at": date_format(timezone.localtime(alarm), "Y-m-d H:i")}]})
-    return max(value, alarm)
 
 
 def _action_label(action: str) -> str:

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
+from core.moments import happened_at
 from core.text import require_lengths, too_long
 from incidents.deadlines import deadlines_open
 from incidents.models import Deadline, Incident, TimelineEntry
@@ -19,7 +20,6 @@ from plans.models import DeadlineKind
 from . import permissions
 from .evidence import evidence_check
 from .models import TEXT_MAX_LENGTH, Task, TaskUpdate
-from .times import happened_at
 
 TASK_DONE = "task_done"
 

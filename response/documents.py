@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, PermissionDenied, StaleVersion, TransitionNotAllowed
+from core.moments import happened_at
 from core.text import require_lengths
 from incidents.choices import Category, State
 from incidents.deadlines import deadlines_open
@@ -42,7 +43,6 @@ from .models import (
     Review,
     Statement,
 )
-from .times import happened_at
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
+from core.moments import happened_at
 from core.text import require_lengths
 from incidents.choices import State
 from incidents.deadlines import deadlines_open
@@ -19,7 +20,6 @@ from plans.models import DeadlineKind
 
 from . import permissions
 from .models import TEXT_MAX_LENGTH, FollowUp
-from .times import happened_at
 
 FOLLOW_UP_FILED = "follow_up_filed"
 
