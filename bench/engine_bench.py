@@ -42,24 +42,51 @@ SWEEP_RUNS = 3
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.engine_bench",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--open", type=int, default=10_000,
-                        help="open incidents during the run (default 10000)")
-    parser.add_argument("--due", type=int, default=1_000,
-                        help="deadlines that fall due during the run (default 1000)")
-    parser.add_argument("--window", type=float, default=30.0,
-                        help="seconds over which they fall due (default 30)")
-    parser.add_argument("--interval", type=float, default=1.0,
-                        help="sweep interval of the beat, seconds (default 1)")
-    parser.add_argument("--large", type=int, default=100_000,
-                        help="open incidents for the second sweep timing (default 100000)")
-    parser.add_argument("--concurrency", type=int, default=2,
-                        help="worker processes (default 2, as on a 2-core machine)")
-    parser.add_argument("--lead", type=float, default=3.0,
-                        help="seconds from arming to the first due time (default 3)")
-    parser.add_argument("--growth", type=float, default=1.5,
-                        help="largest acceptable sweep-time ratio large/open (default 1.5)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.engine_bench", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--open", type=int, default=10_000, help="open incidents during the run (default 10000)"
+    )
+    parser.add_argument(
+        "--due",
+        type=int,
+        default=1_000,
+        help="deadlines that fall due during the run (default 1000)",
+    )
+    parser.add_argument(
+        "--window", type=float, default=30.0, help="seconds over which they fall due (default 30)"
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        help="sweep interval of the beat, seconds (default 1)",
+    )
+    parser.add_argument(
+        "--large",
+        type=int,
+        default=100_000,
+        help="open incidents for the second sweep timing (default 100000)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=2,
+        help="worker processes (default 2, as on a 2-core machine)",
+    )
+    parser.add_argument(
+        "--lead",
+        type=float,
+        default=3.0,
+        help="seconds from arming to the first due time (default 3)",
+    )
+    parser.add_argument(
+        "--growth",
+        type=float,
+        default=1.5,
+        help="largest acceptable sweep-time ratio large/open (default 1.5)",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.due <= args.open <= args.large:
         parser.error("need 0 < --due <= --open <= --large")
@@ -82,7 +109,8 @@ def _seed_open(count: int, *, level: int, start: int) -> list[int]:
     from plans.selectors import plan_version_in_force
 
     version = PlanVersion.objects.prefetch_related("escalation_steps").get(
-        pk=plan_version_in_force().pk)
+        pk=plan_version_in_force().pk
+    )
     rules = list(version.deadline_rules.filter(level=level, anchor=Anchor.DISCOVERED))
     chain = escalation_chain(version=version, level=level)
     duty = User.objects.get(username="duty")
@@ -91,23 +119,40 @@ def _seed_open(count: int, *, level: int, start: int) -> list[int]:
     for offset in range(0, count, BATCH):
         now = timezone.now()
         with transaction.atomic():
-            incidents = Incident.objects.bulk_create([
-                Incident(plan_version=version, title=f"压测 {start + offset + n}",
-                         platform="weibo", discovered_at=now, unit=unit,
-                         event_type="user_complaint", state="assessed", level=level,
-                         category="inquiry", created_by=duty)
-                for n in range(min(BATCH, count - offset))
-            ])
+            incidents = Incident.objects.bulk_create(
+                [
+                    Incident(
+                        plan_version=version,
+                        title=f"压测 {start + offset + n}",
+                        platform="weibo",
+                        discovered_at=now,
+                        unit=unit,
+                        event_type="user_complaint",
+                        state="assessed",
+                        level=level,
+                        category="inquiry",
+                        created_by=duty,
+                    )
+                    for n in range(min(BATCH, count - offset))
+                ]
+            )
             deadlines = []
             for incident in incidents:
                 incident.plan_version = version
                 for rule in rules:
-                    deadline = Deadline(incident=incident, kind=rule.kind, level=level,
-                                        fulfilled_by=rule.fulfilled_by, starts_at=now,
-                                        due_at=now + timedelta(minutes=rule.minutes))
+                    deadline = Deadline(
+                        incident=incident,
+                        kind=rule.kind,
+                        level=level,
+                        fulfilled_by=rule.fulfilled_by,
+                        starts_at=now,
+                        due_at=now + timedelta(minutes=rule.minutes),
+                    )
                     deadline.next_check_at = next_check(
-                        deadline=deadline, chain=chain,
-                        points=reminder_points(deadline=deadline, version=version))
+                        deadline=deadline,
+                        chain=chain,
+                        points=reminder_points(deadline=deadline, version=version),
+                    )
                     deadlines.append(deadline)
             Deadline.objects.bulk_create(deadlines)
         ids.extend(i.pk for i in incidents)
@@ -143,8 +188,17 @@ def _arm(deadline_ids: list[int], *, first_due: datetime, window: float) -> None
             deadline.escalation_step = -1
             deadline.acknowledged_at = None
         Deadline.objects.bulk_update(
-            deadlines, ["due_at", "starts_at", "next_check_at", "reminders_sent",
-                        "escalation_step", "acknowledged_at"], batch_size=BATCH)
+            deadlines,
+            [
+                "due_at",
+                "starts_at",
+                "next_check_at",
+                "reminders_sent",
+                "escalation_step",
+                "acknowledged_at",
+            ],
+            batch_size=BATCH,
+        )
 
 
 def _time_sweeps(deadline_ids: list[int]) -> list[float]:
@@ -183,7 +237,8 @@ def _lateness(db: Database) -> dict[str, Any]:
     committed = sorted(float(r[1]) for r in rows if r[1] is not None)
     decided = sorted(float(r[2]) for r in rows if r[2] is not None)
     return {
-        "committed": committed, "decided": decided,
+        "committed": committed,
+        "decided": decided,
         "missed": sum(1 for r in rows if r[3] == 0),
         "duplicated": sum(r[3] - r[4] for r in rows) + (late_reports - late_deadlines),
         "late_reports": late_reports,
@@ -197,8 +252,10 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def _spread(values: list[float]) -> str:
-    return (f"p50 {_percentile(values, 0.50):6.3f} s   p99 {_percentile(values, 0.99):6.3f} s"
-            f"   max {max(values, default=float('nan')):6.3f} s")
+    return (
+        f"p50 {_percentile(values, 0.50):6.3f} s   p99 {_percentile(values, 0.99):6.3f} s"
+        f"   max {max(values, default=float('nan')):6.3f} s"
+    )
 
 
 # ----------------------------------------------------------------------------------- main
@@ -208,12 +265,20 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     workdir = Path(tempfile.mkdtemp(prefix="fenghuo-bench-"))
-    with PostgresServer(settings={"track_commit_timestamp": "on"}) as postgres, \
-            RedisServer() as redis:
-        env = django_env(database_url=postgres.url, data_dir=workdir, broker_url=redis.url,
-                         sweep_interval=args.interval,
-                         extra={"EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-                                "LOG_LEVEL": "WARNING"})
+    with (
+        PostgresServer(settings={"track_commit_timestamp": "on"}) as postgres,
+        RedisServer() as redis,
+    ):
+        env = django_env(
+            database_url=postgres.url,
+            data_dir=workdir,
+            broker_url=redis.url,
+            sweep_interval=args.interval,
+            extra={
+                "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+                "LOG_LEVEL": "WARNING",
+            },
+        )
         os.environ.update(env)
         import django
 
@@ -221,8 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args, postgres=postgres, env=env, workdir=workdir)
 
 
-def _run(args: argparse.Namespace, *, postgres: PostgresServer, env: dict[str, str],
-         workdir: Path) -> int:
+def _run(
+    args: argparse.Namespace, *, postgres: PostgresServer, env: dict[str, str], workdir: Path
+) -> int:
     from django.core.management import call_command
     from django.db import connections
     from django.utils import timezone
@@ -230,16 +296,21 @@ def _run(args: argparse.Namespace, *, postgres: PostgresServer, env: dict[str, s
     from incidents.models import Deadline
     from organisation.demo import demo_organisation_load
 
-    print(f"fenghuo engine bench: {args.open} open, {args.due} due over {args.window:g} s, "
-          f"sweep every {args.interval:g} s, {args.concurrency} worker processes")
+    print(
+        f"fenghuo engine bench: {args.open} open, {args.due} due over {args.window:g} s, "
+        f"sweep every {args.interval:g} s, {args.concurrency} worker processes"
+    )
     started = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
     demo_organisation_load(roster_days=2)
     due_incidents = _seed_open(args.due, level=1, start=0)
     _seed_open(args.open - args.due, level=4, start=args.due)
     _analyze()
-    due_ids = list(Deadline.objects.filter(incident_id__in=due_incidents, kind="report")
-                   .values_list("pk", flat=True))
+    due_ids = list(
+        Deadline.objects.filter(incident_id__in=due_incidents, kind="report").values_list(
+            "pk", flat=True
+        )
+    )
     print(f"seeded {args.open} open incidents in {time.perf_counter() - started:.1f} s")
     connections.close_all()
 
@@ -248,11 +319,13 @@ def _run(args: argparse.Namespace, *, postgres: PostgresServer, env: dict[str, s
     try:
         worker.start()
         wait_for(db.last_sweep, timeout=60, what="the worker's first sweep")
-        _arm(due_ids, first_due=timezone.now() + timedelta(seconds=args.lead),
-             window=args.window)
-        wait_for(lambda: db.overdue_written() >= args.due,
-                 timeout=args.lead + args.window + 120, what="every due deadline to escalate",
-                 every=0.5)
+        _arm(due_ids, first_due=timezone.now() + timedelta(seconds=args.lead), window=args.window)
+        wait_for(
+            lambda: db.overdue_written() >= args.due,
+            timeout=args.lead + args.window + 120,
+            what="every due deadline to escalate",
+            every=0.5,
+        )
         time.sleep(2 * args.interval)  # any second write would come now
     except BaseException:
         print(f"--- {worker.log} ---\n{worker.tail()}", file=sys.stderr)
@@ -275,22 +348,28 @@ def _run(args: argparse.Namespace, *, postgres: PostgresServer, env: dict[str, s
         f"p99 lateness <= {limit:g} s": p99 <= limit,
         "none missed": found["missed"] == 0,
         "none duplicated": found["duplicated"] == 0,
-        f"sweep at {args.large} <= {args.growth:g} x sweep at {args.open}":
-            sweep_large <= args.growth * sweep_open,
+        f"sweep at {args.large} <= {args.growth:g} x sweep at {args.open}": sweep_large
+        <= args.growth * sweep_open,
     }
     print()
     print(f"overdue alert after due_at, committed   {_spread(found['committed'])}")
     print(f"overdue alert after due_at, decided     {_spread(found['decided'])}")
-    print(f"missed {found['missed']} of {args.due}   duplicated {found['duplicated']}   "
-          f"late reports {found['late_reports']}")
+    print(
+        f"missed {found['missed']} of {args.due}   duplicated {found['duplicated']}   "
+        f"late reports {found['late_reports']}"
+    )
     for open_count, times in ((args.open, at_open), (args.large, at_large)):
-        print(f"sweep with {args.due} due at {open_count:>7} open: "
-              f"median {statistics.median(times):.3f} s "
-              f"({', '.join(f'{t:.3f}' for t in times)})")
+        print(
+            f"sweep with {args.due} due at {open_count:>7} open: "
+            f"median {statistics.median(times):.3f} s "
+            f"({', '.join(f'{t:.3f}' for t in times)})"
+        )
     print()
     failed = [name for name, ok in checks.items() if not ok]
-    print("PASS" if not failed else f"FAIL: {'; '.join(failed)}",
-          f"({', '.join(checks)})" if not failed else "")
+    print(
+        "PASS" if not failed else f"FAIL: {'; '.join(failed)}",
+        f"({', '.join(checks)})" if not failed else "",
+    )
     return 1 if failed else 0
 
 

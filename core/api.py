@@ -34,13 +34,18 @@ def exception_handler(exc, context):
         return Response(body, status=STATUS_FOR[kind])
     if isinstance(exc, RequestDataTooBig):  # a form body, read by Django with its limit
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return Response({"detail": too_large_message(limit), "code": "request_too_large",
-                         "max_bytes": limit}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        return Response(
+            {"detail": too_large_message(limit), "code": "request_too_large", "max_bytes": limit},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     outage = outage_of(exc)
     if outage is not None:
         outage_log(context["request"], outage, exc)
-        return Response(outage_body(outage), status=status.HTTP_503_SERVICE_UNAVAILABLE,
-                        headers={"Retry-After": str(settings.FENGHUO_RETRY_AFTER)})
+        return Response(
+            outage_body(outage),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(settings.FENGHUO_RETRY_AFTER)},
+        )
     response = drf_exception_handler(exc, context)
     extra = getattr(exc, "extra", None)
     if response is not None and callable(extra):  # core.limits: the bound it passed

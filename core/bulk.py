@@ -26,11 +26,17 @@ ModelT = TypeVar("ModelT", bound=models.Model)
 
 # Fields whose validated Python value is what the database adapter takes (exact types:
 # a subclass may prepare its values otherwise).
-_PLAIN = frozenset({models.CharField, models.TextField, models.FloatField,
-                    models.BooleanField})
-_INTEGER = frozenset({models.IntegerField, models.BigIntegerField, models.SmallIntegerField,
-                      models.PositiveIntegerField, models.PositiveBigIntegerField,
-                      models.PositiveSmallIntegerField})
+_PLAIN = frozenset({models.CharField, models.TextField, models.FloatField, models.BooleanField})
+_INTEGER = frozenset(
+    {
+        models.IntegerField,
+        models.BigIntegerField,
+        models.SmallIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveBigIntegerField,
+        models.PositiveSmallIntegerField,
+    }
+)
 
 
 def _preparer(field: models.Field, connection: Any) -> Callable[[Any], Any] | None:
@@ -77,17 +83,23 @@ def bulk_insert(objs: Sequence[ModelT], *, ignore_conflicts: bool = False) -> li
     alias = router.db_for_write(model)
     connection = connections[alias]
     meta = model._meta
-    if (not connection.features.can_return_rows_from_bulk_insert
-            or any(obj.pk is not None for obj in objs) or meta.parents
-            or not isinstance(meta.pk, models.AutoField)):
+    if (
+        not connection.features.can_return_rows_from_bulk_insert
+        or any(obj.pk is not None for obj in objs)
+        or meta.parents
+        or not isinstance(meta.pk, models.AutoField)
+    ):
         return model._default_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
     fields = [field for field in meta.concrete_fields if field is not meta.pk]
     for field in fields:
         if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
             for obj in objs:
                 field.pre_save(obj, add=True)
-    writers = ([_copy_writer(field, connection) for field in fields]
-               if connection.vendor == "postgresql" and not ignore_conflicts else [None])
+    writers = (
+        [_copy_writer(field, connection) for field in fields]
+        if connection.vendor == "postgresql" and not ignore_conflicts
+        else [None]
+    )
     if None not in writers:
         _copy_in(connection, objs, fields, writers)
     else:
@@ -99,8 +111,9 @@ def bulk_insert(objs: Sequence[ModelT], *, ignore_conflicts: bool = False) -> li
     return list(objs)
 
 
-def _insert(connection: Any, objs: Sequence[models.Model], fields: list, *,
-            ignore_conflicts: bool) -> None:
+def _insert(
+    connection: Any, objs: Sequence[models.Model], fields: list, *, ignore_conflicts: bool
+) -> None:
     """Multi-row ``INSERT … RETURNING`` statements; the new primary keys set on ``objs``
     (none with ``ignore_conflicts``)."""
     meta = objs[0]._meta
@@ -113,19 +126,23 @@ def _insert(connection: Any, objs: Sequence[models.Model], fields: list, *,
     ops = connection.ops
     # Only quoted names of the model's table and columns go into the text; values are
     # parameters.
-    head = (f"{ops.insert_statement(on_conflict=on_conflict)} {quote(meta.db_table)} "
-            f"({columns}) VALUES ")
+    head = (
+        f"{ops.insert_statement(on_conflict=on_conflict)} {quote(meta.db_table)} "
+        f"({columns}) VALUES "
+    )
     tail = ops.on_conflict_suffix_sql(fields, on_conflict, None, None) or ""
     if not ignore_conflicts:
         tail += f" RETURNING {quote(meta.pk.column)}"
     with connection.cursor() as cursor:
         for start in range(0, len(objs), per_statement):
-            chunk = objs[start:start + per_statement]
+            chunk = objs[start : start + per_statement]
             params: list[Any] = []
             for obj in chunk:
                 values = obj.__dict__
-                params.extend(values[name] if prepare is None else prepare(values[name])
-                              for name, prepare in preparers)
+                params.extend(
+                    values[name] if prepare is None else prepare(values[name])
+                    for name, prepare in preparers
+                )
             cursor.execute(head + ", ".join([row_sql] * len(chunk)) + tail, params)
             if not ignore_conflicts:
                 for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
@@ -166,34 +183,40 @@ def _copy_writer(field: models.Field, connection: Any) -> Callable[[Any], str] |
     if kind is models.DecimalField:  # rounded to the field's places, as an INSERT has it
         return lambda value: _copy_text(field.get_db_prep_save(value, connection=connection))
     if kind is models.DateTimeField and not (field.auto_now or field.auto_now_add):
+
         def moment(value: Any) -> str:
             if value is not None and value.tzinfo is None:  # made aware, with a warning
                 value = field.get_prep_value(value)
             return _copy_text(value)
+
         return moment
     if kind is models.JSONField:
         encoder = field.encoder
         # Characters as they are, not \u escapes: the same JSON once stored, a third of
         # the text, and no backslashes for COPY to double.
-        return lambda value: _copy_text(None if value is None else json.dumps(
-            value, cls=encoder, ensure_ascii=False))
-    if (kind in (models.ForeignKey, models.OneToOneField)
-            and isinstance(field.target_field, models.AutoField)):
+        return lambda value: _copy_text(
+            None if value is None else json.dumps(value, cls=encoder, ensure_ascii=False)
+        )
+    if kind in (models.ForeignKey, models.OneToOneField) and isinstance(
+        field.target_field, models.AutoField
+    ):
         return _copy_text
     return None
 
 
-def _copy_in(connection: Any, objs: Sequence[models.Model], fields: list,
-             writers: list[Callable[[Any], str]]) -> None:
+def _copy_in(
+    connection: Any, objs: Sequence[models.Model], fields: list, writers: list[Callable[[Any], str]]
+) -> None:
     """One ``COPY`` of ``objs``, with ids taken from the table's sequence first and set
     on them; ``writers`` write each field's values (:func:`_copy_writer`)."""
     meta = objs[0]._meta
     quote = connection.ops.quote_name
     named = list(zip((field.attname for field in fields), writers, strict=True))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
-                       "FROM generate_series(1, %s)",
-                       [meta.db_table, meta.pk.column, len(objs)])
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objs)],
+        )
         ids = sorted(row[0] for row in cursor.fetchall())
         lines = io.StringIO()
         for obj, pk in zip(objs, ids, strict=True):
@@ -206,7 +229,6 @@ def _copy_in(connection: Any, objs: Sequence[models.Model], fields: list,
         # Only the quoted names of the table and columns are in the statement. The raw
         # cursor's errors become Django's (IntegrityError …), as the wrapped cursor's do.
         with connection.wrap_database_errors:
-            cursor.cursor.copy_expert(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN",
-                                      lines)
+            cursor.cursor.copy_expert(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN", lines)
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk

@@ -28,8 +28,9 @@ JSON_MAX_DEPTH = 64
 JSON_BYTES_PER_CHAR = 6
 
 
-def json_body_max_bytes(*, chars_per_item: int, items: int = 1,
-                        overhead_per_item: int = 1024) -> int:
+def json_body_max_bytes(
+    *, chars_per_item: int, items: int = 1, overhead_per_item: int = 1024
+) -> int:
     """The largest JSON body of ``items`` objects holding ``chars_per_item`` characters of
     strings each at their most expensive encoding, plus room for keys, numbers, dates,
     punctuation and indentation."""
@@ -57,16 +58,22 @@ class JSONTooDeep(ParseError):
     default_code = "json_too_deep"
 
     def __init__(self) -> None:
-        super().__init__(_("The JSON is nested more than %(depth)d levels deep.")
-                         % {"depth": JSON_MAX_DEPTH})
+        super().__init__(
+            _("The JSON is nested more than %(depth)d levels deep.") % {"depth": JSON_MAX_DEPTH}
+        )
 
     def extra(self) -> dict[str, Any]:
         return {"max_depth": JSON_MAX_DEPTH}
 
 
 def too_large_message(limit: int) -> str:
-    return str(_("The request body is larger than the limit of %(limit)d bytes. Send less "
-                 "at a time (for posts: smaller batches).") % {"limit": limit})
+    return str(
+        _(
+            "The request body is larger than the limit of %(limit)d bytes. Send less "
+            "at a time (for posts: smaller batches)."
+        )
+        % {"limit": limit}
+    )
 
 
 # The bracket scan. Escaped backslashes, then escaped quotes, are dropped so that strings
@@ -98,8 +105,11 @@ def is_api_request(request: HttpRequest) -> bool:
 def too_large_response(request: HttpRequest, limit: int) -> HttpResponse:
     """413 for a body over ``limit`` bytes: JSON naming the limit, or a page."""
     if is_api_request(request):
-        return JsonResponse({"detail": too_large_message(limit), "code": "request_too_large",
-                             "max_bytes": limit}, status=413,
-                            json_dumps_params={"ensure_ascii": False})
-    return render(request, "413.html", {"limit": limit, "limit_mb": f"{limit / 2**20:.1f}"},
-                  status=413)
+        return JsonResponse(
+            {"detail": too_large_message(limit), "code": "request_too_large", "max_bytes": limit},
+            status=413,
+            json_dumps_params={"ensure_ascii": False},
+        )
+    return render(
+        request, "413.html", {"limit": limit, "limit_mb": f"{limit / 2**20:.1f}"}, status=413
+    )

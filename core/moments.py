@@ -35,15 +35,18 @@ def moment_problem(value: datetime, *, now: datetime | None = None) -> str | Non
     None when it lies inside the window."""
     if value < earliest_moment():
         return _("Earlier than %(date)s: check the year.") % {
-            "date": date_format(earliest_moment().date(), "Y-m-d")}
+            "date": date_format(earliest_moment().date(), "Y-m-d")
+        }
     if value > latest_moment(now):
         return _("Later than %(hours)g hours from now: check the date and the time zone.") % {
-            "hours": settings.FENGHUO_FUTURE_TOLERANCE_HOURS}
+            "hours": settings.FENGHUO_FUTURE_TOLERANCE_HOURS
+        }
     return None
 
 
-def happened_at(value: datetime | None, *, field: str, after: datetime, after_what: str,
-                now: datetime) -> datetime:
+def happened_at(
+    value: datetime | None, *, field: str, after: datetime, after_what: str, now: datetime
+) -> datetime:
     """A time people state for what they did (a publication, a follow-up report, a task's
     outcome, an arrival after an alarm): ``value`` (default ``now``) if it lies between
     ``after`` and ``now``; else ``InvalidInput`` on ``field`` saying which bound it
@@ -54,8 +57,15 @@ def happened_at(value: datetime | None, *, field: str, after: datetime, after_wh
     if value > now:
         raise InvalidInput(field_errors={field: [_("Cannot be in the future.")]})
     if value < after.replace(second=0, microsecond=0):
-        raise InvalidInput(field_errors={field: [
-            _("Cannot be earlier than %(what)s (%(at)s).")
-            % {"what": after_what,
-               "at": date_format(timezone.localtime(after), "Y-m-d H:i")}]})
+        raise InvalidInput(
+            field_errors={
+                field: [
+                    _("Cannot be earlier than %(what)s (%(at)s).")
+                    % {
+                        "what": after_what,
+                        "at": date_format(timezone.localtime(after), "Y-m-d H:i"),
+                    }
+                ]
+            }
+        )
     return max(value, after)

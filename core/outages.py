@@ -34,21 +34,30 @@ class Outage:
 
 
 DATABASE_BUSY = Outage(
-    "database_busy", _("The database is busy with other work. Try again in a moment."),
-    logging.WARNING)
+    "database_busy",
+    _("The database is busy with other work. Try again in a moment."),
+    logging.WARNING,
+)
 DATABASE_UNAVAILABLE = Outage(
-    "database_unavailable", _("The database cannot be reached right now."), logging.ERROR)
+    "database_unavailable", _("The database cannot be reached right now."), logging.ERROR
+)
 DISK_FULL = Outage("disk_full", _("The server's disk is full."), logging.ERROR)
 BROKER_UNAVAILABLE = Outage(
-    "broker_unavailable", _("The task queue cannot be reached right now."), logging.ERROR)
+    "broker_unavailable", _("The task queue cannot be reached right now."), logging.ERROR
+)
 
 # SQLite primary result codes; any other (SQLITE_ERROR: a syntax error, a missing table)
 # is a fault of the code and stays a 500.
-_SQLITE = {5: DATABASE_BUSY, 6: DATABASE_BUSY,  # SQLITE_BUSY, SQLITE_LOCKED
-           13: DISK_FULL,  # SQLITE_FULL
-           7: DATABASE_UNAVAILABLE, 8: DATABASE_UNAVAILABLE,  # NOMEM, READONLY
-           10: DATABASE_UNAVAILABLE, 14: DATABASE_UNAVAILABLE,  # IOERR, CANTOPEN
-           15: DATABASE_UNAVAILABLE}  # PROTOCOL
+_SQLITE = {
+    5: DATABASE_BUSY,
+    6: DATABASE_BUSY,  # SQLITE_BUSY, SQLITE_LOCKED
+    13: DISK_FULL,  # SQLITE_FULL
+    7: DATABASE_UNAVAILABLE,
+    8: DATABASE_UNAVAILABLE,  # NOMEM, READONLY
+    10: DATABASE_UNAVAILABLE,
+    14: DATABASE_UNAVAILABLE,  # IOERR, CANTOPEN
+    15: DATABASE_UNAVAILABLE,
+}  # PROTOCOL
 # PostgreSQL SQLSTATEs of an OperationalError that mean "again in a moment"; any other is
 # the server gone, refusing or short of resources.
 _POSTGRES_BUSY = {"40001", "40P01", "55P03", "57014"}  # serialization, deadlock, lock, timeout
@@ -94,21 +103,34 @@ def outage_response(request: HttpRequest, outage: Outage, exc: BaseException) ->
     retry_after = settings.FENGHUO_RETRY_AFTER
     response: HttpResponse
     if is_api_request(request):
-        response = JsonResponse(outage_body(outage), status=503,
-                                json_dumps_params={"ensure_ascii": False})
+        response = JsonResponse(
+            outage_body(outage), status=503, json_dumps_params={"ensure_ascii": False}
+        )
     else:
-        response = HttpResponse(render_to_string("503.html", {
-            "message": outage.message, "retry_after": retry_after}), status=503)
+        response = HttpResponse(
+            render_to_string("503.html", {"message": outage.message, "retry_after": retry_after}),
+            status=503,
+        )
     response["Retry-After"] = str(retry_after)
     return response
 
 
 def outage_body(outage: Outage) -> dict[str, Any]:
-    return {"detail": str(outage.message), "code": outage.code,
-            "retry_after": settings.FENGHUO_RETRY_AFTER}
+    return {
+        "detail": str(outage.message),
+        "code": outage.code,
+        "retry_after": settings.FENGHUO_RETRY_AFTER,
+    }
 
 
 def outage_log(request: HttpRequest, outage: Outage, exc: BaseException) -> None:
-    logger.log(outage.log_level, "503 (%s) for %s %s: %s: %s", outage.code, request.method,
-               request.path, type(exc).__name__, exc,
-               exc_info=exc if outage.log_level >= logging.ERROR else None)
+    logger.log(
+        outage.log_level,
+        "503 (%s) for %s %s: %s: %s",
+        outage.code,
+        request.method,
+        request.path,
+        type(exc).__name__,
+        exc,
+        exc_info=exc if outage.log_level >= logging.ERROR else None,
+    )

@@ -51,4 +51,3 @@ class JSONParser(BaseParser):
             raise JSONTooDeep() from None
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
-

@@ -12,8 +12,11 @@ from .errors import InvalidInput
 
 def too_long(limit: int, **texts: Any) -> dict[str, list[str]]:
     """Field errors naming ``limit`` for each of ``texts`` longer than it."""
-    return {name: [_("At most %(n)d characters.") % {"n": limit}]
-            for name, text in texts.items() if isinstance(text, str) and len(text) > limit}
+    return {
+        name: [_("At most %(n)d characters.") % {"n": limit}]
+        for name, text in texts.items()
+        if isinstance(text, str) and len(text) > limit
+    }
 
 
 def require_lengths(limit: int, **texts: Any) -> None:

@@ -35,7 +35,7 @@ class EngineHealth:
 
 
 def engine_health(*, now: datetime | None = None) -> EngineHealth:
-    beats = dict(Heartbeat.objects.filter(name__in=["sweep", "delivery"])
-                 .values_list("name", "at"))
-    return EngineHealth(sweep_at=beats.get("sweep"), delivery_at=beats.get("delivery"),
-                        now=now or timezone.now())
+    beats = dict(Heartbeat.objects.filter(name__in=["sweep", "delivery"]).values_list("name", "at"))
+    return EngineHealth(
+        sweep_at=beats.get("sweep"), delivery_at=beats.get("delivery"), now=now or timezone.now()
+    )

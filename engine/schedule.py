@@ -34,8 +34,9 @@ def escalation_chain(*, version: PlanVersion, level: int) -> list[EscalationStep
     )
 
 
-def next_check(*, deadline: Deadline, points: list[datetime],
-               chain: list[EscalationStep]) -> datetime | None:
+def next_check(
+    *, deadline: Deadline, points: list[datetime], chain: list[EscalationStep]
+) -> datetime | None:
     """The next moment something is owed for this deadline, given what was done."""
     if deadline.status != Deadline.Status.OPEN:
         return None
@@ -52,7 +53,8 @@ def first_check(*, deadline: Deadline) -> datetime | None:
     """When the sweep must first look at a new or recomputed deadline (saved or not)."""
     version = deadline.incident.plan_version
     return next_check(
-        deadline=deadline, points=reminder_points(deadline=deadline, version=version),
+        deadline=deadline,
+        points=reminder_points(deadline=deadline, version=version),
         chain=escalation_chain(version=version, level=deadline.level),
     )
 

@@ -52,15 +52,19 @@ class _Batch:
     def __init__(self, deadlines: list[Deadline], *, now: datetime):
         self.now = now
         self.people_by_role: dict[str, list[User]] = {}
-        for assignment in RoleAssignment.objects.filter(user__is_active=True).select_related(
-            "user"
-        ).order_by("user_id"):
+        for assignment in (
+            RoleAssignment.objects.filter(user__is_active=True)
+            .select_related("user")
+            .order_by("user_id")
+        ):
             self.people_by_role.setdefault(assignment.role, []).append(assignment.user)
         earliest = min((d.due_at for d in deadlines), default=now)
         self.shifts = list(
-            DutyShift.objects.filter(role=Role.DUTY_OFFICER, starts_at__lte=now,
-                                     ends_at__gt=min(earliest, now))
-            .select_related("person").order_by("starts_at")
+            DutyShift.objects.filter(
+                role=Role.DUTY_OFFICER, starts_at__lte=now, ends_at__gt=min(earliest, now)
+            )
+            .select_related("person")
+            .order_by("starts_at")
         )
         self.endpoints = endpoints_by_unit(
             unit_ids={p.unit_id for people in self.people_by_role.values() for p in people}
@@ -70,8 +74,9 @@ class _Batch:
         self.late_reports: list[LateReport] = []
 
     def on_duty(self, at: datetime) -> list[User]:
-        return [s.person for s in self.shifts
-                if s.starts_at <= at < s.ends_at and s.person.is_active]
+        return [
+            s.person for s in self.shifts if s.starts_at <= at < s.ends_at and s.person.is_active
+        ]
 
     def people_for_roles(self, roles: list[str]) -> list[User]:
         """Duty officers are whoever is on duty now (all duty officers if the roster is
@@ -98,13 +103,15 @@ class _Batch:
 
     def office(self) -> Unit | None:
         if self._office is None:
-            self._office = Unit.objects.filter(kind=Unit.Kind.OFFICE).order_by(
-                "sort_order").first()
+            self._office = Unit.objects.filter(kind=Unit.Kind.OFFICE).order_by("sort_order").first()
         return self._office
 
     def notify(self, *, recipients: list[User], **fields) -> None:
-        self.rows.extend(notification_rows(recipients=recipients, at=self.now,
-                                           endpoints_by_unit=self.endpoints, **fields))
+        self.rows.extend(
+            notification_rows(
+                recipients=recipients, at=self.now, endpoints_by_unit=self.endpoints, **fields
+            )
+        )
 
     def save(self) -> tuple[int, int]:
         written = notifications_save(self.rows)
@@ -135,18 +142,27 @@ def _advance(deadline: Deadline, batch: _Batch) -> bool:
         deadline.reminders_sent = max(passed) + 1
     new_steps: list[int] = []
     if now >= deadline.due_at and deadline.acknowledged_at is None:
-        reached = [i for i, step in enumerate(chain)
-                   if deadline.due_at + timedelta(minutes=step.wait_minutes) <= now]
+        reached = [
+            i
+            for i, step in enumerate(chain)
+            if deadline.due_at + timedelta(minutes=step.wait_minutes) <= now
+        ]
         if reached and max(reached) > deadline.escalation_step:
             # Every step not yet taken is taken: each names other people to alert.
             new_steps = list(range(deadline.escalation_step + 1, max(reached) + 1))
             deadline.escalation_step = max(reached)
     deadline.next_check_at = next_check(deadline=deadline, points=points, chain=chain)
     claimed = Deadline.objects.filter(
-        pk=deadline.pk, status=Deadline.Status.OPEN, reminders_sent=before[0],
-        escalation_step=before[1], next_check_at=before[2],
-    ).update(reminders_sent=deadline.reminders_sent, escalation_step=deadline.escalation_step,
-             next_check_at=deadline.next_check_at)
+        pk=deadline.pk,
+        status=Deadline.Status.OPEN,
+        reminders_sent=before[0],
+        escalation_step=before[1],
+        next_check_at=before[2],
+    ).update(
+        reminders_sent=deadline.reminders_sent,
+        escalation_step=deadline.escalation_step,
+        next_check_at=deadline.next_check_at,
+    )
     if claimed != 1:
         return False  # someone else advanced it, or it was met meanwhile
     kind_label = deadline.get_kind_display()
@@ -155,26 +171,36 @@ def _advance(deadline: Deadline, batch: _Batch) -> bool:
     if reminder_step is not None:
         batch.notify(
             recipients=batch.reminder_recipients(deadline),
-            kind=Notification.Kind.REMINDER, step=reminder_step, **common,
-            title=_title(deadline, _("%(what)s due at %(time)s") % {
-                "what": kind_label, "time": due_local}),
+            kind=Notification.Kind.REMINDER,
+            step=reminder_step,
+            **common,
+            title=_title(
+                deadline, _("%(what)s due at %(time)s") % {"what": kind_label, "time": due_local}
+            ),
         )
     for step in new_steps:
         batch.notify(
             recipients=batch.people_for_roles(chain[step].roles),
             kind=Notification.Kind.OVERDUE if step == 0 else Notification.Kind.ESCALATION,
-            step=step, **common,
-            title=_title(deadline, _("%(what)s overdue since %(time)s") % {
-                "what": kind_label, "time": due_local}),
+            step=step,
+            **common,
+            title=_title(
+                deadline,
+                _("%(what)s overdue since %(time)s") % {"what": kind_label, "time": due_local},
+            ),
         )
     if new_steps and new_steps[0] == 0:
         # 迟报: the unit that leads at the level, and the person who had to act.
-        batch.late_reports.append(LateReport(
-            deadline=deadline, incident=incident,
-            unit=incident.lead_unit(deadline.level, office=batch.office()),
-            person=deadline.assignee or next(iter(batch.on_duty(deadline.due_at)), None),
-            due_at=deadline.due_at, recorded_at=now,
-        ))
+        batch.late_reports.append(
+            LateReport(
+                deadline=deadline,
+                incident=incident,
+                unit=incident.lead_unit(deadline.level, office=batch.office()),
+                person=deadline.assignee or next(iter(batch.on_duty(deadline.due_at)), None),
+                due_at=deadline.due_at,
+                recorded_at=now,
+            )
+        )
     return True
 
 
@@ -194,10 +220,13 @@ def _heartbeat(*, now: datetime) -> None:
         since = timezone.localtime(previous.at)
         notifications_write(
             recipients=_Batch([], now=now).people_for_roles([Role.OFFICE_HEAD, Role.SYSADMIN]),
-            kind=Notification.Kind.ENGINE_RESUMED, at=now,
+            kind=Notification.Kind.ENGINE_RESUMED,
+            at=now,
             step=int(previous.at.timestamp()) // 60,  # the silence, by the minute it began
-            title=_("The deadline engine was silent from %(since)s for %(minutes)d minutes; "
-                    "it has resumed and caught up.")
+            title=_(
+                "The deadline engine was silent from %(since)s for %(minutes)d minutes; "
+                "it has resumed and caught up."
+            )
             % {"since": since.strftime("%Y-%m-%d %H:%M"), "minutes": round(silent / 60)},
         )
 
@@ -215,8 +244,9 @@ def sweep(*, now: datetime | None = None, batch: int = 100) -> SweepResult:
                     Deadline.objects.select_for_update(skip_locked=True, of=("self",))
                     .filter(status=Deadline.Status.OPEN, next_check_at__lte=now_)
                     .select_related("incident__plan_version", "incident__unit", "assignee")
-                    .prefetch_related("incident__plan_version__escalation_steps",
-                                      "incident__plan_version__levels")
+                    .prefetch_related(
+                        "incident__plan_version__escalation_steps", "incident__plan_version__levels"
+                    )
                     .order_by("next_check_at")[:batch]
                 )
                 if due:
@@ -229,6 +259,10 @@ def sweep(*, now: datetime | None = None, batch: int = 100) -> SweepResult:
                 break
         _heartbeat(now=timezone.now())
     if total.deadlines:
-        logger.info("sweep: %s deadlines, %s notifications, %s late reports",
-                    total.deadlines, total.notifications, total.late_reports)
+        logger.info(
+            "sweep: %s deadlines, %s notifications, %s late reports",
+            total.deadlines,
+            total.notifications,
+            total.late_reports,
+        )
     return total

@@ -81,8 +81,9 @@ def _incident_answer(request: Request, id: int, *, status_code: int = 200) -> Re
         incident = incident_detail(pk=id)
     except Incident.DoesNotExist:
         raise Http404 from None
-    return Response(IncidentSerializer(incident, context=output_context(request)).data,
-                    status=status_code)
+    return Response(
+        IncidentSerializer(incident, context=output_context(request)).data, status=status_code
+    )
 
 
 class IncidentListCreateApi(APIView):
@@ -101,8 +102,13 @@ class IncidentListCreateApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, IncidentFilterSerializer)
-        return paginated_answer(self, request, incident_list(filters=filters),
-                                IncidentListItemSerializer, context=output_context(request))
+        return paginated_answer(
+            self,
+            request,
+            incident_list(filters=filters),
+            IncidentListItemSerializer,
+            context=output_context(request),
+        )
 
     @extend_schema(
         tags=TAGS,
@@ -122,8 +128,9 @@ class IncidentListCreateApi(APIView):
 
 
 class IncidentDetailApi(APIView):
-    @extend_schema(tags=TAGS, summary="Read an incident",
-                   responses={200: IncidentSerializer, 404: ERRORS[404]})
+    @extend_schema(
+        tags=TAGS, summary="Read an incident", responses={200: IncidentSerializer, 404: ERRORS[404]}
+    )
     def get(self, request: Request, id: int) -> Response:
         return _incident_answer(request, id)
 
@@ -131,8 +138,8 @@ class IncidentDetailApi(APIView):
         tags=TAGS,
         summary="Correct what was logged",
         description="Only the fields sent change; the version moves on by one. Moving "
-                    "`discovered_at` of an assessed incident takes the office head and a "
-                    "`reason`: open deadlines move with it, overdue ones stay overdue.",
+        "`discovered_at` of an assessed incident takes the office head and a "
+        "`reason`: open deadlines move with it, overdue ones stay overdue.",
         request=IncidentUpdateSerializer,
         responses={200: IncidentSerializer, **ERRORS},
     )
@@ -144,8 +151,14 @@ class IncidentDetailApi(APIView):
         changes = dict(serializer.validated_data)
         version = changes.pop("version", None)
         reason = changes.pop("reason", "")
-        incident_update(incident=incident, actor=request.user, changes=changes,
-                        expected_version=version, client_ip=client_ip(request), reason=reason)
+        incident_update(
+            incident=incident,
+            actor=request.user,
+            changes=changes,
+            expected_version=version,
+            client_ip=client_ip(request),
+            reason=reason,
+        )
         return _incident_answer(request, id)
 
 
@@ -162,9 +175,13 @@ class IncidentTransitionApi(APIView):
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(serializer.validated_data)
         incident_transition(
-            incident=incident, action=self.transition, actor=request.user,
-            reason=data.pop("reason"), expected_version=data.pop("version", None),
-            client_ip=client_ip(request), **data,  # level and category, to assess
+            incident=incident,
+            action=self.transition,
+            actor=request.user,
+            reason=data.pop("reason"),
+            expected_version=data.pop("version", None),
+            client_ip=client_ip(request),
+            **data,  # level and category, to assess
         )
         return _incident_answer(request, id)
 
@@ -172,7 +189,8 @@ class IncidentTransitionApi(APIView):
 def _transition_api(transition: str) -> type[IncidentTransitionApi]:
     input_serializer = AssessSerializer if transition == "assess" else TransitionSerializer
     view = type(
-        f"Incident{transition.capitalize()}Api", (IncidentTransitionApi,),
+        f"Incident{transition.capitalize()}Api",
+        (IncidentTransitionApi,),
         {"transition": transition, "input_serializer": input_serializer},
     )
     return extend_schema_view(
@@ -185,8 +203,9 @@ def _transition_api(transition: str) -> type[IncidentTransitionApi]:
     )(view)
 
 
-transition_apis = {transition: _transition_api(transition)
-                   for transition in permissions.TRANSITIONS}
+transition_apis = {
+    transition: _transition_api(transition) for transition in permissions.TRANSITIONS
+}
 
 
 class IncidentChangeLevelApi(APIView):
@@ -204,8 +223,12 @@ class IncidentChangeLevelApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         incident_change_level(
-            incident=incident, actor=request.user, level=data["level"], reason=data["reason"],
-            expected_version=data.get("version"), client_ip=client_ip(request),
+            incident=incident,
+            actor=request.user,
+            level=data["level"],
+            reason=data["reason"],
+            expected_version=data.get("version"),
+            client_ip=client_ip(request),
         )
         return _incident_answer(request, id)
 
@@ -223,9 +246,12 @@ class IncidentRejectUpgradeApi(APIView):
         incident = _incident(id)
         serializer = RejectUpgradeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        incident_reject_upgrade(incident=incident, actor=request.user,
-                                reason=serializer.validated_data["reason"],
-                                client_ip=client_ip(request))
+        incident_reject_upgrade(
+            incident=incident,
+            actor=request.user,
+            reason=serializer.validated_data["reason"],
+            client_ip=client_ip(request),
+        )
         return _incident_answer(request, id)
 
 
@@ -234,7 +260,7 @@ class IncidentArriveApi(APIView):
         tags=TAGS,
         summary="Acknowledge my arrival after a Ⅰ/Ⅱ alarm",
         description="Meets the requesting person's open arrival clocks on the incident, "
-                    "now or at `arrived_at`; 409 when they have none.",
+        "now or at `arrived_at`; 409 when they have none.",
         request=ArriveSerializer,
         responses={200: IncidentSerializer, **ERRORS},
     )
@@ -242,9 +268,12 @@ class IncidentArriveApi(APIView):
         incident = _incident(id)
         serializer = ArriveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        incident_arrive(incident=incident, actor=request.user,
-                        arrived_at=serializer.validated_data.get("arrived_at"),
-                        client_ip=client_ip(request))
+        incident_arrive(
+            incident=incident,
+            actor=request.user,
+            arrived_at=serializer.validated_data.get("arrived_at"),
+            client_ip=client_ip(request),
+        )
         return _incident_answer(request, id)
 
 
@@ -263,6 +292,11 @@ class IncidentMetricsApi(APIView):
         serializer.is_valid(raise_exception=True)
         metrics = dict(serializer.validated_data)
         taken_at = metrics.pop("taken_at", None)
-        snapshot = incident_add_metrics(incident=incident, actor=request.user, metrics=metrics,
-                                        taken_at=taken_at, client_ip=client_ip(request))
+        snapshot = incident_add_metrics(
+            incident=incident,
+            actor=request.user,
+            metrics=metrics,
+            taken_at=taken_at,
+            client_ip=client_ip(request),
+        )
         return Response(MetricSnapshotSerializer(snapshot).data, status=status.HTTP_201_CREATED)

@@ -16,8 +16,14 @@ class State(models.TextChoices):
 
 
 OPEN_STATES = frozenset(
-    {State.DETECTED, State.ASSESSED, State.REPORTED, State.RESPONDING, State.TRACKING,
-     State.REVIEWING}
+    {
+        State.DETECTED,
+        State.ASSESSED,
+        State.REPORTED,
+        State.RESPONDING,
+        State.TRACKING,
+        State.REVIEWING,
+    }
 )
 
 

@@ -12,9 +12,7 @@ from .models import Deadline, Incident, TimelineEntry
 
 
 def _rules(incident: Incident, level: int, anchor: str) -> list[DeadlineRule]:
-    return list(
-        incident.plan_version.deadline_rules.filter(level=level, anchor=anchor)
-    )
+    return list(incident.plan_version.deadline_rules.filter(level=level, anchor=anchor))
 
 
 def _event_time(incident: Incident, event: str) -> datetime | None:
@@ -48,8 +46,13 @@ def deadlines_apply_level(*, incident: Incident, level: int) -> None:
         if deadline is None:
             met_at = _event_time(incident, rule.fulfilled_by)
             deadline = Deadline.objects.create(
-                incident=incident, kind=kind, level=level, fulfilled_by=rule.fulfilled_by,
-                starts_at=incident.discovered_at, due_at=due_at, met_at=met_at,
+                incident=incident,
+                kind=kind,
+                level=level,
+                fulfilled_by=rule.fulfilled_by,
+                starts_at=incident.discovered_at,
+                due_at=due_at,
+                met_at=met_at,
                 status=Deadline.Status.MET if met_at else Deadline.Status.OPEN,
             )
             deadline_schedule(deadline=deadline)
@@ -59,8 +62,7 @@ def deadlines_apply_level(*, incident: Incident, level: int) -> None:
             deadline.due_at = due_at
             deadline.fulfilled_by = rule.fulfilled_by
             deadline.status = Deadline.Status.OPEN
-            deadline.save(update_fields=["level", "starts_at", "due_at", "fulfilled_by",
-                                         "status"])
+            deadline.save(update_fields=["level", "starts_at", "due_at", "fulfilled_by", "status"])
             deadline_schedule(deadline=deadline)
 
 
@@ -72,20 +74,27 @@ def deadlines_follow_discovery(*, incident: Incident, now: datetime) -> dict[str
     says: a late report stands. One the move puts in the past is overdue at once and the
     next sweep escalates it. Met and cancelled ones stay as they were. Answers the kinds
     moved (with old and new due times) and kept overdue, for the timeline."""
-    rules = {rule.kind: rule for rule in incident.plan_version.deadline_rules.filter(
-        anchor=Anchor.DISCOVERED, level=incident.level)}
+    rules = {
+        rule.kind: rule
+        for rule in incident.plan_version.deadline_rules.filter(
+            anchor=Anchor.DISCOVERED, level=incident.level
+        )
+    }
     moved: list[dict[str, str]] = []
     kept: list[str] = []
-    deadlines = (incident.deadlines.select_for_update(of=("self",))
-                 .filter(status=Deadline.Status.OPEN, kind__in=rules, assignee__isnull=True)
-                 .order_by("pk"))
+    deadlines = (
+        incident.deadlines.select_for_update(of=("self",))
+        .filter(status=Deadline.Status.OPEN, kind__in=rules, assignee__isnull=True)
+        .order_by("pk")
+    )
     for deadline in deadlines:
         if deadline.due_at <= now:
             kept.append(deadline.kind)
             continue
         due_at = incident.discovered_at + timedelta(minutes=rules[deadline.kind].minutes)
-        moved.append({"kind": deadline.kind, "from": deadline.due_at.isoformat(),
-                      "to": due_at.isoformat()})
+        moved.append(
+            {"kind": deadline.kind, "from": deadline.due_at.isoformat(), "to": due_at.isoformat()}
+        )
         deadline.starts_at, deadline.due_at = incident.discovered_at, due_at
         deadline.save(update_fields=["starts_at", "due_at"])
         deadline_schedule(deadline=deadline)
@@ -96,10 +105,14 @@ def deadlines_start_anchor(*, incident: Incident, anchor: str, at: datetime) -> 
     """Deadlines whose clock starts with a stage (e.g. the review) start at ``at``."""
     for rule in _rules(incident, incident.level, anchor):
         deadline, _created = Deadline.objects.update_or_create(
-            incident=incident, kind=rule.kind,
+            incident=incident,
+            kind=rule.kind,
             defaults={
-                "level": incident.level, "fulfilled_by": rule.fulfilled_by, "starts_at": at,
-                "due_at": at + timedelta(minutes=rule.minutes), "met_at": None,
+                "level": incident.level,
+                "fulfilled_by": rule.fulfilled_by,
+                "starts_at": at,
+                "due_at": at + timedelta(minutes=rule.minutes),
+                "met_at": None,
                 "status": Deadline.Status.OPEN,
             },
         )
@@ -141,9 +154,15 @@ def deadlines_start_arrival_clocks(*, incident: Incident, level: int, at: dateti
         people = {p.pk: p for role in rule.roles for p in people_with_role(role=role)}
         for person in people.values():
             deadline, created = Deadline.objects.get_or_create(
-                incident=incident, kind=rule.kind, assignee=person,
-                defaults={"level": level, "fulfilled_by": ARRIVED, "starts_at": at,
-                          "due_at": at + timedelta(minutes=minutes)},
+                incident=incident,
+                kind=rule.kind,
+                assignee=person,
+                defaults={
+                    "level": level,
+                    "fulfilled_by": ARRIVED,
+                    "starts_at": at,
+                    "due_at": at + timedelta(minutes=minutes),
+                },
             )
             if created:
                 deadline_schedule(deadline=deadline)
@@ -154,11 +173,15 @@ def deadlines_start_arrival_clocks(*, incident: Incident, level: int, at: dateti
 def deadlines_open_level_decision(*, incident: Incident, at: datetime) -> Deadline | None:
     """A proposed upgrade must be decided within the plan's window; answers the new
     deadline, or None when one is already open."""
-    if incident.deadlines.filter(kind=DeadlineKind.LEVEL_DECISION,
-                                 status=Deadline.Status.OPEN).exists():
+    if incident.deadlines.filter(
+        kind=DeadlineKind.LEVEL_DECISION, status=Deadline.Status.OPEN
+    ).exists():
         return None
     return deadlines_open(
-        incident=incident, kind=DeadlineKind.LEVEL_DECISION, level=incident.level,
-        fulfilled_by=LEVEL_DECIDED, starts_at=at,
+        incident=incident,
+        kind=DeadlineKind.LEVEL_DECISION,
+        level=incident.level,
+        fulfilled_by=LEVEL_DECIDED,
+        starts_at=at,
         due_at=at + timedelta(minutes=incident.plan_version.upgrade_decision_minutes),
     )

@@ -40,8 +40,13 @@ class FiguresForm(forms.Form):
     reposts = forms.IntegerField(label=_("Reposts"), min_value=0, required=False, initial=0)
     comments = forms.IntegerField(label=_("Comments"), min_value=0, required=False, initial=0)
     negative_share = forms.DecimalField(
-        label=_("Negative comments (%)"), min_value=0, max_value=100, max_digits=4,
-        decimal_places=1, required=False, initial=0,
+        label=_("Negative comments (%)"),
+        min_value=0,
+        max_value=100,
+        max_digits=4,
+        decimal_places=1,
+        required=False,
+        initial=0,
         help_text=_("Share of negative comments, from 0 to 100."),
     )
     mainstream_media = forms.BooleanField(
@@ -67,40 +72,56 @@ class DescriptiveFieldsMixin(forms.Form):
 
     title = forms.CharField(label=_("Title"), max_length=200)
     description = forms.CharField(
-        label=_("What was seen"), required=False, max_length=DESCRIPTION_MAX_LENGTH,
+        label=_("What was seen"),
+        required=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     links = forms.CharField(
-        label=_("Links"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Links"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One web address per line."),
     )
     platform = forms.ChoiceField(label=_("Platform"), choices=BLANK_CHOICE + Platform.choices)
     discovered_at = forms.DateTimeField(
-        label=_("Discovered at"), widget=DateTimeLocalInput(),
+        label=_("Discovered at"),
+        widget=DateTimeLocalInput(),
         input_formats=[DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         help_text=_("When the post was first seen; may be earlier than now."),
     )
     unit = forms.ModelChoiceField(label=_("Involved unit"), queryset=Unit.objects.all())
-    event_type = forms.ChoiceField(
-        label=_("Event type"), choices=BLANK_CHOICE + EventType.choices
-    )
+    event_type = forms.ChoiceField(label=_("Event type"), choices=BLANK_CHOICE + EventType.choices)
 
     def clean_links(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["links"].splitlines() if line.strip()]
 
     def descriptive(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in (
-            "title", "description", "links", "platform", "discovered_at", "unit", "event_type",
-        )}
+        return {
+            name: self.cleaned_data[name]
+            for name in (
+                "title",
+                "description",
+                "links",
+                "platform",
+                "discovered_at",
+                "unit",
+                "event_type",
+            )
+        }
 
 
 class IncidentCreateForm(DescriptiveFieldsMixin, FiguresForm):
     """The log form (登记舆情): the lead and the figures seen."""
 
     is_drill = forms.BooleanField(
-        label=_("This is a drill (演练)"), required=False,
-        help_text=_("Runs the whole plan with every clock and message marked as a drill, "
-                    "and stays out of the statistics."))
+        label=_("This is a drill (演练)"),
+        required=False,
+        help_text=_(
+            "Runs the whole plan with every clock and message marked as a drill, "
+            "and stays out of the statistics."
+        ),
+    )
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -109,8 +130,11 @@ class IncidentCreateForm(DescriptiveFieldsMixin, FiguresForm):
             self.fields["unit"].initial = user.unit_id
 
     def service_kwargs(self) -> dict[str, Any]:
-        return {**self.descriptive(), "metrics": self.metrics(),
-                "is_drill": self.cleaned_data.get("is_drill", False)}
+        return {
+            **self.descriptive(),
+            "metrics": self.metrics(),
+            "is_drill": self.cleaned_data.get("is_drill", False),
+        }
 
 
 class VersionedForm(forms.Form):
@@ -121,19 +145,26 @@ class VersionedForm(forms.Form):
 
 class IncidentEditForm(DescriptiveFieldsMixin, VersionedForm):
     reason = forms.CharField(
-        label=_("Reason for the correction"), required=False, max_length=REASON_MAX_LENGTH,
+        label=_("Reason for the correction"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Required when the discovery time of an assessed incident changes "
-                    "(the office head only): its deadlines move with it."),
+        help_text=_(
+            "Required when the discovery time of an assessed incident changes "
+            "(the office head only): its deadlines move with it."
+        ),
     )
 
     @classmethod
     def for_incident(cls, incident: Any, **kwargs: Any) -> "IncidentEditForm":
         initial = {
-            "title": incident.title, "description": incident.description,
-            "links": "\n".join(incident.links or []), "platform": incident.platform,
+            "title": incident.title,
+            "description": incident.description,
+            "links": "\n".join(incident.links or []),
+            "platform": incident.platform,
             "discovered_at": timezone.localtime(incident.discovered_at),
-            "unit": incident.unit_id, "event_type": incident.event_type,
+            "unit": incident.unit_id,
+            "event_type": incident.event_type,
             "version": incident.version,
         }
         return cls(initial=initial, **kwargs)
@@ -152,21 +183,27 @@ class TransitionForm(VersionedForm):
     """report, respond, track, review, close: a confirmation with an optional note."""
 
     reason = forms.CharField(
-        label=_("Note (optional)"), required=False, max_length=REASON_MAX_LENGTH,
+        label=_("Note (optional)"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
 class DismissForm(VersionedForm):
     reason = forms.CharField(
-        label=_("Why this lead is dismissed"), required=False, max_length=REASON_MAX_LENGTH,
+        label=_("Why this lead is dismissed"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
 class RejectUpgradeForm(VersionedForm):
     reason = forms.CharField(
-        label=_("Why the level stays"), required=False, max_length=REASON_MAX_LENGTH,
+        label=_("Why the level stays"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -175,7 +212,9 @@ class ArriveForm(VersionedForm):
     """The person confirms they are at their post (or online) after a Ⅰ/Ⅱ alarm."""
 
     arrived_at = forms.DateTimeField(
-        label=_("Arrived at"), required=False, widget=DateTimeLocalInput(),
+        label=_("Arrived at"),
+        required=False,
+        widget=DateTimeLocalInput(),
         input_formats=[DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         help_text=_("Leave empty for now."),
     )
@@ -187,7 +226,9 @@ class AssessForm(VersionedForm):
         label=_("Handling category"), choices=BLANK_CHOICE + Category.choices, required=False
     )
     reason = forms.CharField(
-        label=_("Reason"), required=False, max_length=REASON_MAX_LENGTH,
+        label=_("Reason"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when the level differs from the suggested one."),
     )
@@ -196,7 +237,9 @@ class AssessForm(VersionedForm):
 class ChangeLevelForm(VersionedForm):
     level = forms.TypedChoiceField(label=_("New level"), choices=Level.choices, coerce=int)
     reason = forms.CharField(
-        label=_("Reason"), required=False, max_length=REASON_MAX_LENGTH,
+        label=_("Reason"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -205,7 +248,9 @@ class MetricsForm(FiguresForm):
     """New figures for an open incident (a snapshot)."""
 
     taken_at = forms.DateTimeField(
-        label=_("Seen at"), required=False, widget=DateTimeLocalInput(),
+        label=_("Seen at"),
+        required=False,
+        widget=DateTimeLocalInput(),
         input_formats=[DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         help_text=_("Leave empty for now."),
     )

@@ -27,7 +27,9 @@ class Incident(models.Model):
     """
 
     plan_version = models.ForeignKey(
-        "plans.PlanVersion", verbose_name=_("plan version"), on_delete=models.PROTECT,
+        "plans.PlanVersion",
+        verbose_name=_("plan version"),
+        on_delete=models.PROTECT,
         related_name="incidents",
     )
     title = models.CharField(_("title"), max_length=200)
@@ -36,7 +38,9 @@ class Incident(models.Model):
     platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices)
     discovered_at = models.DateTimeField(_("discovered at"), default=timezone.now)
     unit = models.ForeignKey(
-        "organisation.Unit", verbose_name=_("involved unit"), on_delete=models.PROTECT,
+        "organisation.Unit",
+        verbose_name=_("involved unit"),
+        on_delete=models.PROTECT,
         related_name="incidents",
     )
     event_type = models.CharField(_("event type"), max_length=30, choices=EventType.choices)
@@ -52,22 +56,33 @@ class Incident(models.Model):
     suggested_level = models.PositiveSmallIntegerField(
         _("suggested level"), choices=Level.choices, null=True, blank=True
     )
-    category = models.CharField(_("handling category"), max_length=20,
-                                choices=Category.choices, blank=True)
+    category = models.CharField(
+        _("handling category"), max_length=20, choices=Category.choices, blank=True
+    )
     latest_metrics = models.ForeignKey(
-        "MetricSnapshot", verbose_name=_("latest figures"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        "MetricSnapshot",
+        verbose_name=_("latest figures"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("logged by"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("logged by"),
+        on_delete=models.PROTECT,
         related_name="incidents_logged",
     )
     # A drill (演练) runs the whole plan, marked as such, and stays out of statistics.
     is_drill = models.BooleanField(_("drill"), default=False)
     # The named person who files follow-up reports while the incident is tracked.
     tracker = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("tracker"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="incidents_tracked",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("tracker"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="incidents_tracked",
     )
     created_at = models.DateTimeField(_("logged at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -107,38 +122,66 @@ class Incident(models.Model):
 
     # The lifecycle (domain.md, "The stages"). Guards from later issues plug in through
     # ``incidents.guards``; roles are checked by ``incidents.permissions``.
-    @transition(field=state, source=State.DETECTED, target=State.ASSESSED,
-                conditions=[guards.condition("assess")])
+    @transition(
+        field=state,
+        source=State.DETECTED,
+        target=State.ASSESSED,
+        conditions=[guards.condition("assess")],
+    )
     def assess(self) -> None:
         pass
 
-    @transition(field=state, source=State.ASSESSED, target=State.REPORTED,
-                conditions=[guards.condition("report")])
+    @transition(
+        field=state,
+        source=State.ASSESSED,
+        target=State.REPORTED,
+        conditions=[guards.condition("report")],
+    )
     def report(self) -> None:
         pass
 
-    @transition(field=state, source=State.REPORTED, target=State.RESPONDING,
-                conditions=[guards.condition("respond")])
+    @transition(
+        field=state,
+        source=State.REPORTED,
+        target=State.RESPONDING,
+        conditions=[guards.condition("respond")],
+    )
     def respond(self) -> None:
         pass
 
-    @transition(field=state, source=State.RESPONDING, target=State.TRACKING,
-                conditions=[guards.condition("track")])
+    @transition(
+        field=state,
+        source=State.RESPONDING,
+        target=State.TRACKING,
+        conditions=[guards.condition("track")],
+    )
     def track(self) -> None:
         pass
 
-    @transition(field=state, source=State.TRACKING, target=State.REVIEWING,
-                conditions=[guards.condition("review")])
+    @transition(
+        field=state,
+        source=State.TRACKING,
+        target=State.REVIEWING,
+        conditions=[guards.condition("review")],
+    )
     def review(self) -> None:
         pass
 
-    @transition(field=state, source=State.REVIEWING, target=State.CLOSED,
-                conditions=[guards.condition("close")])
+    @transition(
+        field=state,
+        source=State.REVIEWING,
+        target=State.CLOSED,
+        conditions=[guards.condition("close")],
+    )
     def close(self) -> None:
         pass
 
-    @transition(field=state, source=[State.DETECTED, State.ASSESSED], target=State.DISMISSED,
-                conditions=[guards.condition("dismiss")])
+    @transition(
+        field=state,
+        source=[State.DETECTED, State.ASSESSED],
+        target=State.DISMISSED,
+        conditions=[guards.condition("dismiss")],
+    )
     def dismiss(self) -> None:
         pass
 
@@ -146,22 +189,29 @@ class Incident(models.Model):
 class MetricSnapshot(models.Model):
     """The figures seen at one moment. Snapshots are only ever added."""
 
-    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE,
-                                 related_name="snapshots")
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="snapshots"
+    )
     taken_at = models.DateTimeField(_("seen at"), default=timezone.now)
     reads = models.PositiveIntegerField(_("reads"), default=0)
     reposts = models.PositiveIntegerField(_("reposts"), default=0)
     comments = models.PositiveIntegerField(_("comments"), default=0)
     negative_share = models.DecimalField(
-        _("share of negative comments"), max_digits=4, decimal_places=3, default=0,
+        _("share of negative comments"),
+        max_digits=4,
+        decimal_places=3,
+        default=0,
         validators=[MinValueValidator(0), MaxValueValidator(1)],
     )
     mainstream_media = models.BooleanField(_("mainstream media carry it"), default=False)
     casualties = models.BooleanField(_("casualties"), default=False)
-    suggested_level = models.PositiveSmallIntegerField(_("suggested level"),
-                                                       choices=Level.choices)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"),
-                                    on_delete=models.PROTECT, related_name="+")
+    suggested_level = models.PositiveSmallIntegerField(_("suggested level"), choices=Level.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 
     class Meta:
@@ -178,11 +228,13 @@ class DeadlineQuerySet(models.QuerySet):
 
     def meet(self, *, at) -> int:
         return self.filter(status=Deadline.Status.OPEN).update(
-            status=Deadline.Status.MET, met_at=at, next_check_at=None)
+            status=Deadline.Status.MET, met_at=at, next_check_at=None
+        )
 
     def cancel(self) -> int:
         return self.filter(status=Deadline.Status.OPEN).update(
-            status=Deadline.Status.CANCELLED, next_check_at=None)
+            status=Deadline.Status.CANCELLED, next_check_at=None
+        )
 
 
 # Obligations an incident may owe many times: each its own row.
@@ -197,21 +249,28 @@ class Deadline(models.Model):
         MET = "met", _("met")
         CANCELLED = "cancelled", _("no longer required")
 
-    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE,
-                                 related_name="deadlines")
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="deadlines"
+    )
     kind = models.CharField(_("obligation"), max_length=30, choices=DeadlineKind.choices)
     level = models.PositiveSmallIntegerField(_("for level"), choices=Level.choices)
     fulfilled_by = models.CharField(_("met by"), max_length=20)
     due_at = models.DateTimeField(_("due at"))
     met_at = models.DateTimeField(_("met at"), null=True, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
-                              default=Status.OPEN)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # When the clock started (the window reminders are measured on).
     starts_at = models.DateTimeField(_("clock started"), null=True, blank=True)
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assignee"),
-                                 null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     # Who the engine reminds, when not the assignee or the person on duty (approvers of
     # an approval deadline, say): user ids.
     remind_user_ids = models.JSONField(_("remind"), default=list, blank=True)
@@ -221,9 +280,14 @@ class Deadline(models.Model):
     reminders_sent = models.PositiveSmallIntegerField(_("reminders sent"), default=0)
     escalation_step = models.SmallIntegerField(_("escalation step reached"), default=-1)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
-    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL,
-                                        verbose_name=_("acknowledged by"), null=True,
-                                        blank=True, on_delete=models.PROTECT, related_name="+")
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     objects = DeadlineQuerySet.as_manager()
 
@@ -232,17 +296,21 @@ class Deadline(models.Model):
         constraints = [
             # One deadline of a kind per incident; arrival clocks: one per person; every
             # proposed upgrade has its own decision deadline.
-            models.UniqueConstraint(fields=["incident", "kind"],
-                                    condition=models.Q(assignee__isnull=True)
-                                    & ~models.Q(kind__in=REPEATABLE_KINDS),
-                                    name="deadline_kind_unique"),
-            models.UniqueConstraint(fields=["incident", "kind", "assignee"],
-                                    condition=models.Q(assignee__isnull=False)
-                                    & ~models.Q(kind__in=REPEATABLE_KINDS),
-                                    name="deadline_kind_person_unique"),
+            models.UniqueConstraint(
+                fields=["incident", "kind"],
+                condition=models.Q(assignee__isnull=True) & ~models.Q(kind__in=REPEATABLE_KINDS),
+                name="deadline_kind_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "kind", "assignee"],
+                condition=models.Q(assignee__isnull=False) & ~models.Q(kind__in=REPEATABLE_KINDS),
+                name="deadline_kind_person_unique",
+            ),
         ]
-        indexes = [models.Index(fields=["status", "due_at"]),
-                   models.Index(fields=["status", "next_check_at"])]
+        indexes = [
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["status", "next_check_at"]),
+        ]
         verbose_name = _("deadline")
         verbose_name_plural = _("deadlines")
 
@@ -270,11 +338,17 @@ class TimelineEntry(models.Model):
         EDITED = "edited", _("edited")
         ALERT = "alert", _("alert")
 
-    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE,
-                                 related_name="timeline")
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="timeline"
+    )
     at = models.DateTimeField(_("at"), default=timezone.now)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True,
-                              on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     action = models.CharField(_("action"), max_length=30, blank=True)
     from_state = models.CharField(_("from"), max_length=20, choices=State.choices, blank=True)
@@ -297,15 +371,26 @@ class TimelineEntry(models.Model):
 class LateReport(models.Model):
     """A deadline that passed unmet (迟报), kept for accountability (责任追究)."""
 
-    deadline = models.OneToOneField(Deadline, verbose_name=_("deadline"),
-                                    on_delete=models.CASCADE, related_name="late_report")
-    incident = models.ForeignKey(Incident, verbose_name=_("incident"), on_delete=models.CASCADE,
-                                 related_name="late_reports")
-    unit = models.ForeignKey("organisation.Unit", verbose_name=_("responsible unit"),
-                             on_delete=models.PROTECT, related_name="late_reports")
-    person = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("responsible person"),
-                               null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="late_reports")
+    deadline = models.OneToOneField(
+        Deadline, verbose_name=_("deadline"), on_delete=models.CASCADE, related_name="late_report"
+    )
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="late_reports"
+    )
+    unit = models.ForeignKey(
+        "organisation.Unit",
+        verbose_name=_("responsible unit"),
+        on_delete=models.PROTECT,
+        related_name="late_reports",
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("responsible person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="late_reports",
+    )
     due_at = models.DateTimeField(_("was due at"))
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 

@@ -13,9 +13,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "move_discovery": frozenset({Role.OFFICE_HEAD}),
     "add_metrics": frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD}),
     "assess": frozenset({Role.ANALYST, Role.OFFICE_HEAD}),
-    "change_level": frozenset(
-        {Role.ANALYST, Role.OFFICE_HEAD, Role.LEADER, Role.DEPUTY_LEADER}
-    ),
+    "change_level": frozenset({Role.ANALYST, Role.OFFICE_HEAD, Role.LEADER, Role.DEPUTY_LEADER}),
     "report": frozenset({Role.ANALYST, Role.OFFICE_HEAD}),
     "respond": frozenset({Role.OFFICE_HEAD, Role.LEADER, Role.DEPUTY_LEADER}),
     "track": frozenset({Role.OFFICE_HEAD}),
@@ -52,7 +50,8 @@ def available_actions(user: Any, incident: Any) -> list[str]:
     from .services import REGRADABLE_STATES
 
     actions = [
-        action for action in TRANSITIONS
+        action
+        for action in TRANSITIONS
         if can(user, action) and can_proceed(getattr(incident, action))
     ]
     if can(user, "change_level") and incident.state in REGRADABLE_STATES:

@@ -12,9 +12,10 @@ from .models import Deadline, Incident, TimelineEntry
 
 def _with_related(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
     return queryset.select_related("unit", "latest_metrics", "plan_version").prefetch_related(
-        Prefetch("deadlines",
-                 queryset=Deadline.objects.select_related("assignee", "task")
-                 .order_by("due_at")),
+        Prefetch(
+            "deadlines",
+            queryset=Deadline.objects.select_related("assignee", "task").order_by("due_at"),
+        ),
         "plan_version__levels",
         *guards.prefetches(),
     )
@@ -36,8 +37,9 @@ def incident_board() -> QuerySet[Incident]:
     """Open incidents, nearest open deadline first; those without one after, newest first."""
     return (
         _with_related(Incident.objects.filter(state__in=OPEN_STATES))
-        .annotate(next_due=Min("deadlines__due_at",
-                               filter=Q(deadlines__status=Deadline.Status.OPEN)))
+        .annotate(
+            next_due=Min("deadlines__due_at", filter=Q(deadlines__status=Deadline.Status.OPEN))
+        )
         .order_by(F("next_due").asc(nulls_last=True), "level", "-discovered_at")
     )
 
@@ -47,8 +49,10 @@ def incident_detail(*, pk: int) -> Incident:
         _with_related(Incident.objects.all())
         .select_related("created_by")
         .prefetch_related(
-            Prefetch("timeline",
-                     queryset=TimelineEntry.objects.select_related("actor").order_by("at", "id")),
+            Prefetch(
+                "timeline",
+                queryset=TimelineEntry.objects.select_related("actor").order_by("at", "id"),
+            ),
             "snapshots",
         )
         .get(pk=pk)
@@ -70,13 +74,21 @@ def incident_statistics(*, since=None, until=None) -> dict:
     late = LateReport.objects.filter(incident__in=incidents)
     return {
         "total": incidents.count(),
-        "by_level": dict(incidents.exclude(level=None).values_list("level")
-                         .annotate(n=Count("id")).order_by("level")),
-        "by_category": dict(incidents.exclude(category="").values_list("category")
-                            .annotate(n=Count("id")).order_by("category")),
-        "by_state": dict(incidents.values_list("state").annotate(n=Count("id"))
-                         .order_by("state")),
+        "by_level": dict(
+            incidents.exclude(level=None)
+            .values_list("level")
+            .annotate(n=Count("id"))
+            .order_by("level")
+        ),
+        "by_category": dict(
+            incidents.exclude(category="")
+            .values_list("category")
+            .annotate(n=Count("id"))
+            .order_by("category")
+        ),
+        "by_state": dict(incidents.values_list("state").annotate(n=Count("id")).order_by("state")),
         "late_reports": late.count(),
-        "late_by_unit": list(late.values("unit__name").annotate(n=Count("id"))
-                             .order_by("-n", "unit__name")),
+        "late_by_unit": list(
+            late.values("unit__name").annotate(n=Count("id")).order_by("-n", "unit__name")
+        ),
     }

@@ -41,11 +41,15 @@ class StrictInputSerializer(serializers.Serializer):
     def to_internal_value(self, data):
         unknown = (
             sorted(set(data.keys()) - set(self.fields))
-            if isinstance(data, Mapping) and not html.is_html_input(data) else []
+            if isinstance(data, Mapping) and not html.is_html_input(data)
+            else []
         )
         errors = {
-            name: [serializers.ErrorDetail(str(_("This field cannot be set here.")),
-                                           code="unknown_field")]
+            name: [
+                serializers.ErrorDetail(
+                    str(_("This field cannot be set here.")), code="unknown_field"
+                )
+            ]
             for name in unknown
         }
         try:
@@ -73,7 +77,10 @@ class MomentField(serializers.DateTimeField):
 
 class VersionedInputSerializer(StrictInputSerializer):
     version = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=MAX_COUNT,
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_COUNT,
         help_text="The version the client saw; if the incident has moved on since, 409.",
     )
 
@@ -85,7 +92,9 @@ class MetricsSerializer(StrictInputSerializer):
     reposts = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, default=0)
     comments = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, default=0)
     negative_share = serializers.FloatField(
-        min_value=0, max_value=1, default=0,
+        min_value=0,
+        max_value=1,
+        default=0,
         help_text="Share of negative comments, from 0 to 1 (three decimals are kept).",
     )
     mainstream_media = serializers.BooleanField(default=False)
@@ -95,17 +104,16 @@ class MetricsSerializer(StrictInputSerializer):
 class MetricSnapshotCreateSerializer(MetricsSerializer):
     """New figures for an incident, seen now or at ``taken_at``."""
 
-    taken_at = MomentField(
-        required=False, help_text="When the figures were seen; default now."
-    )
+    taken_at = MomentField(required=False, help_text="When the figures were seen; default now.")
 
 
 class IncidentFieldsSerializer(StrictInputSerializer):
     """What a person describes when logging or correcting an incident."""
 
     title = serializers.CharField(max_length=200)
-    description = serializers.CharField(allow_blank=True, default="",
-                                        max_length=DESCRIPTION_MAX_LENGTH)
+    description = serializers.CharField(
+        allow_blank=True, default="", max_length=DESCRIPTION_MAX_LENGTH
+    )
     links = serializers.ListField(child=serializers.URLField(), default=list)
     platform = serializers.ChoiceField(choices=Platform.choices)
     discovered_at = MomentField(
@@ -113,7 +121,8 @@ class IncidentFieldsSerializer(StrictInputSerializer):
         help_text="Default now; cannot be in the future nor before FENGHUO_EARLIEST_DATE.",
     )
     unit = serializers.PrimaryKeyRelatedField(
-        queryset=Unit.objects.all(), required=False,
+        queryset=Unit.objects.all(),
+        required=False,
         help_text="The involved unit; default the officer's own unit.",
     )
     event_type = serializers.ChoiceField(choices=EventType.choices)
@@ -122,20 +131,25 @@ class IncidentFieldsSerializer(StrictInputSerializer):
 class IncidentCreateSerializer(IncidentFieldsSerializer):
     """A new lead: what was seen, where, and the figures."""
 
-    metrics = MetricsSerializer(required=False, allow_null=True,
-                                help_text="The figures seen when logging.")
+    metrics = MetricsSerializer(
+        required=False, allow_null=True, help_text="The figures seen when logging."
+    )
     is_drill = serializers.BooleanField(
-        required=False, default=False,
-        help_text="A drill (演练): runs the whole plan, marked as a drill, out of statistics.")
+        required=False,
+        default=False,
+        help_text="A drill (演练): runs the whole plan, marked as a drill, out of statistics.",
+    )
 
 
 class IncidentUpdateSerializer(IncidentFieldsSerializer, VersionedInputSerializer):
     """Used with ``partial=True``: only the fields sent change."""
 
     reason = serializers.CharField(
-        allow_blank=True, required=False, max_length=REASON_MAX_LENGTH,
+        allow_blank=True,
+        required=False,
+        max_length=REASON_MAX_LENGTH,
         help_text="Why: required to move `discovered_at` of an assessed incident, which "
-                  "only the office head may do.",
+        "only the office head may do.",
     )
 
 
@@ -144,16 +158,16 @@ class ArriveSerializer(StrictInputSerializer):
 
     arrived_at = MomentField(
         required=False,
-        help_text="When they arrived; default now. No earlier than the alarm, no later "
-                  "than now.",
+        help_text="When they arrived; default now. No earlier than the alarm, no later than now.",
     )
 
 
 class TransitionSerializer(VersionedInputSerializer):
     """Move the incident to the next stage."""
 
-    reason = serializers.CharField(allow_blank=True, default="", max_length=REASON_MAX_LENGTH,
-                                   help_text="Required to dismiss.")
+    reason = serializers.CharField(
+        allow_blank=True, default="", max_length=REASON_MAX_LENGTH, help_text="Required to dismiss."
+    )
 
 
 class AssessSerializer(TransitionSerializer):
@@ -162,7 +176,9 @@ class AssessSerializer(TransitionSerializer):
     level = serializers.ChoiceField(choices=Level.choices)
     category = serializers.ChoiceField(choices=Category.choices)
     reason = serializers.CharField(
-        allow_blank=True, default="", max_length=REASON_MAX_LENGTH,
+        allow_blank=True,
+        default="",
+        max_length=REASON_MAX_LENGTH,
         help_text="Required when the level differs from the suggested one.",
     )
 
@@ -171,15 +187,17 @@ class ChangeLevelSerializer(VersionedInputSerializer):
     """A new level for an assessed incident, with the reason."""
 
     level = serializers.ChoiceField(choices=Level.choices)
-    reason = serializers.CharField(allow_blank=True, max_length=REASON_MAX_LENGTH,
-                                   help_text="Why the level changes.")
+    reason = serializers.CharField(
+        allow_blank=True, max_length=REASON_MAX_LENGTH, help_text="Why the level changes."
+    )
 
 
 class RejectUpgradeSerializer(serializers.Serializer):
     """Keep the confirmed level although the figures suggest a more severe one."""
 
-    reason = serializers.CharField(allow_blank=True, max_length=REASON_MAX_LENGTH,
-                                   help_text="Why the level stays.")
+    reason = serializers.CharField(
+        allow_blank=True, max_length=REASON_MAX_LENGTH, help_text="Why the level stays."
+    )
 
 
 class IncidentFilterSerializer(serializers.Serializer):
@@ -187,8 +205,9 @@ class IncidentFilterSerializer(serializers.Serializer):
 
     state = serializers.ChoiceField(choices=State.choices, required=False)
     level = serializers.ChoiceField(choices=Level.choices, required=False)
-    unit = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
-                                    help_text="Unit id.")
+    unit = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Unit id."
+    )
 
 
 # Output -----------------------------------------------------------------------------------
@@ -229,8 +248,9 @@ class MetricSnapshotSerializer(serializers.Serializer):
     reads = serializers.IntegerField()
     reposts = serializers.IntegerField()
     comments = serializers.IntegerField()
-    negative_share = serializers.DecimalField(max_digits=4, decimal_places=3,
-                                              coerce_to_string=False)
+    negative_share = serializers.DecimalField(
+        max_digits=4, decimal_places=3, coerce_to_string=False
+    )
     mainstream_media = serializers.BooleanField()
     casualties = serializers.BooleanField()
     suggested_level = LevelNumberField()
@@ -244,10 +264,12 @@ class DeadlineSerializer(serializers.Serializer):
     due_at = serializers.DateTimeField()
     met_at = serializers.DateTimeField(allow_null=True)
     status = serializers.SerializerMethodField()
-    assignee = serializers.IntegerField(source="assignee_id", allow_null=True,
-                                        help_text="The person on an arrival clock, or null.")
+    assignee = serializers.IntegerField(
+        source="assignee_id", allow_null=True, help_text="The person on an arrival clock, or null."
+    )
     escalation_step = serializers.IntegerField(
-        help_text="The escalation step reached after due (-1: none yet).")
+        help_text="The escalation step reached after due (-1: none yet)."
+    )
     acknowledged_at = serializers.DateTimeField(allow_null=True)
 
     @extend_schema_field(serializers.ChoiceField(choices=DEADLINE_STATUSES))
@@ -260,8 +282,9 @@ class TimelineEntrySerializer(serializers.Serializer):
     """Who did what, when, from where and why."""
 
     at = serializers.DateTimeField()
-    actor = serializers.CharField(source="actor.username", allow_null=True,
-                                  help_text="Username, or null for the system.")
+    actor = serializers.CharField(
+        source="actor.username", allow_null=True, help_text="Username, or null for the system."
+    )
     kind = serializers.ChoiceField(choices=TimelineEntry.Kind.choices)
     action = BlankAsNullCharField(help_text="A transition or `change_level`, as in `actions`.")
     from_state = BlankAsNullCharField(help_text="A `state`.")
@@ -291,8 +314,9 @@ class IncidentListItemSerializer(serializers.Serializer):
     category = BlankAsNullChoiceField(choices=Category.choices)
     discovered_at = serializers.DateTimeField()
     is_drill = serializers.BooleanField()
-    metrics = MetricSnapshotSerializer(source="latest_metrics", allow_null=True,
-                                       help_text="The latest figures.")
+    metrics = MetricSnapshotSerializer(
+        source="latest_metrics", allow_null=True, help_text="The latest figures."
+    )
     deadlines = DeadlineSerializer(many=True)
     actions = serializers.SerializerMethodField(
         help_text="What the requesting user may do to the incident now."

@@ -46,11 +46,17 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-EDITABLE_FIELDS = ("title", "description", "links", "platform", "unit", "event_type",
-                   "discovered_at")
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "links",
+    "platform",
+    "unit",
+    "event_type",
+    "discovered_at",
+)
 # Level changes after the first assessment are possible while the incident is handled.
-REGRADABLE_STATES = frozenset({State.ASSESSED, State.REPORTED, State.RESPONDING,
-                               State.TRACKING})
+REGRADABLE_STATES = frozenset({State.ASSESSED, State.REPORTED, State.RESPONDING, State.TRACKING})
 
 
 # The largest count a figure may hold (the database's integer column).
@@ -95,8 +101,9 @@ class Figures:
         else:
             if not share.is_finite() or not Decimal(0) <= share <= Decimal(1):
                 errors["negative_share"] = [_("Enter a number between 0 and 1.")]
-            values["negative_share"] = share.quantize(Decimal("0.001")) if share.is_finite() \
-                else Decimal(0)
+            values["negative_share"] = (
+                share.quantize(Decimal("0.001")) if share.is_finite() else Decimal(0)
+            )
         for name in ("mainstream_media", "casualties"):
             values[name] = bool(data.get(name, False))
         if errors:
@@ -104,10 +111,15 @@ class Figures:
         return cls(**values)
 
 
-def _timeline(*, incident: Incident, actor: User | None, kind: str, client_ip: str | None,
-              **fields: Any) -> TimelineEntry:
+def _timeline(
+    *, incident: Incident, actor: User | None, kind: str, client_ip: str | None, **fields: Any
+) -> TimelineEntry:
     return TimelineEntry.objects.create(
-        incident=incident, actor=actor, kind=kind, client_ip=client_ip, at=timezone.now(),
+        incident=incident,
+        actor=actor,
+        kind=kind,
+        client_ip=client_ip,
+        at=timezone.now(),
         **fields,
     )
 
@@ -126,13 +138,14 @@ def _lock_and_check(*, incident: Incident, expected_version: int | None) -> Inci
     return fresh
 
 
-def _save_versioned(incident: Incident, *, old_version: int, old_state: str,
-                    fields: dict[str, Any]) -> None:
+def _save_versioned(
+    incident: Incident, *, old_version: int, old_state: str, fields: dict[str, Any]
+) -> None:
     """Compare-and-set on (version, state): of two concurrent changes only one wins;
     the loser's transaction is rolled back with StaleVersion."""
-    updated = Incident.objects.filter(
-        pk=incident.pk, version=old_version, state=old_state
-    ).update(version=old_version + 1, updated_at=timezone.now(), **fields)
+    updated = Incident.objects.filter(pk=incident.pk, version=old_version, state=old_state).update(
+        version=old_version + 1, updated_at=timezone.now(), **fields
+    )
     if updated != 1:
         raise StaleVersion()
     incident.version = old_version + 1
@@ -171,13 +184,17 @@ def _validate_descriptive(data: dict[str, Any]) -> None:
         raise InvalidInput(field_errors=errors)
 
 
-def _record_snapshot(*, incident: Incident, figures: Figures, actor: User,
-                     taken_at: datetime) -> MetricSnapshot:
+def _record_snapshot(
+    *, incident: Incident, figures: Figures, actor: User, taken_at: datetime
+) -> MetricSnapshot:
     previous = incident.latest_metrics
     suggestion = suggest_level(version=incident.plan_version, figures=figures, previous=previous)
     snapshot = MetricSnapshot.objects.create(
-        incident=incident, taken_at=taken_at, recorded_by=actor,
-        suggested_level=suggestion.level, **asdict(figures),
+        incident=incident,
+        taken_at=taken_at,
+        recorded_by=actor,
+        suggested_level=suggestion.level,
+        **asdict(figures),
     )
     Incident.objects.filter(pk=incident.pk).update(
         latest_metrics=snapshot, suggested_level=suggestion.level
@@ -205,18 +222,36 @@ def incident_create(
     the figures seen and the level they suggest."""
     with transaction.atomic(durable=True):
         incident = incident_create_in_transaction(
-            actor=actor, title=title, platform=platform, event_type=event_type, unit=unit,
-            description=description, links=links, discovered_at=discovered_at,
-            metrics=metrics, client_ip=client_ip, is_drill=is_drill)
+            actor=actor,
+            title=title,
+            platform=platform,
+            event_type=event_type,
+            unit=unit,
+            description=description,
+            links=links,
+            discovered_at=discovered_at,
+            metrics=metrics,
+            client_ip=client_ip,
+            is_drill=is_drill,
+        )
     logger.info("incident %s logged by %s", incident.pk, actor)
     return incident
 
 
 def incident_create_in_transaction(
-    *, actor: User, title: str, platform: str, event_type: str, unit: Unit | None = None,
-    description: str = "", links: list[str] | None = None,
-    discovered_at: datetime | None = None, metrics: dict[str, Any] | None = None,
-    client_ip: str | None = None, is_drill: bool = False, timeline_data: dict | None = None,
+    *,
+    actor: User,
+    title: str,
+    platform: str,
+    event_type: str,
+    unit: Unit | None = None,
+    description: str = "",
+    links: list[str] | None = None,
+    discovered_at: datetime | None = None,
+    metrics: dict[str, Any] | None = None,
+    client_ip: str | None = None,
+    is_drill: bool = False,
+    timeline_data: dict | None = None,
 ) -> Incident:
     """:func:`incident_create` inside a transaction the caller holds (accepting a
     monitoring proposal creates the incident and links it in one)."""
@@ -224,8 +259,14 @@ def incident_create_in_transaction(
     unit = unit or actor.unit
     discovered_at = discovered_at or timezone.now()
     links = links or []
-    data = {"title": title, "platform": platform, "event_type": event_type, "links": links,
-            "discovered_at": discovered_at, "description": description}
+    data = {
+        "title": title,
+        "platform": platform,
+        "event_type": event_type,
+        "links": links,
+        "discovered_at": discovered_at,
+        "description": description,
+    }
     if unit is None:
         raise InvalidInput(field_errors={"unit": [_("Choose the involved unit.")]})
     errors: dict[str, list[str]] = {}
@@ -238,21 +279,40 @@ def incident_create_in_transaction(
         raise InvalidInput(field_errors=errors)
     figures = Figures.from_input(metrics)
     incident = Incident.objects.create(
-        plan_version=plan_version_in_force(), title=title.strip(), description=description,
-        links=links, platform=platform, discovered_at=discovered_at, unit=unit,
-        event_type=event_type, created_by=actor, is_drill=bool(is_drill),
+        plan_version=plan_version_in_force(),
+        title=title.strip(),
+        description=description,
+        links=links,
+        platform=platform,
+        discovered_at=discovered_at,
+        unit=unit,
+        event_type=event_type,
+        created_by=actor,
+        is_drill=bool(is_drill),
     )
-    snapshot = _record_snapshot(incident=incident, figures=figures, actor=actor,
-                                taken_at=timezone.now())
-    _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.CREATED,
-              client_ip=client_ip, to_state=incident.state, to_level=None,
-              data={"suggested_level": snapshot.suggested_level, **(timeline_data or {})})
+    snapshot = _record_snapshot(
+        incident=incident, figures=figures, actor=actor, taken_at=timezone.now()
+    )
+    _timeline(
+        incident=incident,
+        actor=actor,
+        kind=TimelineEntry.Kind.CREATED,
+        client_ip=client_ip,
+        to_state=incident.state,
+        to_level=None,
+        data={"suggested_level": snapshot.suggested_level, **(timeline_data or {})},
+    )
     return incident
 
 
 def incident_update(
-    *, incident: Incident, actor: User, changes: dict[str, Any],
-    expected_version: int | None = None, client_ip: str | None = None, reason: str = "",
+    *,
+    incident: Incident,
+    actor: User,
+    changes: dict[str, Any],
+    expected_version: int | None = None,
+    client_ip: str | None = None,
+    reason: str = "",
 ) -> Incident:
     """Correct what was logged.
 
@@ -263,8 +323,9 @@ def incident_update(
     permissions.require(actor, "edit")
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
-        raise InvalidInput(field_errors={name: [_("This field cannot be changed.")]
-                                         for name in sorted(unknown)})
+        raise InvalidInput(
+            field_errors={name: [_("This field cannot be changed.")] for name in sorted(unknown)}
+        )
     _validate_descriptive(changes)
     reason = (reason or "").strip()
     require_lengths(REASON_MAX_LENGTH, reason=reason)
@@ -272,26 +333,38 @@ def incident_update(
         incident = _lock_and_check(incident=incident, expected_version=expected_version)
         if not incident.is_open:
             raise TransitionNotAllowed(_("A closed or dismissed incident cannot be edited."))
-        changed = {name: value for name, value in changes.items()
-                   if getattr(incident, name) != value}
+        changed = {
+            name: value for name, value in changes.items() if getattr(incident, name) != value
+        }
         if not changed:
             return incident
         moves_clock = "discovered_at" in changed and incident.state != State.DETECTED
         if moves_clock:
             permissions.require(actor, "move_discovery")
             if not reason:
-                raise InvalidInput(field_errors={"reason": [
-                    _("Say why the discovery time of an assessed incident changes.")]})
+                raise InvalidInput(
+                    field_errors={
+                        "reason": [_("Say why the discovery time of an assessed incident changes.")]
+                    }
+                )
         before = {name: _audit_value(getattr(incident, name)) for name in changed}
-        _save_versioned(incident, old_version=incident.version, old_state=incident.state,
-                        fields=changed)
-        data: dict[str, Any] = {"before": before,
-                                "after": {n: _audit_value(v) for n, v in changed.items()}}
+        _save_versioned(
+            incident, old_version=incident.version, old_state=incident.state, fields=changed
+        )
+        data: dict[str, Any] = {
+            "before": before,
+            "after": {n: _audit_value(v) for n, v in changed.items()},
+        }
         if moves_clock:
-            data["deadlines"] = deadlines_follow_discovery(incident=incident,
-                                                           now=timezone.now())
-        _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.EDITED,
-                  client_ip=client_ip, reason=reason, data=data)
+            data["deadlines"] = deadlines_follow_discovery(incident=incident, now=timezone.now())
+        _timeline(
+            incident=incident,
+            actor=actor,
+            kind=TimelineEntry.Kind.EDITED,
+            client_ip=client_ip,
+            reason=reason,
+            data=data,
+        )
     return incident
 
 
@@ -304,8 +377,12 @@ def _audit_value(value: Any) -> Any:
 
 
 def incident_add_metrics(
-    *, incident: Incident, actor: User, metrics: dict[str, Any],
-    taken_at: datetime | None = None, client_ip: str | None = None,
+    *,
+    incident: Incident,
+    actor: User,
+    metrics: dict[str, Any],
+    taken_at: datetime | None = None,
+    client_ip: str | None = None,
 ) -> MetricSnapshot:
     """Add a timestamped snapshot of the figures; the suggested level is re-evaluated."""
     permissions.require(actor, "add_metrics")
@@ -318,12 +395,16 @@ def incident_add_metrics(
     with transaction.atomic(durable=True):
         incident = _lock_and_check(incident=incident, expected_version=None)
         return incident_record_figures_in_transaction(
-            incident=incident, figures=figures, actor=actor, taken_at=taken_at,
-            client_ip=client_ip)
+            incident=incident, figures=figures, actor=actor, taken_at=taken_at, client_ip=client_ip
+        )
 
 
 def incident_record_figures_in_transaction(
-    *, incident: Incident, figures: Figures, actor: User, taken_at: datetime,
+    *,
+    incident: Incident,
+    figures: Figures,
+    actor: User,
+    taken_at: datetime,
     client_ip: str | None = None,
 ) -> MetricSnapshot:
     """The snapshot, its timeline entry and the upgrade proposal it may cause, inside a
@@ -331,12 +412,18 @@ def incident_record_figures_in_transaction(
     if not incident.is_open:
         raise TransitionNotAllowed(_("A closed or dismissed incident takes no new figures."))
     before = incident.suggested_level
-    snapshot = _record_snapshot(incident=incident, figures=figures, actor=actor,
-                                taken_at=taken_at)
-    _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.METRICS,
-              client_ip=client_ip,
-              data={"snapshot": snapshot.pk, "suggested_level_before": before,
-                    "suggested_level": snapshot.suggested_level})
+    snapshot = _record_snapshot(incident=incident, figures=figures, actor=actor, taken_at=taken_at)
+    _timeline(
+        incident=incident,
+        actor=actor,
+        kind=TimelineEntry.Kind.METRICS,
+        client_ip=client_ip,
+        data={
+            "snapshot": snapshot.pk,
+            "suggested_level_before": before,
+            "suggested_level": snapshot.suggested_level,
+        },
+    )
     _propose_upgrade_if_figures_say_so(incident, actor=actor)
     return snapshot
 
@@ -358,16 +445,29 @@ def _propose_upgrade_if_figures_say_so(incident: Incident, *, actor: User | None
     decision = deadlines_open_level_decision(incident=incident, at=now)
     if decision is None:
         return  # a proposal is already waiting for its decision
-    _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.ALERT,
-              action="upgrade_proposed", client_ip=None, from_level=incident.level,
-              to_level=incident.suggested_level, data={"deadline": decision.pk})
+    _timeline(
+        incident=incident,
+        actor=actor,
+        kind=TimelineEntry.Kind.ALERT,
+        action="upgrade_proposed",
+        client_ip=None,
+        from_level=incident.level,
+        to_level=incident.suggested_level,
+        data={"deadline": decision.pk},
+    )
     recipients = [*people_with_role(role=Role.ANALYST), *people_with_role(role=Role.OFFICE_HEAD)]
     notifications_write(
-        recipients=recipients, kind=Notification.Kind.LEVEL_UPGRADE, at=now,
-        incident_id=incident.pk, deadline_id=decision.pk,
+        recipients=recipients,
+        kind=Notification.Kind.LEVEL_UPGRADE,
+        at=now,
+        incident_id=incident.pk,
+        deadline_id=decision.pk,
         title=_("[%(old)s→%(new)s] %(title)s: the figures suggest a more severe level")
-        % {"old": NUMERALS[incident.level], "new": NUMERALS[incident.suggested_level],
-           "title": incident.title},
+        % {
+            "old": NUMERALS[incident.level],
+            "new": NUMERALS[incident.suggested_level],
+            "title": incident.title,
+        },
     )
 
 
@@ -404,8 +504,13 @@ def incident_transition(
     require_lengths(REASON_MAX_LENGTH, reason=reason)
     with transaction.atomic(durable=True):
         incident = incident_transition_in_transaction(
-            incident=incident, action=action, actor=actor, reason=reason,
-            expected_version=expected_version, client_ip=client_ip, level=level,
+            incident=incident,
+            action=action,
+            actor=actor,
+            reason=reason,
+            expected_version=expected_version,
+            client_ip=client_ip,
+            level=level,
             category=category,
         )
     logger.info("incident %s: %s by %s", incident.pk, action, actor)
@@ -413,8 +518,14 @@ def incident_transition(
 
 
 def incident_transition_in_transaction(
-    *, incident: Incident, action: str, actor: User, reason: str = "",
-    expected_version: int | None = None, client_ip: str | None = None, level: Any = None,
+    *,
+    incident: Incident,
+    action: str,
+    actor: User,
+    reason: str = "",
+    expected_version: int | None = None,
+    client_ip: str | None = None,
+    level: Any = None,
     category: str | None = None,
 ) -> Incident:
     """The transition itself, inside a transaction the caller holds: for services that
@@ -442,11 +553,20 @@ def incident_transition_in_transaction(
     now = timezone.now()
     _save_versioned(incident, old_version=old_version, old_state=old_state, fields=fields)
     _timeline(
-        incident=incident, actor=actor, kind=TimelineEntry.Kind.TRANSITION, action=action,
-        client_ip=client_ip, from_state=old_state, to_state=incident.state,
-        to_level=incident.level if action == "assess" else None, reason=reason,
-        data=({"suggested_level": incident.suggested_level, "category": incident.category}
-              if action == "assess" else {}),
+        incident=incident,
+        actor=actor,
+        kind=TimelineEntry.Kind.TRANSITION,
+        action=action,
+        client_ip=client_ip,
+        from_state=old_state,
+        to_state=incident.state,
+        to_level=incident.level if action == "assess" else None,
+        reason=reason,
+        data=(
+            {"suggested_level": incident.suggested_level, "category": incident.category}
+            if action == "assess"
+            else {}
+        ),
     )
     if action == "assess":
         deadlines_apply_level(incident=incident, level=incident.level)
@@ -460,8 +580,9 @@ def incident_transition_in_transaction(
     return incident
 
 
-def _assess_fields(incident: Incident, *, level: Any, category: str | None,
-                   reason: str) -> dict[str, Any]:
+def _assess_fields(
+    incident: Incident, *, level: Any, category: str | None, reason: str
+) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     try:
         level_value = _parse_level(level)
@@ -474,13 +595,17 @@ def _assess_fields(incident: Incident, *, level: Any, category: str | None,
         errors["reason"] = [_("Give a reason for a level other than the suggested one.")]
     if errors:
         raise InvalidInput(field_errors=errors)
-    return {"level": level_value, "colour": _colour(incident, level_value),
-            "category": category}
+    return {"level": level_value, "colour": _colour(incident, level_value), "category": category}
 
 
 def incident_change_level(
-    *, incident: Incident, actor: User, level: Any, reason: str,
-    expected_version: int | None = None, client_ip: str | None = None,
+    *,
+    incident: Incident,
+    actor: User,
+    level: Any,
+    reason: str,
+    expected_version: int | None = None,
+    client_ip: str | None = None,
 ) -> Incident:
     """Raise or lower the level of an assessed incident (004: the level follows the
     incident's development). Always with a reason; deadlines follow the new level."""
@@ -501,11 +626,22 @@ def incident_change_level(
                 field_errors={"level": [_("The incident is already at this level.")]}
             )
         old_level = incident.level
-        _save_versioned(incident, old_version=incident.version, old_state=incident.state,
-                        fields={"level": new_level, "colour": _colour(incident, new_level)})
-        _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.LEVEL,
-                  action="change_level", client_ip=client_ip, from_level=old_level,
-                  to_level=new_level, reason=reason)
+        _save_versioned(
+            incident,
+            old_version=incident.version,
+            old_state=incident.state,
+            fields={"level": new_level, "colour": _colour(incident, new_level)},
+        )
+        _timeline(
+            incident=incident,
+            actor=actor,
+            kind=TimelineEntry.Kind.LEVEL,
+            action="change_level",
+            client_ip=client_ip,
+            from_level=old_level,
+            to_level=new_level,
+            reason=reason,
+        )
         now = timezone.now()
         deadlines_apply_level(incident=incident, level=new_level)
         deadlines_fulfil(incident=incident, event=LEVEL_DECIDED, at=now)
@@ -516,7 +652,11 @@ def incident_change_level(
 
 
 def incident_reject_upgrade(
-    *, incident: Incident, actor: User, reason: str, client_ip: str | None = None,
+    *,
+    incident: Incident,
+    actor: User,
+    reason: str,
+    client_ip: str | None = None,
 ) -> Incident:
     """Keep the confirmed level although the figures suggest a more severe one; the
     decision meets the proposal's deadline and stops its escalation."""
@@ -529,15 +669,25 @@ def incident_reject_upgrade(
         incident = _lock_and_check(incident=incident, expected_version=None)
         if not deadlines_fulfil(incident=incident, event=LEVEL_DECIDED, at=timezone.now()):
             raise TransitionNotAllowed(_("No level upgrade is waiting for a decision."))
-        _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.LEVEL,
-                  action="reject_upgrade", client_ip=client_ip, from_level=incident.level,
-                  to_level=incident.level, reason=reason,
-                  data={"suggested_level": incident.suggested_level})
+        _timeline(
+            incident=incident,
+            actor=actor,
+            kind=TimelineEntry.Kind.LEVEL,
+            action="reject_upgrade",
+            client_ip=client_ip,
+            from_level=incident.level,
+            to_level=incident.level,
+            reason=reason,
+            data={"suggested_level": incident.suggested_level},
+        )
     return incident
 
 
 def incident_arrive(
-    *, incident: Incident, actor: User, arrived_at: datetime | None = None,
+    *,
+    incident: Incident,
+    actor: User,
+    arrived_at: datetime | None = None,
     client_ip: str | None = None,
 ) -> int:
     """The person acknowledges arrival at their post (or online) after a Ⅰ/Ⅱ alarm,
@@ -547,17 +697,24 @@ def incident_arrive(
     Answers how many clocks were met."""
     with transaction.atomic(durable=True):
         now = timezone.now()
-        clocks = Deadline.objects.filter(incident=incident, assignee=actor,
-                                         fulfilled_by=ARRIVED, status=Deadline.Status.OPEN)
+        clocks = Deadline.objects.filter(
+            incident=incident, assignee=actor, fulfilled_by=ARRIVED, status=Deadline.Status.OPEN
+        )
         alarm = max((clock.starts_at or clock.created_at for clock in clocks), default=None)
         if alarm is None:
             raise TransitionNotAllowed(_("You have no arrival to acknowledge on this incident."))
-        at = happened_at(arrived_at, field="arrived_at", after=alarm,
-                         after_what=_("the alarm time"), now=now)
+        at = happened_at(
+            arrived_at, field="arrived_at", after=alarm, after_what=_("the alarm time"), now=now
+        )
         met = clocks.meet(at=at)
-        _timeline(incident=incident, actor=actor, kind=TimelineEntry.Kind.ALERT,
-                  action="arrived", client_ip=client_ip,
-                  data={"arrived_at": at.isoformat()} if arrived_at is not None else {})
+        _timeline(
+            incident=incident,
+            actor=actor,
+            kind=TimelineEntry.Kind.ALERT,
+            action="arrived",
+            client_ip=client_ip,
+            data={"arrived_at": at.isoformat()} if arrived_at is not None else {},
+        )
     return met
 
 

@@ -63,10 +63,13 @@ def apply_domain_error(request: HttpRequest, exc: DomainError, form: Any = None)
         return BAD_INPUT
     if isinstance(exc, StaleVersion):
         if exc.message is StaleVersion.default_message:
-            messages.error(request, _(
-                "Someone else changed this incident in the meantime. It has been reloaded: "
-                "check it and try again."
-            ))
+            messages.error(
+                request,
+                _(
+                    "Someone else changed this incident in the meantime. It has been reloaded: "
+                    "check it and try again."
+                ),
+            )
         else:  # the service said what exactly is stale ("already decided", say)
             messages.error(request, str(exc.message))
         return CONFLICT
@@ -149,16 +152,20 @@ def _edit_form(incident: Incident, data: Any = None) -> IncidentEditForm:
     return IncidentEditForm.for_incident(incident, auto_id="id_edit_%s")
 
 
-def _render_detail(request: HttpRequest, pk: int, *, bound: dict[str, Any] | None = None,
-                   status: int = 200) -> HttpResponse:
+def _render_detail(
+    request: HttpRequest, pk: int, *, bound: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
     """The incident page; ``bound`` holds a form the person just sent, with its errors."""
     incident = _incident_or_404(pk)
     bound = bound or {}
     user = request.user
     actions = available_actions(user, incident)
     action_forms = [
-        {"action": action, "label": ACTION_LABELS[action],
-         "form": bound[action] if action in bound else _action_form(action, incident)}
+        {
+            "action": action,
+            "label": ACTION_LABELS[action],
+            "form": bound[action] if action in bound else _action_form(action, incident),
+        }
         for action in actions
     ]
     snapshots = sorted(incident.snapshots.all(), key=lambda s: s.pk)
@@ -169,7 +176,8 @@ def _render_detail(request: HttpRequest, pk: int, *, bound: dict[str, Any] | Non
         previous = earlier[-1] if earlier else None
     suggestion = (
         suggest_level(version=incident.plan_version, figures=latest, previous=previous)
-        if latest is not None else None
+        if latest is not None
+        else None
     )
     may_add_metrics = incident.is_open and can(user, "add_metrics")
     may_edit = incident.is_open and can(user, "edit")
@@ -182,14 +190,23 @@ def _render_detail(request: HttpRequest, pk: int, *, bound: dict[str, Any] | Non
         "notifications": list(incident_notifications(incident_id=incident.pk)[:200]),
         # The trend chart (ECharts): the snapshots in time order.
         "figures_chart": [
-            {"at": s.taken_at.isoformat(), "reads": s.reads, "reposts": s.reposts,
-             "comments": s.comments, "negative": round(float(s.negative_share) * 100, 1)}
+            {
+                "at": s.taken_at.isoformat(),
+                "reads": s.reads,
+                "reposts": s.reposts,
+                "comments": s.comments,
+                "negative": round(float(s.negative_share) * 100, 1),
+            }
             for s in sorted(snapshots, key=lambda s: (s.taken_at, s.pk))
         ],
-        "figures_series_names": json.dumps({
-            "reads": str(_("Reads")), "reposts": str(_("Reposts")),
-            "comments": str(_("Comments")), "negative": str(_("Negative share (%)")),
-        }),
+        "figures_series_names": json.dumps(
+            {
+                "reads": str(_("Reads")),
+                "reposts": str(_("Reposts")),
+                "comments": str(_("Comments")),
+                "negative": str(_("Negative share (%)")),
+            }
+        ),
         "action_forms": action_forms,
         "metrics_form": bound.get("metrics", _metrics_form()) if may_add_metrics else None,
         "edit_form": bound.get("edit", _edit_form(incident)) if may_edit else None,
@@ -204,27 +221,43 @@ def incident_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, pk)
 
 
-def _perform(action: str, *, request: HttpRequest, incident: Incident,
-             data: dict[str, Any]) -> None:
-    common = {"incident": incident, "actor": request.user, "reason": data.get("reason", ""),
-              "expected_version": data["version"], "client_ip": client_ip(request)}
+def _perform(
+    action: str, *, request: HttpRequest, incident: Incident, data: dict[str, Any]
+) -> None:
+    common = {
+        "incident": incident,
+        "actor": request.user,
+        "reason": data.get("reason", ""),
+        "expected_version": data["version"],
+        "client_ip": client_ip(request),
+    }
     if action == "change_level":
         incident_change_level(level=data["level"], **common)
     elif action == "reject_upgrade":
-        incident_reject_upgrade(incident=incident, actor=request.user, reason=common["reason"],
-                                client_ip=common["client_ip"])
+        incident_reject_upgrade(
+            incident=incident,
+            actor=request.user,
+            reason=common["reason"],
+            client_ip=common["client_ip"],
+        )
     elif action == "arrive":
-        incident_arrive(incident=incident, actor=request.user,
-                        arrived_at=data.get("arrived_at"), client_ip=common["client_ip"])
+        incident_arrive(
+            incident=incident,
+            actor=request.user,
+            arrived_at=data.get("arrived_at"),
+            client_ip=common["client_ip"],
+        )
     elif action == "assess":
-        incident_transition(action=action, level=data["level"],
-                            category=data.get("category") or None, **common)
+        incident_transition(
+            action=action, level=data["level"], category=data.get("category") or None, **common
+        )
     else:
         incident_transition(action=action, **common)
 
 
-def _after_post(request: HttpRequest, pk: int, *, key: str, form: Any,
-                act: Any, done: str) -> HttpResponse:
+def _after_post(
+    request: HttpRequest, pk: int, *, key: str, form: Any, act: Any, done: str
+) -> HttpResponse:
     """Validate ``form``, run ``act`` (which calls a service) and answer: back to the page
     with a message on success, or the page again with the form's errors or the conflict."""
     if not form.is_valid():
@@ -234,8 +267,9 @@ def _after_post(request: HttpRequest, pk: int, *, key: str, form: Any,
     except DomainError as exc:
         status = apply_domain_error(request, exc, form)
         # On a conflict the person sees the incident as it now is, with fresh forms.
-        return _render_detail(request, pk, bound={key: form} if status == BAD_INPUT else None,
-                              status=status)
+        return _render_detail(
+            request, pk, bound={key: form} if status == BAD_INPUT else None, status=status
+        )
     messages.success(request, done)
     return redirect("incidents:detail", pk=pk)
 
@@ -248,7 +282,10 @@ def incident_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     incident = _incident_or_404(pk)
     form = _action_form(action, incident, request.POST)
     return _after_post(
-        request, pk, key=action, form=form,
+        request,
+        pk,
+        key=action,
+        form=form,
         act=lambda data: _perform(action, request=request, incident=incident, data=data),
         done=_("Done: %(action)s.") % {"action": ACTION_LABELS[action]},
     )
@@ -260,10 +297,16 @@ def incident_metrics(request: HttpRequest, pk: int) -> HttpResponse:
     incident = _incident_or_404(pk)
     form = _metrics_form(request.POST)
     return _after_post(
-        request, pk, key="metrics", form=form,
+        request,
+        pk,
+        key="metrics",
+        form=form,
         act=lambda data: incident_add_metrics(
-            incident=incident, actor=request.user, metrics=form.metrics(),
-            taken_at=data.get("taken_at"), client_ip=client_ip(request),
+            incident=incident,
+            actor=request.user,
+            metrics=form.metrics(),
+            taken_at=data.get("taken_at"),
+            client_ip=client_ip(request),
         ),
         done=_("The new figures have been recorded."),
     )
@@ -275,15 +318,20 @@ def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     incident = _incident_or_404(pk)
     form = _edit_form(incident, request.POST)
     return _after_post(
-        request, pk, key="edit", form=form,
+        request,
+        pk,
+        key="edit",
+        form=form,
         act=lambda data: incident_update(
-            incident=incident, actor=request.user, changes=form.changes(incident),
-            expected_version=data["version"], client_ip=client_ip(request),
+            incident=incident,
+            actor=request.user,
+            changes=form.changes(incident),
+            expected_version=data["version"],
+            client_ip=client_ip(request),
             reason=data.get("reason", ""),
         ),
         done=_("The incident has been updated."),
     )
-
 
 
 # Statistics ---------------------------------------------------------------------------
@@ -298,11 +346,18 @@ def statistics_view(request: HttpRequest) -> HttpResponse:
     from .selectors import incident_statistics
 
     stats = incident_statistics()
-    return render(request, "incidents/statistics.html", {
-        "stats": stats,
-        "levels": [(str(Level(n).label), stats["by_level"].get(n, 0)) for n in Level.values],
-        "categories": [(str(label), stats["by_category"].get(value, 0))
-                       for value, label in Category.choices],
-        "states": [(str(label), stats["by_state"].get(value, 0))
-                   for value, label in State.choices],
-    })
+    return render(
+        request,
+        "incidents/statistics.html",
+        {
+            "stats": stats,
+            "levels": [(str(Level(n).label), stats["by_level"].get(n, 0)) for n in Level.values],
+            "categories": [
+                (str(label), stats["by_category"].get(value, 0))
+                for value, label in Category.choices
+            ],
+            "states": [
+                (str(label), stats["by_state"].get(value, 0)) for value, label in State.choices
+            ],
+        },
+    )

@@ -20,8 +20,19 @@ class PostAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: posts arrive through the intake (``monitoring.intake``), which merges
     duplicates; an edit here would bypass it."""
 
-    list_display = ["published_at", "platform", "source_type", "author", "short_text",
-                    "reads", "reposts", "comments", "likes", "sentiment", "sensitive_category"]
+    list_display = [
+        "published_at",
+        "platform",
+        "source_type",
+        "author",
+        "short_text",
+        "reads",
+        "reposts",
+        "comments",
+        "likes",
+        "sentiment",
+        "sensitive_category",
+    ]
     list_filter = ["platform", "source_type", "sentiment", "sensitive_category", "source"]
     search_fields = ["url", "author", "text"]
     date_hierarchy = "published_at"
@@ -57,8 +68,9 @@ class SensitiveTermListForm(forms.ModelForm):
         try:
             return terms_check(self.cleaned_data["terms"])
         except InvalidInput as invalid:
-            raise ValidationError([str(message) for message
-                                   in invalid.field_errors["terms"]]) from None
+            raise ValidationError(
+                [str(message) for message in invalid.field_errors["terms"]]
+            ) from None
 
 
 @admin.register(SensitiveTermList)
@@ -100,9 +112,11 @@ class SensitiveTermListAdmin(admin.ModelAdmin):
     def save_model(self, request, obj: SensitiveTermList, form, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in TERM_LIST_FIELDS}
         if change:
-            term_list_update(term_list=obj, actor=request.user,
-                             **{name: fields[name] for name in form.changed_data
-                                if name in fields})
+            term_list_update(
+                term_list=obj,
+                actor=request.user,
+                **{name: fields[name] for name in form.changed_data if name in fields},
+            )
         else:
             obj.pk = term_list_create(actor=request.user, **fields).pk
             obj.refresh_from_db()
@@ -120,17 +134,46 @@ class PostMatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class FeedAdmin(admin.ModelAdmin):
     """Feeds are configuration: added and edited here; ``monitoring.feeds`` polls them."""
 
-    list_display = ["name", "platform", "source_type", "active", "state", "interval_minutes",
-                    "last_polled_at", "last_ok_at", "last_accepted", "failures",
-                    "next_poll_at", "short_error"]
+    list_display = [
+        "name",
+        "platform",
+        "source_type",
+        "active",
+        "state",
+        "interval_minutes",
+        "last_polled_at",
+        "last_ok_at",
+        "last_accepted",
+        "failures",
+        "next_poll_at",
+        "short_error",
+    ]
     list_filter = ["active", "platform", "source_type"]
     search_fields = ["name", "url"]
     ordering = ["name"]
-    fields = ["name", "url", "platform", "source_type", "active", "interval_minutes",
-              "next_poll_at", "last_polled_at", "last_ok_at", "last_accepted", "failures",
-              "last_error", "created_at"]
-    readonly_fields = ["last_polled_at", "last_ok_at", "last_accepted", "failures",
-                       "last_error", "created_at"]
+    fields = [
+        "name",
+        "url",
+        "platform",
+        "source_type",
+        "active",
+        "interval_minutes",
+        "next_poll_at",
+        "last_polled_at",
+        "last_ok_at",
+        "last_accepted",
+        "failures",
+        "last_error",
+        "created_at",
+    ]
+    readonly_fields = [
+        "last_polled_at",
+        "last_ok_at",
+        "last_accepted",
+        "failures",
+        "last_error",
+        "created_at",
+    ]
     actions = ["poll_now"]
 
     @admin.display(description=_("state"))
@@ -166,10 +209,16 @@ class FeedAdmin(admin.ModelAdmin):
             if not result.ok:
                 failed += 1
                 self.message_user(request, f"{feed.name}: {result.error}", messages.WARNING)
-        self.message_user(request, ngettext(
-            "%(polled)d feed polled, %(failed)d failed, %(new)d new posts.",
-            "%(polled)d feeds polled, %(failed)d failed, %(new)d new posts.", polled,
-        ) % {"polled": polled, "failed": failed, "new": new}, messages.INFO)
+        self.message_user(
+            request,
+            ngettext(
+                "%(polled)d feed polled, %(failed)d failed, %(new)d new posts.",
+                "%(polled)d feeds polled, %(failed)d failed, %(new)d new posts.",
+                polled,
+            )
+            % {"polled": polled, "failed": failed, "new": new},
+            messages.INFO,
+        )
 
 
 @admin.register(ImportJob)
@@ -177,8 +226,18 @@ class ImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: imports are uploaded on the imports page and run by
     ``monitoring.imports``."""
 
-    list_display = ["filename", "format", "state", "uploaded_by", "created_at",
-                    "processed_rows", "total_rows", "accepted", "duplicate", "rejected"]
+    list_display = [
+        "filename",
+        "format",
+        "state",
+        "uploaded_by",
+        "created_at",
+        "processed_rows",
+        "total_rows",
+        "accepted",
+        "duplicate",
+        "rejected",
+    ]
     list_filter = ["state", "format"]
     search_fields = ["filename"]
     ordering = ["-created_at", "-id"]

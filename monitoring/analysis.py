@@ -52,7 +52,8 @@ MIN_FEATURES = 8
 # Neither takes in a newline, which separates the texts of a batch (``simhashes``).
 _NOT_ALNUM = re.compile(r"(?:[^\w\n]|_)+")
 _REPOST_NOISE = re.compile(
-    r"https?://\S+|//@[^:：\s]{1,30}[:：]|@[^\s:：]{1,30}|#[^#\n]{1,40}#|转发微博|转发|【转】")
+    r"https?://\S+|//@[^:：\s]{1,30}[:：]|@[^\s:：]{1,30}|#[^#\n]{1,40}#|转发微博|转发|【转】"
+)
 # A repost reads "own comment //@author: what was reposted": the reposter's comment is
 # not part of the copy (``_reposted``).
 _CHAIN = re.compile(r"//@[^:：\s]{1,30}[:：]")
@@ -80,7 +81,8 @@ def topic_terms(tokens: Iterable[str]) -> Counter[str]:
     """The words that say what a post is about, with their counts: tokens of two
     characters or more that are words and not stop words."""
     return Counter(
-        token.lower() for token in tokens
+        token.lower()
+        for token in tokens
         if len(token) > 1 and token.lower() not in STOPWORDS and _is_word(token)
     )
 
@@ -153,8 +155,7 @@ def simhashes(texts: Sequence[str], *, normalised: bool = False) -> list[int | N
     keyed = np.sort((owner.astype(np.uint64) << _FEATURE_BITS) | features)
     first = np.ones(keyed.size, dtype=bool)
     first[1:] = keyed[1:] != keyed[:-1]
-    distinct = np.bincount((keyed[first] >> _FEATURE_BITS).astype(np.intp),
-                           minlength=len(texts))
+    distinct = np.bincount((keyed[first] >> _FEATURE_BITS).astype(np.intp), minlength=len(texts))
     hashed = np.flatnonzero(distinct >= MIN_FEATURES)
     results: list[int | None] = [None] * len(texts)
     if hashed.size:
@@ -180,8 +181,9 @@ def _bit_votes(hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
     little-endian word). Adding eight such bytes at once as one 64-bit word adds eight
     counters side by side; no byte carries over while at most 255 rows are added, so each
     text's rows are summed 255 at a time that way, and those sums added up."""
-    rows = np.unpackbits(hashes.astype("<u8", copy=False).view(np.uint8),
-                         bitorder="little").reshape(-1, BITS)
+    rows = np.unpackbits(
+        hashes.astype("<u8", copy=False).view(np.uint8), bitorder="little"
+    ).reshape(-1, BITS)
     votes = np.zeros((counts.size, BITS), dtype=np.int64)
     with_rows = np.flatnonzero(counts)
     if not with_rows.size:
@@ -233,11 +235,13 @@ class Analysis:
         """The columns of ``Post`` this analysis fills."""
         bands = simhash_bands(self.simhash) if self.simhash is not None else (None,) * BANDS
         hit = self.sensitive
-        return {"sentiment": self.sentiment, "sentiment_score": self.sentiment_score,
-                "simhash": self.simhash,
-                **{f"simhash_band{band}": value for band, value in enumerate(bands)},
-                **(hit.post_fields() if hit
-                   else {"sensitive_terms": [], "sensitive_category": ""})}
+        return {
+            "sentiment": self.sentiment,
+            "sentiment_score": self.sentiment_score,
+            "simhash": self.simhash,
+            **{f"simhash_band{band}": value for band, value in enumerate(bands)},
+            **(hit.post_fields() if hit else {"sensitive_terms": [], "sensitive_category": ""}),
+        }
 
 
 def analyse(text: str, *, sensitive: SensitiveSet | None = None) -> Analysis:
@@ -245,8 +249,7 @@ def analyse(text: str, *, sensitive: SensitiveSet | None = None) -> Analysis:
     return analyse_all([text], sensitive=sensitive)[0]
 
 
-def analyse_all(texts: Sequence[str], *,
-                sensitive: SensitiveSet | None = None) -> list[Analysis]:
+def analyse_all(texts: Sequence[str], *, sensitive: SensitiveSet | None = None) -> list[Analysis]:
     """Each text normalised once (``rules.normalise``: NFKC, lower case, single spaces)
     and everything read off that: the sentiment, segmenting only what the scorer needs;
     the SimHashes, of all the texts together (:func:`simhashes`); the compiled
@@ -254,14 +257,21 @@ def analyse_all(texts: Sequence[str], *,
     normalised = [normalise(text) for text in texts]
     score = scorer().score
     analyses = []
-    for text, normal, value in zip(texts, normalised, simhashes(normalised, normalised=True),
-                                   strict=True):
+    for text, normal, value in zip(
+        texts, normalised, simhashes(normalised, normalised=True), strict=True
+    ):
         segmentation = Segmentation(normal)
         sentiment = score(normal, segmentation)
-        analyses.append(Analysis(
-            sentiment=sentiment.label, sentiment_score=round(sentiment.value, 4),
-            simhash=value,
-            sensitive=sensitive.scan(text, normalised=normal, segmentation=segmentation)
-            if sensitive is not None else None,
-            normalised=normal, segmentation=segmentation))
+        analyses.append(
+            Analysis(
+                sentiment=sentiment.label,
+                sentiment_score=round(sentiment.value, 4),
+                simhash=value,
+                sensitive=sensitive.scan(text, normalised=normal, segmentation=segmentation)
+                if sensitive is not None
+                else None,
+                normalised=normal,
+                segmentation=segmentation,
+            )
+        )
     return analyses

@@ -75,15 +75,17 @@ def _items(data: Any) -> Any:
     if isinstance(data, dict) and set(data) == {"posts"}:
         data = data["posts"]
     if not isinstance(data, list):
-        raise InvalidInput(field_errors={"posts": ["Send a JSON list of posts, or "
-                                                   "{\"posts\": [...]}."]})
+        raise InvalidInput(
+            field_errors={"posts": ['Send a JSON list of posts, or {"posts": [...]}.']}
+        )
     return data
 
 
 # The documented maximum batch fits: MAX_BATCH posts with the longest text, author and
 # URL, every character at its most expensive JSON encoding (core.limits).
 INTAKE_MAX_BODY_BYTES = json_body_max_bytes(
-    chars_per_item=TEXT_MAX_CHARS + AUTHOR_MAX_CHARS + URL_MAX_BYTES, items=MAX_BATCH)
+    chars_per_item=TEXT_MAX_CHARS + AUTHOR_MAX_CHARS + URL_MAX_BYTES, items=MAX_BATCH
+)
 
 
 class PostListIngestApi(APIView):
@@ -95,8 +97,10 @@ class PostListIngestApi(APIView):
         summary="Read the post stream",
         description="Newest published first, paginated. Any logged-in person may read it.",
         parameters=[PostFilterSerializer],
-        responses={200: PostSerializer(many=True),
-                   400: OpenApiResponse(description="A filter is not valid.")},
+        responses={
+            200: PostSerializer(many=True),
+            400: OpenApiResponse(description="A filter is not valid."),
+        },
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, PostFilterSerializer)
@@ -106,7 +110,7 @@ class PostListIngestApi(APIView):
         tags=TAGS,
         summary="Feed in a batch of posts",
         description=(
-            f"A JSON list of posts (or `{{\"posts\": [...]}}`), at most {MAX_BATCH}. Each "
+            f'A JSON list of posts (or `{{"posts": [...]}}`), at most {MAX_BATCH}. Each '
             "item is judged on its own: a malformed one is rejected with its index and "
             "reason while the others are stored. A post already stored (same URL, or, "
             "without a URL, same text) counts as a duplicate and its figures grow to the "
@@ -120,8 +124,9 @@ class PostListIngestApi(APIView):
             200: IngestResultSerializer,
             400: OpenApiResponse(description=f"Not a list, or more than {MAX_BATCH} posts."),
             403: OpenApiResponse(description="Not logged in, or the role may not feed posts."),
-            413: OpenApiResponse(description=f"The body is larger than "
-                                             f"{INTAKE_MAX_BODY_BYTES} bytes."),
+            413: OpenApiResponse(
+                description=f"The body is larger than {INTAKE_MAX_BODY_BYTES} bytes."
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -136,7 +141,8 @@ RULE_ERRORS = {
     400: OpenApiResponse(
         RuleErrorSerializer,
         description="Invalid input, with field messages. When the expression does not parse, "
-                    "`expression` says what is wrong and `position` is where (0-based)."),
+        "`expression` says what is wrong and `position` is where (0-based).",
+    ),
     403: OpenApiResponse(description="Not logged in, or the role may not write rules."),
 }
 
@@ -146,10 +152,13 @@ class RuleApi(APIView):
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, InvalidExpression):
-            body = {"detail": str(exc.message), "code": "invalid",
-                    **{name: [str(m) for m in messages]
-                       for name, messages in exc.field_errors.items()},
-                    "position": exc.position, "syntax_error": exc.code}
+            body = {
+                "detail": str(exc.message),
+                "code": "invalid",
+                **{name: [str(m) for m in messages] for name, messages in exc.field_errors.items()},
+                "position": exc.position,
+                "syntax_error": exc.code,
+            }
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return super().handle_exception(exc)
 
@@ -158,20 +167,24 @@ class RuleListCreateApi(RuleApi):
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
     @extend_schema(
-        tags=RULE_TAGS, summary="List watch rules",
+        tags=RULE_TAGS,
+        summary="List watch rules",
         description="By unit and name, paginated. Any logged-in person may read them.",
         parameters=[RuleFilterSerializer],
-        responses={200: RuleSerializer(many=True),
-                   400: OpenApiResponse(description="A filter is not valid.")},
+        responses={
+            200: RuleSerializer(many=True),
+            400: OpenApiResponse(description="A filter is not valid."),
+        },
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, RuleFilterSerializer)
         return paginated_answer(self, request, rule_list(filters=filters), RuleSerializer)
 
     @extend_schema(
-        tags=RULE_TAGS, summary="Create a watch rule",
+        tags=RULE_TAGS,
+        summary="Create a watch rule",
         description="Active rules are matched against every post stored from then on. "
-                    + RULE_ROLES_TEXT,
+        + RULE_ROLES_TEXT,
         request=RuleInputSerializer,
         responses={201: RuleSerializer, **RULE_ERRORS},
     )
@@ -183,20 +196,25 @@ class RuleListCreateApi(RuleApi):
 
 
 class RuleDetailApi(RuleApi):
-    @extend_schema(tags=RULE_TAGS, summary="Read a watch rule",
-                   responses={200: RuleSerializer,
-                              404: OpenApiResponse(description="No such rule.")})
+    @extend_schema(
+        tags=RULE_TAGS,
+        summary="Read a watch rule",
+        responses={200: RuleSerializer, 404: OpenApiResponse(description="No such rule.")},
+    )
     def get(self, request: Request, id: int) -> Response:
         return Response(RuleSerializer(get_object_or_404(rule_list(), pk=id)).data)
 
     @extend_schema(
-        tags=RULE_TAGS, summary="Change a watch rule",
+        tags=RULE_TAGS,
+        summary="Change a watch rule",
         description="Any of `name`, `expression`, `unit`, `active`. Posts already stored keep "
-                    "their matches; later posts are matched by the rule as changed. "
-                    + RULE_ROLES_TEXT,
+        "their matches; later posts are matched by the rule as changed. " + RULE_ROLES_TEXT,
         request=RuleInputSerializer(partial=True),
-        responses={200: RuleSerializer, **RULE_ERRORS,
-                   404: OpenApiResponse(description="No such rule.")},
+        responses={
+            200: RuleSerializer,
+            **RULE_ERRORS,
+            404: OpenApiResponse(description="No such rule."),
+        },
     )
     def patch(self, request: Request, id: int) -> Response:
         rule = get_object_or_404(WatchRule, pk=id)
@@ -208,11 +226,13 @@ class RuleDetailApi(RuleApi):
 
 class RuleTryApi(RuleApi):
     @extend_schema(
-        tags=RULE_TAGS, summary="Try an expression on recent posts",
+        tags=RULE_TAGS,
+        summary="Try an expression on recent posts",
         description=(
             "The posts published in the last `days` that the expression matches, newest "
             f"first, at most `limit`. Only the newest {TRY_SCAN_LIMIT} posts of the window "
-            "are read (`scanned`). Nothing is saved. " + RULE_ROLES_TEXT),
+            "are read (`scanned`). Nothing is saved. " + RULE_ROLES_TEXT
+        ),
         request=RuleTrySerializer,
         responses={200: RuleTryResultSerializer, **RULE_ERRORS},
     )
@@ -225,8 +245,9 @@ class RuleTryApi(RuleApi):
 
 TERM_TAGS = ["sensitive terms"]
 TERM_ERRORS = {
-    400: OpenApiResponse(description="Invalid input, with field messages: no term, a term "
-                                     "too long, too many terms."),
+    400: OpenApiResponse(
+        description="Invalid input, with field messages: no term, a term too long, too many terms."
+    ),
     403: OpenApiResponse(description="Not logged in, or the role may not write the lists."),
 }
 
@@ -235,23 +256,25 @@ class TermListListCreateApi(APIView):
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
     @extend_schema(
-        tags=TERM_TAGS, summary="List sensitive-term lists",
-        description="By handling category and name, paginated. Any logged-in person may "
-                    "read them.",
+        tags=TERM_TAGS,
+        summary="List sensitive-term lists",
+        description="By handling category and name, paginated. Any logged-in person may read them.",
         parameters=[TermListFilterSerializer],
-        responses={200: TermListSerializer(many=True),
-                   400: OpenApiResponse(description="A filter is not valid.")},
+        responses={
+            200: TermListSerializer(many=True),
+            400: OpenApiResponse(description="A filter is not valid."),
+        },
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, TermListFilterSerializer)
-        return paginated_answer(self, request, term_list_list(filters=filters),
-                                TermListSerializer)
+        return paginated_answer(self, request, term_list_list(filters=filters), TermListSerializer)
 
     @extend_schema(
-        tags=TERM_TAGS, summary="Create a sensitive-term list",
+        tags=TERM_TAGS,
+        summary="Create a sensitive-term list",
         description="The terms of active lists are looked for in every post stored from then "
-                    "on; a post gets the terms found and the handling category most of them "
-                    "belong to. " + RULE_ROLES_TEXT,
+        "on; a post gets the terms found and the handling category most of them "
+        "belong to. " + RULE_ROLES_TEXT,
         request=TermListInputSerializer,
         responses={201: TermListSerializer, **TERM_ERRORS},
     )
@@ -263,27 +286,34 @@ class TermListListCreateApi(APIView):
 
 
 class TermListDetailApi(APIView):
-    @extend_schema(tags=TERM_TAGS, summary="Read a sensitive-term list",
-                   responses={200: TermListSerializer,
-                              404: OpenApiResponse(description="No such list.")})
+    @extend_schema(
+        tags=TERM_TAGS,
+        summary="Read a sensitive-term list",
+        responses={200: TermListSerializer, 404: OpenApiResponse(description="No such list.")},
+    )
     def get(self, request: Request, id: int) -> Response:
         return Response(TermListSerializer(get_object_or_404(term_list_list(), pk=id)).data)
 
     @extend_schema(
-        tags=TERM_TAGS, summary="Change a sensitive-term list",
+        tags=TERM_TAGS,
+        summary="Change a sensitive-term list",
         description="Any of `category`, `name`, `terms`, `active`. Posts already stored keep "
-                    "what was found in them; later posts are scanned with the list as "
-                    "changed. " + RULE_ROLES_TEXT,
+        "what was found in them; later posts are scanned with the list as "
+        "changed. " + RULE_ROLES_TEXT,
         request=TermListInputSerializer(partial=True),
-        responses={200: TermListSerializer, **TERM_ERRORS,
-                   404: OpenApiResponse(description="No such list.")},
+        responses={
+            200: TermListSerializer,
+            **TERM_ERRORS,
+            404: OpenApiResponse(description="No such list."),
+        },
     )
     def patch(self, request: Request, id: int) -> Response:
         term_list = get_object_or_404(SensitiveTermList, pk=id)
         serializer = TermListInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        term_list = term_list_update(term_list=term_list, actor=request.user,
-                                     **serializer.validated_data)
+        term_list = term_list_update(
+            term_list=term_list, actor=request.user, **serializer.validated_data
+        )
         return Response(TermListSerializer(term_list).data)
 
 
@@ -294,13 +324,16 @@ class TopicListApi(APIView):
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
     @extend_schema(
-        tags=TOPIC_TAGS, summary="List topics",
+        tags=TOPIC_TAGS,
+        summary="List topics",
         description="Matching posts clustered by rule, time and similarity, most recently "
-                    "active first, with their figures and source post. Any logged-in "
-                    "person may read them.",
+        "active first, with their figures and source post. Any logged-in "
+        "person may read them.",
         parameters=[TopicFilterSerializer],
-        responses={200: TopicSerializer(many=True),
-                   400: OpenApiResponse(description="A filter is not valid.")},
+        responses={
+            200: TopicSerializer(many=True),
+            400: OpenApiResponse(description="A filter is not valid."),
+        },
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, TopicFilterSerializer)
@@ -308,10 +341,12 @@ class TopicListApi(APIView):
 
 
 class TopicDetailApi(APIView):
-    @extend_schema(tags=TOPIC_TAGS, summary="Read a topic",
-                   description="With its trend (figures over time) and its top sources.",
-                   responses={200: TopicDetailSerializer,
-                              404: OpenApiResponse(description="No such topic.")})
+    @extend_schema(
+        tags=TOPIC_TAGS,
+        summary="Read a topic",
+        description="With its trend (figures over time) and its top sources.",
+        responses={200: TopicDetailSerializer, 404: OpenApiResponse(description="No such topic.")},
+    )
     def get(self, request: Request, id: int) -> Response:
         topic = get_object_or_404(topic_list(), pk=id)
         topic.trend = list(topic_snapshots(topic))
@@ -326,22 +361,26 @@ class ProposalListApi(APIView):
     pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
 
     @extend_schema(
-        tags=TOPIC_TAGS, summary="List incident proposals",
+        tags=TOPIC_TAGS,
+        summary="List incident proposals",
         description="Topics that reached the plan's thresholds, newest first.",
         parameters=[ProposalFilterSerializer],
-        responses={200: ProposalSerializer(many=True),
-                   400: OpenApiResponse(description="A filter is not valid.")},
+        responses={
+            200: ProposalSerializer(many=True),
+            400: OpenApiResponse(description="A filter is not valid."),
+        },
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, ProposalFilterSerializer)
-        return paginated_answer(self, request, proposal_list(filters=filters),
-                                ProposalSerializer)
+        return paginated_answer(self, request, proposal_list(filters=filters), ProposalSerializer)
 
 
 class ProposalDetailApi(APIView):
-    @extend_schema(tags=TOPIC_TAGS, summary="Read an incident proposal",
-                   responses={200: ProposalSerializer,
-                              404: OpenApiResponse(description="No such proposal.")})
+    @extend_schema(
+        tags=TOPIC_TAGS,
+        summary="Read an incident proposal",
+        responses={200: ProposalSerializer, 404: OpenApiResponse(description="No such proposal.")},
+    )
     def get(self, request: Request, id: int) -> Response:
         return Response(ProposalSerializer(get_object_or_404(proposal_list(), pk=id)).data)
 
@@ -356,11 +395,12 @@ DECISION_ERRORS = {
 
 class ProposalAcceptApi(APIView):
     @extend_schema(
-        tags=TOPIC_TAGS, summary="Accept a proposal: log the incident",
+        tags=TOPIC_TAGS,
+        summary="Accept a proposal: log the incident",
         description="Creates a `detected` incident linked to the topic, discovered when the "
-                    "topic's first post was published, with the topic's figures; the topic "
-                    "keeps feeding it figures. Answers the proposal, whose `incident` is the "
-                    "new incident's id. " + PROPOSAL_ROLES_TEXT,
+        "topic's first post was published, with the topic's figures; the topic "
+        "keeps feeding it figures. Answers the proposal, whose `incident` is the "
+        "new incident's id. " + PROPOSAL_ROLES_TEXT,
         request=ProposalAcceptSerializer,
         responses={201: ProposalSerializer, **DECISION_ERRORS},
     )
@@ -368,17 +408,24 @@ class ProposalAcceptApi(APIView):
         proposal = get_object_or_404(Proposal, pk=id)
         serializer = ProposalAcceptSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        proposal_accept(proposal=proposal, actor=request.user, client_ip=client_ip(request),
-                        **serializer.validated_data)
-        return Response(ProposalSerializer(get_object_or_404(proposal_list(), pk=id)).data,
-                        status=status.HTTP_201_CREATED)
+        proposal_accept(
+            proposal=proposal,
+            actor=request.user,
+            client_ip=client_ip(request),
+            **serializer.validated_data,
+        )
+        return Response(
+            ProposalSerializer(get_object_or_404(proposal_list(), pk=id)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ProposalDismissApi(APIView):
     @extend_schema(
-        tags=TOPIC_TAGS, summary="Dismiss a proposal, with a reason",
+        tags=TOPIC_TAGS,
+        summary="Dismiss a proposal, with a reason",
         description="The topic is proposed again only if it reaches a more severe level. "
-                    + PROPOSAL_ROLES_TEXT,
+        + PROPOSAL_ROLES_TEXT,
         request=ProposalDismissSerializer,
         responses={200: ProposalSerializer, **DECISION_ERRORS},
     )

@@ -19,8 +19,9 @@ Compiled = TypeVar("Compiled")
 class CompiledTable(Generic[Compiled]):
     """``build()`` cached against ``fingerprint()``; thread-safe."""
 
-    def __init__(self, *, fingerprint: Callable[[], Hashable],
-                 build: Callable[[], Compiled], empty: Compiled) -> None:
+    def __init__(
+        self, *, fingerprint: Callable[[], Hashable], build: Callable[[], Compiled], empty: Compiled
+    ) -> None:
         self._fingerprint = fingerprint
         self._build = build
         self._value = empty

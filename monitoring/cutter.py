@@ -47,8 +47,16 @@ _MAX_CHARS = _LENGTH_MASK // 2
 class Cutter:
     """jieba's tokens of a block (a run that ``jieba.re_han_default`` matches)."""
 
-    __slots__ = ("_automaton", "_emissions", "_fallback", "_freq", "_hmm_start",
-                 "_log_probabilities", "_missing", "_transitions")
+    __slots__ = (
+        "_automaton",
+        "_emissions",
+        "_fallback",
+        "_freq",
+        "_hmm_start",
+        "_log_probabilities",
+        "_missing",
+        "_transitions",
+    )
 
     def __init__(self, tokenizer: jieba.Tokenizer | None = None) -> None:
         tokenizer = tokenizer or jieba.dt
@@ -61,8 +69,10 @@ class Cutter:
             # Only words (a count); the other keys are their prefixes. Longer words than
             # the automaton's values hold do not occur in jieba's dictionary.
             if count and len(word) <= _MAX_CHARS:
-                automaton.add_word(word.encode("utf-16-le").decode("latin-1"),
-                                   len(log_probabilities) << _LENGTH_BITS | 2 * len(word))
+                automaton.add_word(
+                    word.encode("utf-16-le").decode("latin-1"),
+                    len(log_probabilities) << _LENGTH_BITS | 2 * len(word),
+                )
                 log_probabilities.append(math.log(count) - log_total)
         automaton.make_automaton()
         self._automaton = automaton
@@ -75,15 +85,22 @@ class Cutter:
         self._missing = (finalseg.MIN_FLOAT,) * 4
         self._emissions = {
             char: tuple(emit[state].get(char, finalseg.MIN_FLOAT) for state in "BMES")
-            for char in emit["B"].keys() | emit["M"].keys() | emit["E"].keys()
-            | emit["S"].keys()}
+            for char in emit["B"].keys() | emit["M"].keys() | emit["E"].keys() | emit["S"].keys()
+        }
         self._hmm_start = tuple(finalseg.start_P[state] for state in "BMES")
         trans = finalseg.trans_P
         # Into B from E or S, into M from M or B, into S from S or E, into E from B or M
         # (finalseg.PrevStatus).
-        self._transitions = (trans["E"]["B"], trans["S"]["B"], trans["M"]["M"],
-                             trans["B"]["M"], trans["S"]["S"], trans["E"]["S"],
-                             trans["B"]["E"], trans["M"]["E"])
+        self._transitions = (
+            trans["E"]["B"],
+            trans["S"]["B"],
+            trans["M"]["M"],
+            trans["B"]["M"],
+            trans["S"]["S"],
+            trans["E"]["S"],
+            trans["B"]["E"],
+            trans["M"]["E"],
+        )
 
     def cut(self, block: str) -> list[str]:
         """``jieba.lcut(block)``."""
@@ -208,7 +225,7 @@ class Cutter:
             if tag == "B":
                 begin = index
             elif tag == "E":
-                words.append(text[begin:index + 1])
+                words.append(text[begin : index + 1])
                 after = index + 1
             elif tag == "S":
                 words.append(text[index])

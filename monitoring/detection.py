@@ -70,17 +70,23 @@ def _hour(at: datetime) -> int:
     return int(at.timestamp() // 3600)
 
 
-def _alert(topic: Topic, *, kind: str, title: str, body: str, at: datetime,
-           step: int) -> int:
+def _alert(topic: Topic, *, kind: str, title: str, body: str, at: datetime, step: int) -> int:
     return notifications_write(
-        recipients=monitoring_desk(at=at), kind=kind, title=title, body=body, at=at,
-        step=step, subject=f"topic{topic.pk}", link=topic_path(topic.pk))
+        recipients=monitoring_desk(at=at),
+        kind=kind,
+        title=title,
+        body=body,
+        at=at,
+        step=step,
+        subject=f"topic{topic.pk}",
+        link=topic_path(topic.pk),
+    )
 
 
-def _negative(topic: Topic, figures: TopicFigures, version: PlanVersion,
-              now: datetime) -> int:
-    over = (figures.posts >= version.alert_min_posts
-            and figures.negative_share >= Decimal(version.alert_negative_share))
+def _negative(topic: Topic, figures: TopicFigures, version: PlanVersion, now: datetime) -> int:
+    over = figures.posts >= version.alert_min_posts and figures.negative_share >= Decimal(
+        version.alert_negative_share
+    )
     if not over:
         if topic.negative_alerted_at is not None:
             topic.negative_alerted_at = None
@@ -91,19 +97,28 @@ def _negative(topic: Topic, figures: TopicFigures, version: PlanVersion,
     topic.negative_alerted_at = now
     topic.save(update_fields=["negative_alerted_at"])
     return _alert(
-        topic, kind=Notification.Kind.TOPIC_NEGATIVE, at=now, step=_hour(now),
+        topic,
+        kind=Notification.Kind.TOPIC_NEGATIVE,
+        at=now,
+        step=_hour(now),
         title=_("Negative share %(share)d%%: %(title)s")
         % {"share": round(figures.negative_share * 100), "title": topic.title},
         body=_("%(negative)d of %(posts)d posts matched by rule “%(rule)s” are negative.")
-        % {"negative": round(figures.negative_share * figures.posts), "posts": figures.posts,
-           "rule": topic.rule.name})
+        % {
+            "negative": round(figures.negative_share * figures.posts),
+            "posts": figures.posts,
+            "rule": topic.rule.name,
+        },
+    )
 
 
 def spike_holds(figures: TopicFigures, version: PlanVersion) -> bool:
     """Whether the last hour's posts are a spike against the topic's own baseline."""
     baseline = Decimal(figures.posts_baseline) / version.spike_baseline_hours
-    return (figures.posts_last_hour >= version.spike_min_posts
-            and figures.posts_last_hour >= version.spike_factor * baseline)
+    return (
+        figures.posts_last_hour >= version.spike_min_posts
+        and figures.posts_last_hour >= version.spike_factor * baseline
+    )
 
 
 def _spike(topic: Topic, figures: TopicFigures, version: PlanVersion, now: datetime) -> int:
@@ -115,17 +130,23 @@ def _spike(topic: Topic, figures: TopicFigures, version: PlanVersion, now: datet
     topic.save(update_fields=["spike_alerted_at"])
     baseline = figures.posts_baseline / version.spike_baseline_hours
     return _alert(
-        topic, kind=Notification.Kind.TOPIC_SPIKE, at=now, step=_hour(now),
+        topic,
+        kind=Notification.Kind.TOPIC_SPIKE,
+        at=now,
+        step=_hour(now),
         title=_("Spike: %(count)d posts in the last hour: %(title)s")
         % {"count": figures.posts_last_hour, "title": topic.title},
         body=_("Its average over the %(hours)d hours before was %(baseline).1f an hour.")
-        % {"hours": version.spike_baseline_hours, "baseline": baseline})
+        % {"hours": version.spike_baseline_hours, "baseline": baseline},
+    )
 
 
 def _previous_snapshot(topic: Topic, now: datetime) -> TopicSnapshot | None:
-    return (TopicSnapshot.objects.filter(topic=topic,
-                                         taken_at__lt=now.replace(second=0, microsecond=0))
-            .order_by("-taken_at").first())
+    return (
+        TopicSnapshot.objects.filter(topic=topic, taken_at__lt=now.replace(second=0, microsecond=0))
+        .order_by("-taken_at")
+        .first()
+    )
 
 
 def _reasons(reasons: list[str], figures: TopicFigures) -> list[str]:
@@ -134,16 +155,23 @@ def _reasons(reasons: list[str], figures: TopicFigures) -> list[str]:
     if not leading:
         return reasons
     count = figures.categories[leading]
-    return [*reasons, ngettext("sensitive terms: %(category)s (%(count)d post)",
-                               "sensitive terms: %(category)s (%(count)d posts)", count)
-            % {"category": Category(leading).label, "count": count}]
+    return [
+        *reasons,
+        ngettext(
+            "sensitive terms: %(category)s (%(count)d post)",
+            "sensitive terms: %(category)s (%(count)d posts)",
+            count,
+        )
+        % {"category": Category(leading).label, "count": count},
+    ]
 
 
 def _propose(topic: Topic, figures: TopicFigures, version: PlanVersion, now: datetime) -> int:
     if topic.incident_id is not None:
         return 0
-    suggestion = suggest_level(version=version, figures=figures,
-                               previous=_previous_snapshot(topic, now))
+    suggestion = suggest_level(
+        version=version, figures=figures, previous=_previous_snapshot(topic, now)
+    )
     if suggestion.floor:
         return 0
     last = topic.proposals.order_by("-created_at", "-id").first()
@@ -153,19 +181,26 @@ def _propose(topic: Topic, figures: TopicFigures, version: PlanVersion, now: dat
         return 0  # open at this level or more severe, or dismissed at it
     reasons = _reasons(suggestion.reasons, figures)
     if last is not None and last.state == Proposal.State.PROPOSED:
-        Proposal.objects.filter(pk=last.pk).update(suggested_level=suggestion.level,
-                                                   reasons=reasons)
+        Proposal.objects.filter(pk=last.pk).update(
+            suggested_level=suggestion.level, reasons=reasons
+        )
         proposal = last
     else:
-        proposal = Proposal.objects.create(topic=topic, suggested_level=suggestion.level,
-                                           reasons=reasons, created_at=now)
+        proposal = Proposal.objects.create(
+            topic=topic, suggested_level=suggestion.level, reasons=reasons, created_at=now
+        )
     notifications_write(
-        recipients=monitoring_desk(at=now), kind=Notification.Kind.INCIDENT_PROPOSED, at=now,
-        step=suggestion.level, subject=f"proposal{proposal.pk}", link=topic_path(topic.pk),
-        title=_("[%(level)s proposed] %(title)s") % {"level": NUMERALS[suggestion.level],
-                                                      "title": topic.title},
+        recipients=monitoring_desk(at=now),
+        kind=Notification.Kind.INCIDENT_PROPOSED,
+        at=now,
+        step=suggestion.level,
+        subject=f"proposal{proposal.pk}",
+        link=topic_path(topic.pk),
+        title=_("[%(level)s proposed] %(title)s")
+        % {"level": NUMERALS[suggestion.level], "title": topic.title},
         body=_("Monitoring proposes an incident: %(reasons)s. Accept or dismiss it.")
-        % {"reasons": "; ".join(reasons)})
+        % {"reasons": "; ".join(reasons)},
+    )
     logger.info("topic %s proposed at level %s", topic.pk, suggestion.level)
     return 1
 
@@ -176,8 +211,9 @@ def _feed_incident(topic: Topic, figures: TopicFigures, now: datetime) -> int:
     negative share is the topic's; casualties stay as people recorded them."""
     if topic.incident_id is None:
         return 0
-    incident = (Incident.objects.select_related("plan_version", "latest_metrics")
-                .get(pk=topic.incident_id))
+    incident = Incident.objects.select_related("plan_version", "latest_metrics").get(
+        pk=topic.incident_id
+    )
     if not incident.is_open:
         return 0
     latest = incident.latest_metrics
@@ -194,16 +230,22 @@ def _feed_incident(topic: Topic, figures: TopicFigures, now: datetime) -> int:
         for name in ("reads", "reposts", "comments", "negative_share", "mainstream_media")
     ):
         return 0
-    accepted = topic.proposals.filter(state=Proposal.State.ACCEPTED).order_by("-decided_at") \
-        .select_related("decided_by").first()
+    accepted = (
+        topic.proposals.filter(state=Proposal.State.ACCEPTED)
+        .order_by("-decided_at")
+        .select_related("decided_by")
+        .first()
+    )
     actor = accepted.decided_by if accepted else incident.created_by
-    incident_record_figures_in_transaction(incident=incident, figures=new, actor=actor,
-                                           taken_at=now)
+    incident_record_figures_in_transaction(
+        incident=incident, figures=new, actor=actor, taken_at=now
+    )
     return 1
 
 
-def topic_detect(topic: Topic, figures: TopicFigures, *, version: PlanVersion,
-                 now: datetime) -> Outcome:
+def topic_detect(
+    topic: Topic, figures: TopicFigures, *, version: PlanVersion, now: datetime
+) -> Outcome:
     """Everything the topic's new figures set off; inside the caller's transaction."""
     outcome = Outcome()
     outcome.alerts += bool(_negative(topic, figures, version, now))

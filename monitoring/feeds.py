@@ -58,8 +58,10 @@ ERROR_EXCERPT = 500
 
 # Declaring an entity is the only way to an XML bomb or an external entity; feeds have
 # no use for it. Looked for in every encoding feedparser accepts.
-_ENTITY_DECLARATIONS = tuple("<!ENTITY".encode(encoding) for encoding in
-                             ("ascii", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"))
+_ENTITY_DECLARATIONS = tuple(
+    "<!ENTITY".encode(encoding)
+    for encoding in ("ascii", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+)
 _BLOCK_END = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr|/blockquote)\b[^>]*>", re.I)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -131,14 +133,19 @@ def feeds_claim_due(*, now: datetime, batch: int) -> tuple[list[int], datetime]:
     held_until = now + LEASE
     due = Q(active=True, next_poll_at__lte=now) & _free(now)
     with transaction.atomic():
-        ids = list(Feed.objects.select_for_update(skip_locked=True).filter(due)
-                   .order_by("next_poll_at", "pk").values_list("pk", flat=True)[:batch])
+        ids = list(
+            Feed.objects.select_for_update(skip_locked=True)
+            .filter(due)
+            .order_by("next_poll_at", "pk")
+            .values_list("pk", flat=True)[:batch]
+        )
         if not ids:
             return [], held_until
         # Conditional as well as locked: on SQLite the lock is the whole database's.
         Feed.objects.filter(due, pk__in=ids).update(leased_until=held_until)
-        mine = set(Feed.objects.filter(pk__in=ids, leased_until=held_until)
-                   .values_list("pk", flat=True))
+        mine = set(
+            Feed.objects.filter(pk__in=ids, leased_until=held_until).values_list("pk", flat=True)
+        )
     return [pk for pk in ids if pk in mine], held_until
 
 
@@ -154,14 +161,23 @@ def feeds_poll_due(*, now: datetime | None = None, batch: int = 20) -> FeedPollS
         if len(claimed) < batch:
             break
     if summary.claimed:
-        logger.info("feeds: %s polled, %s ok, %s failed, %s skipped; posts %s new, "
-                    "%s duplicate, %s rejected", summary.claimed, summary.ok, summary.failed,
-                    summary.skipped, summary.accepted, summary.duplicate, summary.rejected)
+        logger.info(
+            "feeds: %s polled, %s ok, %s failed, %s skipped; posts %s new, "
+            "%s duplicate, %s rejected",
+            summary.claimed,
+            summary.ok,
+            summary.failed,
+            summary.skipped,
+            summary.accepted,
+            summary.duplicate,
+            summary.rejected,
+        )
     return summary
 
 
-def feed_poll(feed_id: int, *, held_until: datetime | None = None,
-              now: datetime | None = None) -> FeedPollResult:
+def feed_poll(
+    feed_id: int, *, held_until: datetime | None = None, now: datetime | None = None
+) -> FeedPollResult:
     """Fetch one feed and take its items in. Called with the lease ``feeds_claim_due``
     gave (``held_until``), or without: then it takes the lease itself, and does nothing if
     the feed is disabled or another worker is polling it."""
@@ -169,8 +185,9 @@ def feed_poll(feed_id: int, *, held_until: datetime | None = None,
     result = FeedPollResult(feed_id=feed_id)
     hold = at + LEASE
     taken = Feed.objects.filter(pk=feed_id, active=True)
-    taken = (taken.filter(leased_until=held_until) if held_until is not None
-             else taken.filter(_free(at)))
+    taken = (
+        taken.filter(leased_until=held_until) if held_until is not None else taken.filter(_free(at))
+    )
     if not taken.update(leased_until=hold):
         return result
     feed = Feed.objects.get(pk=feed_id)
@@ -191,18 +208,33 @@ def _record(feed: Feed, *, result: FeedPollResult, at: datetime, hold: datetime)
     interval = timedelta(minutes=max(feed.interval_minutes, 1))
     fields: dict[str, Any] = {"leased_until": None, "last_polled_at": at}
     if result.ok:
-        fields.update(last_ok_at=at, failures=0, last_error="",
-                      last_accepted=result.accepted, next_poll_at=at + interval)
+        fields.update(
+            last_ok_at=at,
+            failures=0,
+            last_error="",
+            last_accepted=result.accepted,
+            next_poll_at=at + interval,
+        )
         if result.etag is not None:
             fields["etag"] = result.etag
         if result.last_modified is not None:
             fields["last_modified"] = result.last_modified
     else:
         failures = feed.failures + 1
-        fields.update(failures=failures, last_error=result.error, last_accepted=0,
-                      next_poll_at=at + backoff(interval=interval, failures=failures))
-        logger.warning("feed %s (%s) failed %s time(s) in a row, next try %s: %s", feed.pk,
-                       feed.url, failures, fields["next_poll_at"].isoformat(), result.error)
+        fields.update(
+            failures=failures,
+            last_error=result.error,
+            last_accepted=0,
+            next_poll_at=at + backoff(interval=interval, failures=failures),
+        )
+        logger.warning(
+            "feed %s (%s) failed %s time(s) in a row, next try %s: %s",
+            feed.pk,
+            feed.url,
+            failures,
+            fields["next_poll_at"].isoformat(),
+            result.error,
+        )
     # Only while the lease is ours: past it another poll may have begun and will record.
     if not Feed.objects.filter(pk=feed.pk, leased_until=hold).update(**fields):
         logger.warning("feed %s: lease ran out before the poll was recorded", feed.pk)
@@ -237,9 +269,11 @@ def feed_fetch(feed: Feed) -> _Answer | None:
     Modified; raises ``FeedError`` for anything but a 2xx answer within the size cap."""
     if urlsplit(feed.url).scheme not in ("http", "https"):
         raise FeedError("the feed URL must be http or https")
-    headers = {"User-Agent": USER_AGENT,
-               "Accept": "application/rss+xml, application/atom+xml, application/rdf+xml, "
-                         "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"}
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept": "application/rss+xml, application/atom+xml, application/rdf+xml, "
+        "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+    }
     if feed.etag:
         headers["If-None-Match"] = feed.etag
     if feed.last_modified:
@@ -248,10 +282,13 @@ def feed_fetch(feed: Feed) -> _Answer | None:
     try:
         with _opener.open(request, timeout=FETCH_TIMEOUT) as response:
             body = _read_capped(response)
-            return _Answer(body=body, url=response.geturl(),
-                           content_type=response.headers.get("Content-Type", ""),
-                           etag=response.headers.get("ETag", "")[:300],
-                           last_modified=response.headers.get("Last-Modified", "")[:100])
+            return _Answer(
+                body=body,
+                url=response.geturl(),
+                content_type=response.headers.get("Content-Type", ""),
+                etag=response.headers.get("ETag", "")[:300],
+                last_modified=response.headers.get("Last-Modified", "")[:100],
+            )
     except HTTPError as error:
         if error.code == 304:
             return None
@@ -289,8 +326,10 @@ def feed_parse(answer: _Answer) -> Any:
         raise FeedError("the document declares XML entities: refused")
     parsed = feedparser.parse(
         io.BytesIO(answer.body),  # a stream: feedparser never opens a URL or file for it
-        response_headers={"content-location": answer.url,
-                          "content-type": answer.content_type or "application/xml"},
+        response_headers={
+            "content-location": answer.url,
+            "content-type": answer.content_type or "application/xml",
+        },
     )
     if not parsed.get("version"):
         problem = parsed.get("bozo_exception")
@@ -311,18 +350,25 @@ def _poll(feed: Feed, *, result: FeedPollResult, at: datetime) -> None:
     items = [entry_post(entry, feed=feed, at=at) for entry in parsed.entries]
     result.entries = len(items)
     for start in range(0, len(items), MAX_BATCH):
-        ingested = posts_ingest(items=items[start:start + MAX_BATCH], source=f"feed:{feed.pk}")
+        ingested = posts_ingest(items=items[start : start + MAX_BATCH], source=f"feed:{feed.pk}")
         result.accepted += ingested.accepted
         result.duplicate += ingested.duplicate
         result.rejected += ingested.rejected
         for error in ingested.errors[:5]:
-            logger.info("feed %s: item %s rejected: %s", feed.pk, start + error["index"],
-                        error["reason"])
+            logger.info(
+                "feed %s: item %s rejected: %s", feed.pk, start + error["index"], error["reason"]
+            )
     # Remembered only once the items are in: a poll that failed half-way asks again.
     result.etag, result.last_modified = answer.etag, answer.last_modified
-    logger.info("feed %s: %s entries, %s new, %s duplicate, %s rejected in %.1f s", feed.pk,
-                result.entries, result.accepted, result.duplicate, result.rejected,
-                time.monotonic() - started)
+    logger.info(
+        "feed %s: %s entries, %s new, %s duplicate, %s rejected in %.1f s",
+        feed.pk,
+        result.entries,
+        result.accepted,
+        result.duplicate,
+        result.rejected,
+        time.monotonic() - started,
+    )
 
 
 # --- Entries as posts ---------------------------------------------------------------------
@@ -371,10 +417,14 @@ def entry_post(entry: Any, *, feed: Feed, at: datetime) -> dict[str, Any]:
     if published is None or published > at:
         published = at
     return {
-        "platform": feed.platform, "source_type": feed.source_type,
+        "platform": feed.platform,
+        "source_type": feed.source_type,
         "url": (entry.get("link") or "").strip() or None,
         "author": html_to_text(entry.get("author") or "")[:AUTHOR_MAX_CHARS],
         "text": text[:TEXT_MAX_CHARS],
         "published_at": published.isoformat(),
-        "reads": 0, "reposts": 0, "comments": 0, "likes": 0,
+        "reads": 0,
+        "reposts": 0,
+        "comments": 0,
+        "likes": 0,
     }

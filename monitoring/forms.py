@@ -20,19 +20,29 @@ class StreamFilterForm(forms.Form):
     """The post stream's filters (GET). Every field is optional; a value that is not one
     of the choices is an error on the form, never a 500."""
 
-    rule = forms.ModelChoiceField(label=_("Watch rule"), required=False,
-                                  queryset=WatchRule.objects.select_related("unit")
-                                  .order_by("unit__sort_order", "unit_id", "name", "id"),
-                                  empty_label=_("Any"))
-    unit = forms.ModelChoiceField(label=_("Unit"), required=False,
-                                  queryset=Unit.objects.order_by("sort_order", "name"),
-                                  empty_label=_("Any"))
-    platform = forms.ChoiceField(label=_("Platform"), required=False,
-                                 choices=ANY + Platform.choices)
-    sentiment = forms.ChoiceField(label=_("Sentiment"), required=False,
-                                  choices=ANY + Sentiment.choices)
-    sensitive_category = forms.ChoiceField(label=_("Sensitive terms of"), required=False,
-                                           choices=ANY + Category.choices)
+    rule = forms.ModelChoiceField(
+        label=_("Watch rule"),
+        required=False,
+        queryset=WatchRule.objects.select_related("unit").order_by(
+            "unit__sort_order", "unit_id", "name", "id"
+        ),
+        empty_label=_("Any"),
+    )
+    unit = forms.ModelChoiceField(
+        label=_("Unit"),
+        required=False,
+        queryset=Unit.objects.order_by("sort_order", "name"),
+        empty_label=_("Any"),
+    )
+    platform = forms.ChoiceField(
+        label=_("Platform"), required=False, choices=ANY + Platform.choices
+    )
+    sentiment = forms.ChoiceField(
+        label=_("Sentiment"), required=False, choices=ANY + Sentiment.choices
+    )
+    sensitive_category = forms.ChoiceField(
+        label=_("Sensitive terms of"), required=False, choices=ANY + Category.choices
+    )
 
     def filters(self) -> dict[str, Any]:
         """What ``selectors.post_list`` filters by; only once the form is valid."""
@@ -40,8 +50,9 @@ class StreamFilterForm(forms.Form):
 
 
 class ProposalAcceptForm(forms.Form):
-    event_type = forms.ChoiceField(label=_("Event type"), choices=EventType.choices,
-                                   initial=EventType.OTHER, required=False)
+    event_type = forms.ChoiceField(
+        label=_("Event type"), choices=EventType.choices, initial=EventType.OTHER, required=False
+    )
 
     def clean_event_type(self) -> str:
         return self.cleaned_data.get("event_type") or EventType.OTHER
@@ -49,6 +60,8 @@ class ProposalAcceptForm(forms.Form):
 
 class ProposalDismissForm(forms.Form):
     reason = forms.CharField(
-        label=_("Reason"), max_length=REASON_MAX_LENGTH,
+        label=_("Reason"),
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Why this is not an incident; kept on the proposal."))
+        help_text=_("Why this is not an incident; kept on the proposal."),
+    )

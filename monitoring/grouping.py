@@ -53,8 +53,13 @@ class _Member:
     post: Post | None = None
 
 
-_FIELDS = ("id", "simhash", "published_at", "original_id",
-           *(f"simhash_band{band}" for band in range(BANDS)))
+_FIELDS = (
+    "id",
+    "simhash",
+    "published_at",
+    "original_id",
+    *(f"simhash_band{band}" for band in range(BANDS)),
+)
 
 
 @dataclass
@@ -92,9 +97,18 @@ def near_duplicates_plan(posts: list[Post]) -> Regrouping:
     ``original_id`` of ``posts`` is set in memory already. A caller that holds other rows
     locks ``Regrouping.rows()`` with them before it applies it, so that no two batches
     take their rows in different orders."""
-    hashed = [_Member(post.pk, post.simhash, post.published_at, post.original_id,
-                      simhash_bands(post.simhash), post)
-              for post in posts if post.simhash is not None]
+    hashed = [
+        _Member(
+            post.pk,
+            post.simhash,
+            post.published_at,
+            post.original_id,
+            simhash_bands(post.simhash),
+            post,
+        )
+        for post in posts
+        if post.simhash is not None
+    ]
     if not hashed:
         return Regrouping()
     window = _window()
@@ -102,14 +116,15 @@ def near_duplicates_plan(posts: list[Post]) -> Regrouping:
     latest = moment_shifted(max(member.published_at for member in hashed), window)
     in_any_band = Q()
     for band in range(BANDS):
-        in_any_band |= Q(**{f"simhash_band{band}__in": {member.bands[band]
-                                                        for member in hashed}})
+        in_any_band |= Q(**{f"simhash_band{band}__in": {member.bands[band] for member in hashed}})
     ids = {member.pk for member in hashed}
     candidates = [
         _Member(pk, value, published_at, original_id, tuple(bands))
-        for pk, value, published_at, original_id, *bands in
-        Post.objects.filter(in_any_band, published_at__gte=earliest, published_at__lte=latest)
-        .exclude(pk__in=ids).values_list(*_FIELDS)
+        for pk, value, published_at, original_id, *bands in Post.objects.filter(
+            in_any_band, published_at__gte=earliest, published_at__lte=latest
+        )
+        .exclude(pk__in=ids)
+        .values_list(*_FIELDS)
     ]
     pool = candidates + hashed
     by_band: list[dict[int, list[_Member]]] = [{} for _ in range(BANDS)]
@@ -134,8 +149,7 @@ def near_duplicates_plan(posts: list[Post]) -> Regrouping:
         root_a, root_b = find(a), find(b)
         if root_a == root_b:
             return
-        first, second = sorted((root_a, root_b),
-                               key=lambda pk: (by_id[pk].published_at, pk))
+        first, second = sorted((root_a, root_b), key=lambda pk: (by_id[pk].published_at, pk))
         parent[second] = first
 
     limit = _max_bits()
@@ -145,10 +159,14 @@ def near_duplicates_plan(posts: list[Post]) -> Regrouping:
                 if other.pk != member.pk and hamming(member.simhash, other.simhash) <= limit:
                     union(member.pk, other.pk)
     # A stored member's group may have a source outside the pool: fetch those sources.
-    outside = {member.original_id for member in pool
-               if member.original_id and member.original_id not in by_id}
+    outside = {
+        member.original_id
+        for member in pool
+        if member.original_id and member.original_id not in by_id
+    }
     for pk, published_at, original_id in Post.objects.filter(pk__in=outside).values_list(
-            "id", "published_at", "original_id"):
+        "id", "published_at", "original_id"
+    ):
         by_id[pk] = _Member(pk, None, published_at, original_id)
     for member in pool:
         if member.original_id:
@@ -178,14 +196,19 @@ def _originals_set(values: dict[int, int | None], *, by: str) -> None:
     connection = connections[router.db_for_write(Post)]
     quote = connection.ops.quote_name
     field = Post._meta.get_field("original")
-    table, key, original = (quote(Post._meta.db_table),
-                            quote(Post._meta.get_field(by).column), quote(field.column))
+    table, key, original = (
+        quote(Post._meta.db_table),
+        quote(Post._meta.get_field(by).column),
+        quote(field.column),
+    )
     # Typed, or a CASE of NULLs only would be text to PostgreSQL.
-    branches = " ".join([f"WHEN %s THEN CAST(%s AS {field.db_type(connection)})"]
-                        * len(values))
+    branches = " ".join([f"WHEN %s THEN CAST(%s AS {field.db_type(connection)})"] * len(values))
     marks = ", ".join(["%s"] * len(values))
     params = [value for pair in values.items() for value in pair] + list(values)
     with connection.cursor() as cursor:
         # Only the quoted names of the table and columns are in the text.
-        cursor.execute(f"UPDATE {table} SET {original} = CASE {key} {branches} END "  # noqa: S608
-                       f"WHERE {key} IN ({marks})", params)
+        cursor.execute(
+            f"UPDATE {table} SET {original} = CASE {key} {branches} END "  # noqa: S608
+            f"WHERE {key} IN ({marks})",
+            params,
+        )

@@ -75,14 +75,35 @@ class ImportFileError(Exception):
 # The names a column goes by in exports, most specific first; compared after ``_norm``.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "platform": ("platform", "平台", "平台名称", "来源平台", "发布平台", "媒体平台", "渠道"),
-    "url": ("url", "link", "链接", "网址", "原文链接", "文章链接", "原文地址", "链接地址",
-            "地址"),
-    "author": ("author", "作者", "发布者", "发布人", "发帖人", "博主", "账号", "账号名称",
-               "昵称", "用户名"),
+    "url": ("url", "link", "链接", "网址", "原文链接", "文章链接", "原文地址", "链接地址", "地址"),
+    "author": (
+        "author",
+        "作者",
+        "发布者",
+        "发布人",
+        "发帖人",
+        "博主",
+        "账号",
+        "账号名称",
+        "昵称",
+        "用户名",
+    ),
     "title": ("title", "标题", "文章标题"),
     "text": ("text", "content", "内容", "正文", "原文", "原文内容", "文章内容", "摘要"),
-    "published_at": ("published_at", "published", "publish_time", "datetime", "date", "time",
-                     "发布时间", "发文时间", "发帖时间", "发布日期", "时间", "日期"),
+    "published_at": (
+        "published_at",
+        "published",
+        "publish_time",
+        "datetime",
+        "date",
+        "time",
+        "发布时间",
+        "发文时间",
+        "发帖时间",
+        "发布日期",
+        "时间",
+        "日期",
+    ),
     "reads": ("reads", "views", "阅读数", "阅读量", "浏览量", "浏览数", "播放量", "播放数"),
     "reposts": ("reposts", "shares", "转发数", "转发量", "分享数", "转载数"),
     "comments": ("comments", "评论数", "评论量"),
@@ -91,26 +112,53 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 PLATFORM_NAMES: dict[str, str] = {
-    "新浪微博": Platform.WEIBO, "微博": Platform.WEIBO,
-    "微信": Platform.WECHAT, "微信公众号": Platform.WECHAT, "公众号": Platform.WECHAT,
-    "抖音": Platform.DOUYIN, "快手": Platform.KUAISHOU,
-    "今日头条": Platform.TOUTIAO, "头条": Platform.TOUTIAO, "头条号": Platform.TOUTIAO,
-    "知乎": Platform.ZHIHU, "百度贴吧": Platform.TIEBA, "贴吧": Platform.TIEBA,
-    "哔哩哔哩": Platform.BILIBILI, "b站": Platform.BILIBILI, "小红书": Platform.XIAOHONGSHU,
-    "新闻网站": Platform.NEWS_SITE, "新闻": Platform.NEWS_SITE, "网站": Platform.NEWS_SITE,
-    "网媒": Platform.NEWS_SITE, "新闻客户端": Platform.NEWS_SITE,
-    "论坛": Platform.FORUM, "bbs": Platform.FORUM, "社区": Platform.FORUM,
-    "电视": Platform.TV_PRESS, "报纸": Platform.TV_PRESS, "报刊": Platform.TV_PRESS,
-    "纸媒": Platform.TV_PRESS, "广播电视": Platform.TV_PRESS, "电视/报纸": Platform.TV_PRESS,
-    "其他": Platform.OTHER, "其它": Platform.OTHER,
+    "新浪微博": Platform.WEIBO,
+    "微博": Platform.WEIBO,
+    "微信": Platform.WECHAT,
+    "微信公众号": Platform.WECHAT,
+    "公众号": Platform.WECHAT,
+    "抖音": Platform.DOUYIN,
+    "快手": Platform.KUAISHOU,
+    "今日头条": Platform.TOUTIAO,
+    "头条": Platform.TOUTIAO,
+    "头条号": Platform.TOUTIAO,
+    "知乎": Platform.ZHIHU,
+    "百度贴吧": Platform.TIEBA,
+    "贴吧": Platform.TIEBA,
+    "哔哩哔哩": Platform.BILIBILI,
+    "b站": Platform.BILIBILI,
+    "小红书": Platform.XIAOHONGSHU,
+    "新闻网站": Platform.NEWS_SITE,
+    "新闻": Platform.NEWS_SITE,
+    "网站": Platform.NEWS_SITE,
+    "网媒": Platform.NEWS_SITE,
+    "新闻客户端": Platform.NEWS_SITE,
+    "论坛": Platform.FORUM,
+    "bbs": Platform.FORUM,
+    "社区": Platform.FORUM,
+    "电视": Platform.TV_PRESS,
+    "报纸": Platform.TV_PRESS,
+    "报刊": Platform.TV_PRESS,
+    "纸媒": Platform.TV_PRESS,
+    "广播电视": Platform.TV_PRESS,
+    "电视/报纸": Platform.TV_PRESS,
+    "其他": Platform.OTHER,
+    "其它": Platform.OTHER,
 }
 SOURCE_TYPE_NAMES: dict[str, str] = {
-    "主流媒体": SourceType.MAINSTREAM_MEDIA, "央媒": SourceType.MAINSTREAM_MEDIA,
-    "官方媒体": SourceType.MAINSTREAM_MEDIA, "官媒": SourceType.MAINSTREAM_MEDIA,
-    "新闻网站": SourceType.NEWS_SITE, "网媒": SourceType.NEWS_SITE,
-    "社交账号": SourceType.SOCIAL_ACCOUNT, "社交媒体": SourceType.SOCIAL_ACCOUNT,
-    "自媒体": SourceType.SOCIAL_ACCOUNT, "个人账号": SourceType.SOCIAL_ACCOUNT,
-    "论坛": SourceType.FORUM, "其他": SourceType.OTHER, "其它": SourceType.OTHER,
+    "主流媒体": SourceType.MAINSTREAM_MEDIA,
+    "央媒": SourceType.MAINSTREAM_MEDIA,
+    "官方媒体": SourceType.MAINSTREAM_MEDIA,
+    "官媒": SourceType.MAINSTREAM_MEDIA,
+    "新闻网站": SourceType.NEWS_SITE,
+    "网媒": SourceType.NEWS_SITE,
+    "社交账号": SourceType.SOCIAL_ACCOUNT,
+    "社交媒体": SourceType.SOCIAL_ACCOUNT,
+    "自媒体": SourceType.SOCIAL_ACCOUNT,
+    "个人账号": SourceType.SOCIAL_ACCOUNT,
+    "论坛": SourceType.FORUM,
+    "其他": SourceType.OTHER,
+    "其它": SourceType.OTHER,
 }
 # Cells that mean "no figure" in exports.
 _NO_FIGURE = frozenset({"-", "--", "—", "/", "无", "n/a", "na", "null", "none"})
@@ -223,17 +271,25 @@ def cell_moment(value: Any) -> str | None:
             parts = match.groupdict()
             try:
                 moment = datetime(
-                    int(parts["y"]), int(parts["m"]), int(parts["d"]), int(parts["H"] or 0),
-                    int(parts["M"] or 0), int(parts["S"] or 0),
-                    int((parts["f"] or "0").ljust(6, "0")), tzinfo=_offset(parts["tz"]))
+                    int(parts["y"]),
+                    int(parts["m"]),
+                    int(parts["d"]),
+                    int(parts["H"] or 0),
+                    int(parts["M"] or 0),
+                    int(parts["S"] or 0),
+                    int((parts["f"] or "0").ljust(6, "0")),
+                    tzinfo=_offset(parts["tz"]),
+                )
             except ValueError:
                 pass
             else:
                 return moment.isoformat()
         elif (moment := _iso(text)) is not None:
             return moment.isoformat()
-    raise _CellError(_("Not a date and time: “%(value)s” (write e.g. 2026-11-23 10:00).")
-                     % {"value": cell_text(value)})
+    raise _CellError(
+        _("Not a date and time: “%(value)s” (write e.g. 2026-11-23 10:00).")
+        % {"value": cell_text(value)}
+    )
 
 
 def _iso(text: str) -> datetime | None:
@@ -302,8 +358,9 @@ def columns_missing(columns: Columns) -> list[str]:
     return missing
 
 
-def row_post(cells: list[Any] | tuple[Any, ...], columns: Columns
-             ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+def row_post(
+    cells: list[Any] | tuple[Any, ...], columns: Columns
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """One row as an item for ``posts_ingest``, and the cells that could not be read
     (by field). Blank required cells are left to the intake to name."""
     item: dict[str, Any] = {}
@@ -322,8 +379,9 @@ def row_post(cells: list[Any] | tuple[Any, ...], columns: Columns
             item[name] = None
     title = cell_text(columns.cell(cells, "title"))
     content = cell_text(columns.cell(cells, "text"))
-    item["text"] = "\n".join(part for part in (title, content) if part) \
-        if title != content else content
+    item["text"] = (
+        "\n".join(part for part in (title, content) if part) if title != content else content
+    )
     item["url"] = cell_text(columns.cell(cells, "url")) or None
     item["author"] = cell_text(columns.cell(cells, "author"))
     try:
@@ -368,8 +426,9 @@ def csv_text(raw: bytes) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ImportFileError(_("The file's characters cannot be read: save it as CSV in UTF-8 "
-                            "or GB18030 (GBK)."))
+    raise ImportFileError(
+        _("The file's characters cannot be read: save it as CSV in UTF-8 or GB18030 (GBK).")
+    )
 
 
 def csv_delimiter(text: str) -> str:
@@ -389,8 +448,9 @@ def _csv_sheet(raw: bytes) -> Sheet:
             for number, cells in enumerate(reader, start=1):
                 yield number, cells
         except csv.Error as error:
-            raise ImportFileError(_("Row %(row)d cannot be read: %(error)s")
-                                  % {"row": number + 1, "error": error}) from None
+            raise ImportFileError(
+                _("Row %(row)d cannot be read: %(error)s") % {"row": number + 1, "error": error}
+            ) from None
 
     total = sum(1 for _row in records())
     return Sheet(rows=records(), total=total)
@@ -405,22 +465,26 @@ def _xlsx_sheet(raw: bytes) -> Sheet:
     except zipfile.BadZipFile:
         raise ImportFileError(_("This is not an Excel .xlsx file.")) from None
     if unpacked > XLSX_MAX_UNPACKED:
-        raise ImportFileError(_("The workbook unpacks to more than %(max)d MB: split it.")
-                              % {"max": XLSX_MAX_UNPACKED // (1024 * 1024)})
+        raise ImportFileError(
+            _("The workbook unpacks to more than %(max)d MB: split it.")
+            % {"max": XLSX_MAX_UNPACKED // (1024 * 1024)}
+        )
     try:
         book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
         sheet = book.worksheets[0]
     except Exception as error:  # openpyxl raises many kinds for a file it cannot read
         logger.info("import: unreadable workbook: %r", error)
-        raise ImportFileError(_("The Excel file cannot be read: %(error)s")
-                              % {"error": error}) from None
+        raise ImportFileError(
+            _("The Excel file cannot be read: %(error)s") % {"error": error}
+        ) from None
 
     def records() -> Iterator[tuple[int, tuple[Any, ...]]]:
         try:
             yield from enumerate(sheet.iter_rows(values_only=True), start=1)
         except (KeyError, ValueError, TypeError, zipfile.BadZipFile, OSError) as error:
-            raise ImportFileError(_("The Excel file cannot be read: %(error)s")
-                                  % {"error": error}) from None
+            raise ImportFileError(
+                _("The Excel file cannot be read: %(error)s") % {"error": error}
+            ) from None
 
     total = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 0 else None
     return Sheet(rows=records(), total=total, close=book.close)
@@ -460,7 +524,8 @@ def header_find(sheet: Sheet) -> tuple[int, Columns]:
     if missing := columns_missing(columns):
         raise ImportFileError(
             _("The header row (row %(row)d) lacks the columns: %(columns)s.")
-            % {"row": number, "columns": _("; ").join(missing)})
+            % {"row": number, "columns": _("; ").join(missing)}
+        )
     return first
 
 
@@ -489,18 +554,22 @@ def import_create(*, actor: Any, upload: Any) -> ImportJob:
     limit = settings.FENGHUO_IMPORT_MAX_BYTES
     problem = ""
     if fmt is None:
-        problem = _("Only CSV (.csv) and Excel (.xlsx) files can be imported; save an .xls "
-                    "workbook as .xlsx first.")
+        problem = _(
+            "Only CSV (.csv) and Excel (.xlsx) files can be imported; save an .xls "
+            "workbook as .xlsx first."
+        )
     elif not upload.size:
         problem = _("The file is empty.")
     elif upload.size > limit:
         problem = _("The file is larger than %(max)s MB: split it.") % {
-            "max": f"{limit / (1024 * 1024):g}"}
+            "max": f"{limit / (1024 * 1024):g}"
+        }
     elif fmt == ImportJob.Format.XLSX:
         upload.seek(0)
         if upload.read(4) != b"PK\x03\x04":
-            problem = _("This is not an Excel .xlsx file (an .xls workbook renamed?). "
-                        "Save it as .xlsx.")
+            problem = _(
+                "This is not an Excel .xlsx file (an .xls workbook renamed?). Save it as .xlsx."
+            )
         upload.seek(0)
     if problem:
         raise InvalidInput(field_errors={"file": [problem]})
@@ -510,8 +579,9 @@ def import_create(*, actor: Any, upload: Any) -> ImportJob:
         job.file.save(f"{secrets.token_hex(8)}{extension}", upload, save=False)
         job.save()
         transaction.on_commit(partial(_enqueue_run, job.pk), robust=True)
-    logger.info("import %s created by %s: %s (%s, %s bytes)", job.pk, actor.pk, filename,
-                fmt, upload.size)
+    logger.info(
+        "import %s created by %s: %s (%s, %s bytes)", job.pk, actor.pk, filename, fmt, upload.size
+    )
     return job
 
 
@@ -529,11 +599,14 @@ def import_claim(job_id: int, *, now: datetime) -> datetime | None:
     """Take the job for this run if it is pending, or running under a lease that ran out
     (its worker died); answers the lease's end, or None when it is not ours."""
     held_until = now + LEASE
-    claimable = (Q(state=ImportJob.State.PENDING)
-                 | Q(state=ImportJob.State.RUNNING, leased_until__isnull=True)
-                 | Q(state=ImportJob.State.RUNNING, leased_until__lte=now))
+    claimable = (
+        Q(state=ImportJob.State.PENDING)
+        | Q(state=ImportJob.State.RUNNING, leased_until__isnull=True)
+        | Q(state=ImportJob.State.RUNNING, leased_until__lte=now)
+    )
     taken = ImportJob.objects.filter(claimable, pk=job_id).update(
-        state=ImportJob.State.RUNNING, leased_until=held_until,
+        state=ImportJob.State.RUNNING,
+        leased_until=held_until,
         started_at=Coalesce(F("started_at"), Value(now, output_field=DateTimeField())),
     )
     return held_until if taken else None
@@ -565,20 +638,27 @@ class _Run:
     def reject(self, *, row: int, fields: dict[str, list[str]], columns: Columns) -> None:
         self.rejected += 1
         if len(self.row_errors) < ROW_ERRORS_KEPT:
-            reason = "; ".join(f"{columns.label(name)}: {' '.join(map(str, messages))}"
-                               for name, messages in fields.items())
+            reason = "; ".join(
+                f"{columns.label(name)}: {' '.join(map(str, messages))}"
+                for name, messages in fields.items()
+            )
             self.row_errors.append({"row": row, "reason": reason, "fields": fields})
 
     def write_progress(self, *, total: int | None) -> None:
         """Write the counts under the lease, renewing it; ``_LeaseLost`` if it is gone."""
         renewed = timezone.now() + LEASE
         written = ImportJob.objects.filter(
-            pk=self.job.pk, state=ImportJob.State.RUNNING, leased_until=self.held_until,
+            pk=self.job.pk,
+            state=ImportJob.State.RUNNING,
+            leased_until=self.held_until,
         ).update(
             processed_rows=self.processed,
             total_rows=max(total, self.processed) if total is not None else None,
-            accepted=self.accepted, duplicate=self.duplicate, rejected=self.rejected,
-            row_errors=self.row_errors, leased_until=renewed,
+            accepted=self.accepted,
+            duplicate=self.duplicate,
+            rejected=self.rejected,
+            row_errors=self.row_errors,
+            leased_until=renewed,
         )
         if not written:
             raise _LeaseLost
@@ -586,17 +666,23 @@ class _Run:
 
     def finish(self, state: str, *, error: str = "") -> None:
         ended = ImportJob.objects.filter(
-            pk=self.job.pk, state=ImportJob.State.RUNNING, leased_until=self.held_until,
+            pk=self.job.pk,
+            state=ImportJob.State.RUNNING,
+            leased_until=self.held_until,
         ).update(state=state, error=error, finished_at=timezone.now(), leased_until=None)
         if not ended:
-            logger.warning("import %s: lease lost before it could be marked %s", self.job.pk,
-                           state)
+            logger.warning("import %s: lease lost before it could be marked %s", self.job.pk, state)
         elif error:
             logger.warning("import %s failed: %s", self.job.pk, error)
         else:
-            logger.info("import %s done: %s rows, %s accepted, %s duplicate, %s rejected",
-                        self.job.pk, self.processed, self.accepted, self.duplicate,
-                        self.rejected)
+            logger.info(
+                "import %s done: %s rows, %s accepted, %s duplicate, %s rejected",
+                self.job.pk,
+                self.processed,
+                self.accepted,
+                self.duplicate,
+                self.rejected,
+            )
 
 
 def import_run(job_id: int, *, now: datetime | None = None) -> ImportJob | None:
@@ -606,8 +692,12 @@ def import_run(job_id: int, *, now: datetime | None = None) -> ImportJob | None:
     if held_until is None:
         return None
     run = _Run(job=ImportJob.objects.get(pk=job_id), held_until=held_until)
-    logger.info("import %s: %s after row %s", job_id,
-                "resuming" if run.processed else "starting", run.processed)
+    logger.info(
+        "import %s: %s after row %s",
+        job_id,
+        "resuming" if run.processed else "starting",
+        run.processed,
+    )
     sheet: Sheet | None = None
     try:
         sheet = sheet_open(run.job)
@@ -621,9 +711,11 @@ def import_run(job_id: int, *, now: datetime | None = None) -> ImportJob | None:
         raise  # nothing can be recorded now; the job resumes when its lease runs out
     except Exception as error:  # a bug must end this job visibly, not loop on it
         logger.exception("import %s: stopped on an unexpected error", job_id)
-        run.finish(ImportJob.State.FAILED,
-                   error=_("The import stopped on an unexpected error: %(error)s")
-                   % {"error": f"{type(error).__name__}: {error}"})
+        run.finish(
+            ImportJob.State.FAILED,
+            error=_("The import stopped on an unexpected error: %(error)s")
+            % {"error": f"{type(error).__name__}: {error}"},
+        )
     else:
         run.finish(ImportJob.State.DONE)
     finally:
@@ -683,8 +775,11 @@ def imports_run_pending(*, now: datetime | None = None, limit: int = 10) -> int:
         ImportJob.objects.filter(
             Q(state=ImportJob.State.PENDING)
             | Q(state=ImportJob.State.RUNNING, leased_until__isnull=True)
-            | Q(state=ImportJob.State.RUNNING, leased_until__lte=at))
-        .order_by("created_at", "pk").values_list("pk", flat=True)[:limit])
+            | Q(state=ImportJob.State.RUNNING, leased_until__lte=at)
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
     ran = 0
     for job_id in waiting:
         if import_run(job_id, now=now) is not None:
@@ -697,8 +792,11 @@ def imports_run_pending(*, now: datetime | None = None, limit: int = 10) -> int:
 
 def import_recent(*, limit: int = 20) -> QuerySet[ImportJob]:
     """The latest imports, newest first, without their error reports."""
-    return (ImportJob.objects.select_related("uploaded_by").defer("row_errors")
-            .order_by("-created_at", "-id")[:limit])
+    return (
+        ImportJob.objects.select_related("uploaded_by")
+        .defer("row_errors")
+        .order_by("-created_at", "-id")[:limit]
+    )
 
 
 def import_get(*, pk: int) -> ImportJob:
@@ -715,6 +813,11 @@ def import_errors_csv(job: ImportJob) -> bytes:
     for error in job.row_errors or []:
         writer.writerow([error.get("row", ""), error.get("reason", "")])
     if job.rejected > len(job.row_errors or []):
-        writer.writerow(["", _("…and %(count)d more rejected rows not kept in the report.")
-                         % {"count": job.rejected - len(job.row_errors or [])}])
+        writer.writerow(
+            [
+                "",
+                _("…and %(count)d more rejected rows not kept in the report.")
+                % {"count": job.rejected - len(job.row_errors or [])},
+            ]
+        )
     return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")

@@ -63,8 +63,7 @@ MAX_BATCH = 1000
 # PositiveBigIntegerField holds a signed 64-bit integer on every backend.
 MAX_FIGURE = 9_223_372_036_854_775_807
 FIGURES = ("reads", "reposts", "comments", "likes")
-FIELDS = frozenset({"platform", "url", "author", "text", "published_at", "source_type",
-                    *FIGURES})
+FIELDS = frozenset({"platform", "url", "author", "text", "published_at", "source_type", *FIGURES})
 # Who may feed posts in: the monitoring desk, and sysadmin accounts that crawlers use.
 INGEST_ROLES = frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD, Role.SYSADMIN})
 # The choices as sets: ``Choices.values`` builds a list at every call.
@@ -93,8 +92,12 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def posts_ingest_require(user: Any) -> None:
     """Only the roles of ``INGEST_ROLES`` may feed posts in (403 otherwise)."""
-    if user is None or not user.is_authenticated or not user.is_active \
-            or not user.has_role(*INGEST_ROLES):
+    if (
+        user is None
+        or not user.is_authenticated
+        or not user.is_active
+        or not user.has_role(*INGEST_ROLES)
+    ):
         raise PermissionDenied()
 
 
@@ -177,6 +180,7 @@ def _choice(choices: frozenset[str], message: Callable[[], str]) -> Callable[[An
         if isinstance(value, str) and value in choices:
             return value
         raise _Bad(message())
+
     return parse
 
 
@@ -188,6 +192,7 @@ def _text(limit: int) -> Callable[[Any], str]:
         if len(value) > limit:
             raise _Bad(_("Longer than %(max)d characters.") % {"max": limit})
         return value
+
     return parse
 
 
@@ -225,8 +230,7 @@ def _figure(value: Any) -> int:
         value = int(value.strip())
     elif isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0 \
-            or value > MAX_FIGURE:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > MAX_FIGURE:
         raise _Bad(_("Must be a whole number, 0 or more."))
     return value
 
@@ -244,12 +248,28 @@ class _Field:
 
 
 ITEM_FIELDS: tuple[_Field, ...] = (
-    _Field("platform", _choice(PLATFORMS, lambda: _(
-        "Not one of the platforms: %(choices)s.") % {"choices": ", ".join(Platform.values)}),
-        required=True),
-    _Field("source_type", _choice(SOURCE_TYPES, lambda: _(
-        "Not one of the source types: %(choices)s.")
-        % {"choices": ", ".join(SourceType.values)}), default=SourceType.OTHER),
+    _Field(
+        "platform",
+        _choice(
+            PLATFORMS,
+            lambda: (
+                _("Not one of the platforms: %(choices)s.")
+                % {"choices": ", ".join(Platform.values)}
+            ),
+        ),
+        required=True,
+    ),
+    _Field(
+        "source_type",
+        _choice(
+            SOURCE_TYPES,
+            lambda: (
+                _("Not one of the source types: %(choices)s.")
+                % {"choices": ", ".join(SourceType.values)}
+            ),
+        ),
+        default=SourceType.OTHER,
+    ),
     _Field("url", _url),
     _Field("text", _text(TEXT_MAX_CHARS), default=""),
     _Field("author", _text(AUTHOR_MAX_CHARS), default=""),
@@ -264,8 +284,9 @@ def moments_window(now: datetime) -> tuple[datetime, datetime]:
     return earliest_moment(), latest_moment(now)
 
 
-def _clean(item: Any, *, now: datetime, window: tuple[datetime, datetime] | None = None
-           ) -> dict[str, Any]:
+def _clean(
+    item: Any, *, now: datetime, window: tuple[datetime, datetime] | None = None
+) -> dict[str, Any]:
     """The item as the fields of a ``Post``, or ``_Invalid`` naming each bad field. A
     publication time outside ``window`` (:func:`moments_window`) is refused with the
     reason ``core.moments`` gives."""
@@ -287,15 +308,20 @@ def _clean(item: Any, *, now: datetime, window: tuple[datetime, datetime] | None
             clean[spec.name] = spec.parse(value)
         except _Bad as bad:
             errors[spec.name] = [bad.message]
-    if not clean.get("text") and not clean.get("url") and "text" not in errors \
-            and "url" not in errors:
+    if (
+        not clean.get("text")
+        and not clean.get("url")
+        and "text" not in errors
+        and "url" not in errors
+    ):
         errors["text"] = [_("A post needs its text or its URL.")]
     moment = clean.get("published_at")
     if moment is not None:
         earliest, latest = window or moments_window(now)
         if not earliest <= moment <= latest:
-            errors["published_at"] = [moment_problem(moment, now=now)
-                                      or _("Not an ISO 8601 date and time.")]
+            errors["published_at"] = [
+                moment_problem(moment, now=now) or _("Not an ISO 8601 date and time.")
+            ]
     if errors:
         raise _Invalid(errors)
     clean["content_hash"] = content_hash(clean["text"])
@@ -348,7 +374,8 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
     if len(items) > MAX_BATCH:
         raise InvalidInput(
             gettext_lazy("At most %(max)d posts per request; send the rest in another.")
-            % {"max": MAX_BATCH})
+            % {"max": MAX_BATCH}
+        )
     now = timezone.now()
     window = moments_window(now)
     result = IngestResult()
@@ -358,8 +385,9 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
             clean = _clean(item, now=now, window=window)
         except _Invalid as invalid:
             result.rejected += 1
-            result.errors.append({"index": index, "reason": _reason(invalid.fields),
-                                  "fields": invalid.fields})
+            result.errors.append(
+                {"index": index, "reason": _reason(invalid.fields), "fields": invalid.fields}
+            )
             continue
         key = _key(clean)
         if key in batch:
@@ -373,11 +401,18 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
     known = _stored_keys(batch)
     lists = sensitive_set()
     unknown = [key for key in batch if key not in known]
-    analyses = dict(zip(unknown, analyse_all([batch[key]["text"] for key in unknown],
-                                             sensitive=lists), strict=True))
+    analyses = dict(
+        zip(
+            unknown,
+            analyse_all([batch[key]["text"] for key in unknown], sensitive=lists),
+            strict=True,
+        )
+    )
     stored, fresh, created = _again_if_raced(
-        "posts_ingest", lambda: _store(batch, analyses, lists, source=source, now=now),
-        integrity=True)
+        "posts_ingest",
+        lambda: _store(batch, analyses, lists, source=source, now=now),
+        integrity=True,
+    )
     result.accepted = len(batch) - stored
     if fresh:
         # After the commit: a post is stored even if what follows fails, and stays marked
@@ -387,23 +422,30 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
         # 3.35+), else read back; and the stored posts whose text was filled in.
         if all(post.pk is not None for post in created):
             in_hand = {_post_key(post) for post in created}
-            posts = [*created, *_stored_posts({key: batch[key] for key in fresh
-                                               if key not in in_hand})]
+            posts = [
+                *created,
+                *_stored_posts({key: batch[key] for key in fresh if key not in in_hand}),
+            ]
         else:
             posts = _stored_posts({key: batch[key] for key in fresh})
         by_id = {post.pk: analyses[_post_key(post)] for post in posts}
         try:
-            _again_if_raced("posts_complete",
-                            lambda: posts_complete(posts=posts, analyses=by_id))
+            _again_if_raced("posts_complete", lambda: posts_complete(posts=posts, analyses=by_id))
         except DatabaseError as error:
             if not _transient(error):
                 raise
             # Still losing races: the posts stay marked, the background completes them.
-            logger.warning("posts_ingest: %d posts left to the background completion: %s",
-                           len(posts), error)
+            logger.warning(
+                "posts_ingest: %d posts left to the background completion: %s", len(posts), error
+            )
     result.duplicate += stored
-    logger.info("posts_ingest source=%s accepted=%d duplicate=%d rejected=%d", source,
-                result.accepted, result.duplicate, result.rejected)
+    logger.info(
+        "posts_ingest source=%s accepted=%d duplicate=%d rejected=%d",
+        source,
+        result.accepted,
+        result.duplicate,
+        result.rejected,
+    )
     return result
 
 
@@ -425,8 +467,13 @@ def _again_if_raced(what: str, work: Callable[[], T], *, integrity: bool = False
             raced = _transient(error) or (integrity and isinstance(error, IntegrityError))
             if not raced or attempt == ATTEMPTS:
                 raise
-            logger.info("%s: lost a race to a concurrent batch (%s), attempt %d of %d",
-                        what, str(error).splitlines()[0], attempt + 1, ATTEMPTS)
+            logger.info(
+                "%s: lost a race to a concurrent batch (%s), attempt %d of %d",
+                what,
+                str(error).splitlines()[0],
+                attempt + 1,
+                ATTEMPTS,
+            )
             # Apart, the two transactions no longer meet at the same moment.
             time.sleep(random.uniform(0, 0.02 * attempt))  # noqa: S311 (not for security)
     raise AssertionError("unreachable")  # pragma: no cover
@@ -440,30 +487,42 @@ def _stored(keys: Iterable[tuple[str, str]]) -> tuple[QuerySet[Post], QuerySet[P
     """The stored posts of these keys: those known by URL, and those (without a URL)
     known by their content hash."""
     keys = list(keys)
-    return (Post.objects.filter(url__in=[value for kind, value in keys if kind == "url"]),
-            Post.objects.filter(url__isnull=True,
-                                content_hash__in=[value for kind, value in keys
-                                                  if kind == "hash"]))
+    return (
+        Post.objects.filter(url__in=[value for kind, value in keys if kind == "url"]),
+        Post.objects.filter(
+            url__isnull=True, content_hash__in=[value for kind, value in keys if kind == "hash"]
+        ),
+    )
 
 
 def _keys_q(keys: Iterable[tuple[str, str]]) -> Q:
     """The stored posts of these keys, as one condition."""
     keys = list(keys)
-    return (Q(url__in=[value for kind, value in keys if kind == "url"])
-            | Q(url__isnull=True, content_hash__in=[value for kind, value in keys
-                                                    if kind == "hash"]))
+    return Q(url__in=[value for kind, value in keys if kind == "url"]) | Q(
+        url__isnull=True, content_hash__in=[value for kind, value in keys if kind == "hash"]
+    )
 
 
 def _stored_keys(batch: dict[tuple[str, str], dict[str, Any]]) -> set[tuple[str, str]]:
     """The keys of the batch that are stored already (two queries)."""
     by_url, by_hash = _stored(batch)
-    return {*(("url", url) for url in by_url.values_list("url", flat=True)),
-            *(("hash", value) for value in by_hash.values_list("content_hash", flat=True))}
+    return {
+        *(("url", url) for url in by_url.values_list("url", flat=True)),
+        *(("hash", value) for value in by_hash.values_list("content_hash", flat=True)),
+    }
 
 
 # What grouping and matching read of a post.
-_COMPLETE_READS = ("id", "url", "content_hash", "text", "published_at", "original_id",
-                   "simhash", *(f"simhash_band{band}" for band in range(4)))
+_COMPLETE_READS = (
+    "id",
+    "url",
+    "content_hash",
+    "text",
+    "published_at",
+    "original_id",
+    "simhash",
+    *(f"simhash_band{band}" for band in range(4)),
+)
 
 
 def _stored_posts(batch: dict[tuple[str, str], dict[str, Any]]) -> list[Post]:
@@ -476,9 +535,14 @@ class _Vanished(IntegrityError):
     """A post seen stored was deleted before the batch could lock it: run it again."""
 
 
-def _store(batch: dict[tuple[str, str], dict[str, Any]],
-           analyses: dict[tuple[str, str], Analysis], lists: SensitiveSet, *, source: str,
-           now: datetime) -> tuple[int, set[tuple[str, str]], list[Post]]:
+def _store(
+    batch: dict[tuple[str, str], dict[str, Any]],
+    analyses: dict[tuple[str, str], Analysis],
+    lists: SensitiveSet,
+    *,
+    source: str,
+    now: datetime,
+) -> tuple[int, set[tuple[str, str]], list[Post]]:
     """Create the new posts and merge into the stored ones. Answers how many were stored
     already, the keys of the posts that are new or whose text was filled in (marked
     pending; their analyses are in ``analyses``, which this completes, scanning with
@@ -498,11 +562,24 @@ def _store(batch: dict[tuple[str, str], dict[str, Any]],
             if key not in analyses:  # stored by someone else, then deleted, since we looked
                 analyses[key] = analyse(batch[key]["text"], sensitive=lists)
         created = bulk_insert(
-            [Post(**batch[key], **analyses[key].post_fields(), source=source,
-                  first_seen_at=now, received_at=now, updated_at=now, complete_after=pending)
-             for key in new])
-        existing = list(Post.objects.filter(_keys_q(known)).select_for_update(no_key=True)
-                        .order_by("pk")) if known else []
+            [
+                Post(
+                    **batch[key],
+                    **analyses[key].post_fields(),
+                    source=source,
+                    first_seen_at=now,
+                    received_at=now,
+                    updated_at=now,
+                    complete_after=pending,
+                )
+                for key in new
+            ]
+        )
+        existing = (
+            list(Post.objects.filter(_keys_q(known)).select_for_update(no_key=True).order_by("pk"))
+            if known
+            else []
+        )
         if len(existing) != len(known):
             raise _Vanished("a stored post was deleted meanwhile")
         changed, fresh = [], set(new)
@@ -520,10 +597,15 @@ def _store(batch: dict[tuple[str, str], dict[str, Any]],
         for post, analysed in changed:
             Post.objects.filter(pk=post.pk).update(
                 **{name: getattr(post, name) for name in UPDATED_FIELDS},
-                **({**analyses[analysed].post_fields(), "complete_after": pending}
-                   if analysed else {}))
+                **(
+                    {**analyses[analysed].post_fields(), "complete_after": pending}
+                    if analysed
+                    else {}
+                ),
+            )
         Post.objects.filter(pk__in=[p.pk for p in existing if p.received_at != now]).update(
-            received_at=now)
+            received_at=now
+        )
     return len(existing), fresh, created
 
 
@@ -542,9 +624,12 @@ def posts_complete(*, posts: list[Post], analyses: dict[int, Analysis] | None = 
         # hold rows the other one waits for. Decided before the lock on posts that are
         # almost always still pending (the caller stored them just now).
         regrouping = near_duplicates_plan(posts)
-        locked = dict(Post.objects.filter(Q(pk__in=ids) | regrouping.rows())
-                      .select_for_update(no_key=True).order_by("pk")
-                      .values_list("pk", "complete_after"))
+        locked = dict(
+            Post.objects.filter(Q(pk__in=ids) | regrouping.rows())
+            .select_for_update(no_key=True)
+            .order_by("pk")
+            .values_list("pk", "complete_after")
+        )
         if any(locked.get(pk) is None for pk in ids):
             # Another completion did some of them meanwhile: decide again, on what is
             # left, now that they are locked.
@@ -556,8 +641,9 @@ def posts_complete(*, posts: list[Post], analyses: dict[int, Analysis] | None = 
         return _complete(posts, analyses, regrouping)
 
 
-def _complete(posts: list[Post], analyses: dict[int, Analysis] | None,
-              regrouping: Regrouping | None = None) -> int:
+def _complete(
+    posts: list[Post], analyses: dict[int, Analysis] | None, regrouping: Regrouping | None = None
+) -> int:
     if regrouping is None:
         near_duplicates_link(posts)
     else:
@@ -574,8 +660,9 @@ class CompleteResult:
     failed: int = 0
 
 
-def posts_complete_pending(*, now: datetime | None = None,
-                           batch: int = COMPLETE_BATCH) -> CompleteResult:
+def posts_complete_pending(
+    *, now: datetime | None = None, batch: int = COMPLETE_BATCH
+) -> CompleteResult:
     """Group and match the stored posts whose mark's time has passed (their batch's
     process died, or lost every race), ``batch`` at a time until none is left. Each batch
     is claimed and completed in one transaction: ``SELECT … FOR UPDATE SKIP LOCKED`` on
@@ -588,9 +675,12 @@ def posts_complete_pending(*, now: datetime | None = None,
 
         def claim_and_complete(at: datetime = at) -> tuple[list[Post], int]:
             with transaction.atomic(durable=True):
-                posts = list(Post.objects.select_for_update(skip_locked=True, no_key=True)
-                             .filter(complete_after__lte=at).order_by("pk")
-                             .only(*_COMPLETE_READS)[:batch])
+                posts = list(
+                    Post.objects.select_for_update(skip_locked=True, no_key=True)
+                    .filter(complete_after__lte=at)
+                    .order_by("pk")
+                    .only(*_COMPLETE_READS)[:batch]
+                )
                 return posts, _complete(posts, None) if posts else 0
 
         try:
@@ -602,37 +692,48 @@ def posts_complete_pending(*, now: datetime | None = None,
                 break
             raise
         except Exception:
-            logger.exception("posts_complete_pending: a batch failed; completing its posts "
-                             "one by one")
+            logger.exception(
+                "posts_complete_pending: a batch failed; completing its posts one by one"
+            )
             posts = _complete_one_by_one(at=at, batch=batch, result=result)
         result.posts += len(posts)
         if len(posts) < batch:
             break
     if result.posts:
-        logger.info("posts_complete_pending: %d posts completed, %d matches, %d failed",
-                    result.posts, result.matches, result.failed)
+        logger.info(
+            "posts_complete_pending: %d posts completed, %d matches, %d failed",
+            result.posts,
+            result.matches,
+            result.failed,
+        )
     return result
 
 
 def _complete_one_by_one(*, at: datetime, batch: int, result: CompleteResult) -> list[Post]:
     """The due posts of a batch that failed, each in its own transaction; one that fails
     alone is put off by ``COMPLETE_RETRY``."""
-    ids = list(Post.objects.filter(complete_after__lte=at).order_by("pk")
-               .values_list("pk", flat=True)[:batch])
+    ids = list(
+        Post.objects.filter(complete_after__lte=at)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:batch]
+    )
     done: list[Post] = []
     for post_id in ids:
         try:
             with transaction.atomic(durable=True):
-                post = (Post.objects.select_for_update(skip_locked=True, no_key=True)
-                        .filter(pk=post_id, complete_after__lte=at).only(*_COMPLETE_READS)
-                        .first())
+                post = (
+                    Post.objects.select_for_update(skip_locked=True, no_key=True)
+                    .filter(pk=post_id, complete_after__lte=at)
+                    .only(*_COMPLETE_READS)
+                    .first()
+                )
                 if post is not None:
                     result.matches += _complete([post], None)
                     done.append(post)
         except Exception:
-            logger.exception("posts_complete_pending: post %s failed; tried again later",
-                             post_id)
+            logger.exception("posts_complete_pending: post %s failed; tried again later", post_id)
             result.failed += 1
             Post.objects.filter(pk=post_id, complete_after__isnull=False).update(
-                complete_after=timezone.now() + COMPLETE_RETRY)
+                complete_after=timezone.now() + COMPLETE_RETRY
+            )
     return done

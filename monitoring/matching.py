@@ -49,15 +49,24 @@ class InvalidExpression(InvalidInput):
     def __init__(self, error: RuleSyntaxError):
         self.position = error.position
         self.code = error.code
-        super().__init__(field_errors={"expression": [
-            _("%(message)s (position %(position)d)")
-            % {"message": error.message, "position": error.position}]})
+        super().__init__(
+            field_errors={
+                "expression": [
+                    _("%(message)s (position %(position)d)")
+                    % {"message": error.message, "position": error.position}
+                ]
+            }
+        )
 
 
 def rule_require(user: Any) -> None:
     """Only the roles of ``RULE_ROLES`` may write rules or try expressions (403 otherwise)."""
-    if user is None or not user.is_authenticated or not user.is_active \
-            or not user.has_role(*RULE_ROLES):
+    if (
+        user is None
+        or not user.is_authenticated
+        or not user.is_active
+        or not user.has_role(*RULE_ROLES)
+    ):
         raise PermissionDenied()
 
 
@@ -77,7 +86,8 @@ def expression_check(expression: str) -> str:
 def _fingerprint() -> tuple:
     # Every write of a rule counts its revision up; the count catches deletions.
     figures = WatchRule.objects.aggregate(
-        total=Count("id"), revisions=Sum("revision"), last_id=Max("id"))
+        total=Count("id"), revisions=Sum("revision"), last_id=Max("id")
+    )
     return (figures["total"], figures["revisions"], figures["last_id"])
 
 
@@ -101,8 +111,12 @@ def rule_set_forget() -> None:
     _compiled.forget()
 
 
-def posts_match(posts: Iterable[Post], *, analyses: dict[int, Analysis] | None = None,
-                rules: RuleSet[int] | None = None) -> int:
+def posts_match(
+    posts: Iterable[Post],
+    *,
+    analyses: dict[int, Analysis] | None = None,
+    rules: RuleSet[int] | None = None,
+) -> int:
     """Record which active rules (or ``rules``) match each post, each match in a topic of
     its rule (``topics.matches_record``); answers how many matches are new. A post already
     matched by a rule keeps its match. ``analyses`` are the posts' analyses by id, when the
@@ -116,14 +130,19 @@ def posts_match(posts: Iterable[Post], *, analyses: dict[int, Analysis] | None =
         analysis = analyses.get(post.pk)
         if analysis is None:
             return rules.match(post.text)
-        return rules.match(post.text, normalised=analysis.normalised,
-                           segmentation=analysis.segmentation)
+        return rules.match(
+            post.text, normalised=analysis.normalised, segmentation=analysis.segmentation
+        )
 
     matched = [(post, found) for post in posts if (found := match(post))]
     if not matched:
         return 0
-    terms = {post.pk: analyses[post.pk].terms if post.pk in analyses
-             else topic_terms(segment(normalise(post.text))) for post, _found in matched}
+    terms = {
+        post.pk: analyses[post.pk].terms
+        if post.pk in analyses
+        else topic_terms(segment(normalise(post.text)))
+        for post, _found in matched
+    }
     return matches_record(matched, terms)
 
 
@@ -136,14 +155,17 @@ def rules_backfill(*, now: Any = None, chunk: int = BACKFILL_CHUNK) -> int:
     since = now - timedelta(days=settings.FENGHUO_RULE_BACKFILL_DAYS)
     found = 0
     for rule_id, expression, active, seen in WatchRule.objects.filter(
-            backfill_pending=True).values_list("id", "expression", "active", "revision"):
+        backfill_pending=True
+    ).values_list("id", "expression", "active", "revision"):
         if active:
             rules = RuleSet({rule_id: expression})
             last_id = 0
             while True:
-                posts = list(Post.objects.filter(published_at__gte=since, pk__gt=last_id)
-                             .order_by("pk").only("id", "text", "published_at", "url",
-                                                  "original_id")[:chunk])
+                posts = list(
+                    Post.objects.filter(published_at__gte=since, pk__gt=last_id)
+                    .order_by("pk")
+                    .only("id", "text", "published_at", "url", "original_id")[:chunk]
+                )
                 if not posts:
                     break
                 last_id = posts[-1].pk
@@ -158,15 +180,17 @@ def rules_backfill(*, now: Any = None, chunk: int = BACKFILL_CHUNK) -> int:
 # --- Services ------------------------------------------------------------------------------
 
 
-def rule_create(*, actor: Any, name: str, expression: str, unit: Unit,
-                active: bool = True) -> WatchRule:
+def rule_create(
+    *, actor: Any, name: str, expression: str, unit: Unit, active: bool = True
+) -> WatchRule:
     """A new watch rule of ``unit``. Roles: analyst, office head, system administrator. The
     expression must parse (400 with the position of the mistake otherwise)."""
     rule_require(actor)
     expression = expression_check(expression)
     with transaction.atomic(durable=True):
-        rule = WatchRule.objects.create(name=name.strip(), expression=expression, unit=unit,
-                                        active=active, created_by=actor)
+        rule = WatchRule.objects.create(
+            name=name.strip(), expression=expression, unit=unit, active=active, created_by=actor
+        )
     rule_set_forget()  # committed (durable): this process must not wait for the clock
     return rule
 
@@ -188,8 +212,9 @@ def rule_update(*, rule: WatchRule, actor: Any, **changes: Any) -> WatchRule:
             setattr(rule, name, value)
         rule.updated_at = timezone.now()
         rule.revision = F("revision") + 1
-        rule.backfill_pending = bool({"expression", "active"} & set(changes)) \
-            or rule.backfill_pending
+        rule.backfill_pending = (
+            bool({"expression", "active"} & set(changes)) or rule.backfill_pending
+        )
         rule.save(update_fields=[*changes, "updated_at", "revision", "backfill_pending"])
         rule.refresh_from_db(fields=["revision"])
     rule_set_forget()
@@ -204,8 +229,9 @@ class TryResult:
     posts: list[Post]
 
 
-def rule_try(*, actor: Any, expression: str, days: int = TRY_DEFAULT_DAYS,
-             limit: int = TRY_DEFAULT_LIMIT) -> TryResult:
+def rule_try(
+    *, actor: Any, expression: str, days: int = TRY_DEFAULT_DAYS, limit: int = TRY_DEFAULT_LIMIT
+) -> TryResult:
     """The posts published in the last ``days`` that ``expression`` matches, newest first,
     at most ``limit`` of them; ``count`` is how many matched in all. Only the newest
     ``TRY_SCAN_LIMIT`` posts of the window are read (``scanned`` says how many were)."""
@@ -214,13 +240,15 @@ def rule_try(*, actor: Any, expression: str, days: int = TRY_DEFAULT_DAYS,
     if node is None:
         raise InvalidInput(field_errors={"expression": [_("This field is required.")]})
     since = timezone.now() - timedelta(days=days)
-    window = (Post.objects.filter(published_at__gte=since).order_by("-published_at", "-id")
-              .values_list("id", "text")[:TRY_SCAN_LIMIT])
+    window = (
+        Post.objects.filter(published_at__gte=since)
+        .order_by("-published_at", "-id")
+        .values_list("id", "text")[:TRY_SCAN_LIMIT]
+    )
     scanned, matched = 0, []
     for post_id, text in window.iterator(chunk_size=1000):
         scanned += 1
         if matches(node, text):
             matched.append(post_id)
     posts = list(Post.objects.filter(pk__in=matched[:limit]).order_by("-published_at", "-id"))
-    return TryResult(count=len(matched), scanned=scanned, scan_limit=TRY_SCAN_LIMIT,
-                     posts=posts)
+    return TryResult(count=len(matched), scanned=scanned, scan_limit=TRY_SCAN_LIMIT, posts=posts)

@@ -53,13 +53,18 @@ class Post(models.Model):
 
     platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices)
     # NULL, not "", for "no URL": the unique constraint must not hold posts without one.
-    url = models.CharField(_("URL"), max_length=URL_MAX_BYTES, null=True,  # noqa: DJ001
-                           blank=True,
-                           help_text=_("Normalised: no fragment, lower-case scheme and host."))
+    url = models.CharField(  # noqa: DJ001
+        _("URL"),
+        max_length=URL_MAX_BYTES,
+        null=True,
+        blank=True,
+        help_text=_("Normalised: no fragment, lower-case scheme and host."),
+    )
     # Looked up only for posts without a URL, through the partial unique index below: a
     # plain index beside it would cost every insert and serve no query.
     content_hash = models.CharField(
-        _("content hash"), max_length=40,
+        _("content hash"),
+        max_length=40,
         help_text=_("SHA-1 of the text after NFKC and whitespace collapsing."),
     )
     author = models.CharField(_("author"), max_length=AUTHOR_MAX_CHARS, blank=True)
@@ -69,14 +74,20 @@ class Post(models.Model):
     reposts = models.PositiveBigIntegerField(_("reposts"), default=0)
     comments = models.PositiveBigIntegerField(_("comments"), default=0)
     likes = models.PositiveBigIntegerField(_("likes"), default=0)
-    source_type = models.CharField(_("source type"), max_length=20, choices=SourceType.choices,
-                                   default=SourceType.OTHER)
+    source_type = models.CharField(
+        _("source type"), max_length=20, choices=SourceType.choices, default=SourceType.OTHER
+    )
     # Filled by the sentiment scorer; blank (null in the API) until then.
-    sentiment = models.CharField(_("sentiment"), max_length=10, choices=Sentiment.choices,
-                                 blank=True)
+    sentiment = models.CharField(
+        _("sentiment"), max_length=10, choices=Sentiment.choices, blank=True
+    )
     sentiment_score = models.FloatField(_("sentiment score"), null=True, blank=True)
-    source = models.CharField(_("intake source"), max_length=40, default="api",
-                              help_text=_("The channel the post first arrived by."))
+    source = models.CharField(
+        _("intake source"),
+        max_length=40,
+        default="api",
+        help_text=_("The channel the post first arrived by."),
+    )
     # SimHash of the text (64 bits, stored signed) and its four 16-bit bands: two texts
     # within 3 bits of each other share a band, so candidates are found by index.
     simhash = models.BigIntegerField(_("SimHash"), null=True, blank=True)
@@ -86,15 +97,27 @@ class Post(models.Model):
     simhash_band3 = models.IntegerField(null=True, blank=True, editable=False)
     # Filled by the sensitive-term scan (``monitoring.sensitive``), with the analysis.
     sensitive_terms = models.JSONField(
-        _("sensitive terms"), default=list, blank=True,
-        help_text=_("The distinct terms of the sensitive-term lists found in the text."))
+        _("sensitive terms"),
+        default=list,
+        blank=True,
+        help_text=_("The distinct terms of the sensitive-term lists found in the text."),
+    )
     sensitive_category = models.CharField(
-        _("sensitive category"), max_length=20, choices=Category.choices, blank=True,
-        help_text=_("The handling category most of the terms found belong to."))
+        _("sensitive category"),
+        max_length=20,
+        choices=Category.choices,
+        blank=True,
+        help_text=_("The handling category most of the terms found belong to."),
+    )
     original = models.ForeignKey(
-        "self", verbose_name=_("source post"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="copies",
-        help_text=_("The earliest near-duplicate of this post; empty when it is the source."))
+        "self",
+        verbose_name=_("source post"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="copies",
+        help_text=_("The earliest near-duplicate of this post; empty when it is the source."),
+    )
     first_seen_at = models.DateTimeField(_("first seen at"), default=timezone.now)
     received_at = models.DateTimeField(_("last received at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
@@ -102,30 +125,41 @@ class Post(models.Model):
     # in the same transaction as its matches: a post stored by a process that died before
     # matching it is completed in the background once this moment has passed
     # (``intake.posts_complete_pending``). Empty once done.
-    complete_after = models.DateTimeField(_("matching due at"), null=True, blank=True,
-                                          editable=False)
+    complete_after = models.DateTimeField(
+        _("matching due at"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-published_at", "-id"]
         verbose_name = _("post")
         verbose_name_plural = _("posts")
         constraints = [
-            models.UniqueConstraint(fields=["url"], condition=Q(url__isnull=False),
-                                    name="post_url_unique"),
-            models.UniqueConstraint(fields=["content_hash"], condition=Q(url__isnull=True),
-                                    name="post_content_hash_unique_without_url"),
+            models.UniqueConstraint(
+                fields=["url"], condition=Q(url__isnull=False), name="post_url_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["content_hash"],
+                condition=Q(url__isnull=True),
+                name="post_content_hash_unique_without_url",
+            ),
             models.CheckConstraint(condition=~Q(url=""), name="post_url_null_not_blank"),
         ]
         indexes = [
             models.Index(fields=["-published_at", "-id"], name="post_stream_idx"),
             models.Index(fields=["platform", "-published_at"], name="post_platform_idx"),
-            models.Index(fields=["sensitive_category", "-published_at", "-id"],
-                         name="post_sensitive_idx"),
-            *[models.Index(fields=[f"simhash_band{band}"], name=f"post_simhash_band{band}_idx")
-              for band in range(4)],
+            models.Index(
+                fields=["sensitive_category", "-published_at", "-id"], name="post_sensitive_idx"
+            ),
+            *[
+                models.Index(fields=[f"simhash_band{band}"], name=f"post_simhash_band{band}_idx")
+                for band in range(4)
+            ],
             # Only the few posts not yet matched are in it.
-            models.Index(fields=["complete_after"], name="post_pending_idx",
-                         condition=Q(complete_after__isnull=False)),
+            models.Index(
+                fields=["complete_after"],
+                name="post_pending_idx",
+                condition=Q(complete_after__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -137,13 +171,22 @@ class WatchRule(models.Model):
     rules are matched against every post the intake stores."""
 
     name = models.CharField(_("name"), max_length=120)
-    expression = models.TextField(_("expression"),
-                                  help_text=_("E.g. (医院 OR 卫健委) AND (收费 OR 投诉) NOT 招聘"))
-    unit = models.ForeignKey("organisation.Unit", verbose_name=_("unit"),
-                             on_delete=models.PROTECT, related_name="watch_rules")
+    expression = models.TextField(
+        _("expression"), help_text=_("E.g. (医院 OR 卫健委) AND (收费 OR 投诉) NOT 招聘")
+    )
+    unit = models.ForeignKey(
+        "organisation.Unit",
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
+        related_name="watch_rules",
+    )
     active = models.BooleanField(_("active"), default=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
-                                   on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     # Counted up by every write: what the process caches (``matching.rule_set``) and the
@@ -151,8 +194,7 @@ class WatchRule(models.Model):
     revision = models.PositiveIntegerField(default=1, editable=False)
     # Set when the rule is written: the posts already stored still have to be matched
     # against it (``matching.rules_backfill``, in the background).
-    backfill_pending = models.BooleanField(_("matching stored posts"), default=True,
-                                           editable=False)
+    backfill_pending = models.BooleanField(_("matching stored posts"), default=True, editable=False)
 
     class Meta:
         ordering = ["unit", "name", "id"]
@@ -169,17 +211,22 @@ class SensitiveTermList(models.Model):
     into one automaton (``monitoring.sensitive``) that every post the intake stores is
     scanned with."""
 
-    category = models.CharField(_("handling category"), max_length=20,
-                                choices=Category.choices)
+    category = models.CharField(_("handling category"), max_length=20, choices=Category.choices)
     name = models.CharField(_("name"), max_length=120)
     terms = models.TextField(
         _("terms"),
-        help_text=_("One term per line; blank lines and lines starting with # are ignored."))
+        help_text=_("One term per line; blank lines and lines starting with # are ignored."),
+    )
     active = models.BooleanField(_("active"), default=True)
     # Empty for the lists loaded on the first migrate, before anybody exists.
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
-                                   null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     # Counted up by every write: the fingerprint of the in-process automaton
@@ -200,13 +247,21 @@ class SensitiveTermList(models.Model):
 class PostMatch(models.Model):
     """A post matched by a watch rule, recorded when the post was stored."""
 
-    post = models.ForeignKey(Post, verbose_name=_("post"), on_delete=models.CASCADE,
-                             related_name="matches")
-    rule = models.ForeignKey(WatchRule, verbose_name=_("rule"), on_delete=models.CASCADE,
-                             related_name="matches")
+    post = models.ForeignKey(
+        Post, verbose_name=_("post"), on_delete=models.CASCADE, related_name="matches"
+    )
+    rule = models.ForeignKey(
+        WatchRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="matches"
+    )
     matched_at = models.DateTimeField(_("matched at"), default=timezone.now)
-    topic = models.ForeignKey("Topic", verbose_name=_("topic"), null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="matches")
+    topic = models.ForeignKey(
+        "Topic",
+        verbose_name=_("topic"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="matches",
+    )
 
     class Meta:
         verbose_name = _("post match")
@@ -214,8 +269,10 @@ class PostMatch(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["post", "rule"], name="post_match_unique"),
         ]
-        indexes = [models.Index(fields=["rule", "post"], name="post_match_rule_idx"),
-                   models.Index(fields=["topic", "post"], name="post_match_topic_idx")]
+        indexes = [
+            models.Index(fields=["rule", "post"], name="post_match_rule_idx"),
+            models.Index(fields=["topic", "post"], name="post_match_topic_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.rule_id} → {self.post_id}"
@@ -226,15 +283,25 @@ class Topic(models.Model):
     (``monitoring.topics``). The figures are those of its posts, recomputed when posts
     join (``refreshed_at`` behind ``changed_at``) and kept over time in snapshots."""
 
-    rule = models.ForeignKey(WatchRule, verbose_name=_("rule"), on_delete=models.CASCADE,
-                             related_name="topics")
+    rule = models.ForeignKey(
+        WatchRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="topics"
+    )
     title = models.CharField(_("title"), max_length=200)
-    keywords = models.JSONField(_("keywords"), default=list,
-                                help_text=_("The words that characterise it, most weighty first."))
+    keywords = models.JSONField(
+        _("keywords"),
+        default=list,
+        help_text=_("The words that characterise it, most weighty first."),
+    )
     # The term weights the similarity of a new post is judged against.
     profile = models.JSONField(default=dict, editable=False)
-    source_post = models.ForeignKey(Post, verbose_name=_("source post"), null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+")
+    source_post = models.ForeignKey(
+        Post,
+        verbose_name=_("source post"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     first_post_at = models.DateTimeField(_("first post at"))
     last_post_at = models.DateTimeField(_("last post at"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -244,13 +311,14 @@ class Topic(models.Model):
     reposts = models.PositiveBigIntegerField(_("reposts"), default=0)
     comments = models.PositiveBigIntegerField(_("comments"), default=0)
     likes = models.PositiveBigIntegerField(_("likes"), default=0)
-    negative_share = models.DecimalField(_("share negative"), max_digits=4, decimal_places=3,
-                                         default=0)
+    negative_share = models.DecimalField(
+        _("share negative"), max_digits=4, decimal_places=3, default=0
+    )
     mainstream_media = models.BooleanField(_("mainstream media carry it"), default=False)
-    platforms = models.JSONField(_("platforms"), default=dict,
-                                 help_text=_("Posts per platform."))
-    categories = models.JSONField(_("sensitive categories"), default=dict,
-                                  help_text=_("Posts per sensitive category."))
+    platforms = models.JSONField(_("platforms"), default=dict, help_text=_("Posts per platform."))
+    categories = models.JSONField(
+        _("sensitive categories"), default=dict, help_text=_("Posts per sensitive category.")
+    )
     changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
     refreshed_at = models.DateTimeField(_("figures computed at"), null=True, blank=True)
     # Intake counts every change up; the refresh records the count it computed from. The
@@ -258,13 +326,19 @@ class Topic(models.Model):
     revision = models.PositiveIntegerField(default=1, editable=False)
     refreshed_revision = models.PositiveIntegerField(default=0, editable=False)
     # Detection: the episodes already alerted, so each is alerted once.
-    negative_alerted_at = models.DateTimeField(_("negative share alerted at"), null=True,
-                                               blank=True)
+    negative_alerted_at = models.DateTimeField(
+        _("negative share alerted at"), null=True, blank=True
+    )
     spike_alerted_at = models.DateTimeField(_("spike alerted at"), null=True, blank=True)
     incident = models.OneToOneField(
-        "incidents.Incident", verbose_name=_("incident"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="topic",
-        help_text=_("The incident accepted from this topic; its figures feed the incident."))
+        "incidents.Incident",
+        verbose_name=_("incident"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="topic",
+        help_text=_("The incident accepted from this topic; its figures feed the incident."),
+    )
 
     class Meta:
         ordering = ["-last_post_at", "-id"]
@@ -272,8 +346,11 @@ class Topic(models.Model):
         verbose_name_plural = _("topics")
         indexes = [
             models.Index(fields=["rule", "-last_post_at"], name="topic_rule_recent_idx"),
-            models.Index(fields=["changed_at"], name="topic_due_idx",
-                         condition=Q(revision__gt=models.F("refreshed_revision"))),
+            models.Index(
+                fields=["changed_at"],
+                name="topic_due_idx",
+                condition=Q(revision__gt=models.F("refreshed_revision")),
+            ),
             models.Index(fields=["-last_post_at", "-id"], name="topic_recent_idx"),
         ]
 
@@ -284,16 +361,18 @@ class Topic(models.Model):
 class TopicSnapshot(models.Model):
     """A topic's figures at one moment: its trend."""
 
-    topic = models.ForeignKey(Topic, verbose_name=_("topic"), on_delete=models.CASCADE,
-                              related_name="snapshots")
+    topic = models.ForeignKey(
+        Topic, verbose_name=_("topic"), on_delete=models.CASCADE, related_name="snapshots"
+    )
     taken_at = models.DateTimeField(_("taken at"))
     posts = models.PositiveIntegerField(_("posts"), default=0)
     posts_last_hour = models.PositiveIntegerField(_("posts in the last hour"), default=0)
     reads = models.PositiveBigIntegerField(_("reads"), default=0)
     reposts = models.PositiveBigIntegerField(_("reposts"), default=0)
     comments = models.PositiveBigIntegerField(_("comments"), default=0)
-    negative_share = models.DecimalField(_("share negative"), max_digits=4, decimal_places=3,
-                                         default=0)
+    negative_share = models.DecimalField(
+        _("share negative"), max_digits=4, decimal_places=3, default=0
+    )
     mainstream_media = models.BooleanField(_("mainstream media carry it"), default=False)
     platforms = models.JSONField(_("platforms"), default=dict)
 
@@ -301,8 +380,9 @@ class TopicSnapshot(models.Model):
         ordering = ["topic", "taken_at"]
         verbose_name = _("topic snapshot")
         verbose_name_plural = _("topic snapshots")
-        constraints = [models.UniqueConstraint(fields=["topic", "taken_at"],
-                                               name="topic_snapshot_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "taken_at"], name="topic_snapshot_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.topic_id} @ {self.taken_at:%Y-%m-%d %H:%M}"
@@ -318,30 +398,40 @@ class Proposal(models.Model):
         ACCEPTED = "accepted", _("accepted")
         DISMISSED = "dismissed", _("dismissed")
 
-    topic = models.ForeignKey(Topic, verbose_name=_("topic"), on_delete=models.CASCADE,
-                              related_name="proposals")
-    suggested_level = models.PositiveSmallIntegerField(_("suggested level"),
-                                                       choices=Level.choices)
+    topic = models.ForeignKey(
+        Topic, verbose_name=_("topic"), on_delete=models.CASCADE, related_name="proposals"
+    )
+    suggested_level = models.PositiveSmallIntegerField(_("suggested level"), choices=Level.choices)
     reasons = models.JSONField(_("reasons"), default=list)
     state = FSMField(_("state"), max_length=10, choices=State.choices, default=State.PROPOSED)
     created_at = models.DateTimeField(_("proposed at"), default=timezone.now)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("decided by"),
-                                   null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    reason = models.TextField(_("reason"), blank=True,
-                              help_text=_("Why it was dismissed."))
-    incident = models.OneToOneField("incidents.Incident", verbose_name=_("incident"),
-                                    null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="proposal")
+    reason = models.TextField(_("reason"), blank=True, help_text=_("Why it was dismissed."))
+    incident = models.OneToOneField(
+        "incidents.Incident",
+        verbose_name=_("incident"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="proposal",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("incident proposal")
         verbose_name_plural = _("incident proposals")
         constraints = [
-            models.UniqueConstraint(fields=["topic"], condition=Q(state="proposed"),
-                                    name="proposal_one_open_per_topic"),
+            models.UniqueConstraint(
+                fields=["topic"], condition=Q(state="proposed"), name="proposal_one_open_per_topic"
+            ),
         ]
         indexes = [models.Index(fields=["state", "-created_at"], name="proposal_state_idx")]
 
@@ -364,10 +454,12 @@ class Feed(models.Model):
 
     name = models.CharField(_("name"), max_length=120)
     url = models.URLField(_("feed URL"), max_length=500, unique=True)
-    platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices,
-                                default=Platform.NEWS_SITE)
-    source_type = models.CharField(_("source type"), max_length=20, choices=SourceType.choices,
-                                   default=SourceType.NEWS_SITE)
+    platform = models.CharField(
+        _("platform"), max_length=20, choices=Platform.choices, default=Platform.NEWS_SITE
+    )
+    source_type = models.CharField(
+        _("source type"), max_length=20, choices=SourceType.choices, default=SourceType.NEWS_SITE
+    )
     active = models.BooleanField(_("active"), default=True)
     interval_minutes = models.PositiveIntegerField(_("poll every (minutes)"), default=10)
     next_poll_at = models.DateTimeField(_("next poll at"), default=timezone.now)
@@ -410,11 +502,16 @@ class ImportJob(models.Model):
     file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
     filename = models.CharField(_("file name"), max_length=255)
     format = models.CharField(_("format"), max_length=4, choices=Format.choices)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"),
-                                    on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
-    state = models.CharField(_("state"), max_length=10, choices=State.choices,
-                             default=State.PENDING)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING
+    )
     leased_until = models.DateTimeField(null=True, blank=True, editable=False)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -424,10 +521,12 @@ class ImportJob(models.Model):
     accepted = models.PositiveIntegerField(_("accepted"), default=0)
     duplicate = models.PositiveIntegerField(_("duplicates"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
-    row_errors = models.JSONField(_("row errors"), default=list,
-                                  help_text=_("Each rejected row: its number and the reason."))
-    error = models.TextField(_("error"), blank=True,
-                             help_text=_("Why the whole file could not be read."))
+    row_errors = models.JSONField(
+        _("row errors"), default=list, help_text=_("Each rejected row: its number and the reason.")
+    )
+    error = models.TextField(
+        _("error"), blank=True, help_text=_("Why the whole file could not be read.")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -37,20 +37,26 @@ def proposal_require(user: Any) -> None:
 
 
 def _lock(proposal: Proposal) -> Proposal:
-    fresh = Proposal.objects.select_for_update(of=("self",)).select_related("topic",
-                                                                            "topic__rule") \
+    fresh = (
+        Proposal.objects.select_for_update(of=("self",))
+        .select_related("topic", "topic__rule")
         .get(pk=proposal.pk)
+    )
     if fresh.state != Proposal.State.PROPOSED:
         raise TransitionNotAllowed(
-            _("This proposal was already %(state)s.") % {"state": fresh.get_state_display()})
+            _("This proposal was already %(state)s.") % {"state": fresh.get_state_display()}
+        )
     return fresh
 
 
 def topic_evidence(topic: Topic, *, limit: int = EVIDENCE_LINKS) -> list[Post]:
     """The topic's posts with the widest reach (reads, then reposts), near-duplicate
     copies left out: the evidence of a proposal."""
-    return list(Post.objects.filter(matches__topic=topic, original__isnull=True)
-                .order_by("-reads", "-reposts", "published_at", "id")[:limit])
+    return list(
+        Post.objects.filter(matches__topic=topic, original__isnull=True).order_by(
+            "-reads", "-reposts", "published_at", "id"
+        )[:limit]
+    )
 
 
 def _main_platform(topic: Topic) -> str:
@@ -60,9 +66,15 @@ def _main_platform(topic: Topic) -> str:
     return max(platforms.items(), key=lambda item: (item[1], item[0]))[0]
 
 
-def proposal_accept(*, proposal: Proposal, actor: Any, event_type: str = EventType.OTHER,
-                    unit: Unit | None = None, title: str = "",
-                    client_ip: str | None = None) -> Incident:
+def proposal_accept(
+    *,
+    proposal: Proposal,
+    actor: Any,
+    event_type: str = EventType.OTHER,
+    unit: Unit | None = None,
+    title: str = "",
+    client_ip: str | None = None,
+) -> Incident:
     """Accept: a ``detected`` incident linked to the topic. ``unit`` defaults to the
     rule's unit, ``title`` to the topic's."""
     proposal_require(actor)
@@ -76,26 +88,34 @@ def proposal_accept(*, proposal: Proposal, actor: Any, event_type: str = EventTy
         links = [post.url for post in ([source] if source else []) + evidence if post.url]
         try:
             incident = incident_create_in_transaction(
-                actor=actor, title=(title or topic.title)[:200],
-                platform=_main_platform(topic), event_type=event_type,
+                actor=actor,
+                title=(title or topic.title)[:200],
+                platform=_main_platform(topic),
+                event_type=event_type,
                 unit=unit or topic.rule.unit,
                 description=(source.text if source else "")[:5000],
                 links=list(dict.fromkeys(links)),
                 # A crawler's clock may run ahead (intake takes posts up to a day ahead);
                 # a lead is discovered no later than it is accepted.
                 discovered_at=min(topic.first_post_at, timezone.now()),
-                metrics={"reads": topic.reads, "reposts": topic.reposts,
-                         "comments": topic.comments, "negative_share": topic.negative_share,
-                         "mainstream_media": topic.mainstream_media},
+                metrics={
+                    "reads": topic.reads,
+                    "reposts": topic.reposts,
+                    "comments": topic.comments,
+                    "negative_share": topic.negative_share,
+                    "mainstream_media": topic.mainstream_media,
+                },
                 client_ip=client_ip,
-                timeline_data={"proposal": proposal.pk, "topic": topic.pk})
+                timeline_data={"proposal": proposal.pk, "topic": topic.pk},
+            )
         except InvalidInput as exc:
             if "discovered_at" not in exc.field_errors:
                 raise
             # A post stored before intake refused such dates: say which time is wrong.
             message = _("The topic's first post is dated %(at)s: %(problem)s") % {
                 "at": timezone.localtime(topic.first_post_at).strftime("%Y-%m-%d %H:%M"),
-                "problem": exc.field_errors["discovered_at"][0]}
+                "problem": exc.field_errors["discovered_at"][0],
+            }
             raise InvalidInput(message, field_errors={"discovered_at": [message]}) from exc
         proposal.accept()
         proposal.decided_by, proposal.decided_at = actor, timezone.now()
@@ -115,8 +135,9 @@ def proposal_dismiss(*, proposal: Proposal, actor: Any, reason: str) -> Proposal
     if not reason:
         raise InvalidInput(field_errors={"reason": [_("Say why it is dismissed.")]})
     if len(reason) > REASON_MAX_LENGTH:
-        raise InvalidInput(field_errors={"reason": [
-            _("At most %(n)d characters.") % {"n": REASON_MAX_LENGTH}]})
+        raise InvalidInput(
+            field_errors={"reason": [_("At most %(n)d characters.") % {"n": REASON_MAX_LENGTH}]}
+        )
     with transaction.atomic(durable=True):
         proposal = _lock(proposal)
         proposal.dismiss()

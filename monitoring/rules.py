@@ -239,7 +239,8 @@ class _Parser:
         if self.depth > MAX_DEPTH:
             raise RuleSyntaxError(
                 _("expression nests deeper than %(n)d levels") % {"n": MAX_DEPTH},
-                token.position, code="too_deep"
+                token.position,
+                code="too_deep",
             )
 
     def expression(self) -> Node:
@@ -383,8 +384,7 @@ def _required_terms(node: Node) -> frozenset[Term] | None:
     candidates = [part for part in parts if part]
     if not candidates:
         return None
-    return min(candidates, key=lambda part: (len(part),
-                                             -sum(len(term.text) for term in part)))
+    return min(candidates, key=lambda part: (len(part), -sum(len(term.text) for term in part)))
 
 
 def terms(node: Node) -> set[str]:
@@ -406,8 +406,9 @@ def _segmentation(text: str) -> Segmentation:
     return Segmentation(text)
 
 
-def occurrence_counts(term: Term, text: str, start: int,
-                      segmentation: Segmentation | None = None) -> bool:
+def occurrence_counts(
+    term: Term, text: str, start: int, segmentation: Segmentation | None = None
+) -> bool:
     """Whether the occurrence of ``term`` at ``start`` of normalised ``text`` is a match:
     on word boundaries where the term starts or ends with an ASCII letter or digit, on
     jieba token boundaries for a ``=`` term (``segmentation`` of ``text`` when the caller
@@ -521,8 +522,8 @@ def _compile(sources: list[str]) -> list[_Predicate]:
     # Safe: the text is generated from parsed rules and holds no name or string of theirs,
     # only term ids (integers) and operators; no builtins are reachable.
     return eval(  # noqa: S307
-        "[" + ",".join(f"lambda f: {source}" for source in sources) + "]",
-        {"__builtins__": {}})
+        "[" + ",".join(f"lambda f: {source}" for source in sources) + "]", {"__builtins__": {}}
+    )
 
 
 class RuleSet(Generic[RuleId]):
@@ -559,15 +560,18 @@ class RuleSet(Generic[RuleId]):
                 required = frozenset(term for term, positive in _walk_terms(node) if positive)
             for term_id in {term_ids[term] for term in required}:
                 triggers.setdefault(term_id, []).append(index)
-            checked_terms.append(tuple({term_ids[term] for term, _positive in _walk_terms(node)
-                                        if needs_check(term)}))
+            checked_terms.append(
+                tuple(
+                    {term_ids[term] for term, _positive in _walk_terms(node) if needs_check(term)}
+                )
+            )
         self._triggers = {term_id: tuple(indexes) for term_id, indexes in triggers.items()}
-        self._checked = {term_id: term for term, term_id in term_ids.items()
-                         if needs_check(term)}
+        self._checked = {term_id: term for term, term_id in term_ids.items() if needs_check(term)}
         # Each rule with the terms whose occurrences need a check, checked only when the
         # rule is evaluated: most occurrences belong to rules that no other term triggers.
-        self._rules: list[tuple[RuleId, _Predicate, tuple[int, ...]]] = list(zip(
-            rule_ids, _compile(sources), checked_terms, strict=True))
+        self._rules: list[tuple[RuleId, _Predicate, tuple[int, ...]]] = list(
+            zip(rule_ids, _compile(sources), checked_terms, strict=True)
+        )
 
         # Per text, one entry: the ids of its terms that count wherever the text occurs,
         # the rules those trigger, and the ids of the terms whose occurrence needs a
@@ -582,16 +586,18 @@ class RuleSet(Generic[RuleId]):
         entries = {}
         for text in unchecked.keys() | checked.keys():
             ids = frozenset(unchecked.get(text, ()))
-            triggered = frozenset(index for term_id in ids
-                                  for index in self._triggers.get(term_id, ()))
+            triggered = frozenset(
+                index for term_id in ids for index in self._triggers.get(term_id, ())
+            )
             entries[text] = [(ids, triggered, tuple(checked.get(text, ())))]
         self._automaton = automaton(entries)
 
     def __len__(self) -> int:
         return len(self._rules)
 
-    def match(self, text: str, *, normalised: str | None = None,
-              segmentation: Segmentation | None = None) -> set[RuleId]:
+    def match(
+        self, text: str, *, normalised: str | None = None, segmentation: Segmentation | None = None
+    ) -> set[RuleId]:
         """The ids of the rules that match ``text``. A caller that has already normalised
         it (``normalise``) passes that, and the ``Segmentation`` of the normalised text
         if it has one, so neither is done again."""
@@ -604,8 +610,7 @@ class RuleSet(Generic[RuleId]):
         found: set[int] = set()
         candidates: set[int] = set()
         pending: dict[int, list[int]] = {}  # a term to check: where it occurs (UTF-8 bytes)
-        for end, (length, ((unchecked, triggered, checked),)) in self._automaton.scan(
-                normalised):
+        for end, (length, ((unchecked, triggered, checked),)) in self._automaton.scan(normalised):
             found |= unchecked
             candidates |= triggered
             for term_id in checked:
@@ -619,9 +624,14 @@ class RuleSet(Generic[RuleId]):
             for term_id in checks:
                 starts = pending.pop(term_id, None)
                 if starts is not None and any(
-                        occurrence_counts(self._checked[term_id], normalised,
-                                          char_offset(normalised, start), segmentation)
-                        for start in starts):
+                    occurrence_counts(
+                        self._checked[term_id],
+                        normalised,
+                        char_offset(normalised, start),
+                        segmentation,
+                    )
+                    for start in starts
+                ):
                     found.add(term_id)
             if predicate(found):
                 matched.add(rule_id)

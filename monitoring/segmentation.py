@@ -75,15 +75,15 @@ class Segmentation:
         tokens = self._tokens.get(index)
         if tokens is None:
             piece = self.pieces[index]
-            tokens = self._tokens[index] = (cutter().cut(piece) if index % 2
-                                            else gap_tokens(piece))
+            tokens = self._tokens[index] = cutter().cut(piece) if index % 2 else gap_tokens(piece)
         return tokens
 
     def tokens(self) -> list[str]:
         """All the tokens: ``jieba.lcut(text)``."""
         if self._all is None:
-            self._all = [token for index in range(len(self.pieces))
-                         for token in self.piece_tokens(index)]
+            self._all = [
+                token for index in range(len(self.pieces)) for token in self.piece_tokens(index)
+            ]
         return self._all
 
     def __iter__(self) -> Iterator[str]:

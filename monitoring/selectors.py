@@ -88,8 +88,11 @@ def topic_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Topic]:
     if filters.get("since"):
         queryset = queryset.filter(last_post_at__gte=filters["since"])
     if filters.get("proposed") is not None:
-        queryset = queryset.filter(proposals__state=Proposal.State.PROPOSED) \
-            if filters["proposed"] else queryset.exclude(proposals__state=Proposal.State.PROPOSED)
+        queryset = (
+            queryset.filter(proposals__state=Proposal.State.PROPOSED)
+            if filters["proposed"]
+            else queryset.exclude(proposals__state=Proposal.State.PROPOSED)
+        )
     if filters.get("incident") is not None:
         queryset = queryset.filter(incident__isnull=not filters["incident"])
     return queryset.order_by("-last_post_at", "-id")
@@ -99,8 +102,8 @@ def proposal_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Proposal
     """Newest first. Filters: ``state``, ``topic``."""
     filters = filters or {}
     queryset = Proposal.objects.select_related(
-        "topic", "topic__rule", "topic__rule__unit", "topic__source_post", "decided_by",
-        "incident")
+        "topic", "topic__rule", "topic__rule__unit", "topic__source_post", "decided_by", "incident"
+    )
     if filters.get("state"):
         queryset = queryset.filter(state=filters["state"])
     if filters.get("topic"):
@@ -113,22 +116,26 @@ def topic_snapshots(topic: Topic) -> QuerySet[TopicSnapshot]:
     return topic.snapshots.order_by("taken_at")
 
 
-def topics_hourly_posts(topic_ids: list[int], *, hours: int = 24,
-                        now: datetime | None = None) -> dict[int, list[int]]:
+def topics_hourly_posts(
+    topic_ids: list[int], *, hours: int = 24, now: datetime | None = None
+) -> dict[int, list[int]]:
     """Posts published per hour over the last ``hours``, per topic, oldest hour first (one
     query): the sparklines of the monitoring board."""
     now = now or timezone.now()
     start = (now - timedelta(hours=hours - 1)).replace(minute=0, second=0, microsecond=0)
     counts: dict[int, dict[datetime, int]] = defaultdict(dict)
-    rows = (Post.objects.filter(matches__topic__in=topic_ids, published_at__gte=start,
-                                published_at__lte=now)
-            .annotate(hour=TruncHour("published_at"))
-            .values_list("matches__topic", "hour").annotate(n=Count("id", distinct=True)))
+    rows = (
+        Post.objects.filter(
+            matches__topic__in=topic_ids, published_at__gte=start, published_at__lte=now
+        )
+        .annotate(hour=TruncHour("published_at"))
+        .values_list("matches__topic", "hour")
+        .annotate(n=Count("id", distinct=True))
+    )
     for topic_id, hour, n in rows:
         counts[topic_id][hour] = n
     slots = [start + timedelta(hours=h) for h in range(hours)]
-    return {topic_id: [counts[topic_id].get(slot, 0) for slot in slots]
-            for topic_id in topic_ids}
+    return {topic_id: [counts[topic_id].get(slot, 0) for slot in slots] for topic_id in topic_ids}
 
 
 def topic_top_sources(topic: Topic, *, limit: int = 10) -> list[dict[str, Any]]:
@@ -138,13 +145,17 @@ def topic_top_sources(topic: Topic, *, limit: int = 10) -> list[dict[str, Any]]:
         Post.objects.filter(matches__topic=topic)
         .values("author", "platform", "source_type")
         .annotate(posts=Count("id"), reads=Sum("reads"), reposts=Sum("reposts"))
-        .order_by("-reads", "-reposts", "author")[:limit])
+        .order_by("-reads", "-reposts", "author")[:limit]
+    )
 
 
 def topic_posts(topic: Topic) -> QuerySet[Post]:
     """The topic's posts, newest first, each with its source post."""
-    return (Post.objects.filter(matches__topic=topic).select_related("original")
-            .order_by("-published_at", "-id"))
+    return (
+        Post.objects.filter(matches__topic=topic)
+        .select_related("original")
+        .order_by("-published_at", "-id")
+    )
 
 
 def proposals_open() -> QuerySet[Proposal]:
@@ -158,30 +169,52 @@ def proposals_open() -> QuerySet[Proposal]:
 def post_stream(*, filters: dict[str, Any] | None = None) -> QuerySet[Post]:
     """``post_list`` for the board's stream: each post with its source post and its
     matches (rule, topic); three queries per page whatever its length."""
-    return post_list(filters=filters).select_related("original").prefetch_related(
-        Prefetch("matches", queryset=PostMatch.objects.select_related("rule", "topic")
-                 .order_by("rule_id")))
+    return (
+        post_list(filters=filters)
+        .select_related("original")
+        .prefetch_related(
+            Prefetch(
+                "matches",
+                queryset=PostMatch.objects.select_related("rule", "topic").order_by("rule_id"),
+            )
+        )
+    )
 
 
 def topic_post_heads(topic: Topic) -> QuerySet[Post]:
     """The topic's posts that are not near-duplicate copies of another of its posts,
     newest first, each with ``copies_count``: how many of its copies the topic holds."""
     in_topic = PostMatch.objects.filter(topic=topic).values("post_id")
-    copies = (PostMatch.objects.filter(topic=topic, post__original_id=OuterRef("pk"))
-              .order_by().values("topic_id").annotate(n=Count("id")).values("n"))
-    return (Post.objects.filter(matches__topic=topic).select_related("original")
-            .exclude(original_id__in=in_topic)
-            .annotate(copies_count=Coalesce(Subquery(copies, output_field=IntegerField()), 0))
-            .order_by("-published_at", "-id"))
+    copies = (
+        PostMatch.objects.filter(topic=topic, post__original_id=OuterRef("pk"))
+        .order_by()
+        .values("topic_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return (
+        Post.objects.filter(matches__topic=topic)
+        .select_related("original")
+        .exclude(original_id__in=in_topic)
+        .annotate(copies_count=Coalesce(Subquery(copies, output_field=IntegerField()), 0))
+        .order_by("-published_at", "-id")
+    )
 
 
-def topic_copies(topic: Topic, *, sources: list[int], per_source: int = 5
-                 ) -> dict[int, list[Post]]:
+def topic_copies(topic: Topic, *, sources: list[int], per_source: int = 5) -> dict[int, list[Post]]:
     """The earliest ``per_source`` copies in the topic of each of ``sources`` (one query)."""
-    rows = (Post.objects.filter(matches__topic=topic, original_id__in=sources)
-            .annotate(rank=Window(RowNumber(), partition_by=[F("original_id")],
-                                  order_by=[F("published_at").asc(), F("id").asc()]))
-            .filter(rank__lte=per_source).order_by("original_id", "published_at", "id"))
+    rows = (
+        Post.objects.filter(matches__topic=topic, original_id__in=sources)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("original_id")],
+                order_by=[F("published_at").asc(), F("id").asc()],
+            )
+        )
+        .filter(rank__lte=per_source)
+        .order_by("original_id", "published_at", "id")
+    )
     grouped: dict[int, list[Post]] = defaultdict(list)
     for post in rows:
         grouped[post.original_id].append(post)

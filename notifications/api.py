@@ -44,9 +44,12 @@ class NotificationListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, NotificationFilterSerializer)
-        return paginated_answer(self, request,
-                                notification_list(user=request.user, filters=filters),
-                                NotificationSerializer)
+        return paginated_answer(
+            self,
+            request,
+            notification_list(user=request.user, filters=filters),
+            NotificationSerializer,
+        )
 
 
 class NotificationAcknowledgeApi(APIView):

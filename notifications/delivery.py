@@ -82,15 +82,23 @@ def deliver_pending(*, now: datetime | None = None, batch: int = 100) -> Deliver
         claimed, held_until = notifications_claim_due(now=now or timezone.now(), batch=batch)
         total.claimed += len(claimed)
         for notification_id in claimed:
-            total.add(notification_deliver(notification_id=notification_id,
-                                           held_until=held_until, now=now))
+            total.add(
+                notification_deliver(
+                    notification_id=notification_id, held_until=held_until, now=now
+                )
+            )
         if len(claimed) < batch:
             break
     Heartbeat.objects.update_or_create(name="delivery", defaults={"at": now or timezone.now()})
     if total.claimed:
-        logger.info("delivery: %s claimed, %s delivered, %s to retry, %s given up, %s skipped",
-                    total.claimed, total.delivered, total.retrying, total.gave_up,
-                    total.skipped)
+        logger.info(
+            "delivery: %s claimed, %s delivered, %s to retry, %s given up, %s skipped",
+            total.claimed,
+            total.delivered,
+            total.retrying,
+            total.gave_up,
+            total.skipped,
+        )
     return total
 
 
@@ -98,67 +106,102 @@ def notifications_claim_due(*, now: datetime, batch: int) -> tuple[list[int], da
     """Lease up to ``batch`` due rows to this run: answers their ids and the lease's end
     (their new ``next_attempt_at``)."""
     held_until = now + lease()
-    due_now = {"channel__in": DELIVERED_BY_WORKER, "delivered_at__isnull": True,
-               "failed_at__isnull": True, "next_attempt_at__lte": now}
+    due_now = {
+        "channel__in": DELIVERED_BY_WORKER,
+        "delivered_at__isnull": True,
+        "failed_at__isnull": True,
+        "next_attempt_at__lte": now,
+    }
     with transaction.atomic():
         due = list(
             Notification.objects.select_for_update(skip_locked=True)
-            .filter(**due_now).order_by("next_attempt_at", "pk")
+            .filter(**due_now)
+            .order_by("next_attempt_at", "pk")
             .values_list("pk", flat=True)[:batch]
         )
         if not due:
             return [], held_until
         # Conditional as well as locked: on SQLite the lock is the whole database's.
         Notification.objects.filter(pk__in=due, **due_now).update(next_attempt_at=held_until)
-        mine = set(Notification.objects.filter(pk__in=due, next_attempt_at=held_until)
-                   .values_list("pk", flat=True))
+        mine = set(
+            Notification.objects.filter(pk__in=due, next_attempt_at=held_until).values_list(
+                "pk", flat=True
+            )
+        )
     return [pk for pk in due if pk in mine], held_until
 
 
-def notification_deliver(*, notification_id: int, held_until: datetime,
-                         now: datetime | None = None) -> Outcome:
+def notification_deliver(
+    *, notification_id: int, held_until: datetime, now: datetime | None = None
+) -> Outcome:
     """Send one claimed row, unless it was taken, delivered or given up meanwhile."""
     at = now or timezone.now()
     hold = at + lease()
     taken = Notification.objects.filter(
-        pk=notification_id, next_attempt_at=held_until, delivered_at__isnull=True,
+        pk=notification_id,
+        next_attempt_at=held_until,
+        delivered_at__isnull=True,
         failed_at__isnull=True,
     ).update(next_attempt_at=hold)
     if not taken:
         return Outcome.SKIPPED
-    notification = Notification.objects.select_related(
-        "recipient", "endpoint", "deadline").get(pk=notification_id)
+    notification = Notification.objects.select_related("recipient", "endpoint", "deadline").get(
+        pk=notification_id
+    )
     if reason := _not_to_be_sent(notification):
         Notification.objects.filter(pk=notification.pk, next_attempt_at=hold).update(
-            failed_at=at, next_attempt_at=None, last_error=reason)
+            failed_at=at, next_attempt_at=None, last_error=reason
+        )
         logger.info("notification %s not sent: %s", notification.pk, reason)
         return Outcome.GAVE_UP
 
     sent = _send(notification, at=at)
     finished = now or timezone.now()
     attempts = notification.attempts + 1
-    ours = Notification.objects.filter(pk=notification.pk, next_attempt_at=hold,
-                                       delivered_at__isnull=True, failed_at__isnull=True)
+    ours = Notification.objects.filter(
+        pk=notification.pk, next_attempt_at=hold, delivered_at__isnull=True, failed_at__isnull=True
+    )
     with transaction.atomic():
         DeliveryAttempt.objects.create(
-            notification=notification, at=at, ok=sent.ok, status_code=sent.status_code,
-            error=sent.error, duration_ms=sent.duration_ms,
+            notification=notification,
+            at=at,
+            ok=sent.ok,
+            status_code=sent.status_code,
+            error=sent.error,
+            duration_ms=sent.duration_ms,
         )
         if sent.ok:
-            ours.update(delivered_at=finished, next_attempt_at=None, attempts=F("attempts") + 1,
-                        last_error="")
+            ours.update(
+                delivered_at=finished,
+                next_attempt_at=None,
+                attempts=F("attempts") + 1,
+                last_error="",
+            )
             return Outcome.DELIVERED
         if attempts >= settings.FENGHUO_DELIVERY_MAX_ATTEMPTS:
-            ours.update(failed_at=finished, next_attempt_at=None, attempts=F("attempts") + 1,
-                        last_error=sent.error)
+            ours.update(
+                failed_at=finished,
+                next_attempt_at=None,
+                attempts=F("attempts") + 1,
+                last_error=sent.error,
+            )
             outcome = Outcome.GAVE_UP
         else:
-            ours.update(next_attempt_at=finished + backoff(attempts),
-                        attempts=F("attempts") + 1, last_error=sent.error)
+            ours.update(
+                next_attempt_at=finished + backoff(attempts),
+                attempts=F("attempts") + 1,
+                last_error=sent.error,
+            )
             outcome = Outcome.RETRYING
     log = logger.warning if outcome is Outcome.GAVE_UP else logger.info
-    log("notification %s (%s) attempt %s failed%s: %s", notification.pk, notification.channel,
-        attempts, ", giving up" if outcome is Outcome.GAVE_UP else "", sent.error)
+    log(
+        "notification %s (%s) attempt %s failed%s: %s",
+        notification.pk,
+        notification.channel,
+        attempts,
+        ", giving up" if outcome is Outcome.GAVE_UP else "",
+        sent.error,
+    )
     return outcome
 
 
@@ -175,8 +218,11 @@ def _not_to_be_sent(notification: Notification) -> str:
         return "the webhook endpoint was turned off"
     # A reminder is about a deadline still to be met: once met or dropped it is noise.
     # Overdue and escalation alerts stay true after the fact and are still sent.
-    if (notification.kind == Notification.Kind.REMINDER and notification.deadline is not None
-            and notification.deadline.status != Deadline.Status.OPEN):
+    if (
+        notification.kind == Notification.Kind.REMINDER
+        and notification.deadline is not None
+        and notification.deadline.status != Deadline.Status.OPEN
+    ):
         return "the deadline was no longer open when the reminder was due to go out"
     return ""
 
@@ -195,12 +241,15 @@ def _send(notification: Notification, *, at: datetime) -> SendResult:
 def _send_email(notification: Notification) -> SendResult:
     assert notification.recipient is not None  # noqa: S101 (checked by _not_to_be_sent)
     started = time.monotonic()
-    message = "\n\n".join(part for part in (notification.body, incident_path(notification))
-                          if part)
+    message = "\n\n".join(part for part in (notification.body, incident_path(notification)) if part)
     try:
         # One line: a newline in a subject is a header injection Django refuses.
-        send_mail(subject=" ".join(notification.title.split()), message=message,
-                  from_email=None, recipient_list=[notification.recipient.email])
+        send_mail(
+            subject=" ".join(notification.title.split()),
+            message=message,
+            from_email=None,
+            recipient_list=[notification.recipient.email],
+        )
     except OSError as error:  # smtplib.SMTPException is an OSError, as are socket errors
         return SendResult(ok=False, error=f"email: {error}", duration_ms=_ms_since(started))
     return SendResult(ok=True, duration_ms=_ms_since(started))

@@ -15,16 +15,25 @@ class WebhookEndpoint(models.Model):
         FEISHU = "feishu", _("Feishu (飞书) group robot")
         GENERIC = "generic", _("generic JSON webhook")
 
-    unit = models.ForeignKey("organisation.Unit", verbose_name=_("unit"),
-                             on_delete=models.CASCADE, related_name="webhook_endpoints")
+    unit = models.ForeignKey(
+        "organisation.Unit",
+        verbose_name=_("unit"),
+        on_delete=models.CASCADE,
+        related_name="webhook_endpoints",
+    )
     name = models.CharField(_("name"), max_length=120)
     format = models.CharField(_("format"), max_length=10, choices=Format.choices)
-    url = models.URLField(_("URL"), max_length=500,
-                          help_text=_("The robot's webhook address, with its access token."))
+    url = models.URLField(
+        _("URL"), max_length=500, help_text=_("The robot's webhook address, with its access token.")
+    )
     secret = models.CharField(
-        _("signing secret"), max_length=200, blank=True,
-        help_text=_("DingTalk and Feishu: the robot's signing secret (加签), if it has one. "
-                    "Generic: requests carry an X-Fenghuo-Signature header."),
+        _("signing secret"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "DingTalk and Feishu: the robot's signing secret (加签), if it has one. "
+            "Generic: requests carry an X-Fenghuo-Signature header."
+        ),
     )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -68,22 +77,43 @@ class Notification(models.Model):
         WEBHOOK = "webhook", _("group robot / webhook")
 
     key = models.CharField(_("idempotency key"), max_length=200, unique=True)
-    incident = models.ForeignKey("incidents.Incident", verbose_name=_("incident"), null=True,
-                                 blank=True, on_delete=models.CASCADE,
-                                 related_name="notifications")
-    deadline = models.ForeignKey("incidents.Deadline", verbose_name=_("deadline"), null=True,
-                                 blank=True, on_delete=models.CASCADE,
-                                 related_name="notifications")
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        verbose_name=_("incident"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    deadline = models.ForeignKey(
+        "incidents.Deadline",
+        verbose_name=_("deadline"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     step = models.IntegerField(_("step"), default=0)
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recipient"),
-                                  null=True, blank=True, on_delete=models.CASCADE,
-                                  related_name="notifications")
-    endpoint = models.ForeignKey(WebhookEndpoint, verbose_name=_("webhook endpoint"),
-                                 null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="notifications")
-    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices,
-                               default=Channel.IN_APP)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        verbose_name=_("webhook endpoint"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="notifications",
+    )
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.IN_APP
+    )
     title = models.CharField(_("title"), max_length=300)
     # About a drill (演练): marked in every message, so no one mistakes it for real.
     is_drill = models.BooleanField(_("drill"), default=False)
@@ -106,14 +136,18 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "read_at"]),
             models.Index(fields=["channel", "delivered_at"]),
             # What delivery looks for: small, since delivered and failed rows leave it.
-            models.Index(fields=["next_attempt_at"], name="notification_due_idx",
-                         condition=Q(delivered_at__isnull=True, failed_at__isnull=True)),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="notification_due_idx",
+                condition=Q(delivered_at__isnull=True, failed_at__isnull=True),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(channel="webhook", endpoint__isnull=False, recipient__isnull=True)
-                           | (~Q(channel="webhook") & Q(endpoint__isnull=True,
-                                                        recipient__isnull=False))),
+                condition=(
+                    Q(channel="webhook", endpoint__isnull=False, recipient__isnull=True)
+                    | (~Q(channel="webhook") & Q(endpoint__isnull=True, recipient__isnull=False))
+                ),
                 name="notification_goes_to_a_person_or_an_endpoint",
             ),
         ]
@@ -124,9 +158,17 @@ class Notification(models.Model):
         return f"{self.get_kind_display()} → {self.recipient or self.endpoint}: {self.title}"
 
     @staticmethod
-    def make_key(*, kind: str, recipient_id: int | None, channel: str,
-                 incident_id: int | None = None, deadline_id: int | None = None, step: int = 0,
-                 endpoint_id: int | None = None, subject: str = "") -> str:
+    def make_key(
+        *,
+        kind: str,
+        recipient_id: int | None,
+        channel: str,
+        incident_id: int | None = None,
+        deadline_id: int | None = None,
+        step: int = 0,
+        endpoint_id: int | None = None,
+        subject: str = "",
+    ) -> str:
         """A webhook row is keyed by its endpoint (``recipient_id=None``): a robot shared by
         several recipients' unit gets the message once. ``subject`` names what a message
         about no incident is about (``topic12``), in place of the incident."""
@@ -139,9 +181,12 @@ class DeliveryAttempt(models.Model):
     """One try at sending an email or webhook notification, kept so that the incident
     shows what was sent, when, and what the other side answered."""
 
-    notification = models.ForeignKey(Notification, verbose_name=_("notification"),
-                                     on_delete=models.CASCADE,
-                                     related_name="delivery_attempts")
+    notification = models.ForeignKey(
+        Notification,
+        verbose_name=_("notification"),
+        on_delete=models.CASCADE,
+        related_name="delivery_attempts",
+    )
     at = models.DateTimeField(_("at"))
     ok = models.BooleanField(_("succeeded"))
     status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)

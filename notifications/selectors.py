@@ -15,8 +15,9 @@ def reads_everyones(user: User) -> bool:
     return user.has_role(*READ_EVERYONES_ROLES)
 
 
-def notification_list(*, user: User, filters: dict[str, Any] | None = None,
-                      own_only: bool = False) -> QuerySet[Notification]:
+def notification_list(
+    *, user: User, filters: dict[str, Any] | None = None, own_only: bool = False
+) -> QuerySet[Notification]:
     """The notifications ``user`` may read: their own, or everyone's for the office head
     and the system administrator (unless ``own_only``, as in the inbox)."""
     filters = filters or {}

@@ -10,12 +10,15 @@ from .models import Notification
 class NotificationFilterSerializer(serializers.Serializer):
     """Filters of the notification list (query parameters)."""
 
-    incident = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
-                                        help_text="Incident id.")
+    incident = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Incident id."
+    )
     recipient = serializers.IntegerField(
-        min_value=1, max_value=MAX_ID, required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
         help_text="Recipient's user id (only the office head and the system administrator "
-                  "see other people's notifications).",
+        "see other people's notifications).",
     )
     kind = serializers.ChoiceField(choices=Notification.Kind.choices, required=False)
     channel = serializers.ChoiceField(choices=Notification.Channel.choices, required=False)
@@ -28,9 +31,22 @@ class NotificationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Notification
-        fields = ["id", "incident", "deadline", "kind", "step", "recipient", "recipient_name",
-                  "channel", "title", "body", "created_at", "delivered_at", "read_at",
-                  "acknowledged_at"]
+        fields = [
+            "id",
+            "incident",
+            "deadline",
+            "kind",
+            "step",
+            "recipient",
+            "recipient_name",
+            "channel",
+            "title",
+            "body",
+            "created_at",
+            "delivered_at",
+            "read_at",
+            "acknowledged_at",
+        ]
         read_only_fields = fields
 
     def get_recipient_name(self, notification: Notification) -> str | None:

@@ -23,9 +23,18 @@ ALL_CHANNELS = tuple(Notification.Channel.values)
 
 
 def notifications_write(
-    *, recipients: Iterable[User], kind: str, title: str, body: str = "", at: datetime,
-    incident_id: int | None = None, deadline_id: int | None = None, step: int = 0,
-    channels: Iterable[str] = ALL_CHANNELS, subject: str = "", link: str = "",
+    *,
+    recipients: Iterable[User],
+    kind: str,
+    title: str,
+    body: str = "",
+    at: datetime,
+    incident_id: int | None = None,
+    deadline_id: int | None = None,
+    step: int = 0,
+    channels: Iterable[str] = ALL_CHANNELS,
+    subject: str = "",
+    link: str = "",
 ) -> int:
     """Write outbox rows for ``channels`` (all of them unless told): an in-app row per
     recipient, an email row per recipient with an address, and one webhook row per active
@@ -37,8 +46,17 @@ def notifications_write(
     ``notifications.delivery``, which is nudged when the transaction commits."""
     people = list({r.pk: r for r in recipients}.values())
     rows = notification_rows(
-        recipients=people, kind=kind, title=title, body=body, at=at, incident_id=incident_id,
-        deadline_id=deadline_id, step=step, channels=channels, subject=subject, link=link,
+        recipients=people,
+        kind=kind,
+        title=title,
+        body=body,
+        at=at,
+        incident_id=incident_id,
+        deadline_id=deadline_id,
+        step=step,
+        channels=channels,
+        subject=subject,
+        link=link,
         endpoints_by_unit=endpoints_by_unit(unit_ids={p.unit_id for p in people}),
     )
     return notifications_save(rows)
@@ -52,50 +70,89 @@ def endpoints_by_unit(*, unit_ids: Iterable[int | None]) -> dict[int, list[int]]
         return found
     for unit_id, endpoint_id in (
         WebhookEndpoint.objects.filter(unit_id__in=wanted, active=True)
-        .order_by("pk").values_list("unit_id", "pk")
+        .order_by("pk")
+        .values_list("unit_id", "pk")
     ):
         found.setdefault(unit_id, []).append(endpoint_id)
     return found
 
 
 def notification_rows(
-    *, recipients: Iterable[User], kind: str, title: str, at: datetime,
-    endpoints_by_unit: dict[int, list[int]], body: str = "", incident_id: int | None = None,
-    deadline_id: int | None = None, step: int = 0, channels: Iterable[str] = ALL_CHANNELS,
-    subject: str = "", link: str = "",
+    *,
+    recipients: Iterable[User],
+    kind: str,
+    title: str,
+    at: datetime,
+    endpoints_by_unit: dict[int, list[int]],
+    body: str = "",
+    incident_id: int | None = None,
+    deadline_id: int | None = None,
+    step: int = 0,
+    channels: Iterable[str] = ALL_CHANNELS,
+    subject: str = "",
+    link: str = "",
 ) -> list[Notification]:
     """The outbox rows of one event, unsaved (no query): see ``notifications_write``."""
     wanted = set(channels)
     people = list({r.pk: r for r in recipients}.values())
-    common = {"incident_id": incident_id, "deadline_id": deadline_id, "kind": kind,
-              "step": step, "title": title[:300], "body": body, "created_at": at,
-              "link": link}
-    key = partial(Notification.make_key, kind=kind, incident_id=incident_id,
-                  deadline_id=deadline_id, step=step, subject=subject)
+    common = {
+        "incident_id": incident_id,
+        "deadline_id": deadline_id,
+        "kind": kind,
+        "step": step,
+        "title": title[:300],
+        "body": body,
+        "created_at": at,
+        "link": link,
+    }
+    key = partial(
+        Notification.make_key,
+        kind=kind,
+        incident_id=incident_id,
+        deadline_id=deadline_id,
+        step=step,
+        subject=subject,
+    )
     rows = []
     for person in people:
         if Notification.Channel.IN_APP in wanted:
-            rows.append(Notification(
-                key=key(recipient_id=person.pk, channel=Notification.Channel.IN_APP),
-                recipient=person, channel=Notification.Channel.IN_APP, delivered_at=at,
-                **common,
-            ))
+            rows.append(
+                Notification(
+                    key=key(recipient_id=person.pk, channel=Notification.Channel.IN_APP),
+                    recipient=person,
+                    channel=Notification.Channel.IN_APP,
+                    delivered_at=at,
+                    **common,
+                )
+            )
         if Notification.Channel.EMAIL in wanted and person.email:
-            rows.append(Notification(
-                key=key(recipient_id=person.pk, channel=Notification.Channel.EMAIL),
-                recipient=person, channel=Notification.Channel.EMAIL, next_attempt_at=at,
-                **common,
-            ))
+            rows.append(
+                Notification(
+                    key=key(recipient_id=person.pk, channel=Notification.Channel.EMAIL),
+                    recipient=person,
+                    channel=Notification.Channel.EMAIL,
+                    next_attempt_at=at,
+                    **common,
+                )
+            )
     if Notification.Channel.WEBHOOK in wanted:
-        endpoint_ids = sorted({endpoint_id for p in people
-                               for endpoint_id in endpoints_by_unit.get(p.unit_id, [])})
+        endpoint_ids = sorted(
+            {endpoint_id for p in people for endpoint_id in endpoints_by_unit.get(p.unit_id, [])}
+        )
         for endpoint_id in endpoint_ids:
-            rows.append(Notification(
-                key=key(recipient_id=None, endpoint_id=endpoint_id,
-                        channel=Notification.Channel.WEBHOOK),
-                endpoint_id=endpoint_id, channel=Notification.Channel.WEBHOOK,
-                next_attempt_at=at, **common,
-            ))
+            rows.append(
+                Notification(
+                    key=key(
+                        recipient_id=None,
+                        endpoint_id=endpoint_id,
+                        channel=Notification.Channel.WEBHOOK,
+                    ),
+                    endpoint_id=endpoint_id,
+                    channel=Notification.Channel.WEBHOOK,
+                    next_attempt_at=at,
+                    **common,
+                )
+            )
     return rows
 
 
@@ -106,8 +163,9 @@ def notifications_save(rows: list[Notification]) -> int:
         return 0
     rows = list({r.key: r for r in rows}.values())
     _mark_drills(rows)
-    existing = set(Notification.objects.filter(key__in=[r.key for r in rows])
-                   .values_list("key", flat=True))
+    existing = set(
+        Notification.objects.filter(key__in=[r.key for r in rows]).values_list("key", flat=True)
+    )
     new = [r for r in rows if r.key not in existing]
     # ignore_conflicts still: a concurrent writer may have added a key since we looked.
     Notification.objects.bulk_create(new, ignore_conflicts=True)
@@ -125,8 +183,9 @@ def _mark_drills(rows: list[Notification]) -> None:
     incident_ids = {r.incident_id for r in rows if r.incident_id}
     if not incident_ids:
         return
-    drills = set(Incident.objects.filter(pk__in=incident_ids, is_drill=True)
-                 .values_list("pk", flat=True))
+    drills = set(
+        Incident.objects.filter(pk__in=incident_ids, is_drill=True).values_list("pk", flat=True)
+    )
     for row in rows:
         if row.incident_id in drills:
             row.is_drill = True
@@ -151,8 +210,7 @@ def _enqueue_delivery() -> None:
         # possible (one connection attempt, bounded by the broker connection settings).
         deliver_task.apply_async(retry=False)
     except Exception:  # any broker or transport error: beat delivers at its next run
-        logger.warning("could not enqueue notification delivery; beat will deliver",
-                       exc_info=True)
+        logger.warning("could not enqueue notification delivery; beat will deliver", exc_info=True)
 
 
 def notifications_mark_all_read(*, actor: User) -> int:
@@ -184,9 +242,16 @@ def notification_acknowledge(
             ).update(acknowledged_at=now, acknowledged_by=actor, next_check_at=None)
             if stopped and notification.incident_id:
                 TimelineEntry.objects.create(
-                    incident_id=notification.incident_id, actor=actor, at=now,
-                    kind=TimelineEntry.Kind.ALERT, action="acknowledge", client_ip=client_ip,
-                    data={"notification": notification.pk, "deadline": notification.deadline_id,
-                          "step": notification.step},
+                    incident_id=notification.incident_id,
+                    actor=actor,
+                    at=now,
+                    kind=TimelineEntry.Kind.ALERT,
+                    action="acknowledge",
+                    client_ip=client_ip,
+                    data={
+                        "notification": notification.pk,
+                        "deadline": notification.deadline_id,
+                        "step": notification.step,
+                    },
                 )
     return notification

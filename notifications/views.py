@@ -29,14 +29,20 @@ NO_CONTENT = 204
 def inbox(request: HttpRequest) -> HttpResponse:
     # The inbox shows what was sent in the app; the email copy of the same alert is not
     # a second item to deal with.
-    in_app = notification_list(user=request.user, own_only=True,
-                               filters={"channel": Notification.Channel.IN_APP})
+    in_app = notification_list(
+        user=request.user, own_only=True, filters={"channel": Notification.Channel.IN_APP}
+    )
     paginator = Paginator(in_app, INBOX_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    return render(request, "notifications/inbox.html", {
-        "page": page, "notifications": page.object_list,
-        "unread": unread_count(user=request.user),
-    })
+    return render(
+        request,
+        "notifications/inbox.html",
+        {
+            "page": page,
+            "notifications": page.object_list,
+            "unread": unread_count(user=request.user),
+        },
+    )
 
 
 @require_GET
@@ -48,8 +54,7 @@ def bell(request: HttpRequest) -> HttpResponse:
             # into the top bar (and do not throw away what the person is typing).
             return HttpResponse(status=NO_CONTENT)
         return redirect_to_login(request.get_full_path())
-    return render(request, "notifications/_bell.html",
-                  {"unread": unread_count(user=request.user)})
+    return render(request, "notifications/_bell.html", {"unread": unread_count(user=request.user)})
 
 
 @login_required
@@ -68,8 +73,9 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     except Notification.DoesNotExist as exc:
         raise Http404(_("No such notification.")) from exc
     try:
-        notification_acknowledge(notification=notification, actor=request.user,
-                                 client_ip=client_ip(request))
+        notification_acknowledge(
+            notification=notification, actor=request.user, client_ip=client_ip(request)
+        )
     except DomainError as exc:
         apply_domain_error(request, exc)
     else:

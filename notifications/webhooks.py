@@ -101,14 +101,17 @@ def generic_signature(*, secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def webhook_payload(*, endpoint: WebhookEndpoint, notification: Notification,
-                    now: datetime) -> dict[str, Any]:
+def webhook_payload(
+    *, endpoint: WebhookEndpoint, notification: Notification, now: datetime
+) -> dict[str, Any]:
     """The JSON body for ``endpoint``'s format."""
     if endpoint.format == Format.WECOM:
         return {"msgtype": "markdown", "markdown": {"content": _markdown(notification)}}
     if endpoint.format == Format.DINGTALK:
-        return {"msgtype": "markdown",
-                "markdown": {"title": notification.title, "text": _markdown(notification)}}
+        return {
+            "msgtype": "markdown",
+            "markdown": {"title": notification.title, "text": _markdown(notification)},
+        }
     if endpoint.format == Format.FEISHU:
         payload: dict[str, Any] = {"msg_type": "text", "content": {"text": _text(notification)}}
         if endpoint.secret:
@@ -136,8 +139,10 @@ def webhook_url(*, endpoint: WebhookEndpoint, now: datetime) -> str:
     timestamp = int(now.timestamp() * 1000)
     parts = urlsplit(endpoint.url)
     query = parse_qsl(parts.query, keep_blank_values=True)
-    query += [("timestamp", str(timestamp)),
-              ("sign", dingtalk_sign(secret=endpoint.secret, timestamp_ms=timestamp))]
+    query += [
+        ("timestamp", str(timestamp)),
+        ("sign", dingtalk_sign(secret=endpoint.secret, timestamp_ms=timestamp)),
+    ]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
@@ -162,16 +167,18 @@ def _judge(fmt: str, status: int, raw: bytes) -> tuple[bool, str]:
     return False, f"{field} {code}: {message}"
 
 
-def webhook_send(*, endpoint: WebhookEndpoint, notification: Notification,
-                 now: datetime | None = None) -> SendResult:
+def webhook_send(
+    *, endpoint: WebhookEndpoint, notification: Notification, now: datetime | None = None
+) -> SendResult:
     """POST ``notification`` to ``endpoint``; never raises for the other side's faults.
     Errors name the status and the answer, never the URL (it holds the access token)."""
     now = now or timezone.now()
     url = webhook_url(endpoint=endpoint, now=now)
     if urlsplit(url).scheme not in ("http", "https"):
         return SendResult(ok=False, error="the webhook URL must be http or https")
-    body = json.dumps(webhook_payload(endpoint=endpoint, notification=notification, now=now),
-                      ensure_ascii=False).encode()
+    body = json.dumps(
+        webhook_payload(endpoint=endpoint, notification=notification, now=now), ensure_ascii=False
+    ).encode()
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
     if endpoint.format == Format.GENERIC and endpoint.secret:
         headers["X-Fenghuo-Signature"] = generic_signature(secret=endpoint.secret, body=body)
@@ -193,8 +200,7 @@ def webhook_send(*, endpoint: WebhookEndpoint, notification: Notification,
         return result(False, None, f"timed out after {settings.FENGHUO_WEBHOOK_TIMEOUT:g} s")
     except URLError as error:
         if isinstance(error.reason, TimeoutError):
-            return result(False, None,
-                          f"timed out after {settings.FENGHUO_WEBHOOK_TIMEOUT:g} s")
+            return result(False, None, f"timed out after {settings.FENGHUO_WEBHOOK_TIMEOUT:g} s")
         return result(False, None, f"connection failed: {error.reason}")
     except OSError as error:  # reset, refused mid-answer, TLS trouble
         return result(False, None, f"connection failed: {error}")

@@ -43,15 +43,24 @@ def demo_organisation_load(*, roster_days: int = 14) -> dict[str, User]:
     for order, (name, kind, parent, phone) in enumerate(UNITS):
         units[name], _ = Unit.objects.get_or_create(
             name=name,
-            defaults={"kind": kind, "parent": units.get(parent) if parent else None,
-                      "duty_phone": phone, "sort_order": order},
+            defaults={
+                "kind": kind,
+                "parent": units.get(parent) if parent else None,
+                "duty_phone": phone,
+                "sort_order": order,
+            },
         )
     people: dict[str, User] = {}
     for number, (login, display, unit, position, role) in enumerate(PEOPLE, start=1):
         user, created = User.objects.get_or_create(
             username=login,
-            defaults={"display_name": display, "unit": units[unit], "title": position,
-                      "phone": f"138000000{number:02d}", "email": f"{login}@fenghuo.invalid"},
+            defaults={
+                "display_name": display,
+                "unit": units[unit],
+                "title": position,
+                "phone": f"138000000{number:02d}",
+                "email": f"{login}@fenghuo.invalid",
+            },
         )
         if created:
             user.set_password(DEMO_PASSWORD)
@@ -71,6 +80,8 @@ def _roster(person: User, *, days: int) -> None:
         day = today + timedelta(days=offset)
         starts = timezone.make_aware(datetime.combine(day, time(8)))
         DutyShift.objects.get_or_create(
-            person=person, role=Role.DUTY_OFFICER, starts_at=starts,
+            person=person,
+            role=Role.DUTY_OFFICER,
+            starts_at=starts,
             defaults={"ends_at": starts + timedelta(days=1)},
         )

@@ -25,9 +25,13 @@ def roster_view(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     until = now + timedelta(days=ROSTER_DAYS)
     upcoming = duty_shifts_between(start=now, end=until)
-    return render(request, "organisation/roster.html", {
-        "on_duty": list(duty_shifts_at(at=now)),
-        "shifts": list(upcoming),
-        "now": now,
-        "days": ROSTER_DAYS,
-    })
+    return render(
+        request,
+        "organisation/roster.html",
+        {
+            "on_duty": list(duty_shifts_at(at=now)),
+            "shifts": list(upcoming),
+            "now": now,
+            "days": ROSTER_DAYS,
+        },
+    )

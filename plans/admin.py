@@ -64,8 +64,7 @@ class PlanVersionAdmin(FrozenUnlessDraftMixin, admin.ModelAdmin):
     list_display = ["plan", "number", "status", "published_at", "published_by"]
     list_filter = ["status", "plan"]
     readonly_fields = ["status", "published_at", "published_by", "created_at"]
-    inlines = [LevelPolicyInline, DeadlineRuleInline, EscalationStepInline,
-               ArrivalRuleInline]
+    inlines = [LevelPolicyInline, DeadlineRuleInline, EscalationStepInline, ArrivalRuleInline]
     actions = ["publish", "new_draft"]
 
     def has_delete_permission(self, request, obj=None):

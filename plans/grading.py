@@ -77,5 +77,4 @@ def suggest_level(
         reasons = _triggers(policy, figures, previous)
         if reasons:
             return Suggestion(level=policy.level, reasons=reasons)
-    return Suggestion(level=policies[-1].level, reasons=[_("below every threshold")],
-                      floor=True)
+    return Suggestion(level=policies[-1].level, reasons=[_("below every threshold")], floor=True)

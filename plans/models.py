@@ -55,8 +55,9 @@ class PlanVersion(models.Model):
     # ``short_window_minutes`` get a reminder ``short_reminder_minutes`` before due,
     # longer ones ``long_reminder_minutes`` before; and one at half the window if set.
     remind_at_half_window = models.BooleanField(_("remind at half the window"), default=True)
-    short_window_minutes = models.PositiveIntegerField(_("a short window lasts up to (minutes)"),
-                                                       default=60)
+    short_window_minutes = models.PositiveIntegerField(
+        _("a short window lasts up to (minutes)"), default=60
+    )
     short_reminder_minutes = models.PositiveIntegerField(
         _("short windows: remind this many minutes before due"), default=5
     )
@@ -70,7 +71,9 @@ class PlanVersion(models.Model):
     )
     # The working-hours calendar (staff-arrival clocks differ in and out of hours).
     work_days = models.CharField(
-        _("working days"), max_length=7, default="12345",
+        _("working days"),
+        max_length=7,
+        default="12345",
         help_text=_("ISO weekday numbers, Monday = 1: 12345 is Monday to Friday."),
     )
     work_start = models.TimeField(_("working hours start"), default=time(8, 30))
@@ -80,18 +83,30 @@ class PlanVersion(models.Model):
     # its posts of the last hour reach ``spike_factor`` times its hourly average over the
     # ``spike_baseline_hours`` before (and at least ``spike_min_posts``).
     alert_negative_share = models.DecimalField(
-        _("alert when the share of negative posts reaches"), max_digits=4, decimal_places=3,
-        default=0.5, validators=[MinValueValidator(0), MaxValueValidator(1)])
+        _("alert when the share of negative posts reaches"),
+        max_digits=4,
+        decimal_places=3,
+        default=0.5,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+    )
     alert_min_posts = models.PositiveIntegerField(
-        _("judge the negative share from this many posts on"), default=5)
+        _("judge the negative share from this many posts on"), default=5
+    )
     spike_factor = models.DecimalField(
-        _("spike: posts in the last hour, times the hourly baseline"), max_digits=5,
-        decimal_places=2, default=3, validators=[MinValueValidator(1)])
+        _("spike: posts in the last hour, times the hourly baseline"),
+        max_digits=5,
+        decimal_places=2,
+        default=3,
+        validators=[MinValueValidator(1)],
+    )
     spike_min_posts = models.PositiveIntegerField(
-        _("spike: at least this many posts in the last hour"), default=10)
+        _("spike: at least this many posts in the last hour"), default=10
+    )
     spike_baseline_hours = models.PositiveIntegerField(
-        _("spike: baseline over the hours before (hours)"), default=24,
-        validators=[MinValueValidator(1)])
+        _("spike: baseline over the hours before (hours)"),
+        default=24,
+        validators=[MinValueValidator(1)],
+    )
 
     class Meta:
         ordering = ["plan", "-number"]
@@ -123,7 +138,9 @@ class LevelPolicy(models.Model):
         INVOLVED_UNIT = "involved_unit", _("the involved unit")
 
     version = models.ForeignKey(
-        PlanVersion, verbose_name=_("plan version"), on_delete=models.CASCADE,
+        PlanVersion,
+        verbose_name=_("plan version"),
+        on_delete=models.CASCADE,
         related_name="levels",
     )
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
@@ -147,18 +164,23 @@ class LevelPolicy(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(1)],
-        help_text=_("With reads/reposts/comments: the volume counts only when the share of "
-                    "negative comments is at least this (0 to 1)."),
+        help_text=_(
+            "With reads/reposts/comments: the volume counts only when the share of "
+            "negative comments is at least this (0 to 1)."
+        ),
     )
     follow_up_hours = models.PositiveIntegerField(
-        _("follow-up reports every (hours) while tracked"), default=24,
+        _("follow-up reports every (hours) while tracked"),
+        default=24,
         validators=[MinValueValidator(1)],
     )
     negative_rising_suffices = models.BooleanField(
         _("a rising negative share also counts"),
         default=False,
-        help_text=_("With reads/reposts/comments: a negative share higher than in the "
-                    "previous snapshot satisfies the negative condition."),
+        help_text=_(
+            "With reads/reposts/comments: a negative share higher than in the "
+            "previous snapshot satisfies the negative condition."
+        ),
     )
 
     class Meta:
@@ -191,7 +213,9 @@ class EscalationStep(models.Model):
     unmet, the people holding ``roles`` are alerted (step 0 is the overdue alert)."""
 
     version = models.ForeignKey(
-        PlanVersion, verbose_name=_("plan version"), on_delete=models.CASCADE,
+        PlanVersion,
+        verbose_name=_("plan version"),
+        on_delete=models.CASCADE,
         related_name="escalation_steps",
     )
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
@@ -201,8 +225,9 @@ class EscalationStep(models.Model):
     class Meta:
         ordering = ["version", "level", "wait_minutes"]
         constraints = [
-            models.UniqueConstraint(fields=["version", "level", "wait_minutes"],
-                                    name="escalation_step_unique"),
+            models.UniqueConstraint(
+                fields=["version", "level", "wait_minutes"], name="escalation_step_unique"
+            ),
         ]
         verbose_name = _("escalation step")
         verbose_name_plural = _("escalation chain")
@@ -229,17 +254,20 @@ class ApprovalRule(models.Model):
     approvals from different people; decided within ``minutes``."""
 
     version = models.ForeignKey(
-        PlanVersion, verbose_name=_("plan version"), on_delete=models.CASCADE,
+        PlanVersion,
+        verbose_name=_("plan version"),
+        on_delete=models.CASCADE,
         related_name="approval_rules",
     )
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
     roles = models.JSONField(_("approvers' roles"), default=list)
-    lead_unit_only = models.BooleanField(_("only approvers of the unit that leads"),
-                                         default=False)
-    required = models.PositiveSmallIntegerField(_("approvals required"), default=1,
-                                                validators=[MinValueValidator(1)])
-    minutes = models.PositiveIntegerField(_("decide within (minutes)"),
-                                          validators=[MinValueValidator(1)])
+    lead_unit_only = models.BooleanField(_("only approvers of the unit that leads"), default=False)
+    required = models.PositiveSmallIntegerField(
+        _("approvals required"), default=1, validators=[MinValueValidator(1)]
+    )
+    minutes = models.PositiveIntegerField(
+        _("decide within (minutes)"), validators=[MinValueValidator(1)]
+    )
 
     class Meta:
         ordering = ["version", "level"]
@@ -260,7 +288,9 @@ class ChecklistItem(models.Model):
     """Handling by category (分类处置): choosing a category creates these as tasks."""
 
     version = models.ForeignKey(
-        PlanVersion, verbose_name=_("plan version"), on_delete=models.CASCADE,
+        PlanVersion,
+        verbose_name=_("plan version"),
+        on_delete=models.CASCADE,
         related_name="checklist_items",
     )
     category = models.CharField(_("handling category"), max_length=20)
@@ -298,8 +328,11 @@ class DeadlineKind(models.TextChoices):
     INFORMANTS_ONLINE = "informants_online", _("Informants online")
 
 
-ARRIVAL_KINDS = (DeadlineKind.STAFF_ARRIVAL, DeadlineKind.MEETING_ASSEMBLY,
-                 DeadlineKind.INFORMANTS_ONLINE)
+ARRIVAL_KINDS = (
+    DeadlineKind.STAFF_ARRIVAL,
+    DeadlineKind.MEETING_ASSEMBLY,
+    DeadlineKind.INFORMANTS_ONLINE,
+)
 
 
 class ArrivalRule(models.Model):
@@ -307,23 +340,29 @@ class ArrivalRule(models.Model):
     within the minutes for working hours or outside them (004)."""
 
     version = models.ForeignKey(
-        PlanVersion, verbose_name=_("plan version"), on_delete=models.CASCADE,
+        PlanVersion,
+        verbose_name=_("plan version"),
+        on_delete=models.CASCADE,
         related_name="arrival_rules",
     )
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
-    kind = models.CharField(_("obligation"), max_length=30,
-                            choices=[(k.value, k.label) for k in ARRIVAL_KINDS])
+    kind = models.CharField(
+        _("obligation"), max_length=30, choices=[(k.value, k.label) for k in ARRIVAL_KINDS]
+    )
     roles = models.JSONField(_("people with these roles"), default=list)
-    minutes_in_hours = models.PositiveIntegerField(_("within (minutes), working hours"),
-                                                   validators=[MinValueValidator(1)])
-    minutes_off_hours = models.PositiveIntegerField(_("within (minutes), otherwise"),
-                                                    validators=[MinValueValidator(1)])
+    minutes_in_hours = models.PositiveIntegerField(
+        _("within (minutes), working hours"), validators=[MinValueValidator(1)]
+    )
+    minutes_off_hours = models.PositiveIntegerField(
+        _("within (minutes), otherwise"), validators=[MinValueValidator(1)]
+    )
 
     class Meta:
         ordering = ["version", "level", "kind"]
         constraints = [
-            models.UniqueConstraint(fields=["version", "level", "kind"],
-                                    name="arrival_rule_unique"),
+            models.UniqueConstraint(
+                fields=["version", "level", "kind"], name="arrival_rule_unique"
+            ),
         ]
         verbose_name = _("arrival clock")
         verbose_name_plural = _("arrival clocks")
@@ -358,7 +397,9 @@ class DeadlineRule(models.Model):
     by the ``fulfilled_by`` transition."""
 
     version = models.ForeignKey(
-        PlanVersion, verbose_name=_("plan version"), on_delete=models.CASCADE,
+        PlanVersion,
+        verbose_name=_("plan version"),
+        on_delete=models.CASCADE,
         related_name="deadline_rules",
     )
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
@@ -384,4 +425,3 @@ class DeadlineRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_level_display()} {self.get_kind_display()} ≤ {self.minutes} min"
-

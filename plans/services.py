@@ -29,9 +29,17 @@ logger = logging.getLogger(__name__)
 DEFAULT_PLAN_PATH = Path(__file__).with_name("default_plan.toml")
 
 _LEVEL_FIELDS = (
-    "colour", "name", "meaning", "lead", "follow_up_hours", "on_casualties",
+    "colour",
+    "name",
+    "meaning",
+    "lead",
+    "follow_up_hours",
+    "on_casualties",
     "on_mainstream_media",
-    "min_reads", "min_reposts", "min_comments", "min_negative_share",
+    "min_reads",
+    "min_reposts",
+    "min_comments",
+    "min_negative_share",
     "negative_rising_suffices",
 )
 _RULE_FIELDS = ("kind", "anchor", "minutes", "fulfilled_by")
@@ -39,10 +47,21 @@ _STEP_FIELDS = ("wait_minutes", "roles")
 _ARRIVAL_FIELDS = ("kind", "roles", "minutes_in_hours", "minutes_off_hours")
 _APPROVAL_FIELDS = ("roles", "lead_unit_only", "required", "minutes")
 _CHECKLIST_FIELDS = ("category", "order", "title", "due_same_day", "due_minutes")
-_VERSION_FIELDS = ("remind_at_half_window", "short_window_minutes", "short_reminder_minutes",
-                   "long_reminder_minutes", "upgrade_decision_minutes", "work_days",
-                   "work_start", "work_end", "alert_negative_share", "alert_min_posts",
-                   "spike_factor", "spike_min_posts", "spike_baseline_hours")
+_VERSION_FIELDS = (
+    "remind_at_half_window",
+    "short_window_minutes",
+    "short_reminder_minutes",
+    "long_reminder_minutes",
+    "upgrade_decision_minutes",
+    "work_days",
+    "work_start",
+    "work_end",
+    "alert_negative_share",
+    "alert_min_posts",
+    "spike_factor",
+    "spike_min_posts",
+    "spike_baseline_hours",
+)
 
 
 def load_default_plan_document() -> dict[str, Any]:
@@ -82,8 +101,12 @@ def plan_version_validate(*, version: PlanVersion) -> None:
     for rule in version.deadline_rules.all():
         if rule.level not in levels:
             errors.append(_("%(rule)s refers to a level the plan lacks.") % {"rule": rule})
-    for row in [*version.escalation_steps.all(), *version.arrival_rules.all(),
-                *version.approval_rules.all(), *version.checklist_items.all()]:
+    for row in [
+        *version.escalation_steps.all(),
+        *version.arrival_rules.all(),
+        *version.approval_rules.all(),
+        *version.checklist_items.all(),
+    ]:
         try:
             row.full_clean(exclude=["version"])
         except ValidationError as exc:
@@ -94,8 +117,7 @@ def plan_version_validate(*, version: PlanVersion) -> None:
         errors.append(_("Working hours must end after they start."))
     approval_levels = {rule.level for rule in version.approval_rules.all()}
     if levels and set(levels) - approval_levels:
-        errors.append(_("Every level needs an approval rule (who approves plans and "
-                        "statements)."))
+        errors.append(_("Every level needs an approval rule (who approves plans and statements)."))
     if not any(rule.kind == "report" for rule in version.deadline_rules.all()):
         errors.append(_("The plan sets no deadline for reporting to the leadership group."))
     if errors:
@@ -110,9 +132,9 @@ def plan_version_publish(*, version: PlanVersion, actor=None) -> PlanVersion:
     if version.status != PlanVersion.Status.DRAFT:
         raise ValidationError(_("Only a draft can be published."))
     plan_version_validate(version=version)
-    PlanVersion.objects.filter(
-        plan_id=version.plan_id, status=PlanVersion.Status.PUBLISHED
-    ).update(status=PlanVersion.Status.RETIRED)
+    PlanVersion.objects.filter(plan_id=version.plan_id, status=PlanVersion.Status.PUBLISHED).update(
+        status=PlanVersion.Status.RETIRED
+    )
     version.status = PlanVersion.Status.PUBLISHED
     version.published_at = timezone.now()
     version.published_by = actor
@@ -126,7 +148,9 @@ def plan_version_new_draft(*, source: PlanVersion, note: str = "") -> PlanVersio
     """Start a new draft as a copy of ``source``: the way to change a plan in force."""
     number = (source.plan.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     draft = PlanVersion.objects.create(
-        plan=source.plan, number=number, note=note,
+        plan=source.plan,
+        number=number,
+        note=note,
         **{f: getattr(source, f) for f in _VERSION_FIELDS},
     )
     LevelPolicy.objects.bulk_create(
@@ -170,7 +194,9 @@ def plan_import(*, document: dict[str, Any], publish: bool = True) -> PlanVersio
     )
     number = (plan.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = PlanVersion.objects.create(
-        plan=plan, number=number, note=document.get("note", ""),
+        plan=plan,
+        number=number,
+        note=document.get("note", ""),
         **{f: _exact(document[f]) for f in _VERSION_FIELDS if f in document},
     )
     for entry in document["levels"]:
@@ -188,17 +214,20 @@ def plan_import(*, document: dict[str, Any], publish: bool = True) -> PlanVersio
                     setattr(rule, name, entry[name])
             rule.full_clean()
             rule.save()
-    for model, key, names in ((EscalationStep, "escalation", _STEP_FIELDS),
-                              (ArrivalRule, "arrival", _ARRIVAL_FIELDS),
-                              (ApprovalRule, "approval", _APPROVAL_FIELDS)):
+    for model, key, names in (
+        (EscalationStep, "escalation", _STEP_FIELDS),
+        (ArrivalRule, "arrival", _ARRIVAL_FIELDS),
+        (ApprovalRule, "approval", _APPROVAL_FIELDS),
+    ):
         for entry in document.get(key, []):
             for level in entry["levels"]:
                 row = model(version=version, level=level, **{n: entry[n] for n in names})
                 row.full_clean()
                 row.save()
     for order, entry in enumerate(document.get("checklist", [])):
-        item = ChecklistItem(version=version, order=order,
-                             **{n: entry[n] for n in _CHECKLIST_FIELDS if n in entry})
+        item = ChecklistItem(
+            version=version, order=order, **{n: entry[n] for n in _CHECKLIST_FIELDS if n in entry}
+        )
         item.full_clean()
         item.save()
     if publish:

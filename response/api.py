@@ -84,12 +84,16 @@ from .tracking import follow_up_file, incident_name_tracker
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: each field named with its messages."),
-    403: OpenApiResponse(description="Not logged in, or the role may not do this (nobody "
-                                     "who wrote or edited a version decides on it)."),
+    403: OpenApiResponse(
+        description="Not logged in, or the role may not do this (nobody "
+        "who wrote or edited a version decides on it)."
+    ),
     404: OpenApiResponse(description="No such record."),
-    409: OpenApiResponse(description="Not possible in the current state, or the version "
-                                     "was superseded or already decided, or nobody may "
-                                     "approve it (the answer names the approver role)."),
+    409: OpenApiResponse(
+        description="Not possible in the current state, or the version "
+        "was superseded or already decided, or nobody may "
+        "approve it (the answer names the approver role)."
+    ),
 }
 
 logger = logging.getLogger(__name__)
@@ -114,9 +118,10 @@ class DocumentApi(APIView):
 
     def answer(self, request: Request, id: int, *, status_code: int = 200) -> Response:
         """The version as it is now, decisions included: what every write answers."""
-        return Response(self.output_serializer(self.document(id),
-                                               context=output_context(request)).data,
-                        status=status_code)
+        return Response(
+            self.output_serializer(self.document(id), context=output_context(request)).data,
+            status=status_code,
+        )
 
 
 class DocumentListCreateApi(DocumentApi):
@@ -124,8 +129,13 @@ class DocumentListCreateApi(DocumentApi):
 
     def get(self, request: Request) -> Response:
         filters = query_filters(request, DocumentFilterSerializer)
-        return paginated_answer(self, request, document_list(model=self.model, filters=filters),
-                                self.output_serializer, context=output_context(request))
+        return paginated_answer(
+            self,
+            request,
+            document_list(model=self.model, filters=filters),
+            self.output_serializer,
+            context=output_context(request),
+        )
 
     def post(self, request: Request) -> Response:
         permissions.require(request.user, KINDS[self.model]["draft"])
@@ -134,10 +144,18 @@ class DocumentListCreateApi(DocumentApi):
         fields = dict(serializer.validated_data)
         incident = fields.pop("incident")
         edited = open_draft_id(model=self.model, incident_id=incident.pk)
-        doc = document_save_draft(model=self.model, incident=incident, actor=request.user,
-                                  fields=fields, client_ip=client_ip(request))
-        return self.answer(request, doc.pk, status_code=status.HTTP_200_OK if doc.pk == edited
-                           else status.HTTP_201_CREATED)
+        doc = document_save_draft(
+            model=self.model,
+            incident=incident,
+            actor=request.user,
+            fields=fields,
+            client_ip=client_ip(request),
+        )
+        return self.answer(
+            request,
+            doc.pk,
+            status_code=status.HTTP_200_OK if doc.pk == edited else status.HTTP_201_CREATED,
+        )
 
 
 class DocumentDetailApi(DocumentApi):
@@ -161,9 +179,13 @@ class DocumentDecideApi(DocumentApi):
         doc = self.document(id)
         serializer = DecisionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        document_decide(doc=doc, actor=request.user, verdict=self.verdict,
-                        comment=serializer.validated_data["comment"],
-                        client_ip=client_ip(request))
+        document_decide(
+            doc=doc,
+            actor=request.user,
+            verdict=self.verdict,
+            comment=serializer.validated_data["comment"],
+            client_ip=client_ip(request),
+        )
         return self.answer(request, id)
 
 
@@ -175,8 +197,14 @@ DECISIONS = {
 }
 
 
-def document_apis(model: type, *, tag: str, name: str, output: type[serializers.Serializer],
-                  draft: type[serializers.Serializer]) -> dict[str, type[APIView]]:
+def document_apis(
+    model: type,
+    *,
+    tag: str,
+    name: str,
+    output: type[serializers.Serializer],
+    draft: type[serializers.Serializer],
+) -> dict[str, type[APIView]]:
     """The list, detail, submit and decision views of one kind of document, each with
     its schema."""
     attrs = {"model": model, "output_serializer": output, "draft_serializer": draft}
@@ -189,55 +217,83 @@ def document_apis(model: type, *, tag: str, name: str, output: type[serializers.
     apis: dict[str, type[APIView]] = {
         "list": extend_schema_view(
             get=extend_schema(
-                tags=tags, summary=f"List {name}s",
+                tags=tags,
+                summary=f"List {name}s",
                 description="Every version is an item, newest first, paginated; each with "
-                            "its decisions.",
+                "its decisions.",
                 parameters=[DocumentFilterSerializer],
-                responses={200: output(many=True), 400: ERRORS[400]}),
+                responses={200: output(many=True), 400: ERRORS[400]},
+            ),
             post=extend_schema(
-                tags=tags, summary=f"Save the {name} draft",
+                tags=tags,
+                summary=f"Save the {name} draft",
                 description="Edits the incident's open draft (200; only the fields sent "
-                            "change), or starts a new version (201) when the latest one was "
-                            "submitted; a version still awaiting a decision is then "
-                            "superseded.",
+                "change), or starts a new version (201) when the latest one was "
+                "submitted; a version still awaiting a decision is then "
+                "superseded.",
                 request=draft,
-                responses={200: output, 201: output, 400: ERRORS[400], 403: ERRORS[403],
-                           409: ERRORS[409]}),
+                responses={
+                    200: output,
+                    201: output,
+                    400: ERRORS[400],
+                    403: ERRORS[403],
+                    409: ERRORS[409],
+                },
+            ),
         )(make(DocumentListCreateApi, "ListCreate")),
         "detail": extend_schema_view(
-            get=extend_schema(tags=tags, summary=f"Read a {name} version",
-                              responses={200: output, 404: ERRORS[404]}),
+            get=extend_schema(
+                tags=tags,
+                summary=f"Read a {name} version",
+                responses={200: output, 404: ERRORS[404]},
+            ),
         )(make(DocumentDetailApi, "Detail")),
         "submit": extend_schema_view(
             post=extend_schema(
-                tags=tags, summary="Submit this draft for approval",
+                tags=tags,
+                summary="Submit this draft for approval",
                 description="The approvers the plan names at the incident's level, "
-                            "except those who wrote or edited the version, are notified, "
-                            "and the decision deadline starts. 409 naming the approver "
-                            "role when too few such people exist. Nothing to send.",
-                request=None, responses={200: output, **ERRORS}),
+                "except those who wrote or edited the version, are notified, "
+                "and the decision deadline starts. 409 naming the approver "
+                "role when too few such people exist. Nothing to send.",
+                request=None,
+                responses={200: output, **ERRORS},
+            ),
         )(make(DocumentSubmitApi, "Submit")),
     }
     for path, (verdict, summary) in DECISIONS.items():
         apis[path] = extend_schema_view(
             post=extend_schema(
-                tags=tags, summary=summary,
+                tags=tags,
+                summary=summary,
                 description="Ⅰ/Ⅱ: the leader or a deputy leader; Ⅲ/Ⅳ: the head of the "
-                            "unit that leads (the plan's routing). Nobody who wrote or "
-                            "edited the version may decide (403); a superseded or decided "
-                            "version is 409.",
-                request=DecisionInputSerializer, responses={200: output, **ERRORS}),
+                "unit that leads (the plan's routing). Nobody who wrote or "
+                "edited the version may decide (403); a superseded or decided "
+                "version is 409.",
+                request=DecisionInputSerializer,
+                responses={200: output, **ERRORS},
+            ),
         )(make(DocumentDecideApi, verdict.title().replace("_", ""), verdict=verdict))
     return apis
 
 
-response_plan_apis = document_apis(ResponsePlan, tag="response plans", name="response plan",
-                                   output=ResponsePlanSerializer,
-                                   draft=ResponsePlanDraftSerializer)
-statement_apis = document_apis(Statement, tag="statements", name="statement",
-                               output=StatementSerializer, draft=StatementDraftSerializer)
-review_apis = document_apis(Review, tag="reviews", name="review", output=ReviewSerializer,
-                            draft=ReviewDraftSerializer)
+response_plan_apis = document_apis(
+    ResponsePlan,
+    tag="response plans",
+    name="response plan",
+    output=ResponsePlanSerializer,
+    draft=ResponsePlanDraftSerializer,
+)
+statement_apis = document_apis(
+    Statement,
+    tag="statements",
+    name="statement",
+    output=StatementSerializer,
+    draft=StatementDraftSerializer,
+)
+review_apis = document_apis(
+    Review, tag="reviews", name="review", output=ReviewSerializer, draft=ReviewDraftSerializer
+)
 
 
 class StatementPublishApi(DocumentApi):
@@ -249,7 +305,7 @@ class StatementPublishApi(DocumentApi):
         tags=["statements"],
         summary="Record the approved statement as published on a channel",
         description="The spokesperson only. The first publication meets the first public "
-                    "response and, at Ⅰ/Ⅱ, the official release deadline, at `published_at`.",
+        "response and, at Ⅰ/Ⅱ, the official release deadline, at `published_at`.",
         request=PublishSerializer,
         responses={200: StatementSerializer, **ERRORS},
     )
@@ -258,8 +314,12 @@ class StatementPublishApi(DocumentApi):
         statement = self.document(id)
         serializer = PublishSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        statement_publish(statement=statement, actor=request.user,
-                          client_ip=client_ip(request), **serializer.validated_data)
+        statement_publish(
+            statement=statement,
+            actor=request.user,
+            client_ip=client_ip(request),
+            **serializer.validated_data,
+        )
         return self.answer(request, id)
 
 
@@ -276,8 +336,9 @@ def _task(id: int) -> Task:
 
 
 def _task_answer(request: Request, id: int, *, status_code: int = 200) -> Response:
-    return Response(TaskSerializer(_task(id), context=output_context(request)).data,
-                    status=status_code)
+    return Response(
+        TaskSerializer(_task(id), context=output_context(request)).data, status=status_code
+    )
 
 
 class TaskListCreateApi(APIView):
@@ -287,20 +348,25 @@ class TaskListCreateApi(APIView):
         tags=TASK_TAGS,
         summary="List tasks",
         description="By state and due time, paginated; the updates are left out (read one "
-                    "task to get them). `mine=true`: what I may work on.",
+        "task to get them). `mine=true`: what I may work on.",
         parameters=[TaskFilterSerializer],
         responses={200: TaskListItemSerializer(many=True), 400: ERRORS[400]},
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, TaskFilterSerializer)
-        return paginated_answer(self, request, task_list(user=request.user, filters=filters),
-                                TaskListItemSerializer, context=output_context(request))
+        return paginated_answer(
+            self,
+            request,
+            task_list(user=request.user, filters=filters),
+            TaskListItemSerializer,
+            context=output_context(request),
+        )
 
     @extend_schema(
         tags=TASK_TAGS,
         summary="Assign a task to a unit or one of its people",
         description="Without an assignee the unit's liaisons and head are told. A due time "
-                    "is a deadline the engine reminds and escalates.",
+        "is a deadline the engine reminds and escalates.",
         request=TaskAssignSerializer,
         responses={201: TaskSerializer, 400: ERRORS[400], 403: ERRORS[403], 409: ERRORS[409]},
     )
@@ -313,8 +379,11 @@ class TaskListCreateApi(APIView):
 
 
 class TaskDetailApi(APIView):
-    @extend_schema(tags=TASK_TAGS, summary="Read a task with its progress and outcome",
-                   responses={200: TaskSerializer, 404: ERRORS[404]})
+    @extend_schema(
+        tags=TASK_TAGS,
+        summary="Read a task with its progress and outcome",
+        responses={200: TaskSerializer, 404: ERRORS[404]},
+    )
     def get(self, request: Request, id: int) -> Response:
         return _task_answer(request, id)
 
@@ -333,19 +402,33 @@ class TaskRecordApi(APIView):
         return _task_answer(request, id)
 
 
-TASK_RECORD_DESCRIPTION = ("The assignee, a liaison or the head of the task's unit, or the "
-                           "office head.")
-TaskProgressApi = extend_schema_view(post=extend_schema(
-    tags=TASK_TAGS, summary="Record progress on the task",
-    description=TASK_RECORD_DESCRIPTION, request=TaskRecordSerializer,
-    responses={200: TaskSerializer, **ERRORS}))(
-    type("TaskProgressApi", (TaskRecordApi,), {"done": False}))
-TaskCompleteApi = extend_schema_view(post=extend_schema(
-    tags=TASK_TAGS, summary="Complete the task with its outcome and evidence",
-    description=f"{TASK_RECORD_DESCRIPTION} Meets the task's deadline.",
-    request=TaskCompleteSerializer, responses={200: TaskSerializer, **ERRORS}))(
-    type("TaskCompleteApi", (TaskRecordApi,),
-         {"done": True, "input_serializer": TaskCompleteSerializer}))
+TASK_RECORD_DESCRIPTION = (
+    "The assignee, a liaison or the head of the task's unit, or the office head."
+)
+TaskProgressApi = extend_schema_view(
+    post=extend_schema(
+        tags=TASK_TAGS,
+        summary="Record progress on the task",
+        description=TASK_RECORD_DESCRIPTION,
+        request=TaskRecordSerializer,
+        responses={200: TaskSerializer, **ERRORS},
+    )
+)(type("TaskProgressApi", (TaskRecordApi,), {"done": False}))
+TaskCompleteApi = extend_schema_view(
+    post=extend_schema(
+        tags=TASK_TAGS,
+        summary="Complete the task with its outcome and evidence",
+        description=f"{TASK_RECORD_DESCRIPTION} Meets the task's deadline.",
+        request=TaskCompleteSerializer,
+        responses={200: TaskSerializer, **ERRORS},
+    )
+)(
+    type(
+        "TaskCompleteApi",
+        (TaskRecordApi,),
+        {"done": True, "input_serializer": TaskCompleteSerializer},
+    )
+)
 
 
 class TaskEvidenceApi(APIView):
@@ -356,12 +439,15 @@ class TaskEvidenceApi(APIView):
         return super().perform_content_negotiation(request, force=True)  # any Accept: a file
 
     @extend_schema(
-        tags=TASK_TAGS, summary="Download the evidence file of a task's progress or outcome",
+        tags=TASK_TAGS,
+        summary="Download the evidence file of a task's progress or outcome",
         description="The file's type is read from its content (an image, PDF, Word, Excel "
-                    "or plain text); it always comes as an attachment.",
-        responses={(200, "*/*"): OpenApiResponse(response=OpenApiTypes.BINARY,
-                                                 description="The file."),
-                   403: ERRORS[403], 404: ERRORS[404]},
+        "or plain text); it always comes as an attachment.",
+        responses={
+            (200, "*/*"): OpenApiResponse(response=OpenApiTypes.BINARY, description="The file."),
+            403: ERRORS[403],
+            404: ERRORS[404],
+        },
     )
     def get(self, request: Request, id: int, update_id: int) -> HttpResponse:
         try:
@@ -389,8 +475,12 @@ def evidence_answer(field_file: Any) -> HttpResponse:
         answer["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{quote(field_file.name)}"
         answer["Content-Disposition"] = content_disposition_header(True, filename)
     else:
-        answer = FileResponse(field_file.open("rb"), as_attachment=True, filename=filename,
-                              content_type=kind.content_type)
+        answer = FileResponse(
+            field_file.open("rb"),
+            as_attachment=True,
+            filename=filename,
+            content_type=kind.content_type,
+        )
     answer["X-Content-Type-Options"] = "nosniff"
     answer["Content-Security-Policy"] = "default-src 'none'; sandbox"
     answer["Cache-Control"] = "private, no-cache"
@@ -405,11 +495,15 @@ class IncidentTrackerApi(APIView):
         tags=["follow-ups"],
         summary="Name the tracker of an incident",
         description="The named person files the follow-up reports; the open follow-up due "
-                    "passes to them. Office head or analyst.",
+        "passes to them. Office head or analyst.",
         request=TrackerSerializer,
-        responses={200: inline_serializer("TrackerNamed", {
-            "incident": serializers.IntegerField(), "tracker": serializers.IntegerField()}),
-            **ERRORS},
+        responses={
+            200: inline_serializer(
+                "TrackerNamed",
+                {"incident": serializers.IntegerField(), "tracker": serializers.IntegerField()},
+            ),
+            **ERRORS,
+        },
     )
     def post(self, request: Request, id: int) -> Response:
         permissions.require(request.user, "assign_task")
@@ -419,9 +513,12 @@ class IncidentTrackerApi(APIView):
             raise Http404 from None
         serializer = TrackerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        incident = incident_name_tracker(incident=incident, actor=request.user,
-                                         tracker=serializer.validated_data["tracker"],
-                                         client_ip=client_ip(request))
+        incident = incident_name_tracker(
+            incident=incident,
+            actor=request.user,
+            tracker=serializer.validated_data["tracker"],
+            client_ip=client_ip(request),
+        )
         return Response({"incident": incident.pk, "tracker": incident.tracker_id})
 
 
@@ -437,15 +534,14 @@ class FollowUpListCreateApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = query_filters(request, FollowUpFilterSerializer)
-        return paginated_answer(self, request, follow_up_list(filters=filters),
-                                FollowUpSerializer)
+        return paginated_answer(self, request, follow_up_list(filters=filters), FollowUpSerializer)
 
     @extend_schema(
         tags=["follow-ups"],
         summary="File a follow-up report (续报)",
         description="While the incident is tracked (else 409), by its tracker, the office "
-                    "head, an analyst or a duty officer. Meets the follow-up due and starts "
-                    "the next one at the level's cadence.",
+        "head, an analyst or a duty officer. Meets the follow-up due and starts "
+        "the next one at the level's cadence.",
         request=FollowUpCreateSerializer,
         responses={201: FollowUpSerializer, **ERRORS},
     )
@@ -454,9 +550,14 @@ class FollowUpListCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         follow_up = follow_up_file(
-            incident=data["incident"], actor=request.user, what_changed=data["what_changed"],
-            actions_taken=data["actions_taken"], metrics=data.get("metrics"),
-            at=data.get("at"), client_ip=client_ip(request))
+            incident=data["incident"],
+            actor=request.user,
+            what_changed=data["what_changed"],
+            actions_taken=data["actions_taken"],
+            metrics=data.get("metrics"),
+            at=data.get("at"),
+            client_ip=client_ip(request),
+        )
         try:
             follow_up = follow_up_detail(pk=follow_up.pk)
         except FollowUp.DoesNotExist:  # pragma: no cover - deleted in between
@@ -472,8 +573,9 @@ class _FileRenderer(BaseRenderer):
 
     charset = None
 
-    def render(self, data: Any, accepted_media_type: str | None = None,
-               renderer_context: Any = None) -> bytes:
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
         if isinstance(data, bytes):
             return data
         return json.dumps(data).encode()
@@ -491,8 +593,11 @@ class ReviewExportApi(APIView):
     extension = "docx"
 
     def get_renderers(self) -> list[BaseRenderer]:
-        renderer = type(f"{self.extension.title()}Renderer", (_FileRenderer,),
-                        {"media_type": EXPORTS[self.extension], "format": self.extension})
+        renderer = type(
+            f"{self.extension.title()}Renderer",
+            (_FileRenderer,),
+            {"media_type": EXPORTS[self.extension], "format": self.extension},
+        )
         return [JSONRenderer(), renderer()]
 
     def get(self, request: Request, id: int) -> HttpResponse:
@@ -516,23 +621,34 @@ class ReviewExportApi(APIView):
 
 def _export_api(extension: str, summary: str) -> type[APIView]:
     view = type(f"Review{extension.title()}Api", (ReviewExportApi,), {"extension": extension})
-    return extend_schema_view(get=extend_schema(
-        tags=["reviews"], summary=summary, operation_id=f"v1_incidents_review_{extension}",
-        description="The written review with the incident's record: timeline, figures, "
-                    "statements, tasks, follow-ups and the accountability section. A draft "
-                    "review is marked as such.",
-        parameters=[
-            OpenApiParameter("format", exclude=True),  # the path names the format
-            OpenApiParameter(
-                REMOVED_HEADER, OpenApiTypes.INT, OpenApiParameter.HEADER, response=[200],
-                description="Characters of the record left out: those a document cannot "
-                            "hold (control characters), and text beyond the longest input "
-                            "allows. The document says so under its title when not 0."),
-        ],
-        responses={(200, EXPORTS[extension]): OpenApiResponse(
-            response=OpenApiTypes.BINARY, description=f"review-<id>.{extension}"),
-            404: ERRORS[404]},
-    ))(view)
+    return extend_schema_view(
+        get=extend_schema(
+            tags=["reviews"],
+            summary=summary,
+            operation_id=f"v1_incidents_review_{extension}",
+            description="The written review with the incident's record: timeline, figures, "
+            "statements, tasks, follow-ups and the accountability section. A draft "
+            "review is marked as such.",
+            parameters=[
+                OpenApiParameter("format", exclude=True),  # the path names the format
+                OpenApiParameter(
+                    REMOVED_HEADER,
+                    OpenApiTypes.INT,
+                    OpenApiParameter.HEADER,
+                    response=[200],
+                    description="Characters of the record left out: those a document cannot "
+                    "hold (control characters), and text beyond the longest input "
+                    "allows. The document says so under its title when not 0.",
+                ),
+            ],
+            responses={
+                (200, EXPORTS[extension]): OpenApiResponse(
+                    response=OpenApiTypes.BINARY, description=f"review-<id>.{extension}"
+                ),
+                404: ERRORS[404],
+            },
+        )
+    )(view)
 
 
 ReviewDocxApi = _export_api("docx", "The review report as Word (.docx)")

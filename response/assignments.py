@@ -26,39 +26,80 @@ TASK_DONE = "task_done"
 
 def _unit_people(unit: Unit) -> list[User]:
     """A unit's liaisons (and head), who receive its tasks when no person is named."""
-    return list(User.objects.filter(
-        is_active=True, unit=unit, role_assignments__role__in=[Role.LIAISON, Role.UNIT_HEAD]
-    ).distinct())
+    return list(
+        User.objects.filter(
+            is_active=True, unit=unit, role_assignments__role__in=[Role.LIAISON, Role.UNIT_HEAD]
+        ).distinct()
+    )
 
 
-def _create(*, incident: Incident, actor: User, title: str, unit: Unit,
-            assignee: User | None, due_at: datetime | None, description: str = "",
-            checklist_item=None, at: datetime) -> Task:
+def _create(
+    *,
+    incident: Incident,
+    actor: User,
+    title: str,
+    unit: Unit,
+    assignee: User | None,
+    due_at: datetime | None,
+    description: str = "",
+    checklist_item=None,
+    at: datetime,
+) -> Task:
     task = Task.objects.create(
-        incident=incident, title=title, description=description, unit=unit, assignee=assignee,
-        due_at=due_at, checklist_item=checklist_item, created_by=actor, created_at=at)
+        incident=incident,
+        title=title,
+        description=description,
+        unit=unit,
+        assignee=assignee,
+        due_at=due_at,
+        checklist_item=checklist_item,
+        created_by=actor,
+        created_at=at,
+    )
     recipients = [assignee] if assignee else _unit_people(unit)
     if due_at is not None:
         task.deadline = deadlines_open(
-            incident=incident, kind=DeadlineKind.TASK, level=incident.level or 4,
-            fulfilled_by=TASK_DONE, starts_at=at, due_at=due_at, assignee=assignee,
-            remind_user_ids=[p.pk for p in recipients])
+            incident=incident,
+            kind=DeadlineKind.TASK,
+            level=incident.level or 4,
+            fulfilled_by=TASK_DONE,
+            starts_at=at,
+            due_at=due_at,
+            assignee=assignee,
+            remind_user_ids=[p.pk for p in recipients],
+        )
         task.save(update_fields=["deadline"])
     TimelineEntry.objects.create(
-        incident=incident, actor=actor, at=at, kind=TimelineEntry.Kind.RESPONSE,
-        action="task_assigned", data={"task": task.pk, "unit": unit.pk,
-                                      "assignee": assignee.pk if assignee else None})
+        incident=incident,
+        actor=actor,
+        at=at,
+        kind=TimelineEntry.Kind.RESPONSE,
+        action="task_assigned",
+        data={"task": task.pk, "unit": unit.pk, "assignee": assignee.pk if assignee else None},
+    )
     notifications_write(
-        recipients=recipients, kind=Notification.Kind.TASK_ASSIGNED, at=at,
-        incident_id=incident.pk, deadline_id=task.deadline_id, step=task.pk,
+        recipients=recipients,
+        kind=Notification.Kind.TASK_ASSIGNED,
+        at=at,
+        incident_id=incident.pk,
+        deadline_id=task.deadline_id,
+        step=task.pk,
         title=_("%(title)s: a task for %(unit)s: %(task)s")
-        % {"title": incident.title, "unit": unit.name, "task": title})
+        % {"title": incident.title, "unit": unit.name, "task": title},
+    )
     return task
 
 
-def task_assign(*, incident: Incident, actor: User, title: str, unit: Unit,
-                assignee: User | None = None, due_at: datetime | None = None,
-                description: str = "") -> Task:
+def task_assign(
+    *,
+    incident: Incident,
+    actor: User,
+    title: str,
+    unit: Unit,
+    assignee: User | None = None,
+    due_at: datetime | None = None,
+    description: str = "",
+) -> Task:
     """Assign a task to a unit (its liaisons) or a person, with a due time the engine
     reminds and escalates."""
     permissions.require(actor, "assign_task")
@@ -76,13 +117,28 @@ def task_assign(*, incident: Incident, actor: User, title: str, unit: Unit,
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if not incident.is_open or incident.level is None:
             raise TransitionNotAllowed(_("Tasks are assigned to an assessed, open incident."))
-        return _create(incident=incident, actor=actor, title=title.strip(), unit=unit,
-                       assignee=assignee, due_at=due_at, description=description,
-                       at=timezone.now())
+        return _create(
+            incident=incident,
+            actor=actor,
+            title=title.strip(),
+            unit=unit,
+            assignee=assignee,
+            due_at=due_at,
+            description=description,
+            at=timezone.now(),
+        )
 
 
-def task_record(*, task: Task, actor: User, text: str, link: str = "", attachment=None,
-                done: bool = False, completed_at: datetime | None = None) -> TaskUpdate:
+def task_record(
+    *,
+    task: Task,
+    actor: User,
+    text: str,
+    link: str = "",
+    attachment=None,
+    done: bool = False,
+    completed_at: datetime | None = None,
+) -> TaskUpdate:
     """The assignee (or the unit's liaison) records progress, or the outcome with its
     evidence; the outcome completes the task and meets its deadline at ``completed_at``
     (default now), no earlier than the task's creation and no later than now."""
@@ -96,34 +152,51 @@ def task_record(*, task: Task, actor: User, text: str, link: str = "", attachmen
     if attachment:
         attachment = evidence_check(attachment)
     if completed_at is not None and not done:
-        raise InvalidInput(field_errors={"completed_at": [
-            _("A completion time goes with the outcome only.")]})
+        raise InvalidInput(
+            field_errors={"completed_at": [_("A completion time goes with the outcome only.")]}
+        )
     with transaction.atomic(durable=True):
         task = Task.objects.select_for_update().get(pk=task.pk)
         if task.state != Task.State.OPEN:
             raise TransitionNotAllowed(_("The task is already closed."))
         now = timezone.now()
         if done:
-            completed_at = happened_at(completed_at, field="completed_at", now=now,
-                                       after=task.created_at, after_what=_("the task's creation"))
-        update = TaskUpdate.objects.create(task=task, author=actor, at=now, text=text.strip(),
-                                           link=link, attachment=attachment or "",
-                                           is_outcome=done)
+            completed_at = happened_at(
+                completed_at,
+                field="completed_at",
+                now=now,
+                after=task.created_at,
+                after_what=_("the task's creation"),
+            )
+        update = TaskUpdate.objects.create(
+            task=task,
+            author=actor,
+            at=now,
+            text=text.strip(),
+            link=link,
+            attachment=attachment or "",
+            is_outcome=done,
+        )
         if done:
-            Task.objects.filter(pk=task.pk).update(state=Task.State.DONE,
-                                                   completed_at=completed_at,
-                                                   outcome=text.strip())
+            Task.objects.filter(pk=task.pk).update(
+                state=Task.State.DONE, completed_at=completed_at, outcome=text.strip()
+            )
             if task.deadline_id:
                 Deadline.objects.filter(pk=task.deadline_id).meet(at=completed_at)
             TimelineEntry.objects.create(
-                incident_id=task.incident_id, actor=actor, at=now,
-                kind=TimelineEntry.Kind.RESPONSE, action="task_done", reason=text.strip(),
-                data={"task": task.pk, "completed_at": completed_at.isoformat()})
+                incident_id=task.incident_id,
+                actor=actor,
+                at=now,
+                kind=TimelineEntry.Kind.RESPONSE,
+                action="task_done",
+                reason=text.strip(),
+                data={"task": task.pk, "completed_at": completed_at.isoformat()},
+            )
     return update
 
 
 def checklist_due(*, incident: Incident, item) -> datetime | None:
-    """"Same day" is the end of the day the incident was found (local time)."""
+    """ "Same day" is the end of the day the incident was found (local time)."""
     if item.due_same_day:
         day = timezone.localtime(incident.discovered_at).date()
         return timezone.make_aware(datetime.combine(day, time(23, 59, 59)))
@@ -136,6 +209,13 @@ def create_checklist_tasks(*, incident: Incident, actor: User, at: datetime) -> 
     """Effect of ``assess``: the plan's checklist for the chosen category becomes tasks
     of the involved unit (分类处置)."""
     for item in incident.plan_version.checklist_items.filter(category=incident.category):
-        _create(incident=incident, actor=actor, title=item.title, unit=incident.unit,
-                assignee=None, due_at=checklist_due(incident=incident, item=item),
-                checklist_item=item, at=at)
+        _create(
+            incident=incident,
+            actor=actor,
+            title=item.title,
+            unit=incident.unit,
+            assignee=None,
+            due_at=checklist_due(incident=incident, item=item),
+            checklist_item=item,
+            at=at,
+        )

@@ -53,12 +53,17 @@ Document = ResponsePlan | Statement | Review
 
 # What each kind of document is called, who drafts it, and its editable fields.
 KINDS: dict[type, dict[str, Any]] = {
-    ResponsePlan: {"name": "response_plan", "draft": "draft_response_plan",
-                   "fields": ("facts", "category", "measures_online", "measures_offline",
-                              "statement_line")},
+    ResponsePlan: {
+        "name": "response_plan",
+        "draft": "draft_response_plan",
+        "fields": ("facts", "category", "measures_online", "measures_offline", "statement_line"),
+    },
     Statement: {"name": "statement", "draft": "draft_statement", "fields": ("text", "channels")},
-    Review: {"name": "review", "draft": "draft_review",
-             "fields": ("summary", "lessons", "plan_changes", "drill_evaluation")},
+    Review: {
+        "name": "review",
+        "draft": "draft_review",
+        "fields": ("summary", "lessons", "plan_changes", "drill_evaluation"),
+    },
 }
 DECISION_FIELD = {ResponsePlan: "response_plan", Statement: "statement", Review: "review"}
 # Where in the lifecycle each document may be drafted.
@@ -116,38 +121,66 @@ def _require_enough_approvers(doc: Document, rule: ApprovalRule, people: list[Us
     start): refuse it now, naming the role the plan routes it to."""
     if len(people) >= rule.required:
         return
-    roles = " / ".join(str(Role(role).label) if role in Role.values else role
-                       for role in rule.roles)
-    who = (_("%(roles)s of %(unit)s") % {"roles": roles, "unit": doc.incident.lead_unit()}
-           if rule.lead_unit_only else roles)
+    roles = " / ".join(
+        str(Role(role).label) if role in Role.values else role for role in rule.roles
+    )
+    who = (
+        _("%(roles)s of %(unit)s") % {"roles": roles, "unit": doc.incident.lead_unit()}
+        if rule.lead_unit_only
+        else roles
+    )
     raise TransitionNotAllowed(
-        _("Nobody may approve this version: at level %(level)s it needs %(required)d "
-          "approval(s) by a %(who)s who did not write or edit it, and only %(eligible)d "
-          "such person(s) exist.")
-        % {"level": NUMERALS.get(rule.level, rule.level), "required": rule.required,
-           "who": who, "eligible": len(people)})
-
-
-def _timeline(*, incident: Incident, actor: User, action: str, doc: Document,
-              client_ip: str | None, reason: str = "", at: datetime | None = None,
-              extra: dict[str, Any] | None = None) -> None:
-    TimelineEntry.objects.create(
-        incident=incident, actor=actor, at=at or timezone.now(),
-        kind=TimelineEntry.Kind.RESPONSE, action=action, reason=reason, client_ip=client_ip,
-        data={"document": KINDS[type(doc)]["name"], "id": doc.pk, "version": doc.version,
-              **(extra or {})},
+        _(
+            "Nobody may approve this version: at level %(level)s it needs %(required)d "
+            "approval(s) by a %(who)s who did not write or edit it, and only %(eligible)d "
+            "such person(s) exist."
+        )
+        % {
+            "level": NUMERALS.get(rule.level, rule.level),
+            "required": rule.required,
+            "who": who,
+            "eligible": len(people),
+        }
     )
 
 
-def _clean_fields(model: type, fields: dict[str, Any], *, partial: bool = False
-                  ) -> dict[str, Any]:
+def _timeline(
+    *,
+    incident: Incident,
+    actor: User,
+    action: str,
+    doc: Document,
+    client_ip: str | None,
+    reason: str = "",
+    at: datetime | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    TimelineEntry.objects.create(
+        incident=incident,
+        actor=actor,
+        at=at or timezone.now(),
+        kind=TimelineEntry.Kind.RESPONSE,
+        action=action,
+        reason=reason,
+        client_ip=client_ip,
+        data={
+            "document": KINDS[type(doc)]["name"],
+            "id": doc.pk,
+            "version": doc.version,
+            **(extra or {}),
+        },
+    )
+
+
+def _clean_fields(model: type, fields: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """Check a document's fields; ``partial`` checks only the names (before the latest
     version's content is known)."""
     allowed = KINDS[model]["fields"]
     unknown = set(fields) - set(allowed) - {"units"}
     if unknown:
-        raise InvalidInput(field_errors={n: [_("This field cannot be set.")]
-                                         for n in sorted(unknown)})
+        raise InvalidInput(
+            field_errors={n: [_("This field cannot be set.")] for n in sorted(unknown)}
+        )
     if partial:
         return fields
     errors: dict[str, list[str]] = {}
@@ -166,8 +199,14 @@ def _clean_fields(model: type, fields: dict[str, Any], *, partial: bool = False
     return fields
 
 
-def document_save_draft(*, model: type, incident: Incident, actor: User,
-                        fields: dict[str, Any], client_ip: str | None = None) -> Document:
+def document_save_draft(
+    *,
+    model: type,
+    incident: Incident,
+    actor: User,
+    fields: dict[str, Any],
+    client_ip: str | None = None,
+) -> Document:
     """Write the draft: the open draft is edited in place; after a submission a new
     version is started (the submitted one, unless approved, is then superseded), so what
     the approvers read never changes under them. Whoever saves becomes a contributor of
@@ -183,8 +222,12 @@ def document_save_draft(*, model: type, incident: Incident, actor: User,
         if incident.state not in DRAFTABLE_STATES[model]:
             raise TransitionNotAllowed(_("This document cannot be drafted now."))
         # Locked, so a submission cannot slip in between reading the state and the edit.
-        latest = (model.objects.select_for_update(of=("self",)).filter(incident=incident)
-                  .order_by("-version").first())
+        latest = (
+            model.objects.select_for_update(of=("self",))
+            .filter(incident=incident)
+            .order_by("-version")
+            .first()
+        )
         # A new version starts from the latest one: only what changes need be sent.
         current = {name: getattr(latest, name) for name in kind["fields"]} if latest else {}
         merged = _clean_fields(model, {**current, **fields})
@@ -196,8 +239,12 @@ def document_save_draft(*, model: type, incident: Incident, actor: User,
             doc.contributors.add(actor)
             action = f"{kind['name']}_edited"
         else:
-            doc = model.objects.create(incident=incident, author=actor,
-                                       version=(latest.version + 1) if latest else 1, **merged)
+            doc = model.objects.create(
+                incident=incident,
+                author=actor,
+                version=(latest.version + 1) if latest else 1,
+                **merged,
+            )
             doc.contributors.set({actor.pk, *(contributor_ids(latest) if latest else ())})
             _supersede_pending(model, incident=incident, keep=doc)
             if units is None and latest is not None and model is ResponsePlan:
@@ -212,8 +259,8 @@ def document_save_draft(*, model: type, incident: Incident, actor: User,
 def _supersede_pending(model: type, *, incident: Incident, keep: Document) -> None:
     """Older versions still waiting for a decision will never get one."""
     pending = model.objects.filter(
-        incident=incident, state__in=[DocumentState.SUBMITTED, DocumentState.CHANGES_REQUESTED,
-                                      DocumentState.DRAFT],
+        incident=incident,
+        state__in=[DocumentState.SUBMITTED, DocumentState.CHANGES_REQUESTED, DocumentState.DRAFT],
     ).exclude(pk=keep.pk)
     deadline_ids = [d for d in pending.values_list("approval_deadline_id", flat=True) if d]
     pending.update(state=DocumentState.SUPERSEDED)
@@ -227,43 +274,62 @@ def document_submit(*, doc: Document, actor: User, client_ip: str | None = None)
     permissions.require(actor, KINDS[model]["draft"])
     with transaction.atomic(durable=True):
         _lock_incident_then(doc)
-        doc = model.objects.select_for_update(of=("self",)).select_related(
-            "incident__plan_version").get(
-            pk=doc.pk)
+        doc = (
+            model.objects.select_for_update(of=("self",))
+            .select_related("incident__plan_version")
+            .get(pk=doc.pk)
+        )
         if doc.state != DocumentState.DRAFT:
             raise StaleVersion(_("Only a draft can be submitted; this version already was."))
         incident = doc.incident
         if model is Review and incident.is_drill and not doc.drill_evaluation.strip():
-            raise InvalidInput(field_errors={
-                "drill_evaluation": [_("A drill ends with its evaluation.")]})
+            raise InvalidInput(
+                field_errors={"drill_evaluation": [_("A drill ends with its evaluation.")]}
+            )
         rule = approval_rule(incident=incident)
         people = eligible_approvers(doc=doc)
         _require_enough_approvers(doc, rule, people)
         now = timezone.now()
         deadline = deadlines_open(
-            incident=incident, kind=DeadlineKind.APPROVAL, level=incident.level,
-            fulfilled_by=APPROVAL_DECIDED, starts_at=now,
+            incident=incident,
+            kind=DeadlineKind.APPROVAL,
+            level=incident.level,
+            fulfilled_by=APPROVAL_DECIDED,
+            starts_at=now,
             due_at=now + timedelta(minutes=rule.minutes),
             remind_user_ids=[p.pk for p in people],
         )
-        model.objects.filter(pk=doc.pk).update(state=DocumentState.SUBMITTED, submitted_at=now,
-                                               approval_deadline=deadline)
+        model.objects.filter(pk=doc.pk).update(
+            state=DocumentState.SUBMITTED, submitted_at=now, approval_deadline=deadline
+        )
         doc.refresh_from_db()
-        _timeline(incident=incident, actor=actor, action=f"{KINDS[model]['name']}_submitted",
-                  doc=doc, client_ip=client_ip, at=now)
+        _timeline(
+            incident=incident,
+            actor=actor,
+            action=f"{KINDS[model]['name']}_submitted",
+            doc=doc,
+            client_ip=client_ip,
+            at=now,
+        )
         notifications_write(
             recipients=people,
-            kind=Notification.Kind.APPROVAL_REQUESTED, at=now, incident_id=incident.pk,
+            kind=Notification.Kind.APPROVAL_REQUESTED,
+            at=now,
+            incident_id=incident.pk,
             deadline_id=deadline.pk,
             title=_("%(title)s: %(document)s v%(version)d awaits your approval")
-            % {"title": incident.title, "document": model._meta.verbose_name,
-               "version": doc.version},
+            % {
+                "title": incident.title,
+                "document": model._meta.verbose_name,
+                "version": doc.version,
+            },
         )
     return doc
 
 
-def document_decide(*, doc: Document, actor: User, verdict: str, comment: str = "",
-                    client_ip: str | None = None) -> Document:
+def document_decide(
+    *, doc: Document, actor: User, verdict: str, comment: str = "", client_ip: str | None = None
+) -> Document:
     """An approver approves, rejects or asks for changes, with a comment. Nobody who
     wrote or edited the version may decide on it. Enough approvals (the plan's
     ``required``) approve the version; an approved review closes the incident."""
@@ -276,36 +342,55 @@ def document_decide(*, doc: Document, actor: User, verdict: str, comment: str = 
         raise InvalidInput(field_errors={"comment": [_("Say why.")]})
     with transaction.atomic(durable=True):
         _lock_incident_then(doc)
-        doc = model.objects.select_for_update(of=("self",)).select_related(
-            "incident__plan_version").get(
-            pk=doc.pk)
+        doc = (
+            model.objects.select_for_update(of=("self",))
+            .select_related("incident__plan_version")
+            .get(pk=doc.pk)
+        )
         incident = doc.incident
         if actor.pk in contributor_ids(doc):
-            raise PermissionDenied(_("You wrote or edited this version: someone who did not "
-                                     "decides on it."))
+            raise PermissionDenied(
+                _("You wrote or edited this version: someone who did not decides on it.")
+            )
         if actor.pk not in {p.pk for p in approvers(incident=incident)}:
             raise PermissionDenied(_("The plan does not name you as an approver at this level."))
         latest = model.objects.filter(incident=incident).aggregate(v=Max("version"))["v"]
         if doc.state != DocumentState.SUBMITTED or doc.version != latest:
-            raise StaleVersion(_("This version is no longer awaiting a decision: it was "
-                                 "decided or a newer version exists."))
+            raise StaleVersion(
+                _(
+                    "This version is no longer awaiting a decision: it was "
+                    "decided or a newer version exists."
+                )
+            )
         field = DECISION_FIELD[model]
         if Decision.objects.filter(**{field: doc}, approver=actor).exists():
             raise StaleVersion(_("You have already decided on this version."))
         now = timezone.now()
-        Decision.objects.create(**{field: doc}, approver=actor, verdict=verdict,
-                                comment=comment, at=now)
+        Decision.objects.create(
+            **{field: doc}, approver=actor, verdict=verdict, comment=comment, at=now
+        )
         new_state = None
         if verdict == Decision.Verdict.APPROVE:
-            approvals = Decision.objects.filter(**{field: doc},
-                                                verdict=Decision.Verdict.APPROVE).count()
+            approvals = Decision.objects.filter(
+                **{field: doc}, verdict=Decision.Verdict.APPROVE
+            ).count()
             if approvals >= approval_rule(incident=incident).required:
                 new_state = DocumentState.APPROVED
         else:
-            new_state = (DocumentState.REJECTED if verdict == Decision.Verdict.REJECT
-                         else DocumentState.CHANGES_REQUESTED)
-        _timeline(incident=incident, actor=actor, action=f"{KINDS[model]['name']}_{verdict}",
-                  doc=doc, client_ip=client_ip, reason=comment, at=now)
+            new_state = (
+                DocumentState.REJECTED
+                if verdict == Decision.Verdict.REJECT
+                else DocumentState.CHANGES_REQUESTED
+            )
+        _timeline(
+            incident=incident,
+            actor=actor,
+            action=f"{KINDS[model]['name']}_{verdict}",
+            doc=doc,
+            client_ip=client_ip,
+            reason=comment,
+            at=now,
+        )
         if new_state is not None:
             _settle(doc, state=new_state, actor=actor, at=now, client_ip=client_ip)
     return doc
@@ -317,8 +402,7 @@ def _lock_incident_then(doc: Document) -> None:
     list(Incident.objects.select_for_update().filter(pk=doc.incident_id).values_list("pk"))
 
 
-def _settle(doc: Document, *, state: str, actor: User, at: datetime,
-            client_ip: str | None) -> None:
+def _settle(doc: Document, *, state: str, actor: User, at: datetime, client_ip: str | None) -> None:
     model = type(doc)
     model.objects.filter(pk=doc.pk).update(state=state, decided_at=at)
     doc.state, doc.decided_at = state, at
@@ -327,25 +411,43 @@ def _settle(doc: Document, *, state: str, actor: User, at: datetime,
     if state == DocumentState.APPROVED:
         # What was approved before is replaced by what is approved now.
         model.objects.filter(incident=doc.incident, state=DocumentState.APPROVED).exclude(
-            pk=doc.pk).update(state=DocumentState.SUPERSEDED)
+            pk=doc.pk
+        ).update(state=DocumentState.SUPERSEDED)
         if model is Review:
             from incidents.services import incident_transition_in_transaction
 
             incident_transition_in_transaction(
-                incident=doc.incident, action="close", actor=actor, client_ip=client_ip,
-                reason=_("Review v%(version)d approved.") % {"version": doc.version})
+                incident=doc.incident,
+                action="close",
+                actor=actor,
+                client_ip=client_ip,
+                reason=_("Review v%(version)d approved.") % {"version": doc.version},
+            )
     notifications_write(
-        recipients=[doc.author], kind=Notification.Kind.APPROVAL_DECIDED, at=at,
-        incident_id=doc.incident_id, step=doc.version,
+        recipients=[doc.author],
+        kind=Notification.Kind.APPROVAL_DECIDED,
+        at=at,
+        incident_id=doc.incident_id,
+        step=doc.version,
         title=_("%(title)s: %(document)s v%(version)d %(state)s")
-        % {"title": doc.incident.title, "document": model._meta.verbose_name,
-           "version": doc.version, "state": DocumentState(state).label},
+        % {
+            "title": doc.incident.title,
+            "document": model._meta.verbose_name,
+            "version": doc.version,
+            "state": DocumentState(state).label,
+        },
     )
 
 
-def statement_publish(*, statement: Statement, actor: User, channel: str,
-                      published_at: datetime | None = None, url: str = "",
-                      client_ip: str | None = None) -> Publication:
+def statement_publish(
+    *,
+    statement: Statement,
+    actor: User,
+    channel: str,
+    published_at: datetime | None = None,
+    url: str = "",
+    client_ip: str | None = None,
+) -> Publication:
     """The spokesperson records an approved statement as published. The first
     publication meets the "first public response" deadline, and the official release, at
     ``published_at`` (default now): so it is no earlier than the statement's approval
@@ -361,21 +463,37 @@ def statement_publish(*, statement: Statement, actor: User, channel: str,
     from incidents.deadlines import deadlines_fulfil
 
     with transaction.atomic(durable=True):
-        statement = (Statement.objects.select_for_update(of=("self",))
-                     .select_related("incident").get(pk=statement.pk))
+        statement = (
+            Statement.objects.select_for_update(of=("self",))
+            .select_related("incident")
+            .get(pk=statement.pk)
+        )
         if statement.state != DocumentState.APPROVED:
             raise TransitionNotAllowed(_("Only an approved statement can be published."))
         now = timezone.now()
         published_at = happened_at(
-            published_at, field="published_at", now=now,
+            published_at,
+            field="published_at",
+            now=now,
             after=statement.decided_at or statement.submitted_at or statement.created_at,
-            after_what=_("the statement's approval"))
+            after_what=_("the statement's approval"),
+        )
         publication = Publication.objects.create(
-            statement=statement, channel=channel, published_at=published_at, url=url,
-            published_by=actor)
+            statement=statement,
+            channel=channel,
+            published_at=published_at,
+            url=url,
+            published_by=actor,
+        )
         deadlines_fulfil(incident=statement.incident, event=STATEMENT_PUBLISHED, at=published_at)
-        _timeline(incident=statement.incident, actor=actor, action="statement_published",
-                  doc=statement, client_ip=client_ip, at=now,
-                  reason=f"{Channel(channel).label} {url}".strip(),
-                  extra={"published_at": published_at.isoformat()})
+        _timeline(
+            incident=statement.incident,
+            actor=actor,
+            action="statement_published",
+            doc=statement,
+            client_ip=client_ip,
+            at=now,
+            reason=f"{Channel(channel).label} {url}".strip(),
+            extra={"published_at": published_at.isoformat()},
+        )
     return publication

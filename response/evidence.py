@@ -146,15 +146,18 @@ def evidence_check(upload: Any) -> Any:
         problem = _("The file is empty.")
     elif upload.size > limit:
         problem = _("The file is larger than %(max)s: attach at most %(max)s.") % {
-            "max": filesizeformat(limit)}
+            "max": filesizeformat(limit)
+        }
     else:
         kind = sniff(upload)
         if kind is not None:
             stem = PurePath(str(upload.name or "")).stem.strip()[:80] or "evidence"
             upload.name = f"{stem}{kind.extension}"
             return upload
-        problem = _("Only images (PNG, JPEG, GIF, WebP), PDF, Word, Excel and plain text "
-                    "files can be attached; this file is none of them.")
+        problem = _(
+            "Only images (PNG, JPEG, GIF, WebP), PDF, Word, Excel and plain text "
+            "files can be attached; this file is none of them."
+        )
     raise InvalidInput(field_errors={"attachment": [problem]})
 
 

@@ -132,16 +132,31 @@ LABELS: dict[str, str] = {
 
 # The timeline's actions (what was done), by their codes in TimelineEntry.action.
 ACTIONS: dict[str, str] = {
-    "assess": "研判定级", "report": "报告领导小组", "respond": "启动处置", "track": "跟踪续报",
-    "review": "转入总结评估", "close": "结案", "dismiss": "不予处置",
-    "change_level": "调整等级", "upgrade_proposed": "提出升级", "reject_upgrade": "不予升级",
-    "arrived": "到岗", "task_assigned": "交办任务", "task_done": "任务办结",
-    "follow_up_filed": "报送续报", "statement_published": "发布回应",
+    "assess": "研判定级",
+    "report": "报告领导小组",
+    "respond": "启动处置",
+    "track": "跟踪续报",
+    "review": "转入总结评估",
+    "close": "结案",
+    "dismiss": "不予处置",
+    "change_level": "调整等级",
+    "upgrade_proposed": "提出升级",
+    "reject_upgrade": "不予升级",
+    "arrived": "到岗",
+    "task_assigned": "交办任务",
+    "task_done": "任务办结",
+    "follow_up_filed": "报送续报",
+    "statement_published": "发布回应",
 }
 DOCUMENTS = {"response_plan": "处置方案", "statement": "回应口径", "review": "总结评估"}
-DOCUMENT_STEPS = {"drafted": "起草", "edited": "修改", "submitted": "提交审批",
-                  "approve": "审批同意", "reject": "审批不同意",
-                  "request_changes": "退回修改"}
+DOCUMENT_STEPS = {
+    "drafted": "起草",
+    "edited": "修改",
+    "submitted": "提交审批",
+    "approve": "审批同意",
+    "reject": "审批不同意",
+    "request_changes": "退回修改",
+}
 
 # Word: the East Asian font named on the styles; Word substitutes a Chinese font of the
 # machine when it is missing (the runs are marked zh-CN), LibreOffice does the same.
@@ -149,11 +164,13 @@ DOCX_EAST_ASIAN_FONT = "SimSun"
 DOCX_HEADING_EAST_ASIAN_FONT = "SimHei"
 
 # PDF: fontconfig families tried in order, then the known Debian paths.
-PDF_FONT_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Zen Hei",
-                     "AR PL UMing CN")
+PDF_FONT_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Zen Hei", "AR PL UMing CN")
 PDF_FONT_PATHS = (  # (regular, bold, index in the collection)
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-     "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 2),
+    (
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+        2,
+    ),
     ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", None, 0),
     ("/usr/share/fonts/truetype/arphic/uming.ttc", None, 0),
 )
@@ -193,8 +210,12 @@ def _latest_review(incident: Incident) -> Review | None:
 def _approval(review: Review | None) -> Decision | None:
     if review is None or review.state != DocumentState.APPROVED:
         return None
-    return (Decision.objects.filter(review=review, verdict=Decision.Verdict.APPROVE)
-            .select_related("approver").order_by("-at").first())
+    return (
+        Decision.objects.filter(review=review, verdict=Decision.Verdict.APPROVE)
+        .select_related("approver")
+        .order_by("-at")
+        .first()
+    )
 
 
 def _person(user: Any) -> str:
@@ -238,86 +259,166 @@ def report_blocks(incident: Incident) -> list[Block]:
         blocks.append(Block("subtitle", L["version"].format(version=review.version) + note))
 
     blocks.append(Block("heading", L["basics"]))
-    blocks.append(Block("fields", rows=[
-        [L["incident_title"], info["title"]],
-        [L["incident_id"], str(info["id"])],
-        [L["nature"], L["drill"] if info["is_drill"] else L["real"]],
-        [L["unit"], info["unit"]],
-        [L["discovered_at"], info["discovered_at"]],
-        [L["level"], L["level_value"].format(level=info["level"]) if info["level"]
-         else L["none"]],
-        [L["category"], info["category"] or L["none"]],
-        [L["description"], info["description"] or L["none"]],
-    ], widths=[1, 4]))
+    blocks.append(
+        Block(
+            "fields",
+            rows=[
+                [L["incident_title"], info["title"]],
+                [L["incident_id"], str(info["id"])],
+                [L["nature"], L["drill"] if info["is_drill"] else L["real"]],
+                [L["unit"], info["unit"]],
+                [L["discovered_at"], info["discovered_at"]],
+                [
+                    L["level"],
+                    L["level_value"].format(level=info["level"]) if info["level"] else L["none"],
+                ],
+                [L["category"], info["category"] or L["none"]],
+                [L["description"], info["description"] or L["none"]],
+            ],
+            widths=[1, 4],
+        )
+    )
     if review is not None and review.summary.strip():
         blocks.append(Block("para", f"{L['summary']}：{review.summary.strip()}"))
 
     blocks.append(Block("heading", L["course"]))
-    blocks.append(_table(
-        [L["at"], L["actor"], L["what"], L["state_change"], L["reason"]],
-        [[e["at"], e["actor"], _action_label(e["what"]),
-          f"{_state_label(e['from'])} → {_state_label(e['to'])}" if e["to"] else "",
-          e["reason"]] for e in record["timeline"]],
-        [3, 2, 3, 3, 4]))
+    blocks.append(
+        _table(
+            [L["at"], L["actor"], L["what"], L["state_change"], L["reason"]],
+            [
+                [
+                    e["at"],
+                    e["actor"],
+                    _action_label(e["what"]),
+                    f"{_state_label(e['from'])} → {_state_label(e['to'])}" if e["to"] else "",
+                    e["reason"],
+                ]
+                for e in record["timeline"]
+            ],
+            [3, 2, 3, 3, 4],
+        )
+    )
 
     blocks.append(Block("heading", L["figures"]))
-    blocks.append(_table(
-        [L["at"], L["reads"], L["reposts"], L["comments"], L["negative_share"],
-         L["mainstream_media"], L["casualties"], L["suggested_level"]],
-        [[f["at"], str(f["reads"]), str(f["reposts"]), str(f["comments"]),
-          f"{f['negative_share']:.0%}", _yes_no(f["mainstream_media"]),
-          _yes_no(f["casualties"]), f["suggested_level"]] for f in record["figures"]],
-        [3, 2, 2, 2, 2, 2, 2, 2]))
+    blocks.append(
+        _table(
+            [
+                L["at"],
+                L["reads"],
+                L["reposts"],
+                L["comments"],
+                L["negative_share"],
+                L["mainstream_media"],
+                L["casualties"],
+                L["suggested_level"],
+            ],
+            [
+                [
+                    f["at"],
+                    str(f["reads"]),
+                    str(f["reposts"]),
+                    str(f["comments"]),
+                    f"{f['negative_share']:.0%}",
+                    _yes_no(f["mainstream_media"]),
+                    _yes_no(f["casualties"]),
+                    f["suggested_level"],
+                ]
+                for f in record["figures"]
+            ],
+            [3, 2, 2, 2, 2, 2, 2, 2],
+        )
+    )
 
     blocks.append(Block("heading", L["levels"]))
-    blocks.append(_table(
-        [L["at"], L["actor"], L["from_level"], L["to_level"], L["reason"]],
-        [[c["at"], c["actor"], c["from"], c["to"], c["reason"]]
-         for c in record["level_changes"]],
-        [3, 2, 2, 2, 5]))
+    blocks.append(
+        _table(
+            [L["at"], L["actor"], L["from_level"], L["to_level"], L["reason"]],
+            [
+                [c["at"], c["actor"], c["from"], c["to"], c["reason"]]
+                for c in record["level_changes"]
+            ],
+            [3, 2, 2, 2, 5],
+        )
+    )
 
     blocks.append(Block("heading", L["statements"]))
     if not record["statements"]:
         blocks.append(Block("para", L["none"]))
     for s in record["statements"]:
-        blocks.append(Block("para", f"{L['statement']}{L['version'].format(version=s['version'])}"
-                                    f"（{s['state']}）：{s['text']}"))
-        blocks.append(_table(
-            [L["channel"], L["published_at"], L["url"]],
-            [[p["channel"], p["at"], p["url"]] for p in s["publications"]],
-            [2, 2, 5], empty=L["not_published"]))
+        blocks.append(
+            Block(
+                "para",
+                f"{L['statement']}{L['version'].format(version=s['version'])}"
+                f"（{s['state']}）：{s['text']}",
+            )
+        )
+        blocks.append(
+            _table(
+                [L["channel"], L["published_at"], L["url"]],
+                [[p["channel"], p["at"], p["url"]] for p in s["publications"]],
+                [2, 2, 5],
+                empty=L["not_published"],
+            )
+        )
 
     blocks.append(Block("heading", L["tasks"]))
-    blocks.append(_table(
-        [L["task"], L["task_unit"], L["due_at"], L["state"], L["outcome"], L["completed_at"]],
-        [[t["title"], t["unit"], t["due_at"], t["state"], t["outcome"], t["completed_at"]]
-         for t in record["tasks"]],
-        [3, 2, 3, 2, 3, 3]))
+    blocks.append(
+        _table(
+            [L["task"], L["task_unit"], L["due_at"], L["state"], L["outcome"], L["completed_at"]],
+            [
+                [t["title"], t["unit"], t["due_at"], t["state"], t["outcome"], t["completed_at"]]
+                for t in record["tasks"]
+            ],
+            [3, 2, 3, 2, 3, 3],
+        )
+    )
 
     blocks.append(Block("heading", L["follow_ups"]))
-    blocks.append(_table(
-        [L["at"], L["by"], L["what_changed"], L["actions_taken"]],
-        [[f["at"], f["by"], f["what_changed"], f["actions_taken"]]
-         for f in record["follow_ups"]],
-        [3, 2, 5, 5]))
+    blocks.append(
+        _table(
+            [L["at"], L["by"], L["what_changed"], L["actions_taken"]],
+            [
+                [f["at"], f["by"], f["what_changed"], f["actions_taken"]]
+                for f in record["follow_ups"]
+            ],
+            [3, 2, 5, 5],
+        )
+    )
 
     blocks.append(Block("heading", L["accountability"]))
-    blocks.append(_table(
-        [L["obligation"], L["due_at"], L["met_at"], L["lateness"], L["responsible_unit"],
-         L["responsible_person"]],
-        [[a["obligation"], a["due_at"], a["met_at"], L[a["status"]], a["unit"], a["person"]]
-         for a in record["accountability"]],
-        [3, 3, 3, 2, 3, 2], empty=L["all_in_time"]))
+    blocks.append(
+        _table(
+            [
+                L["obligation"],
+                L["due_at"],
+                L["met_at"],
+                L["lateness"],
+                L["responsible_unit"],
+                L["responsible_person"],
+            ],
+            [
+                [a["obligation"], a["due_at"], a["met_at"], L[a["status"]], a["unit"], a["person"]]
+                for a in record["accountability"]
+            ],
+            [3, 3, 3, 2, 3, 2],
+            empty=L["all_in_time"],
+        )
+    )
 
     lessons = review.lessons if review else ""
     plan_changes = review.plan_changes if review else ""
-    blocks += [Block("heading", L["lessons"]), Block("para", _text_or(lessons, L["not_filled"])),
-               Block("heading", L["plan_changes"]),
-               Block("para", _text_or(plan_changes, L["not_filled"]))]
+    blocks += [
+        Block("heading", L["lessons"]),
+        Block("para", _text_or(lessons, L["not_filled"])),
+        Block("heading", L["plan_changes"]),
+        Block("para", _text_or(plan_changes, L["not_filled"])),
+    ]
     if info["is_drill"]:
         evaluation = review.drill_evaluation if review else ""
-        blocks += [Block("heading", L["drill_evaluation"]),
-                   Block("para", _text_or(evaluation, L["not_filled"]))]
+        blocks += [
+            Block("heading", L["drill_evaluation"]),
+            Block("para", _text_or(evaluation, L["not_filled"])),
+        ]
 
     blocks.append(Block("heading", L["approval"]))
     if approval is not None:
@@ -335,12 +436,14 @@ def _yes_no(value: bool) -> str:
     return LABELS["yes"] if value else LABELS["no"]
 
 
-def _table(header: list[str], rows: list[list[str]], widths: list[int], *,
-           empty: str | None = None) -> Block:
+def _table(
+    header: list[str], rows: list[list[str]], widths: list[int], *, empty: str | None = None
+) -> Block:
     if not rows:
         return Block("para", empty or LABELS["none"])
-    return Block("table", header=header, rows=[[str(c or "") for c in r] for r in rows],
-                 widths=widths)
+    return Block(
+        "table", header=header, rows=[[str(c or "") for c in r] for r in rows], widths=widths
+    )
 
 
 @dataclass
@@ -389,8 +492,9 @@ def report_of(incident: Incident) -> Report:
     if clean.dropped:
         notes.append(Block("note", LABELS["removed"].format(count=clean.dropped)))
     if clean.cut:
-        notes.append(Block("note", LABELS["cut"].format(count=clean.cut,
-                                                        limit=EXPORT_TEXT_MAX_LENGTH)))
+        notes.append(
+            Block("note", LABELS["cut"].format(count=clean.cut, limit=EXPORT_TEXT_MAX_LENGTH))
+        )
     blocks[2:2] = notes  # under the title and subtitle
     return Report(blocks, removed=clean.dropped + clean.cut_away)
 
@@ -478,8 +582,9 @@ def _docx_fonts(document: Any) -> None:
             east_asian(r_pr, DOCX_EAST_ASIAN_FONT)
     for name in ("Normal", "Table Grid", "Title", "Heading 1"):
         style = document.styles[name]
-        font = DOCX_HEADING_EAST_ASIAN_FONT if name in ("Title", "Heading 1") \
-            else DOCX_EAST_ASIAN_FONT
+        font = (
+            DOCX_HEADING_EAST_ASIAN_FONT if name in ("Title", "Heading 1") else DOCX_EAST_ASIAN_FONT
+        )
         east_asian(style.element.get_or_add_rPr(), font)
 
 
@@ -512,7 +617,8 @@ def pdf_font() -> CjkFont:
             return CjkFont(regular, bold if has_bold else None, index, index)
     raise ExportFontMissing(
         "No Chinese (CJK) font to embed in the PDF. Install one (Debian: "
-        f"apt-get install fonts-noto-cjk) or point {PDF_FONT_ENV} at a .ttf/.otf/.ttc file.")
+        f"apt-get install fonts-noto-cjk) or point {PDF_FONT_ENV} at a .ttf/.otf/.ttc file."
+    )
 
 
 def _fontconfig_font() -> CjkFont | None:
@@ -521,9 +627,20 @@ def _fontconfig_font() -> CjkFont | None:
         return None
     try:
         listing = subprocess.run(  # noqa: S603 - a fixed command, no user input
-            [fc_list, ":lang=zh", "file", "index", "family", "style",
-             "--format=%{file}\t%{index}\t%{family}\t%{style}\n"],
-            capture_output=True, text=True, timeout=10, check=False).stdout
+            [
+                fc_list,
+                ":lang=zh",
+                "file",
+                "index",
+                "family",
+                "style",
+                "--format=%{file}\t%{index}\t%{family}\t%{style}\n",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     faces: dict[str, dict[str, tuple[str, int]]] = {}
@@ -533,8 +650,11 @@ def _fontconfig_font() -> CjkFont | None:
             continue
         path, index, families, styles = parts
         for family in families.split(","):
-            style = "bold" if "Bold" in styles.split(",") else (
-                "regular" if {"Regular", "Book", "Medium"} & set(styles.split(",")) else "")
+            style = (
+                "bold"
+                if "Bold" in styles.split(",")
+                else ("regular" if {"Regular", "Book", "Medium"} & set(styles.split(",")) else "")
+            )
             if style:
                 faces.setdefault(family, {}).setdefault(style, (path, int(index or 0)))
     others = sorted(set(faces) - set(PDF_FONT_FAMILIES))  # any other Chinese font, last
@@ -568,8 +688,12 @@ def _pdf(report: Report) -> bytes:
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_font("cjk", "", font.regular, collection_font_number=font.index)
-    pdf.add_font("cjk", "B", font.bold or font.regular,
-                 collection_font_number=font.bold_index if font.bold else font.index)
+    pdf.add_font(
+        "cjk",
+        "B",
+        font.bold or font.regular,
+        collection_font_number=font.bold_index if font.bold else font.index,
+    )
     blocks = report.blocks
     pdf.set_title(next(b.text for b in blocks if b.kind == "title"))
     pdf.set_creator("Fenghuo")
@@ -598,16 +722,23 @@ def _pdf(report: Report) -> bytes:
             total = sum(block.widths)
             widths = [width * w / total for w in block.widths]
             fields = block.kind == "fields"
-            tall = [not all(_pdf_fits(pdf, text, w) for text, w in zip(row, widths, strict=True))
-                    for row in block.rows]
+            tall = [
+                not all(_pdf_fits(pdf, text, w) for text, w in zip(row, widths, strict=True))
+                for row in block.rows
+            ]
             if not fields and any(tall):
                 _pdf_records(pdf, block)
                 continue
             rows = [row for row, too_tall in zip(block.rows, tall, strict=True) if not too_tall]
             if rows:
-                with pdf.table(col_widths=tuple(widths), line_height=PDF_LINE, padding=PDF_PAD,
-                               first_row_as_headings=not fields, headings_style=bold,
-                               text_align="LEFT") as table:
+                with pdf.table(
+                    col_widths=tuple(widths),
+                    line_height=PDF_LINE,
+                    padding=PDF_PAD,
+                    first_row_as_headings=not fields,
+                    headings_style=bold,
+                    text_align="LEFT",
+                ) as table:
                     if not fields:
                         table.row(block.header)
                     for row in rows:
@@ -615,8 +746,9 @@ def _pdf(report: Report) -> bytes:
                         for i, text in enumerate(row):
                             cells.cell(text, style=bold if fields and i == 0 else None)
                 pdf.ln(1)
-            for label, text in (row for row, too_tall in zip(block.rows, tall, strict=True)
-                                if too_tall):
+            for label, text in (
+                row for row, too_tall in zip(block.rows, tall, strict=True) if too_tall
+            ):
                 _pdf_paragraph(pdf, text, label=label)
     return bytes(pdf.output())
 
@@ -630,8 +762,7 @@ def _pdf_fits(pdf: Any, text: str, width: float) -> bool:
     page: its lines estimated from the string width (cheap; wrapping at words may add a
     few lines, which the share leaves room for)."""
     usable = max(width - 2 * PDF_PAD, 1.0)
-    lines = sum(max(1, math.ceil(pdf.get_string_width(line) / usable))
-                for line in text.split("\n"))
+    lines = sum(max(1, math.ceil(pdf.get_string_width(line) / usable)) for line in text.split("\n"))
     return lines * PDF_LINE + 2 * PDF_PAD <= pdf.eph * PDF_ROW_MAX_SHARE
 
 
@@ -652,8 +783,9 @@ def _pdf_records(pdf: Any, block: Block) -> None:
         for header, text in zip(block.header, row, strict=True):
             if text:
                 pdf.set_font("cjk", "", 9)
-                pdf.multi_cell(pdf.epw, PDF_LINE, f"{header}：{text}",
-                               new_x="LMARGIN", new_y="NEXT")
+                pdf.multi_cell(
+                    pdf.epw, PDF_LINE, f"{header}：{text}", new_x="LMARGIN", new_y="NEXT"
+                )
         pdf.ln(1)
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
         pdf.ln(1.5)

@@ -28,25 +28,35 @@ class ApprovableDocument(models.Model):
     """A versioned document that needs the leadership's approval. Each version is a row;
     what was submitted or approved is frozen, and a change makes a new version."""
 
-    incident = models.ForeignKey("incidents.Incident", verbose_name=_("incident"),
-                                 on_delete=models.CASCADE, related_name="+")
+    incident = models.ForeignKey(
+        "incidents.Incident", verbose_name=_("incident"), on_delete=models.CASCADE, related_name="+"
+    )
     version = models.PositiveIntegerField(_("version"))
-    state = models.CharField(_("state"), max_length=20, choices=DocumentState.choices,
-                             default=DocumentState.DRAFT)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"),
-                               on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(
+        _("state"), max_length=20, choices=DocumentState.choices, default=DocumentState.DRAFT
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("author"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     # Four eyes on content: everyone who wrote or edited any part of this version (the
     # author, later editors, and those of the version it was started from). None of
     # them may decide on it.
-    contributors = models.ManyToManyField(settings.AUTH_USER_MODEL,
-                                          verbose_name=_("written or edited by"),
-                                          related_name="+", blank=True)
+    contributors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("written or edited by"),
+        related_name="+",
+        blank=True,
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     # The approval deadline of the current submission (enforced by the engine).
-    approval_deadline = models.ForeignKey("incidents.Deadline", null=True, blank=True,
-                                          on_delete=models.SET_NULL, related_name="+")
+    approval_deadline = models.ForeignKey(
+        "incidents.Deadline", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         abstract = True
@@ -61,20 +71,29 @@ class ResponsePlan(ApprovableDocument):
     """处置方案: facts verified, handling category, measures online and offline, the
     units involved and the statement line (口径)."""
 
-    incident = models.ForeignKey("incidents.Incident", verbose_name=_("incident"),
-                                 on_delete=models.CASCADE, related_name="response_plans")
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        verbose_name=_("incident"),
+        on_delete=models.CASCADE,
+        related_name="response_plans",
+    )
     facts = models.TextField(_("facts verified"))
-    category = models.CharField(_("handling category"), max_length=20, blank=True,
-                                choices=Category.choices)
+    category = models.CharField(
+        _("handling category"), max_length=20, blank=True, choices=Category.choices
+    )
     measures_online = models.TextField(_("measures online"), blank=True)
     measures_offline = models.TextField(_("measures offline"), blank=True)
-    units = models.ManyToManyField("organisation.Unit", verbose_name=_("units involved"),
-                                   blank=True, related_name="+")
+    units = models.ManyToManyField(
+        "organisation.Unit", verbose_name=_("units involved"), blank=True, related_name="+"
+    )
     statement_line = models.TextField(_("statement line (口径)"), blank=True)
 
     class Meta(ApprovableDocument.Meta):
-        constraints = [models.UniqueConstraint(fields=["incident", "version"],
-                                               name="response_plan_version_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "version"], name="response_plan_version_unique"
+            )
+        ]
         verbose_name = _("response plan")
         verbose_name_plural = _("response plans")
 
@@ -93,14 +112,19 @@ class Channel(models.TextChoices):
 class Statement(ApprovableDocument):
     """新闻发布、回应: a public statement, approved before the spokesperson publishes it."""
 
-    incident = models.ForeignKey("incidents.Incident", verbose_name=_("incident"),
-                                 on_delete=models.CASCADE, related_name="statements")
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        verbose_name=_("incident"),
+        on_delete=models.CASCADE,
+        related_name="statements",
+    )
     text = models.TextField(_("text"))
     channels = models.JSONField(_("channels"), default=list)
 
     class Meta(ApprovableDocument.Meta):
-        constraints = [models.UniqueConstraint(fields=["incident", "version"],
-                                               name="statement_version_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "version"], name="statement_version_unique")
+        ]
         verbose_name = _("statement")
         verbose_name_plural = _("statements")
 
@@ -111,13 +135,21 @@ class Statement(ApprovableDocument):
 class Publication(models.Model):
     """One publication of an approved statement on one channel."""
 
-    statement = models.ForeignKey(Statement, verbose_name=_("statement"),
-                                  on_delete=models.PROTECT, related_name="publications")
+    statement = models.ForeignKey(
+        Statement,
+        verbose_name=_("statement"),
+        on_delete=models.PROTECT,
+        related_name="publications",
+    )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     published_at = models.DateTimeField(_("published at"))
     url = models.URLField(_("link"), blank=True)
-    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("published by"),
-                                     on_delete=models.PROTECT, related_name="+")
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
     class Meta:
@@ -133,16 +165,21 @@ class Review(ApprovableDocument):
     """总结评估: pre-filled from the record; the author adds lessons and proposed changes
     to the plan; on approval the incident closes."""
 
-    incident = models.ForeignKey("incidents.Incident", verbose_name=_("incident"),
-                                 on_delete=models.CASCADE, related_name="reviews")
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        verbose_name=_("incident"),
+        on_delete=models.CASCADE,
+        related_name="reviews",
+    )
     summary = models.TextField(_("summary"), blank=True)
     lessons = models.TextField(_("lessons"), blank=True)
     plan_changes = models.TextField(_("proposed changes to the plan"), blank=True)
     drill_evaluation = models.TextField(_("drill evaluation"), blank=True)
 
     class Meta(ApprovableDocument.Meta):
-        constraints = [models.UniqueConstraint(fields=["incident", "version"],
-                                               name="review_version_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "version"], name="review_version_unique")
+        ]
         verbose_name = _("review")
         verbose_name_plural = _("reviews")
 
@@ -158,14 +195,21 @@ class Decision(models.Model):
         REJECT = "reject", _("rejected")
         REQUEST_CHANGES = "request_changes", _("asked for changes")
 
-    response_plan = models.ForeignKey(ResponsePlan, null=True, blank=True,
-                                      on_delete=models.CASCADE, related_name="decisions")
-    statement = models.ForeignKey(Statement, null=True, blank=True, on_delete=models.CASCADE,
-                                  related_name="decisions")
-    review = models.ForeignKey(Review, null=True, blank=True, on_delete=models.CASCADE,
-                               related_name="decisions")
-    approver = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approver"),
-                                 on_delete=models.PROTECT, related_name="+")
+    response_plan = models.ForeignKey(
+        ResponsePlan, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions"
+    )
+    statement = models.ForeignKey(
+        Statement, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions"
+    )
+    review = models.ForeignKey(
+        Review, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions"
+    )
+    approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approver"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     verdict = models.CharField(_("decision"), max_length=20, choices=Verdict.choices)
     comment = models.TextField(_("comment"), blank=True)
     at = models.DateTimeField(_("at"), default=timezone.now)
@@ -174,12 +218,11 @@ class Decision(models.Model):
         ordering = ["at"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(response_plan__isnull=False, statement__isnull=True,
-                             review__isnull=True)
-                           | Q(response_plan__isnull=True, statement__isnull=False,
-                               review__isnull=True)
-                           | Q(response_plan__isnull=True, statement__isnull=True,
-                               review__isnull=False)),
+                condition=(
+                    Q(response_plan__isnull=False, statement__isnull=True, review__isnull=True)
+                    | Q(response_plan__isnull=True, statement__isnull=False, review__isnull=True)
+                    | Q(response_plan__isnull=True, statement__isnull=True, review__isnull=False)
+                ),
                 name="decision_on_one_document",
             ),
         ]
@@ -198,25 +241,40 @@ class Task(models.Model):
         DONE = "done", _("done")
         CANCELLED = "cancelled", _("cancelled")
 
-    incident = models.ForeignKey("incidents.Incident", verbose_name=_("incident"),
-                                 on_delete=models.CASCADE, related_name="tasks")
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        verbose_name=_("incident"),
+        on_delete=models.CASCADE,
+        related_name="tasks",
+    )
     title = models.CharField(_("task"), max_length=200)
     description = models.TextField(_("description"), blank=True)
-    unit = models.ForeignKey("organisation.Unit", verbose_name=_("unit"),
-                             on_delete=models.PROTECT, related_name="tasks")
-    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assignee"),
-                                 null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="tasks")
+    unit = models.ForeignKey(
+        "organisation.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+    )
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
-    state = models.CharField(_("state"), max_length=10, choices=State.choices,
-                             default=State.OPEN)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
     outcome = models.TextField(_("outcome"), blank=True)
-    checklist_item = models.ForeignKey("plans.ChecklistItem", null=True, blank=True,
-                                       on_delete=models.SET_NULL, related_name="+")
-    deadline = models.OneToOneField("incidents.Deadline", null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="task")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assigned by"),
-                                   on_delete=models.PROTECT, related_name="+")
+    checklist_item = models.ForeignKey(
+        "plans.ChecklistItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deadline = models.OneToOneField(
+        "incidents.Deadline", null=True, blank=True, on_delete=models.SET_NULL, related_name="task"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
@@ -232,15 +290,16 @@ class Task(models.Model):
 class TaskUpdate(models.Model):
     """Progress or the outcome of a task, with its evidence (text, link, file)."""
 
-    task = models.ForeignKey(Task, verbose_name=_("task"), on_delete=models.CASCADE,
-                             related_name="updates")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"),
-                               on_delete=models.PROTECT, related_name="+")
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), on_delete=models.CASCADE, related_name="updates"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField(_("at"), default=timezone.now)
     text = models.TextField(_("text"))
     link = models.URLField(_("link"), blank=True)
-    attachment = models.FileField(_("attached file"), upload_to="evidence/%Y/%m/",
-                                  blank=True)
+    attachment = models.FileField(_("attached file"), upload_to="evidence/%Y/%m/", blank=True)
     is_outcome = models.BooleanField(_("outcome"), default=False)
 
     class Meta:
@@ -255,15 +314,25 @@ class TaskUpdate(models.Model):
 class FollowUp(models.Model):
     """续报: what changed, new figures, actions taken, filed by the tracker."""
 
-    incident = models.ForeignKey("incidents.Incident", verbose_name=_("incident"),
-                                 on_delete=models.CASCADE, related_name="follow_ups")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"),
-                               on_delete=models.PROTECT, related_name="+")
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        verbose_name=_("incident"),
+        on_delete=models.CASCADE,
+        related_name="follow_ups",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField(_("at"), default=timezone.now)
     what_changed = models.TextField(_("what changed"))
     actions_taken = models.TextField(_("actions taken"), blank=True)
-    snapshot = models.ForeignKey("incidents.MetricSnapshot", null=True, blank=True,
-                                 on_delete=models.SET_NULL, related_name="+")
+    snapshot = models.ForeignKey(
+        "incidents.MetricSnapshot",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["at", "id"]

@@ -47,6 +47,8 @@ def may_see_task(user: Any, task: Any) -> bool:
 def may_work_on_task(user: Any, task: Any) -> bool:
     """Progress and outcome are recorded by the assignee, the unit's liaison or head, or
     the office head."""
-    return (task.assignee_id == user.pk
-            or (user.unit_id == task.unit_id and user.has_role(Role.LIAISON, Role.UNIT_HEAD))
-            or user.has_role(Role.OFFICE_HEAD))
+    return (
+        task.assignee_id == user.pk
+        or (user.unit_id == task.unit_id and user.has_role(Role.LIAISON, Role.UNIT_HEAD))
+        or user.has_role(Role.OFFICE_HEAD)
+    )

@@ -15,8 +15,9 @@ Document = ResponsePlan | Statement | Review
 
 def _documents(model: type) -> QuerySet:
     prefetches: list[Any] = [
-        Prefetch("decisions", queryset=Decision.objects.select_related("approver").order_by(
-            "at", "id")),
+        Prefetch(
+            "decisions", queryset=Decision.objects.select_related("approver").order_by("at", "id")
+        ),
         Prefetch("contributors", queryset=User.objects.order_by("pk")),
     ]
     if model is ResponsePlan:
@@ -24,7 +25,8 @@ def _documents(model: type) -> QuerySet:
     if model is Statement:
         prefetches.append("publications")
     return model.objects.select_related("author", "approval_deadline__assignee").prefetch_related(
-        *prefetches)
+        *prefetches
+    )
 
 
 def document_list(*, model: type, filters: dict[str, Any] | None = None) -> QuerySet:
@@ -44,8 +46,12 @@ def document_detail(*, model: type, pk: int) -> Document:
 
 def open_draft_id(*, model: type, incident_id: int) -> int | None:
     """The draft a save would edit in place, if there is one."""
-    return (model.objects.filter(incident_id=incident_id, state=DocumentState.DRAFT)
-            .order_by("-version").values_list("pk", flat=True).first())
+    return (
+        model.objects.filter(incident_id=incident_id, state=DocumentState.DRAFT)
+        .order_by("-version")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def _tasks() -> QuerySet[Task]:

@@ -48,8 +48,7 @@ class NamedChoiceFieldSchema(OpenApiSerializerFieldExtension):
 
 
 def document_state_field(**kwargs) -> NamedChoiceField:
-    return NamedChoiceField(enum_name="DocumentStateEnum", choices=DocumentState.choices,
-                            **kwargs)
+    return NamedChoiceField(enum_name="DocumentStateEnum", choices=DocumentState.choices, **kwargs)
 
 
 def channel_field(**kwargs) -> NamedChoiceField:
@@ -75,14 +74,15 @@ class ResponsePlanDraftSerializer(DraftSerializer):
     """处置方案: facts verified, handling category, measures, units involved, the line."""
 
     facts = free_text()
-    category = serializers.ChoiceField(choices=Category.choices, allow_blank=True,
-                                       required=False)
+    category = serializers.ChoiceField(choices=Category.choices, allow_blank=True, required=False)
     measures_online = free_text(allow_blank=True, required=False)
     measures_offline = free_text(allow_blank=True, required=False)
-    units = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all(), many=True,
-                                               required=False, help_text="Unit ids.")
-    statement_line = free_text(allow_blank=True, required=False,
-                               help_text="The statement line (口径).")
+    units = serializers.PrimaryKeyRelatedField(
+        queryset=Unit.objects.all(), many=True, required=False, help_text="Unit ids."
+    )
+    statement_line = free_text(
+        allow_blank=True, required=False, help_text="The statement line (口径)."
+    )
 
 
 class StatementDraftSerializer(DraftSerializer):
@@ -97,10 +97,12 @@ class ReviewDraftSerializer(DraftSerializer):
 
     summary = free_text(allow_blank=True, required=False)
     lessons = free_text(allow_blank=True, required=False)
-    plan_changes = free_text(allow_blank=True, required=False,
-                             help_text="Proposed changes to the plan.")
-    drill_evaluation = free_text(allow_blank=True, required=False,
-                                 help_text="Required to submit a drill's review.")
+    plan_changes = free_text(
+        allow_blank=True, required=False, help_text="Proposed changes to the plan."
+    )
+    drill_evaluation = free_text(
+        allow_blank=True, required=False, help_text="Required to submit a drill's review."
+    )
 
 
 class SubmitSerializer(StrictInputSerializer):
@@ -108,8 +110,9 @@ class SubmitSerializer(StrictInputSerializer):
 
 
 class DecisionInputSerializer(StrictInputSerializer):
-    comment = free_text(allow_blank=True, default="",
-                        help_text="Required to reject or to ask for changes.")
+    comment = free_text(
+        allow_blank=True, default="", help_text="Required to reject or to ask for changes."
+    )
 
 
 class PublishSerializer(StrictInputSerializer):
@@ -117,16 +120,18 @@ class PublishSerializer(StrictInputSerializer):
 
     channel = channel_field()
     published_at = serializers.DateTimeField(
-        required=False, help_text="Default now; no earlier than the statement's approval "
-                                  "and not in the future.")
+        required=False,
+        help_text="Default now; no earlier than the statement's approval and not in the future.",
+    )
     url = serializers.URLField(allow_blank=True, default="")
 
 
 class DocumentFilterSerializer(serializers.Serializer):
     """Filters of the document lists (query parameters)."""
 
-    incident = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
-                                        help_text="Incident id.")
+    incident = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Incident id."
+    )
     state = serializers.ChoiceField(choices=DocumentState.choices, required=False)
 
 
@@ -138,44 +143,57 @@ class TaskAssignSerializer(StrictInputSerializer):
     description = free_text(allow_blank=True, default="")
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
     assignee = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), required=False, allow_null=True,
-        help_text="A person of the unit; default the unit's liaisons.")
-    due_at = serializers.DateTimeField(required=False, allow_null=True,
-                                       help_text="In the future; the engine reminds and "
-                                                 "escalates against it.")
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="A person of the unit; default the unit's liaisons.",
+    )
+    due_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="In the future; the engine reminds and escalates against it.",
+    )
 
 
 class TaskRecordSerializer(StrictInputSerializer):
     text = free_text(help_text="What was done (the outcome, to complete).")
     link = serializers.URLField(allow_blank=True, default="", help_text="The evidence.")
     attachment = serializers.FileField(
-        required=False, allow_null=True, use_url=False,
+        required=False,
+        allow_null=True,
+        use_url=False,
         help_text="An evidence file (multipart): an image (PNG, JPEG, GIF, WebP), PDF, Word, "
-                  "Excel or plain text, checked by content, at most FENGHUO_EVIDENCE_MAX_BYTES "
-                  "(20 MB by default).")
+        "Excel or plain text, checked by content, at most FENGHUO_EVIDENCE_MAX_BYTES "
+        "(20 MB by default).",
+    )
 
 
 class TaskCompleteSerializer(TaskRecordSerializer):
     """The outcome, and when the task was done."""
 
     completed_at = serializers.DateTimeField(
-        required=False, help_text="When the task was done: default now; no earlier than "
-                                  "the task's creation and not in the future. It meets the "
-                                  "task's deadline.")
+        required=False,
+        help_text="When the task was done: default now; no earlier than "
+        "the task's creation and not in the future. It meets the "
+        "task's deadline.",
+    )
 
 
 class TaskFilterSerializer(serializers.Serializer):
     """Filters of the task list (query parameters)."""
 
-    incident = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
-                                        help_text="Incident id.")
-    unit = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
-                                    help_text="Unit id.")
+    incident = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Incident id."
+    )
+    unit = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Unit id."
+    )
     state = serializers.ChoiceField(choices=Task.State.choices, required=False)
     mine = serializers.BooleanField(
-        required=False, default=False,
-        help_text="Only the tasks I am assigned, or those of my unit if I am its liaison "
-                  "or head.")
+        required=False,
+        default=False,
+        help_text="Only the tasks I am assigned, or those of my unit if I am its liaison or head.",
+    )
 
 
 class FollowUpCreateSerializer(StrictInputSerializer):
@@ -184,12 +202,15 @@ class FollowUpCreateSerializer(StrictInputSerializer):
     incident = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all())
     what_changed = free_text()
     actions_taken = free_text(allow_blank=True, default="")
-    metrics = MetricsSerializer(required=False, allow_null=True,
-                                help_text="New figures, recorded as a snapshot.")
+    metrics = MetricsSerializer(
+        required=False, allow_null=True, help_text="New figures, recorded as a snapshot."
+    )
     at = serializers.DateTimeField(
-        required=False, help_text="When the report was made: default now; no earlier than "
-                                  "the report it follows (or the start of tracking) and not "
-                                  "in the future. It meets the follow-up due.")
+        required=False,
+        help_text="When the report was made: default now; no earlier than "
+        "the report it follows (or the start of tracking) and not "
+        "in the future. It meets the follow-up due.",
+    )
 
 
 class TrackerSerializer(StrictInputSerializer):
@@ -199,8 +220,9 @@ class TrackerSerializer(StrictInputSerializer):
 
 
 class FollowUpFilterSerializer(serializers.Serializer):
-    incident = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False,
-                                        help_text="Incident id.")
+    incident = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Incident id."
+    )
 
 
 # Output -----------------------------------------------------------------------------------
@@ -227,12 +249,14 @@ class DocumentSerializer(serializers.Serializer):
     author_name = serializers.CharField(source="author")
     contributors = serializers.SerializerMethodField(
         help_text="Ids of everyone who wrote or edited any part of this version (the "
-                  "author included); none of them may decide on it.")
+        "author included); none of them may decide on it."
+    )
     created_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)
     approval_deadline = DeadlineSerializer(
-        allow_null=True, help_text="The decision deadline of the latest submission.")
+        allow_null=True, help_text="The decision deadline of the latest submission."
+    )
     decisions = DecisionSerializer(many=True)
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
@@ -285,8 +309,8 @@ class TaskUpdateSerializer(serializers.Serializer):
     text = serializers.CharField()
     link = BlankAsNullCharField()
     attachment = serializers.SerializerMethodField(
-        help_text="Where the evidence file is downloaded (by those who may see the task), "
-                  "or null.")
+        help_text="Where the evidence file is downloaded (by those who may see the task), or null."
+    )
     is_outcome = serializers.BooleanField()
 
     @extend_schema_field(serializers.URLField(allow_null=True))
@@ -332,5 +356,6 @@ class FollowUpSerializer(serializers.Serializer):
     at = serializers.DateTimeField()
     what_changed = serializers.CharField()
     actions_taken = serializers.CharField()
-    metrics = MetricSnapshotSerializer(source="snapshot", allow_null=True,
-                                       help_text="The figures filed with the report.")
+    metrics = MetricSnapshotSerializer(
+        source="snapshot", allow_null=True, help_text="The figures filed with the report."
+    )

@@ -27,9 +27,14 @@ FOLLOW_UP_FILED = "follow_up_filed"
 def _open_next(incident: Incident, *, at: datetime) -> Deadline:
     hours = incident.level_policy().follow_up_hours
     return deadlines_open(
-        incident=incident, kind=DeadlineKind.FOLLOW_UP, level=incident.level,
-        fulfilled_by=FOLLOW_UP_FILED, starts_at=at, due_at=at + timedelta(hours=hours),
-        assignee=incident.tracker)
+        incident=incident,
+        kind=DeadlineKind.FOLLOW_UP,
+        level=incident.level,
+        fulfilled_by=FOLLOW_UP_FILED,
+        starts_at=at,
+        due_at=at + timedelta(hours=hours),
+        assignee=incident.tracker,
+    )
 
 
 def start_follow_up_clock(*, incident: Incident, actor: User, at: datetime) -> None:
@@ -49,16 +54,31 @@ def stop_follow_up_clock(*, incident: Incident, actor: User, at: datetime) -> No
 def _follows(incident: Incident) -> datetime:
     """What a follow-up report follows: the previous report, or the start of tracking
     (when the open follow-up clock started)."""
-    clock = (incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP)
-             .order_by("-starts_at").values_list("starts_at", flat=True).first())
-    latest = (FollowUp.objects.filter(incident=incident).order_by("-at")
-              .values_list("at", flat=True).first())
+    clock = (
+        incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP)
+        .order_by("-starts_at")
+        .values_list("starts_at", flat=True)
+        .first()
+    )
+    latest = (
+        FollowUp.objects.filter(incident=incident)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
     return max((t for t in (clock, latest) if t is not None), default=incident.created_at)
 
 
-def follow_up_file(*, incident: Incident, actor: User, what_changed: str,
-                   actions_taken: str = "", metrics: dict[str, Any] | None = None,
-                   at: datetime | None = None, client_ip: str | None = None) -> FollowUp:
+def follow_up_file(
+    *,
+    incident: Incident,
+    actor: User,
+    what_changed: str,
+    actions_taken: str = "",
+    metrics: dict[str, Any] | None = None,
+    at: datetime | None = None,
+    client_ip: str | None = None,
+) -> FollowUp:
     """File a follow-up report made ``at`` (default now): it meets the follow-up due at
     that time and starts the next one. The time is no earlier than what the report
     follows (the previous report, or the start of tracking) and no later than now. New
@@ -70,31 +90,56 @@ def follow_up_file(*, incident: Incident, actor: User, what_changed: str,
     require_lengths(TEXT_MAX_LENGTH, what_changed=what_changed, actions_taken=actions_taken)
     figures = Figures.from_input(metrics) if metrics else None
     with transaction.atomic(durable=True):
-        incident = Incident.objects.select_for_update(of=("self",)).select_related(
-            "plan_version", "latest_metrics").get(pk=incident.pk)
+        incident = (
+            Incident.objects.select_for_update(of=("self",))
+            .select_related("plan_version", "latest_metrics")
+            .get(pk=incident.pk)
+        )
         if incident.state != State.TRACKING:
-            raise TransitionNotAllowed(_("Follow-up reports are filed while the incident is "
-                                         "tracked."))
+            raise TransitionNotAllowed(
+                _("Follow-up reports are filed while the incident is tracked.")
+            )
         now = timezone.now()
-        at = happened_at(at, field="at", now=now, after=_follows(incident),
-                         after_what=_("the report or the tracking it follows"))
-        snapshot = (incident_record_figures_in_transaction(
-            incident=incident, figures=figures, actor=actor, taken_at=now, client_ip=client_ip)
-            if figures else None)
-        follow_up = FollowUp.objects.create(incident=incident, author=actor, at=at,
-                                            what_changed=what_changed.strip(),
-                                            actions_taken=actions_taken, snapshot=snapshot)
+        at = happened_at(
+            at,
+            field="at",
+            now=now,
+            after=_follows(incident),
+            after_what=_("the report or the tracking it follows"),
+        )
+        snapshot = (
+            incident_record_figures_in_transaction(
+                incident=incident, figures=figures, actor=actor, taken_at=now, client_ip=client_ip
+            )
+            if figures
+            else None
+        )
+        follow_up = FollowUp.objects.create(
+            incident=incident,
+            author=actor,
+            at=at,
+            what_changed=what_changed.strip(),
+            actions_taken=actions_taken,
+            snapshot=snapshot,
+        )
         incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP).meet(at=at)
         _open_next(incident, at=at)
         TimelineEntry.objects.create(
-            incident=incident, actor=actor, at=now, kind=TimelineEntry.Kind.RESPONSE,
-            action="follow_up_filed", client_ip=client_ip, reason=what_changed.strip()[:500],
-            data={"follow_up": follow_up.pk, "at": at.isoformat()})
+            incident=incident,
+            actor=actor,
+            at=now,
+            kind=TimelineEntry.Kind.RESPONSE,
+            action="follow_up_filed",
+            client_ip=client_ip,
+            reason=what_changed.strip()[:500],
+            data={"follow_up": follow_up.pk, "at": at.isoformat()},
+        )
     return follow_up
 
 
-def incident_name_tracker(*, incident: Incident, actor: User, tracker: User,
-                          client_ip: str | None = None) -> Incident:
+def incident_name_tracker(
+    *, incident: Incident, actor: User, tracker: User, client_ip: str | None = None
+) -> Incident:
     """Name the person who follows the incident and files its follow-up reports; the
     open follow-up clock passes to them."""
     permissions.require(actor, "assign_task")
@@ -107,10 +152,16 @@ def incident_name_tracker(*, incident: Incident, actor: User, tracker: User,
         before = incident.tracker_id
         Incident.objects.filter(pk=incident.pk).update(tracker=tracker)
         incident.tracker = tracker
-        incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP,
-                                  status=Deadline.Status.OPEN).update(assignee=tracker)
+        incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP, status=Deadline.Status.OPEN).update(
+            assignee=tracker
+        )
         TimelineEntry.objects.create(
-            incident=incident, actor=actor, at=timezone.now(),
-            kind=TimelineEntry.Kind.RESPONSE, action="tracker_named", client_ip=client_ip,
-            data={"tracker": tracker.pk, "before": before})
+            incident=incident,
+            actor=actor,
+            at=timezone.now(),
+            kind=TimelineEntry.Kind.RESPONSE,
+            action="tracker_named",
+            client_ip=client_ip,
+            data={"tracker": tracker.pk, "before": before},
+        )
     return incident

@@ -65,11 +65,15 @@ def log_incident(duty, health_unit):
 
     def make(**overrides: Any) -> Incident:
         fields: dict[str, Any] = {
-            "actor": duty, "title": "网友反映医院收费问题", "platform": "weibo",
-            "event_type": "user_complaint", "unit": health_unit,
+            "actor": duty,
+            "title": "网友反映医院收费问题",
+            "platform": "weibo",
+            "event_type": "user_complaint",
+            "unit": health_unit,
             "description": "微博网友发帖称被重复收费。",
             "links": ["https://weibo.com/example/1"],
-            "discovered_at": timezone.now(), "metrics": {"reads": 50},
+            "discovered_at": timezone.now(),
+            "metrics": {"reads": 50},
         }
         fields.update(overrides)
         return incident_create(**fields)
@@ -81,16 +85,20 @@ def log_incident(duty, health_unit):
 def advance(analyst, office, leader):
     """Walk an incident along the lifecycle up to ``state`` with the right people."""
     steps = [
-        ("assess", analyst), ("report", office), ("respond", leader), ("track", office),
-        ("review", office), ("close", office),
+        ("assess", analyst),
+        ("report", office),
+        ("respond", leader),
+        ("track", office),
+        ("review", office),
+        ("close", office),
     ]
 
-    order = ["detected", "assessed", "reported", "responding", "tracking", "reviewing",
-             "closed"]
+    order = ["detected", "assessed", "reported", "responding", "tracking", "reviewing", "closed"]
 
-    def walk(incident: Incident, state: str, *, level: int | None = None,
-             category: str = "inquiry") -> Incident:
-        for action, actor in steps[order.index(incident.state): order.index(state)]:
+    def walk(
+        incident: Incident, state: str, *, level: int | None = None, category: str = "inquiry"
+    ) -> Incident:
+        for action, actor in steps[order.index(incident.state) : order.index(state)]:
             if action == "respond":
                 approve_a_response_plan(incident, author=office)
             if action == "close":
@@ -99,10 +107,12 @@ def advance(analyst, office, leader):
             extra: dict[str, Any] = {}
             if action == "assess":
                 chosen = level or incident.suggested_level
-                extra = {"level": chosen, "category": category,
-                         "reason": "" if chosen == incident.suggested_level else "研判调整"}
-            incident = incident_transition(incident=incident, action=action, actor=actor,
-                                           **extra)
+                extra = {
+                    "level": chosen,
+                    "category": category,
+                    "reason": "" if chosen == incident.suggested_level else "研判调整",
+                }
+            incident = incident_transition(incident=incident, action=action, actor=actor, **extra)
         return incident
 
     return walk
@@ -119,8 +129,12 @@ def approve_a_response_plan(incident: Incident, *, author: User):
     from response.models import ResponsePlan
 
     incident = Incident.objects.get(pk=incident.pk)  # as it is now, graded
-    plan = document_save_draft(model=ResponsePlan, incident=incident, actor=author,
-                               fields={"facts": "经核实，情况属实。", "category": "inquiry"})
+    plan = document_save_draft(
+        model=ResponsePlan,
+        incident=incident,
+        actor=author,
+        fields={"facts": "经核实，情况属实。", "category": "inquiry"},
+    )
     plan = document_submit(doc=plan, actor=author)
     approver = next(p for p in approvers(incident=incident) if p.pk != author.pk)
     return document_decide(doc=plan, actor=approver, verdict="approve", comment="同意")

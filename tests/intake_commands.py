@@ -22,8 +22,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-RULES = {"医院收费": "医院 AND 收费", "学校食堂": "学校 AND 食堂",
-         "投诉不满": "(投诉 OR 不满) NOT 招聘"}
+RULES = {
+    "医院收费": "医院 AND 收费",
+    "学校食堂": "学校 AND 食堂",
+    "投诉不满": "(投诉 OR 不满) NOT 招聘",
+}
 PLACES = ["市第一医院", "县人民医院", "实验学校", "第二中学", "区政务大厅", "市自来水公司"]
 MATTERS = ["重复收费", "食堂饭菜变质", "排队三小时", "招聘公告", "服务周到", "停车收费太贵"]
 MOODS = ["，网友投诉无门", "，家长强烈不满", "，欢迎咨询", "，点赞", ""]
@@ -33,14 +36,25 @@ def posts(count: int, *, now: datetime) -> list[dict[str, Any]]:
     """``count`` posts, some matching each rule, one in eight a repost of an earlier one."""
     made = []
     for n in range(count):
-        text = (f"{PLACES[n % len(PLACES)]}{MATTERS[n // 3 % len(MATTERS)]}"
-                f"{MOODS[n // 5 % len(MOODS)]}，详情见第{n}号帖子，请有关部门核实处理。")
+        text = (
+            f"{PLACES[n % len(PLACES)]}{MATTERS[n // 3 % len(MATTERS)]}"
+            f"{MOODS[n // 5 % len(MOODS)]}，详情见第{n}号帖子，请有关部门核实处理。"
+        )
         if n % 8 == 7:
             text = f"转发 //@网友{n}: {made[n - 5]['text']}"
-        made.append({"platform": "weibo", "url": f"https://weibo.com/crash/{n}",
-                     "author": f"网友{n % 50}", "text": text,
-                     "published_at": (now - timedelta(minutes=count - n)).isoformat(),
-                     "reads": n, "reposts": n % 7, "comments": n % 5, "likes": n % 3})
+        made.append(
+            {
+                "platform": "weibo",
+                "url": f"https://weibo.com/crash/{n}",
+                "author": f"网友{n % 50}",
+                "text": text,
+                "published_at": (now - timedelta(minutes=count - n)).isoformat(),
+                "reads": n,
+                "reposts": n % 7,
+                "comments": n % 5,
+                "likes": n % 3,
+            }
+        )
     return made
 
 
@@ -49,8 +63,9 @@ def csv_text(count: int, *, now: datetime) -> str:
     lines = ["平台,链接,作者,内容,发布时间,阅读数"]
     for post in posts(count, now=now):
         moment = datetime.fromisoformat(post["published_at"]).strftime("%Y-%m-%d %H:%M:%S%z")
-        lines.append(f"微博,{post['url']},{post['author']},\"{post['text']}\",{moment},"
-                     f"{post['reads']}")
+        lines.append(
+            f'微博,{post["url"]},{post["author"]},"{post["text"]}",{moment},{post["reads"]}'
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -119,4 +134,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

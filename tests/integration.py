@@ -46,8 +46,9 @@ class Timeout(AssertionError):
     """Something the test waited for did not happen in time."""
 
 
-def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str,
-             every: float = 0.05) -> Any:
+def wait_for(
+    predicate: Callable[[], Any], *, timeout: float, what: str, every: float = 0.05
+) -> Any:
     """Poll ``predicate`` until it answers something true; that answer is returned."""
     deadline = time.monotonic() + timeout
     while True:
@@ -59,20 +60,27 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str,
         time.sleep(every)
 
 
-def django_env(*, database_url: str, data_dir: Path, broker_url: str = "",
-               sweep_interval: float = 1.0, extra: Mapping[str, str] | None = None,
-               ) -> dict[str, str]:
+def django_env(
+    *,
+    database_url: str,
+    data_dir: Path,
+    broker_url: str = "",
+    sweep_interval: float = 1.0,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """The environment of a Django or Celery subprocess on the shared database."""
     env = dict(os.environ)
     for inherited in ("DJANGO_SETTINGS_MODULE", "CELERY_TASK_ALWAYS_EAGER", "PYTEST_ADDOPTS"):
         env.pop(inherited, None)
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": database_url,
-        "FENGHUO_DATA_DIR": str(data_dir),
-        "FENGHUO_SWEEP_INTERVAL": str(sweep_interval),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": database_url,
+            "FENGHUO_DATA_DIR": str(data_dir),
+            "FENGHUO_SWEEP_INTERVAL": str(sweep_interval),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if broker_url:
         env["CELERY_BROKER_URL"] = broker_url
     env.update(extra or {})
@@ -83,11 +91,13 @@ def run_command(args: Sequence[str], *, env: Mapping[str, str], timeout: float =
     """Run ``python -m tests.integration ARGS`` (or any module given as ``-m``); its
     output is answered, and shown in full when it fails."""
     cmd = [sys.executable, "-m", "tests.integration", *args]
-    result = subprocess.run(cmd, cwd=ROOT, env=dict(env), capture_output=True, text=True,
-                            timeout=timeout, check=False)
+    result = subprocess.run(
+        cmd, cwd=ROOT, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
+    )
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({result.returncode}):\n"
-                           f"{result.stdout}{result.stderr}")
+        raise RuntimeError(
+            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
+        )
     return result.stdout
 
 
@@ -130,39 +140,45 @@ class Database:
     def sweep_in_progress(self) -> bool:
         """Whether another session is inside a sweep's transaction: it holds the table
         lock that ``SELECT … FOR UPDATE`` on the deadlines takes until commit."""
-        return bool(self.scalar(
-            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-            "WHERE c.relname = 'incidents_deadline' AND l.mode = 'RowShareLock' "
-            "AND l.granted AND l.pid <> pg_backend_pid()"
-        ))
+        return bool(
+            self.scalar(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                "WHERE c.relname = 'incidents_deadline' AND l.mode = 'RowShareLock' "
+                "AND l.granted AND l.pid <> pg_backend_pid()"
+            )
+        )
 
     def report_deadlines(self) -> int:
         return self.scalar("SELECT count(*) FROM incidents_deadline WHERE kind = 'report'")
 
     def overdue_written(self) -> int:
         """Report deadlines that have their overdue alert (escalation step 0) so far."""
-        return self.scalar("SELECT count(*) FROM incidents_deadline "
-                           "WHERE kind = 'report' AND escalation_step >= 0")
+        return self.scalar(
+            "SELECT count(*) FROM incidents_deadline WHERE kind = 'report' AND escalation_step >= 0"
+        )
 
     def overdue_outbox(self) -> dict[str, dict[str, int]]:
         """The overdue alerts of report deadlines, by channel: rows, distinct
         (deadline, recipient) pairs, rows delivered, rows given up."""
-        return {channel: {"rows": rows, "pairs": pairs, "delivered": delivered,
-                          "failed": failed}
-                for channel, rows, pairs, delivered, failed in self.rows(
-                    "SELECT n.channel, count(*), "
-                    "count(DISTINCT (n.deadline_id, n.recipient_id, n.endpoint_id)), "
-                    "count(n.delivered_at), count(n.failed_at) "
-                    "FROM notifications_notification n "
-                    "JOIN incidents_deadline d ON d.id = n.deadline_id "
-                    "WHERE n.kind = 'overdue' AND d.kind = 'report' GROUP BY n.channel")}
+        return {
+            channel: {"rows": rows, "pairs": pairs, "delivered": delivered, "failed": failed}
+            for channel, rows, pairs, delivered, failed in self.rows(
+                "SELECT n.channel, count(*), "
+                "count(DISTINCT (n.deadline_id, n.recipient_id, n.endpoint_id)), "
+                "count(n.delivered_at), count(n.failed_at) "
+                "FROM notifications_notification n "
+                "JOIN incidents_deadline d ON d.id = n.deadline_id "
+                "WHERE n.kind = 'overdue' AND d.kind = 'report' GROUP BY n.channel"
+            )
+        }
 
     def overdue_undelivered(self) -> int:
         return self.scalar(
             "SELECT count(*) FROM notifications_notification n "
             "JOIN incidents_deadline d ON d.id = n.deadline_id "
             "WHERE n.kind = 'overdue' AND d.kind = 'report' AND n.delivered_at IS NULL "
-            "AND n.failed_at IS NULL")
+            "AND n.failed_at IS NULL"
+        )
 
     def overdue_sends(self) -> tuple[int, int, int]:
         """Sends (email, webhook) of the overdue alerts: successful attempts, the rows
@@ -174,31 +190,40 @@ class Database:
             "FROM notifications_deliveryattempt a "
             "JOIN notifications_notification n ON n.id = a.notification_id "
             "JOIN incidents_deadline d ON d.id = n.deadline_id "
-            "WHERE n.kind = 'overdue' AND d.kind = 'report'")[0]
+            "WHERE n.kind = 'overdue' AND d.kind = 'report'"
+        )[0]
 
     def overdue_missing(self) -> int:
         """Report deadlines without an in-app overdue alert."""
         return self.scalar(
             "SELECT count(*) FROM incidents_deadline d WHERE d.kind = 'report' "
             "AND NOT EXISTS (SELECT 1 FROM notifications_notification n "
-            "WHERE n.deadline_id = d.id AND n.kind = 'overdue' AND n.channel = 'in_app')")
+            "WHERE n.deadline_id = d.id AND n.kind = 'overdue' AND n.channel = 'in_app')"
+        )
 
     def late_reports(self) -> tuple[int, int]:
         """Late reports of report deadlines: rows, and distinct deadlines."""
         return self.rows(
             "SELECT count(*), count(DISTINCT l.deadline_id) FROM incidents_latereport l "
-            "JOIN incidents_deadline d ON d.id = l.deadline_id WHERE d.kind = 'report'")[0]
+            "JOIN incidents_deadline d ON d.id = l.deadline_id WHERE d.kind = 'report'"
+        )[0]
 
     def emails_pending(self) -> int:
-        return self.scalar("SELECT count(*) FROM notifications_notification WHERE "
-                           "channel = 'email' AND delivered_at IS NULL AND failed_at IS NULL")
+        return self.scalar(
+            "SELECT count(*) FROM notifications_notification WHERE "
+            "channel = 'email' AND delivered_at IS NULL AND failed_at IS NULL"
+        )
 
     def emails_delivered(self) -> list[tuple[str, str]]:
         """(address, subject) of every email row marked delivered, all kinds."""
-        return [(address, " ".join(title.split())) for address, title in self.rows(
-            "SELECT u.email, n.title FROM notifications_notification n "
-            "JOIN organisation_user u ON u.id = n.recipient_id "
-            "WHERE n.channel = 'email' AND n.delivered_at IS NOT NULL")]
+        return [
+            (address, " ".join(title.split()))
+            for address, title in self.rows(
+                "SELECT u.email, n.title FROM notifications_notification n "
+                "JOIN organisation_user u ON u.id = n.recipient_id "
+                "WHERE n.channel = 'email' AND n.delivered_at IS NOT NULL"
+            )
+        ]
 
     def last_sweep(self) -> Any:
         found = self.rows("SELECT at FROM engine_heartbeat WHERE name = 'sweep'")
@@ -220,11 +245,11 @@ def emails_sent(logs: Iterable[Path]) -> list[tuple[str, str]]:
                 continue
             message = email.message_from_string(chunk[start:])
             if message["To"] and message["Subject"] is not None:
-                subject = str(email.header.make_header(
-                    email.header.decode_header(message["Subject"])))
+                subject = str(
+                    email.header.make_header(email.header.decode_header(message["Subject"]))
+                )
                 sent.append((str(message["To"]), " ".join(subject.split())))
     return sent
-
 
 
 class Worker:
@@ -232,8 +257,9 @@ class Worker:
     process group takes the main process, the pool child running the sweep and the beat
     all at once, as a machine losing power would."""
 
-    def __init__(self, *, env: Mapping[str, str], workdir: Path, name: str,
-                 concurrency: int = 1) -> None:
+    def __init__(
+        self, *, env: Mapping[str, str], workdir: Path, name: str, concurrency: int = 1
+    ) -> None:
         self.env = dict(env)
         self.name = name
         self.log = workdir / f"{name}.log"
@@ -249,8 +275,14 @@ class Worker:
             "-s", str(self.schedule), "--without-mingle", "--without-gossip",
         ]  # fmt: skip
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                cmd,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         logger.info("worker %s started, pid %s", self.name, self.process.pid)
         return self
 
@@ -328,18 +360,26 @@ def seed(*, count: int, due_in: float, spread: float) -> None:
     duty = User.objects.get(username="duty")
     analyst = User.objects.get(username="analyst")
     unit = Unit.objects.get(name="卫生健康委员会")
-    window = timedelta(minutes=DeadlineRule.objects.get(
-        version=plan_version_in_force(), level=1, kind="report").minutes)
+    window = timedelta(
+        minutes=DeadlineRule.objects.get(
+            version=plan_version_in_force(), level=1, kind="report"
+        ).minutes
+    )
     start = timezone.now() + timedelta(seconds=due_in)
     for number in range(count):
         due_at = start + timedelta(seconds=spread * number / max(count, 1))
         incident = incident_create(
-            actor=duty, title=f"集成测试 {number}", platform="weibo",
-            event_type="user_complaint", unit=unit, discovered_at=due_at - window,
+            actor=duty,
+            title=f"集成测试 {number}",
+            platform="weibo",
+            event_type="user_complaint",
+            unit=unit,
+            discovered_at=due_at - window,
             metrics={"casualties": True},
         )
-        incident_transition(incident=incident, action="assess", actor=analyst, level=1,
-                            category="hype")
+        incident_transition(
+            incident=incident, action="assess", actor=analyst, level=1, category="hype"
+        )
 
 
 def watch(*, feed_url: str) -> None:
@@ -348,10 +388,15 @@ def watch(*, feed_url: str) -> None:
     from monitoring.models import Feed
     from organisation.models import Unit, User
 
-    rule_create(actor=User.objects.get(username="analyst"), name="医院收费",
-                expression="医院 AND 收费", unit=Unit.objects.get(name="卫生健康委员会"))
-    Feed.objects.create(name="某市论坛", url=feed_url, platform="forum", source_type="forum",
-                        interval_minutes=1)
+    rule_create(
+        actor=User.objects.get(username="analyst"),
+        name="医院收费",
+        expression="医院 AND 收费",
+        unit=Unit.objects.get(name="卫生健康委员会"),
+    )
+    Feed.objects.create(
+        name="某市论坛", url=feed_url, platform="forum", source_type="forum", interval_minutes=1
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -360,10 +405,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("prepare", help="migrate and load the demo organisation")
     seeding = commands.add_parser("seed", help="log level-Ⅰ incidents falling due soon")
     seeding.add_argument("count", type=int)
-    seeding.add_argument("--due-in", type=float, default=5.0,
-                         help="seconds from now to the first due time")
-    seeding.add_argument("--spread", type=float, default=5.0,
-                         help="seconds over which the due times are spread")
+    seeding.add_argument(
+        "--due-in", type=float, default=5.0, help="seconds from now to the first due time"
+    )
+    seeding.add_argument(
+        "--spread", type=float, default=5.0, help="seconds over which the due times are spread"
+    )
     watching = commands.add_parser("watch", help="a watch rule and a feed to poll")
     watching.add_argument("feed_url")
     args = parser.parse_args(argv)

@@ -15,14 +15,16 @@ class QuietHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def loopback_server(handler: type[BaseHTTPRequestHandler],
-                    on_stop: threading.Event | None = None) -> Iterator[str]:
+def loopback_server(
+    handler: type[BaseHTTPRequestHandler], on_stop: threading.Event | None = None
+) -> Iterator[str]:
     """Serve ``handler`` on a free port of 127.0.0.1 in a thread; yields the base URL.
     ``on_stop`` is set before shutting down, to release handlers that wait on it."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -21,14 +21,49 @@ INCIDENTS = "/api/v1/incidents/"
 FOUND = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.get_fixed_timezone(8 * 60))
 
 INCIDENT_FIELDS = {
-    "id", "version", "title", "description", "links", "platform", "event_type", "unit",
-    "unit_name", "state", "level", "colour", "suggested_level", "category", "discovered_at",
-    "is_drill", "metrics", "deadlines", "timeline", "actions",
+    "id",
+    "version",
+    "title",
+    "description",
+    "links",
+    "platform",
+    "event_type",
+    "unit",
+    "unit_name",
+    "state",
+    "level",
+    "colour",
+    "suggested_level",
+    "category",
+    "discovered_at",
+    "is_drill",
+    "metrics",
+    "deadlines",
+    "timeline",
+    "actions",
 }
-SNAPSHOT_FIELDS = {"reads", "reposts", "comments", "negative_share", "mainstream_media",
-                   "casualties", "taken_at", "suggested_level"}
-TIMELINE_FIELDS = {"at", "actor", "kind", "action", "from_state", "to_state", "from_level",
-                   "to_level", "reason", "client_ip"}
+SNAPSHOT_FIELDS = {
+    "reads",
+    "reposts",
+    "comments",
+    "negative_share",
+    "mainstream_media",
+    "casualties",
+    "taken_at",
+    "suggested_level",
+}
+TIMELINE_FIELDS = {
+    "at",
+    "actor",
+    "kind",
+    "action",
+    "from_state",
+    "to_state",
+    "from_level",
+    "to_level",
+    "reason",
+    "client_ip",
+}
 
 
 def detail(incident: Incident | int, action: str = "") -> str:
@@ -39,9 +74,12 @@ def detail(incident: Incident | int, action: str = "") -> str:
 def lead(**overrides: Any) -> dict[str, Any]:
     """What a duty officer sends to log a lead."""
     data: dict[str, Any] = {
-        "title": "网友反映医院收费问题", "description": "微博网友发帖称被重复收费。",
-        "links": ["https://weibo.com/example/1"], "platform": "weibo",
-        "event_type": "user_complaint", "metrics": {"reads": 50},
+        "title": "网友反映医院收费问题",
+        "description": "微博网友发帖称被重复收费。",
+        "links": ["https://weibo.com/example/1"],
+        "platform": "weibo",
+        "event_type": "user_complaint",
+        "metrics": {"reads": 50},
     }
     data.update(overrides)
     return data
@@ -72,8 +110,9 @@ def as_leader(api_for, leader) -> APIClient:
 
 def test_token_is_issued_for_a_good_username_and_password_and_opens_the_api(duty):
     client = APIClient()
-    answer = client.post("/api/v1/auth/token/", {"username": "duty", "password": DEMO_PASSWORD},
-                         format="json")
+    answer = client.post(
+        "/api/v1/auth/token/", {"username": "duty", "password": DEMO_PASSWORD}, format="json"
+    )
     assert answer.status_code == 200
     token = answer.json()["token"]
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
@@ -81,8 +120,9 @@ def test_token_is_issued_for_a_good_username_and_password_and_opens_the_api(duty
 
 
 def test_token_is_refused_with_400_for_a_wrong_password(duty):
-    answer = APIClient().post("/api/v1/auth/token/", {"username": "duty", "password": "nope"},
-                              format="json")
+    answer = APIClient().post(
+        "/api/v1/auth/token/", {"username": "duty", "password": "nope"}, format="json"
+    )
     assert answer.status_code == 400
     assert "token" not in answer.json()
     assert answer.json()["non_field_errors"]
@@ -94,8 +134,9 @@ def test_token_request_without_password_names_the_missing_field(duty):
     assert "password" in answer.json()
 
 
-@pytest.mark.parametrize("method,url", [("get", INCIDENTS), ("post", INCIDENTS),
-                                        ("get", "/api/v1/units/")])
+@pytest.mark.parametrize(
+    "method,url", [("get", INCIDENTS), ("post", INCIDENTS), ("get", "/api/v1/units/")]
+)
 def test_unauthenticated_requests_are_refused(db, method, url):
     answer = getattr(APIClient(), method)(url, {}, format="json")
     assert answer.status_code in (401, 403)
@@ -123,8 +164,11 @@ def test_units_are_listed_with_kind_parent_and_duty_phone(api_for, liaison, heal
     assert answer.status_code == 200
     units = {unit["name"]: unit for unit in answer.json()["results"]}
     assert units["卫生健康委员会"] == {
-        "id": health_unit.pk, "name": "卫生健康委员会", "kind": "member_unit",
-        "parent": health_unit.parent_id, "duty_phone": "010-60000003",
+        "id": health_unit.pk,
+        "name": "卫生健康委员会",
+        "kind": "member_unit",
+        "parent": health_unit.parent_id,
+        "duty_phone": "010-60000003",
     }
     assert units["网络舆情应急工作领导小组"]["parent"] is None
 
@@ -181,8 +225,9 @@ def test_logged_lead_gets_the_level_the_default_plan_suggests(as_duty, metrics, 
 
 def test_logged_lead_keeps_the_unit_and_discovery_time_it_was_given(as_duty, health_unit):
     found = timezone.now() - timedelta(hours=2)
-    answer = as_duty.post(INCIDENTS, lead(unit=health_unit.pk, discovered_at=found.isoformat()),
-                          format="json")
+    answer = as_duty.post(
+        INCIDENTS, lead(unit=health_unit.pk, discovered_at=found.isoformat()), format="json"
+    )
     assert answer.status_code == 201
     body = answer.json()
     assert body["unit"] == health_unit.pk and body["unit_name"] == "卫生健康委员会"
@@ -190,9 +235,14 @@ def test_logged_lead_keeps_the_unit_and_discovery_time_it_was_given(as_duty, hea
 
 
 def test_a_lead_may_be_logged_as_a_form_as_well_as_json(as_duty):
-    data = {"title": "表单提交", "platform": "zhihu", "event_type": "other",
-            "links": ["https://www.zhihu.com/question/1", "https://www.zhihu.com/question/2"],
-            "metrics.reads": "300", "metrics.negative_share": "0.4"}
+    data = {
+        "title": "表单提交",
+        "platform": "zhihu",
+        "event_type": "other",
+        "links": ["https://www.zhihu.com/question/1", "https://www.zhihu.com/question/2"],
+        "metrics.reads": "300",
+        "metrics.negative_share": "0.4",
+    }
     answer = as_duty.post(INCIDENTS, data, format="multipart")
     assert answer.status_code == 201, answer.json()
     assert len(answer.json()["links"]) == 2
@@ -200,8 +250,9 @@ def test_a_lead_may_be_logged_as_a_form_as_well_as_json(as_duty):
 
 
 def test_metrics_negative_share_is_answered_as_a_number(as_duty):
-    answer = as_duty.post(INCIDENTS, lead(metrics={"reads": 300, "negative_share": 0.4}),
-                          format="json")
+    answer = as_duty.post(
+        INCIDENTS, lead(metrics={"reads": 300, "negative_share": 0.4}), format="json"
+    )
     assert answer.json()["metrics"]["negative_share"] == 0.4
 
 
@@ -240,16 +291,21 @@ def test_bad_input_is_refused_with_400_naming_the_field_and_nothing_is_stored(
 
 
 def test_bad_figures_name_the_figure_inside_metrics(as_duty):
-    answer = as_duty.post(INCIDENTS, lead(metrics={"reads": -1, "negative_share": 1.5}),
-                          format="json")
+    answer = as_duty.post(
+        INCIDENTS, lead(metrics={"reads": -1, "negative_share": 1.5}), format="json"
+    )
     assert answer.status_code == 400
     assert set(answer.json()["metrics"]) == {"reads", "negative_share"}
 
 
 @pytest.mark.parametrize(
     "body,content_type",
-    [('{"title": "broken', "application/json"), ("[1, 2]", "application/json"),
-     ("NaN", "application/json"), ("title=x", "text/plain")],
+    [
+        ('{"title": "broken', "application/json"),
+        ("[1, 2]", "application/json"),
+        ("NaN", "application/json"),
+        ("title=x", "text/plain"),
+    ],
 )
 def test_malformed_request_bodies_are_a_client_error_not_a_crash(as_duty, body, content_type):
     answer = as_duty.generic("POST", INCIDENTS, body, content_type=content_type)
@@ -267,8 +323,9 @@ def test_spokesperson_may_not_log_a_lead_even_with_bad_input(api_for, spokespers
 # Reading incidents ----------------------------------------------------------------------------
 
 
-def test_incident_list_is_paginated_newest_discovery_first(api_for, liaison, log_incident,
-                                                           monkeypatch):
+def test_incident_list_is_paginated_newest_discovery_first(
+    api_for, liaison, log_incident, monkeypatch
+):
     now = timezone.now()
     for hours in (3, 1, 2):
         log_incident(title=f"{hours}h", discovered_at=now - timedelta(hours=hours))
@@ -295,12 +352,14 @@ def test_incident_list_items_carry_metrics_deadlines_and_actions_but_no_timeline
     assert "report" in item["actions"]
 
 
-def test_incident_list_filters_by_state_level_and_unit(api_for, liaison, log_incident, advance,
-                                                       health_unit, people):
+def test_incident_list_filters_by_state_level_and_unit(
+    api_for, liaison, log_incident, advance, health_unit, people
+):
     education = Unit.objects.get(name="教育局")
     detected = log_incident(title="detected")
-    assessed = advance(log_incident(title="assessed", metrics={"mainstream_media": True}),
-                       "assessed")
+    assessed = advance(
+        log_incident(title="assessed", metrics={"mainstream_media": True}), "assessed"
+    )
     elsewhere = log_incident(title="elsewhere", unit=education)
     client = api_for(liaison)
 
@@ -318,9 +377,16 @@ def test_incident_list_filters_by_state_level_and_unit(api_for, liaison, log_inc
     assert titles(state="", level="") == {detected.title, assessed.title, elsewhere.title}
 
 
-@pytest.mark.parametrize("params,field", [({"state": "burning"}, "state"),
-                                          ({"level": 5}, "level"), ({"level": "x"}, "level"),
-                                          ({"unit": "x"}, "unit"), ({"unit": 10**30}, "unit")])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"state": "burning"}, "state"),
+        ({"level": 5}, "level"),
+        ({"level": "x"}, "level"),
+        ({"unit": "x"}, "unit"),
+        ({"unit": 10**30}, "unit"),
+    ],
+)
 def test_incident_list_refuses_unknown_filter_values_with_400(api_for, liaison, params, field):
     answer = api_for(liaison).get(INCIDENTS, params)
     assert answer.status_code == 400
@@ -345,8 +411,9 @@ def test_incident_list_query_count_does_not_grow_with_the_number_of_incidents(
         assert len(client.get(INCIDENTS).json()["results"]) == 20
 
 
-def test_incident_is_read_with_every_field_the_contract_names(api_for, liaison, log_incident,
-                                                              advance):
+def test_incident_is_read_with_every_field_the_contract_names(
+    api_for, liaison, log_incident, advance
+):
     incident = advance(log_incident(), "assessed", level=3, category="hype")
     answer = api_for(liaison).get(detail(incident))
     assert answer.status_code == 200
@@ -370,8 +437,9 @@ def test_incident_is_read_with_every_field_the_contract_names(api_for, liaison, 
     assert body["actions"] == []  # a liaison only reads
 
 
-def test_actions_are_what_the_requesting_person_may_do_now(api_for, analyst, office, leader,
-                                                           log_incident):
+def test_actions_are_what_the_requesting_person_may_do_now(
+    api_for, analyst, office, leader, log_incident
+):
     incident = log_incident()
     assert api_for(analyst).get(detail(incident)).json()["actions"] == ["assess", "dismiss"]
     assert api_for(office).get(detail(incident)).json()["actions"] == ["assess", "dismiss"]
@@ -387,12 +455,14 @@ def test_unknown_incident_is_404(as_office):
 # Editing ----------------------------------------------------------------------------------
 
 
-def test_patch_corrects_the_incident_and_moves_the_version_on(as_duty, log_incident,
-                                                               health_unit):
+def test_patch_corrects_the_incident_and_moves_the_version_on(as_duty, log_incident, health_unit):
     incident = log_incident()
     education = Unit.objects.get(name="教育局")
-    answer = as_duty.patch(detail(incident), {"title": "更正后的标题", "unit": education.pk,
-                                              "version": 1}, format="json")
+    answer = as_duty.patch(
+        detail(incident),
+        {"title": "更正后的标题", "unit": education.pk, "version": 1},
+        format="json",
+    )
     assert answer.status_code == 200, answer.json()
     body = answer.json()
     assert body["title"] == "更正后的标题" and body["unit"] == education.pk
@@ -404,21 +474,23 @@ def test_patch_corrects_the_incident_and_moves_the_version_on(as_duty, log_incid
 def test_patch_with_a_stale_version_is_a_409_and_changes_nothing(as_duty, log_incident):
     incident = log_incident()
     as_duty.patch(detail(incident), {"title": "第一次更正"}, format="json")
-    answer = as_duty.patch(detail(incident), {"title": "第二次更正", "version": 1},
-                           format="json")
+    answer = as_duty.patch(detail(incident), {"title": "第二次更正", "version": 1}, format="json")
     assert answer.status_code == 409
     assert answer.json()["code"] == "stale_version"
     assert Incident.objects.get(pk=incident.pk).title == "第一次更正"
 
 
-@pytest.mark.parametrize("changes,field", [({"state": "closed"}, "state"),
-                                           ({"level": 1}, "level"),
-                                           ({"platform": "myspace"}, "platform"),
-                                           ({"title": ""}, "title"),
-                                           ({"discovered_at": "2999-01-01T00:00:00Z"},
-                                            "discovered_at")])
-def test_patch_refuses_fields_it_cannot_change_or_bad_values(as_duty, log_incident, changes,
-                                                             field):
+@pytest.mark.parametrize(
+    "changes,field",
+    [
+        ({"state": "closed"}, "state"),
+        ({"level": 1}, "level"),
+        ({"platform": "myspace"}, "platform"),
+        ({"title": ""}, "title"),
+        ({"discovered_at": "2999-01-01T00:00:00Z"}, "discovered_at"),
+    ],
+)
+def test_patch_refuses_fields_it_cannot_change_or_bad_values(as_duty, log_incident, changes, field):
     incident = log_incident()
     answer = as_duty.patch(detail(incident), changes, format="json")
     assert answer.status_code == 400
@@ -440,8 +512,9 @@ def test_put_is_not_offered(as_duty, log_incident):
 # The stages -------------------------------------------------------------------------------
 
 
-def test_an_incident_walks_every_stage_through_the_api(api_for, analyst, office, leader,
-                                                        log_incident):
+def test_an_incident_walks_every_stage_through_the_api(
+    api_for, analyst, office, leader, log_incident
+):
     incident = log_incident(metrics={"reads": 300, "negative_share": 0.4})
     steps = [
         (analyst, "assess", {"level": 3, "category": "inquiry"}, "assessed"),
@@ -453,17 +526,18 @@ def test_an_incident_walks_every_stage_through_the_api(api_for, analyst, office,
     for version, (person, action, data, state) in enumerate(steps, start=1):
         if action == "respond":
             approve_a_response_plan(Incident.objects.get(pk=incident.pk), author=office)
-        answer = api_for(person).post(detail(incident, action), {**data, "version": version},
-                                      format="json")
+        answer = api_for(person).post(
+            detail(incident, action), {**data, "version": version}, format="json"
+        )
         assert answer.status_code == 200, (action, answer.json())
         assert answer.json()["state"] == state
         assert answer.json()["version"] == version + 1
     # Closing comes with the approval of the review, not with a bare transition.
-    answer = api_for(leader).post(detail(incident, "close"), {}, format="json",
-                                  HTTP_ACCEPT_LANGUAGE="en")
+    answer = api_for(leader).post(
+        detail(incident, "close"), {}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert answer.status_code == 409 and "review" in answer.json()["detail"]
-    assert approve_the_review(Incident.objects.get(pk=incident.pk),
-                              author=office).state == "closed"
+    assert approve_the_review(Incident.objects.get(pk=incident.pk), author=office).state == "closed"
     assert api_for(office).get(detail(incident)).json()["actions"] == []
 
 
@@ -472,15 +546,22 @@ def test_an_incident_walks_every_stage_through_the_api(api_for, analyst, office,
 def test_each_transition_is_on_the_timeline_with_actor_and_client_ip(
     api_for, analyst, office, leader, log_incident, advance, action
 ):
-    before = {"assess": "detected", "report": "assessed", "respond": "reported",
-              "track": "responding", "review": "tracking", "close": "reviewing"}[action]
+    before = {
+        "assess": "detected",
+        "report": "assessed",
+        "respond": "reported",
+        "track": "responding",
+        "review": "tracking",
+        "close": "reviewing",
+    }[action]
     person = {"assess": analyst, "respond": leader}.get(action, office)
     incident = advance(log_incident(), before)
     if action == "respond":
         approve_a_response_plan(incident, author=office)
     data = {"level": 4, "category": "inquiry"} if action == "assess" else {}
-    answer = api_for(person).post(detail(incident, action), data, format="json",
-                                  REMOTE_ADDR="10.1.2.3")
+    answer = api_for(person).post(
+        detail(incident, action), data, format="json", REMOTE_ADDR="10.1.2.3"
+    )
     assert answer.status_code == 200
     last = [e for e in answer.json()["timeline"] if e["kind"] == "transition"][-1]
     assert last["action"] == action and last["actor"] == person.username
@@ -489,33 +570,46 @@ def test_each_transition_is_on_the_timeline_with_actor_and_client_ip(
 
 def test_assess_sets_level_colour_and_category(as_analyst, log_incident):
     incident = log_incident(metrics={"reads": 10, "mainstream_media": True})
-    answer = as_analyst.post(detail(incident, "assess"),
-                             {"level": 2, "category": "constructive"}, format="json")
+    answer = as_analyst.post(
+        detail(incident, "assess"), {"level": 2, "category": "constructive"}, format="json"
+    )
     assert answer.status_code == 200
     body = answer.json()
     assert (body["state"], body["level"], body["colour"], body["category"]) == (
-        "assessed", 2, "orange", "constructive")
+        "assessed",
+        2,
+        "orange",
+        "constructive",
+    )
 
 
 def test_assess_overriding_the_suggested_level_without_a_reason_is_a_400_on_reason(
     as_analyst, log_incident
 ):
     incident = log_incident()  # suggested Ⅳ
-    answer = as_analyst.post(detail(incident, "assess"), {"level": 2, "category": "hype"},
-                             format="json")
+    answer = as_analyst.post(
+        detail(incident, "assess"), {"level": 2, "category": "hype"}, format="json"
+    )
     assert answer.status_code == 400
     assert "reason" in answer.json()
     assert Incident.objects.get(pk=incident.pk).state == "detected"
-    answer = as_analyst.post(detail(incident, "assess"),
-                             {"level": 2, "category": "hype", "reason": "涉及重点人物"},
-                             format="json")
+    answer = as_analyst.post(
+        detail(incident, "assess"),
+        {"level": 2, "category": "hype", "reason": "涉及重点人物"},
+        format="json",
+    )
     assert answer.status_code == 200
     assert answer.json()["timeline"][-1]["reason"] == "涉及重点人物"
 
 
-@pytest.mark.parametrize("data,fields", [({}, {"level", "category"}),
-                                         ({"level": 5, "category": "hype"}, {"level"}),
-                                         ({"level": 4, "category": "rumour"}, {"category"})])
+@pytest.mark.parametrize(
+    "data,fields",
+    [
+        ({}, {"level", "category"}),
+        ({"level": 5, "category": "hype"}, {"level"}),
+        ({"level": 4, "category": "rumour"}, {"category"}),
+    ],
+)
 def test_assess_needs_a_level_and_a_category(as_analyst, log_incident, data, fields):
     answer = as_analyst.post(detail(log_incident(), "assess"), data, format="json")
     assert answer.status_code == 400
@@ -546,8 +640,9 @@ def test_transition_not_allowed_from_the_current_state_is_a_409(as_office, log_i
 def test_transition_with_a_stale_version_is_a_409(as_analyst, as_duty, log_incident):
     incident = log_incident()
     as_duty.patch(detail(incident), {"title": "有人先改了"}, format="json")
-    answer = as_analyst.post(detail(incident, "assess"),
-                             {"level": 4, "category": "inquiry", "version": 1}, format="json")
+    answer = as_analyst.post(
+        detail(incident, "assess"), {"level": 4, "category": "inquiry", "version": 1}, format="json"
+    )
     assert answer.status_code == 409
     assert answer.json()["code"] == "stale_version"
     assert Incident.objects.get(pk=incident.pk).state == "detected"
@@ -572,8 +667,7 @@ def test_dismiss_after_the_report_is_a_409(as_analyst, log_incident, advance):
 def test_transition_refuses_bad_version_values(as_office, log_incident, advance):
     incident = advance(log_incident(), "assessed")
     for version in ("two", 0, 10**30):
-        answer = as_office.post(detail(incident, "report"), {"version": version},
-                                format="json")
+        answer = as_office.post(detail(incident, "report"), {"version": version}, format="json")
         assert answer.status_code == 400
         assert "version" in answer.json()
 
@@ -589,25 +683,31 @@ def test_level_one_assessment_sets_the_report_and_first_response_deadlines(
     as_duty, as_analyst, as_office
 ):
     with time_machine.travel(FOUND + timedelta(minutes=5), tick=False):
-        created = as_duty.post(INCIDENTS, lead(discovered_at=FOUND.isoformat(),
-                                               metrics={"casualties": True}), format="json")
+        created = as_duty.post(
+            INCIDENTS,
+            lead(discovered_at=FOUND.isoformat(), metrics={"casualties": True}),
+            format="json",
+        )
         assert created.json()["suggested_level"] == 1
         assert created.json()["deadlines"] == []
         pk = created.json()["id"]
-        assessed = as_analyst.post(detail(pk, "assess"), {"level": 1, "category": "hype"},
-                                   format="json").json()
+        assessed = as_analyst.post(
+            detail(pk, "assess"), {"level": 1, "category": "hype"}, format="json"
+        ).json()
     deadlines = _deadlines(assessed)
     assert datetime.fromisoformat(deadlines["report"]["due_at"]) == FOUND + timedelta(minutes=30)
-    assert datetime.fromisoformat(deadlines["first_response"]["due_at"]) == \
-        FOUND + timedelta(minutes=180)
+    assert datetime.fromisoformat(deadlines["first_response"]["due_at"]) == FOUND + timedelta(
+        minutes=180
+    )
     assert {d["status"] for d in deadlines.values()} == {"open"}
     assert deadlines["report"]["met_at"] is None
 
     with time_machine.travel(FOUND + timedelta(minutes=20), tick=False):
         reported = as_office.post(detail(pk, "report"), {}, format="json").json()
     assert _deadlines(reported)["report"]["status"] == "met"
-    assert datetime.fromisoformat(_deadlines(reported)["report"]["met_at"]) == \
-        FOUND + timedelta(minutes=20)
+    assert datetime.fromisoformat(_deadlines(reported)["report"]["met_at"]) == FOUND + timedelta(
+        minutes=20
+    )
 
     with time_machine.travel(FOUND + timedelta(minutes=180), tick=False):
         late = as_office.get(detail(pk)).json()
@@ -616,8 +716,11 @@ def test_level_one_assessment_sets_the_report_and_first_response_deadlines(
 
 def test_report_after_the_due_time_is_met_late(as_duty, as_analyst, as_office):
     with time_machine.travel(FOUND + timedelta(minutes=1), tick=False):
-        pk = as_duty.post(INCIDENTS, lead(discovered_at=FOUND.isoformat(),
-                                          metrics={"casualties": True}), format="json").json()["id"]
+        pk = as_duty.post(
+            INCIDENTS,
+            lead(discovered_at=FOUND.isoformat(), metrics={"casualties": True}),
+            format="json",
+        ).json()["id"]
         as_analyst.post(detail(pk, "assess"), {"level": 1, "category": "hype"}, format="json")
     with time_machine.travel(FOUND + timedelta(minutes=31), tick=False):
         reported = as_office.post(detail(pk, "report"), {}, format="json").json()
@@ -626,8 +729,7 @@ def test_report_after_the_due_time_is_met_late(as_duty, as_analyst, as_office):
 
 def test_dismissed_incident_owes_no_deadline(as_analyst, log_incident, advance):
     incident = advance(log_incident(), "assessed")
-    answer = as_analyst.post(detail(incident, "dismiss"), {"reason": "核实为误报"},
-                             format="json")
+    answer = as_analyst.post(detail(incident, "dismiss"), {"reason": "核实为误报"}, format="json")
     assert {d["status"] for d in answer.json()["deadlines"]} == {"cancelled"}
 
 
@@ -637,9 +739,11 @@ def test_dismissed_incident_owes_no_deadline(as_analyst, log_incident, advance):
 def test_new_figures_are_added_and_re_evaluate_the_suggested_level(as_duty, log_incident):
     incident = log_incident()
     assert incident.suggested_level == 4
-    answer = as_duty.post(detail(incident, "metrics"),
-                          {"reads": 800, "comments": 120, "negative_share": 0.35,
-                           "casualties": True}, format="json")
+    answer = as_duty.post(
+        detail(incident, "metrics"),
+        {"reads": 800, "comments": 120, "negative_share": 0.35, "casualties": True},
+        format="json",
+    )
     assert answer.status_code == 201
     snapshot = answer.json()
     assert set(snapshot) >= SNAPSHOT_FIELDS
@@ -656,21 +760,28 @@ def test_new_figures_are_added_and_re_evaluate_the_suggested_level(as_duty, log_
 def test_figures_can_be_dated_in_the_past_but_not_the_future(as_duty, log_incident):
     incident = log_incident()
     seen = timezone.now() - timedelta(hours=1)
-    answer = as_duty.post(detail(incident, "metrics"),
-                          {"reads": 10, "taken_at": seen.isoformat()}, format="json")
+    answer = as_duty.post(
+        detail(incident, "metrics"), {"reads": 10, "taken_at": seen.isoformat()}, format="json"
+    )
     assert answer.status_code == 201
     assert abs(datetime.fromisoformat(answer.json()["taken_at"]) - seen) < timedelta(seconds=1)
     future = timezone.now() + timedelta(hours=1)
-    answer = as_duty.post(detail(incident, "metrics"),
-                          {"reads": 10, "taken_at": future.isoformat()}, format="json")
+    answer = as_duty.post(
+        detail(incident, "metrics"), {"reads": 10, "taken_at": future.isoformat()}, format="json"
+    )
     assert answer.status_code == 400
     assert "taken_at" in answer.json()
 
 
-@pytest.mark.parametrize("data,field", [({"reads": -5}, "reads"),
-                                        ({"negative_share": 1.5}, "negative_share"),
-                                        ({"casualties": "perhaps"}, "casualties"),
-                                        ({"likes": 3}, "likes")])
+@pytest.mark.parametrize(
+    "data,field",
+    [
+        ({"reads": -5}, "reads"),
+        ({"negative_share": 1.5}, "negative_share"),
+        ({"casualties": "perhaps"}, "casualties"),
+        ({"likes": 3}, "likes"),
+    ],
+)
 def test_bad_figures_are_a_400(as_duty, log_incident, data, field):
     incident = log_incident()
     answer = as_duty.post(detail(incident, "metrics"), data, format="json")
@@ -681,8 +792,7 @@ def test_bad_figures_are_a_400(as_duty, log_incident, data, field):
 
 def test_spokesperson_may_not_add_figures(api_for, spokesperson, log_incident):
     incident = log_incident()
-    answer = api_for(spokesperson).post(detail(incident, "metrics"), {"reads": 1},
-                                        format="json")
+    answer = api_for(spokesperson).post(detail(incident, "metrics"), {"reads": 1}, format="json")
     assert answer.status_code == 403
 
 
@@ -696,18 +806,22 @@ def test_a_dismissed_incident_takes_no_new_figures(as_analyst, log_incident):
 # Level changes ----------------------------------------------------------------------------
 
 
-def test_leader_raises_the_level_with_a_reason_and_the_deadlines_follow(as_leader,
-                                                                        log_incident, advance):
+def test_leader_raises_the_level_with_a_reason_and_the_deadlines_follow(
+    as_leader, log_incident, advance
+):
     incident = advance(log_incident(), "assessed")  # Ⅳ: report due within a day
-    answer = as_leader.post(detail(incident, "change-level"),
-                            {"level": 2, "reason": "主流媒体跟进", "version": incident.version},
-                            format="json")
+    answer = as_leader.post(
+        detail(incident, "change-level"),
+        {"level": 2, "reason": "主流媒体跟进", "version": incident.version},
+        format="json",
+    )
     assert answer.status_code == 200, answer.json()
     body = answer.json()
     assert (body["level"], body["colour"]) == (2, "orange")
     report = _deadlines(body)["report"]
     assert datetime.fromisoformat(report["due_at"]) == incident.discovered_at + timedelta(
-        minutes=60)
+        minutes=60
+    )
     change = body["timeline"][-1]
     assert change["kind"] == "level" and change["action"] == "change_level"
     assert (change["from_level"], change["to_level"]) == (4, 2)
@@ -723,15 +837,19 @@ def test_level_change_needs_a_reason(as_leader, log_incident, advance):
 
 
 def test_level_change_before_assessment_is_a_409(as_leader, log_incident):
-    answer = as_leader.post(detail(log_incident(), "change-level"),
-                            {"level": 2, "reason": "升级"}, format="json")
+    answer = as_leader.post(
+        detail(log_incident(), "change-level"), {"level": 2, "reason": "升级"}, format="json"
+    )
     assert answer.status_code == 409
 
 
 def test_level_change_with_a_stale_version_is_a_409(as_leader, log_incident, advance):
     incident = advance(log_incident(), "assessed")
-    answer = as_leader.post(detail(incident, "change-level"),
-                            {"level": 2, "reason": "升级", "version": 1}, format="json")
+    answer = as_leader.post(
+        detail(incident, "change-level"),
+        {"level": 2, "reason": "升级", "version": 1},
+        format="json",
+    )
     assert answer.status_code == 409
 
 
@@ -744,8 +862,7 @@ def test_duty_officer_may_not_change_the_level(as_duty, log_incident, advance):
 
 def test_audit_trail_keeps_the_api_client_ip(as_duty, log_incident):
     incident = log_incident()
-    as_duty.post(detail(incident, "metrics"), {"reads": 5}, format="json",
-                 REMOTE_ADDR="192.0.2.7")
+    as_duty.post(detail(incident, "metrics"), {"reads": 5}, format="json", REMOTE_ADDR="192.0.2.7")
     entry = TimelineEntry.objects.filter(incident=incident).latest("id")
     assert entry.kind == "metrics" and entry.client_ip == "192.0.2.7"
 
@@ -753,8 +870,9 @@ def test_audit_trail_keeps_the_api_client_ip(as_duty, log_incident):
 def test_password_guessing_on_the_token_endpoint_is_slowed_down(people):
     client = APIClient()
     answers = [
-        client.post("/api/v1/auth/token/", {"username": "duty", "password": f"guess{n}"},
-                    format="json").status_code
+        client.post(
+            "/api/v1/auth/token/", {"username": "duty", "password": f"guess{n}"}, format="json"
+        ).status_code
         for n in range(31)
     ]
     assert answers[:30] == [400] * 30

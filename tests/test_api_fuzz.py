@@ -54,19 +54,20 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 15))
 SEED = 20261205
 ROLES = ["duty", "office", "liaison", "admin"]
 
-CONFIG = schemathesis.Config.from_dict({
-    "seed": SEED,
-    "generation": {"max-examples": EXAMPLES, "deterministic": True, "database": "none"},
-    "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
-    "checks": {
-        "enabled": False,
-        "not_a_server_error": {"enabled": True},
-        "response_schema_conformance": {"enabled": True},
-    },
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": SEED,
+        "generation": {"max-examples": EXAMPLES, "deterministic": True, "database": "none"},
+        "phases": {"coverage": {"enabled": False}, "stateful": {"enabled": False}},
+        "checks": {
+            "enabled": False,
+            "not_a_server_error": {"enabled": True},
+            "response_schema_conformance": {"enabled": True},
+        },
+    }
+)
 
-schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", WSGIHandler(),
-                                        config=CONFIG)
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", WSGIHandler(), config=CONFIG)
 
 
 @pytest.fixture
@@ -88,26 +89,37 @@ POSTS = [
 ]
 
 
-WALK = [("assess", "analyst"), ("report", "office"), ("respond", "leader"),
-        ("track", "office"), ("review", "office")]
+WALK = [
+    ("assess", "analyst"),
+    ("report", "office"),
+    ("respond", "leader"),
+    ("track", "office"),
+    ("review", "office"),
+]
 
 
 def an_incident(people: dict[str, User], title: str, steps: int = 0, **fields: Any) -> Incident:
     """An incident logged by the duty officer and taken ``steps`` along the lifecycle by the
     people the plan names (as the suite's ``advance`` does)."""
     incident = incident_create(
-        actor=people["duty"], title=title, platform="weibo", event_type="user_complaint",
-        unit=Unit.objects.get(name="卫生健康委员会"), description="微博网友发帖称被重复收费。",
-        links=["https://weibo.com/example/1"], discovered_at=timezone.now(),
-        metrics=fields.pop("metrics", {"reads": 50}), **fields)
+        actor=people["duty"],
+        title=title,
+        platform="weibo",
+        event_type="user_complaint",
+        unit=Unit.objects.get(name="卫生健康委员会"),
+        description="微博网友发帖称被重复收费。",
+        links=["https://weibo.com/example/1"],
+        discovered_at=timezone.now(),
+        metrics=fields.pop("metrics", {"reads": 50}),
+        **fields,
+    )
     for action, who in WALK[:steps]:
         if action == "respond":
             approve_a_response_plan(incident, author=people["office"])
         extra: dict[str, Any] = {}
         if action == "assess":
             extra = {"level": incident.suggested_level, "category": "inquiry", "reason": ""}
-        incident = incident_transition(incident=incident, action=action, actor=people[who],
-                                       **extra)
+        incident = incident_transition(incident=incident, action=action, actor=people[who], **extra)
     return incident
 
 
@@ -126,39 +138,70 @@ def world_build() -> tuple[dict[str, User], dict[str, list[int]]]:
     approve_the_review(an_incident(people, "已关闭", 5), author=office)
     an_incident(people, "复盘中", 5)
 
-    statement = document_save_draft(model=Statement, incident=reported, actor=office,
-                                    fields={"text": "关于网传情况的通报", "channels": ["weibo"]})
+    statement = document_save_draft(
+        model=Statement,
+        incident=reported,
+        actor=office,
+        fields={"text": "关于网传情况的通报", "channels": ["weibo"]},
+    )
     document_submit(doc=statement, actor=office)
-    document_save_draft(model=ResponsePlan, incident=assessed, actor=office,
-                        fields={"facts": "正在核实。", "category": "inquiry"})
-    task = task_assign(incident=responding, actor=office, title="核实收费情况",
-                       unit=health_unit)
+    document_save_draft(
+        model=ResponsePlan,
+        incident=assessed,
+        actor=office,
+        fields={"facts": "正在核实。", "category": "inquiry"},
+    )
+    task = task_assign(incident=responding, actor=office, title="核实收费情况", unit=health_unit)
     task_record(task=task, actor=people["liaison"], text="已联系医院")
     follow_up_file(incident=tracking, actor=office, what_changed="热度下降")
-    notifications_write(recipients=list(people.values()), kind=Notification.Kind.REMINDER,
-                        title="报告时限将至", at=timezone.now(), incident_id=reported.pk,
-                        channels=(Notification.Channel.IN_APP,))
+    notifications_write(
+        recipients=list(people.values()),
+        kind=Notification.Kind.REMINDER,
+        title="报告时限将至",
+        at=timezone.now(),
+        incident_id=reported.pk,
+        channels=(Notification.Channel.IN_APP,),
+    )
 
     rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费", unit=health_unit)
     now = timezone.now()
-    posts_ingest(items=[
-        {"platform": "weibo", "url": url, "author": author, "text": text, "reads": 5000,
-         "published_at": (now - timedelta(hours=3 - n)).isoformat()}
-        for n, (url, author, text) in enumerate(POSTS)
-    ], source="test")
+    posts_ingest(
+        items=[
+            {
+                "platform": "weibo",
+                "url": url,
+                "author": author,
+                "text": text,
+                "reads": 5000,
+                "published_at": (now - timedelta(hours=3 - n)).isoformat(),
+            }
+            for n, (url, author, text) in enumerate(POSTS)
+        ],
+        source="test",
+    )
     topics_refresh()
     for person in people.values():
         Token.objects.get_or_create(user=person)
-    ids = {kind: list(model.objects.order_by("pk").values_list("pk", flat=True))
-           for kind, model in KINDS.items()}
+    ids = {
+        kind: list(model.objects.order_by("pk").values_list("pk", flat=True))
+        for kind, model in KINDS.items()
+    }
     return people, ids
 
 
 KINDS = {
-    "incidents": Incident, "response-plans": ResponsePlan, "statements": Statement,
-    "reviews": Review, "tasks": Task, "notifications": Notification, "rules": WatchRule,
-    "sensitive-terms": SensitiveTermList, "topics": Topic, "proposals": Proposal,
-    "units": Unit, "task-updates": TaskUpdate,
+    "incidents": Incident,
+    "response-plans": ResponsePlan,
+    "statements": Statement,
+    "reviews": Review,
+    "tasks": Task,
+    "notifications": Notification,
+    "rules": WatchRule,
+    "sensitive-terms": SensitiveTermList,
+    "topics": Topic,
+    "proposals": Proposal,
+    "units": Unit,
+    "task-updates": TaskUpdate,
 }
 PATH_KINDS = {"update_id": "task-updates"}
 
@@ -188,8 +231,16 @@ def world(world_once, db):
 
 
 # Body and query fields that name an object, and the kind they name.
-REFERENCES = {"incident": "incidents", "unit": "units", "units": "units", "topic": "topics",
-              "rule": "rules", "recipient": None, "assignee": None, "tracker": None}
+REFERENCES = {
+    "incident": "incidents",
+    "unit": "units",
+    "units": "units",
+    "topic": "topics",
+    "rule": "rules",
+    "recipient": None,
+    "assignee": None,
+    "tracker": None,
+}
 
 
 def _known(ids: list[int], value: Any) -> Any:
@@ -220,15 +271,17 @@ def aim_at_the_world(case, world: dict[str, list[int]], people: dict[str, User])
                 continue
             ids = world[kind] if kind else person_ids
             value = aimed[name]
-            aimed[name] = ([_known(ids, v) for v in value] if isinstance(value, list)
-                           else _known(ids, value))
+            aimed[name] = (
+                [_known(ids, v) for v in value] if isinstance(value, list) else _known(ids, value)
+            )
         setattr(case, container, aimed)
 
 
 @pytest.mark.parametrize("role", ROLES)
 @schema.parametrize()
-@settings(deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 def test_api(case, role, world, requests_in_the_test_transaction):
     people, ids = world
     token = Token.objects.get(user=people[role])
@@ -241,10 +294,15 @@ def test_token_requests_with_real_credentials_answer_the_documented_token(world)
     with each role's own; past the rate, guessing is slowed down, never a server error."""
     client = APIClient()
     for role in ROLES:
-        answer = client.post("/api/v1/auth/token/", {"username": role, "password": "fenghuo"},
-                             format="json")
+        answer = client.post(
+            "/api/v1/auth/token/", {"username": role, "password": "fenghuo"}, format="json"
+        )
         assert answer.status_code == 200, answer.content
         assert_documented(answer, "/api/v1/auth/token/", "POST")
-    statuses = {client.post("/api/v1/auth/token/", {"username": "duty", "password": "x"},
-                            format="json").status_code for _ in range(40)}
+    statuses = {
+        client.post(
+            "/api/v1/auth/token/", {"username": "duty", "password": "x"}, format="json"
+        ).status_code
+        for _ in range(40)
+    }
     assert statuses == {400, 429}

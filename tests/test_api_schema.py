@@ -16,18 +16,24 @@ EXPECTED_PATHS = {
     "/api/v1/incidents/{id}/tracker/": {"post"},
     "/api/v1/notifications/": {"get"},
     "/api/v1/notifications/{id}/acknowledge/": {"post"},
-    **{f"/api/v1/incidents/{{id}}/{action}/": {"post"}
-       for action in ("assess", "report", "respond", "track", "review", "close", "dismiss")},
+    **{
+        f"/api/v1/incidents/{{id}}/{action}/": {"post"}
+        for action in ("assess", "report", "respond", "track", "review", "close", "dismiss")
+    },
     "/api/v1/incidents/{id}/review.docx": {"get"},
     "/api/v1/incidents/{id}/review.pdf": {"get"},
-    **{path: methods
-       for prefix in ("response-plans", "statements", "reviews")
-       for path, methods in {
-           f"/api/v1/{prefix}/": {"get", "post"},
-           f"/api/v1/{prefix}/{{id}}/": {"get"},
-           **{f"/api/v1/{prefix}/{{id}}/{action}/": {"post"}
-              for action in ("submit", "approve", "reject", "request-changes")},
-       }.items()},
+    **{
+        path: methods
+        for prefix in ("response-plans", "statements", "reviews")
+        for path, methods in {
+            f"/api/v1/{prefix}/": {"get", "post"},
+            f"/api/v1/{prefix}/{{id}}/": {"get"},
+            **{
+                f"/api/v1/{prefix}/{{id}}/{action}/": {"post"}
+                for action in ("submit", "approve", "reject", "request-changes")
+            },
+        }.items()
+    },
     "/api/v1/statements/{id}/publish/": {"post"},
     "/api/v1/tasks/": {"get", "post"},
     "/api/v1/tasks/{id}/": {"get"},
@@ -64,9 +70,11 @@ def test_schema_is_served_and_documents_every_api_path(schema):
 
 
 # Writes whose only input is who asks.
-BODILESS = {"/api/v1/incidents/{id}/arrive/", "/api/v1/notifications/{id}/acknowledge/",
-            *(f"/api/v1/{prefix}/{{id}}/submit/"
-              for prefix in ("response-plans", "statements", "reviews"))}
+BODILESS = {
+    "/api/v1/incidents/{id}/arrive/",
+    "/api/v1/notifications/{id}/acknowledge/",
+    *(f"/api/v1/{prefix}/{{id}}/submit/" for prefix in ("response-plans", "statements", "reviews")),
+}
 
 
 def test_schema_documents_request_and_response_bodies_of_every_write(schema):
@@ -100,8 +108,9 @@ def test_incident_list_is_documented_as_paginated_with_its_filters(schema):
 
 
 def test_schema_generates_without_warnings_and_validates(db, tmp_path):
-    call_command("spectacular", "--validate", "--fail-on-warn",
-                 "--file", str(tmp_path / "schema.yml"))
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml")
+    )
 
 
 def test_swagger_ui_is_served(db):

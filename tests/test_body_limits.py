@@ -44,9 +44,15 @@ def chinese(n: int, *, seed: int) -> str:
 
 
 def a_post(number: int, text: str) -> dict[str, Any]:
-    return {"platform": "weibo", "url": f"https://weibo.com/u/9/{number}", "author": "网友",
-            "text": text, "published_at": "2026-11-20T08:30:00+08:00", "reads": 100,
-            "source_type": "social_account"}
+    return {
+        "platform": "weibo",
+        "url": f"https://weibo.com/u/9/{number}",
+        "author": "网友",
+        "text": text,
+        "published_at": "2026-11-20T08:30:00+08:00",
+        "reads": 100,
+        "source_type": "social_account",
+    }
 
 
 def nested(depth: int) -> str:
@@ -74,8 +80,10 @@ def test_a_batch_of_1000_posts_of_1000_characters_is_taken_in(duty_api):
 
 
 def test_the_documented_maximum_batch_fits_the_intake_limit_however_it_is_encoded():
-    longest_choice = {field: max(choices.values, key=len)
-                      for field, choices in (("platform", Platform), ("source_type", SourceType))}
+    longest_choice = {
+        field: max(choices.values, key=len)
+        for field, choices in (("platform", Platform), ("source_type", SourceType))
+    }
     post = {
         **longest_choice,
         "url": "https://weibo.com/" + "a/" * ((URL_MAX_BYTES - 18) // 2),
@@ -92,11 +100,11 @@ def test_the_documented_maximum_batch_fits_the_intake_limit_however_it_is_encode
     assert largest_batch <= INTAKE_MAX_BODY_BYTES == PostListIngestApi.max_body_bytes
 
 
-def test_a_body_over_the_intake_limit_answers_413_json_naming_the_limit(duty_api,
-                                                                          monkeypatch):
+def test_a_body_over_the_intake_limit_answers_413_json_naming_the_limit(duty_api, monkeypatch):
     monkeypatch.setattr(PostListIngestApi, "max_body_bytes", 50_000)
-    body = json.dumps([a_post(n, chinese(1000, seed=n)) for n in range(20)],
-                      ensure_ascii=False).encode()
+    body = json.dumps(
+        [a_post(n, chinese(1000, seed=n)) for n in range(20)], ensure_ascii=False
+    ).encode()
 
     answer = duty_api.post(POSTS, body, content_type="application/json")
 
@@ -108,19 +116,29 @@ def test_a_body_over_the_intake_limit_answers_413_json_naming_the_limit(duty_api
 
 
 def test_a_body_announced_over_the_intake_limit_is_refused_before_it_is_read(duty_api):
-    answer = duty_api.generic("POST", POSTS, b"[]", content_type="application/json",
-                              CONTENT_LENGTH=str(INTAKE_MAX_BODY_BYTES + 1))
+    answer = duty_api.generic(
+        "POST",
+        POSTS,
+        b"[]",
+        content_type="application/json",
+        CONTENT_LENGTH=str(INTAKE_MAX_BODY_BYTES + 1),
+    )
 
     assert answer.status_code == 413
     assert answer.json()["max_bytes"] == INTAKE_MAX_BODY_BYTES
 
 
 def test_a_json_body_over_the_default_limit_elsewhere_answers_413_naming_it(duty_api):
-    lead = {"title": "网友反映医院收费问题", "platform": "weibo", "event_type": "user_complaint",
-            "description": "长" * (TOO_BIG // 3 + 1)}
+    lead = {
+        "title": "网友反映医院收费问题",
+        "platform": "weibo",
+        "event_type": "user_complaint",
+        "description": "长" * (TOO_BIG // 3 + 1),
+    }
 
-    answer = duty_api.post(INCIDENTS, json.dumps(lead, ensure_ascii=False).encode(),
-                           content_type="application/json")
+    answer = duty_api.post(
+        INCIDENTS, json.dumps(lead, ensure_ascii=False).encode(), content_type="application/json"
+    )
 
     assert answer.status_code == 413
     assert answer["Content-Type"] == "application/json"
@@ -136,14 +154,20 @@ def test_a_form_body_over_the_limit_to_the_api_answers_413_json(db):
     assert answer.json()["max_bytes"] == settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
-def test_a_browser_form_over_the_limit_gets_a_page_naming_it_and_nothing_is_saved(duty,
-                                                                                  health_unit):
+def test_a_browser_form_over_the_limit_gets_a_page_naming_it_and_nothing_is_saved(
+    duty, health_unit
+):
     browser = Client(enforce_csrf_checks=True)  # the CSRF check is what reads the form
     browser.force_login(duty)
     browser.get(reverse("incidents:create"))
-    form = {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value,
-            "title": "网友发帖质疑某医院收费", "description": "x" * TOO_BIG, "platform": "weibo",
-            "unit": health_unit.pk, "event_type": "user_complaint"}
+    form = {
+        "csrfmiddlewaretoken": browser.cookies["csrftoken"].value,
+        "title": "网友发帖质疑某医院收费",
+        "description": "x" * TOO_BIG,
+        "platform": "weibo",
+        "unit": health_unit.pk,
+        "event_type": "user_complaint",
+    }
 
     answer = browser.post(reverse("incidents:create"), form)
 
@@ -154,8 +178,7 @@ def test_a_browser_form_over_the_limit_gets_a_page_naming_it_and_nothing_is_save
     assert Incident.objects.count() == 0
 
 
-def test_an_import_file_larger_than_the_body_limit_still_uploads(client, duty, settings,
-                                                                 tmp_path):
+def test_an_import_file_larger_than_the_body_limit_still_uploads(client, duty, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
     header = "平台,链接,作者,内容,发布时间\r\n"
     row = "微博,https://weibo.com/1/{n},网友,{text},2026-11-20 10:00\r\n"
@@ -166,8 +189,10 @@ def test_an_import_file_larger_than_the_body_limit_still_uploads(client, duty, s
         size, n = size + len(line.encode()), n + 1
     client.force_login(duty)
 
-    answer = client.post(reverse("monitoring:imports"),
-                         {"file": SimpleUploadedFile("大文件.csv", "".join(lines).encode())})
+    answer = client.post(
+        reverse("monitoring:imports"),
+        {"file": SimpleUploadedFile("大文件.csv", "".join(lines).encode())},
+    )
 
     assert answer.status_code == 302
     assert ImportJob.objects.get().file.size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -216,8 +241,10 @@ def test_brackets_quotes_and_backslashes_inside_strings_do_not_count():
 
 json_values = st.recursive(
     st.none() | st.integers() | st.text(alphabet='[]{}"\\ab医\n', max_size=6),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=3), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=3), children, max_size=3)
+    ),
     max_leaves=30,
 )
 

@@ -38,7 +38,6 @@ def test_duty_officer_logs_analyst_grades_and_board_shows_orange_with_ticking_co
     base = live_server.url
 
     with phone_page() as page:
-
         # The duty officer logs the lead; mainstream media suggest Ⅱ.
         log_in(page, base, "duty")
         page.get_by_role("link", name="登记舆情").first.click()
@@ -89,9 +88,9 @@ def test_duty_officer_logs_analyst_grades_and_board_shows_orange_with_ticking_co
         first = countdown.inner_text()
         page.wait_for_function(
             "([el, before]) => el.textContent !== before",
-            arg=[countdown.element_handle(), first], timeout=2500,
+            arg=[countdown.element_handle(), first],
+            timeout=2500,
         )
         # Nothing sticks out sideways on a 390 px screen.
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         page.screenshot(path=SCREENSHOT, full_page=True)
-

@@ -20,19 +20,23 @@ TEXT = "我委已关注到网民反映的某医院重复收费问题，已成立
 
 @pytest.mark.browser
 def test_leader_approves_a_statement_on_the_phone_sized_response_page(
-        live_server, transactional_db, monkeypatch, log_incident, advance):
+    live_server, transactional_db, monkeypatch, log_incident, advance
+):
     # Playwright's sync API runs an event loop in this thread; the ORM calls below are
     # still plain synchronous ones.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     people = demo_organisation_load(roster_days=2)
     incident = advance(log_incident(), "reported", level=2, category="hype")
-    statement = document_save_draft(model=Statement, incident=incident, actor=people["office"],
-                                    fields={"text": TEXT, "channels": ["weibo", "website"]})
+    statement = document_save_draft(
+        model=Statement,
+        incident=incident,
+        actor=people["office"],
+        fields={"text": TEXT, "channels": ["weibo", "website"]},
+    )
     statement = document_submit(doc=statement, actor=people["office"])
     base = live_server.url
 
     with phone_page() as page:
-
         # The leader signs in; Enter in the password field sends the login form (the
         # language switcher has submit buttons of its own).
         page.goto(f"{base}/incidents/{incident.pk}/response/")
@@ -63,9 +67,11 @@ def test_leader_approves_a_statement_on_the_phone_sized_response_page(
         page.locator("section#plan").scroll_into_view_if_needed()
         page.screenshot(path=SCREENSHOT, full_page=True)
 
-
     statement.refresh_from_db()
     assert statement.state == DocumentState.APPROVED
     decision = statement.decisions.get()
     assert (decision.approver, decision.verdict, decision.comment) == (
-        people["leader"], Decision.Verdict.APPROVE, "同意发布，注意措辞。")
+        people["leader"],
+        Decision.Verdict.APPROVE,
+        "同意发布，注意措辞。",
+    )

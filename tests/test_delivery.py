@@ -67,8 +67,12 @@ def _delivery_settings(settings):
 @pytest.fixture
 def office_robot(office, robot) -> WebhookEndpoint:
     """The office's WeCom group robot."""
-    return WebhookEndpoint.objects.create(unit=office.unit, name="办公室群", format="wecom",
-                                          url=f"{robot.url}/cgi-bin/webhook/send?key=k")
+    return WebhookEndpoint.objects.create(
+        unit=office.unit,
+        name="办公室群",
+        format="wecom",
+        url=f"{robot.url}/cgi-bin/webhook/send?key=k",
+    )
 
 
 @pytest.fixture
@@ -80,8 +84,15 @@ def incident(log_incident):
 def notify(recipients, *, kind=Notification.Kind.OVERDUE, step=0, incident=None, **extra):
     with at(0):
         return notifications_write(
-            recipients=recipients, kind=kind, step=step, title=TITLE, body="请立即报告。", at=T0,
-            incident_id=incident.pk if incident else None, **extra)
+            recipients=recipients,
+            kind=kind,
+            step=step,
+            title=TITLE,
+            body="请立即报告。",
+            at=T0,
+            incident_id=incident.pk if incident else None,
+            **extra,
+        )
 
 
 def webhook_row() -> Notification:
@@ -94,23 +105,33 @@ def webhook_row() -> Notification:
 def test_a_notification_is_written_in_app_by_email_and_once_to_each_robot_of_the_units(
     people, duty, office, leader, robot, office_robot, incident
 ):
-    second = WebhookEndpoint.objects.create(unit=office.unit, name="通用", format="generic",
-                                            url=f"{robot.url}/hook")
-    WebhookEndpoint.objects.create(unit=office.unit, name="停用", format="wecom",
-                                   url=f"{robot.url}/off", active=False)
-    WebhookEndpoint.objects.create(unit=people["liaison"].unit, name="卫健委群",
-                                   format="dingtalk", url=f"{robot.url}/other")
+    second = WebhookEndpoint.objects.create(
+        unit=office.unit, name="通用", format="generic", url=f"{robot.url}/hook"
+    )
+    WebhookEndpoint.objects.create(
+        unit=office.unit, name="停用", format="wecom", url=f"{robot.url}/off", active=False
+    )
+    WebhookEndpoint.objects.create(
+        unit=people["liaison"].unit, name="卫健委群", format="dingtalk", url=f"{robot.url}/other"
+    )
 
     written = notify([duty, office, leader], incident=incident)
 
     rows = Notification.objects.all()
-    assert sorted((n.channel, n.recipient and n.recipient.username) for n in rows
-                  if n.channel != "webhook") == [
-        ("email", "duty"), ("email", "leader"), ("email", "office"),
-        ("in_app", "duty"), ("in_app", "leader"), ("in_app", "office")]
+    assert sorted(
+        (n.channel, n.recipient and n.recipient.username) for n in rows if n.channel != "webhook"
+    ) == [
+        ("email", "duty"),
+        ("email", "leader"),
+        ("email", "office"),
+        ("in_app", "duty"),
+        ("in_app", "leader"),
+        ("in_app", "office"),
+    ]
     # duty and office share the office's unit: its two active robots get one message each.
     assert sorted(n.endpoint_id for n in rows.filter(channel="webhook")) == sorted(
-        [office_robot.pk, second.pk])
+        [office_robot.pk, second.pk]
+    )
     assert written == 8
     assert all(n.recipient_id is None for n in rows.filter(channel="webhook"))
     for n in rows.exclude(channel="in_app"):
@@ -168,8 +189,10 @@ def test_a_broker_that_is_down_only_logs_and_the_rows_stay_for_beat(
     monkeypatch.setitem(celery_app.conf, "broker_transport_options", {"max_retries": 0})
     monkeypatch.setattr(celery_app, "_pool", None)  # connect with the settings above
     monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
-    with caplog.at_level(logging.WARNING, logger="notifications.services"), \
-            django_capture_on_commit_callbacks(execute=True):
+    with (
+        caplog.at_level(logging.WARNING, logger="notifications.services"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         written = notify([duty])
     assert written == 3
     assert "could not enqueue notification delivery" in caplog.text
@@ -179,9 +202,7 @@ def test_a_broker_that_is_down_only_logs_and_the_rows_stay_for_beat(
 # Sending
 
 
-def test_an_email_row_is_sent_through_the_mail_backend_with_the_title_as_subject(
-    duty, incident
-):
+def test_an_email_row_is_sent_through_the_mail_backend_with_the_title_as_subject(duty, incident):
     notify([duty], incident=incident)
 
     result = deliver_at(0)
@@ -205,7 +226,10 @@ def test_a_robot_answering_500_is_retried_after_the_back_off_and_then_delivered(
     deliver_at(0)
     row = webhook_row()
     assert (row.delivered_at, row.attempts, row.next_attempt_at) == (
-        None, 1, T0 + timedelta(seconds=10))
+        None,
+        1,
+        T0 + timedelta(seconds=10),
+    )
     assert row.last_error.startswith("HTTP 500")
 
     deliver_at(9)
@@ -219,8 +243,7 @@ def test_a_robot_answering_500_is_retried_after_the_back_off_and_then_delivered(
     first, second = row.delivery_attempts.all()
     assert (first.ok, first.status_code, first.at) == (False, 500, T0)
     assert "busy" in first.error
-    assert (second.ok, second.status_code, second.at) == (True, 200,
-                                                          T0 + timedelta(seconds=10))
+    assert (second.ok, second.status_code, second.at) == (True, 200, T0 + timedelta(seconds=10))
 
 
 def test_the_back_off_doubles_after_each_failure_up_to_the_maximum(settings):
@@ -284,8 +307,9 @@ def test_a_notification_delivered_meanwhile_is_not_sent_again(duty, robot, offic
         [claimed], held_until = notifications_claim_due(now=T0, batch=10)
         # e.g. a run whose lease had run out finished it after all
         Notification.objects.filter(pk=claimed).update(delivered_at=T0)
-        assert notification_deliver(notification_id=claimed, held_until=held_until) == \
-            Outcome.SKIPPED
+        assert (
+            notification_deliver(notification_id=claimed, held_until=held_until) == Outcome.SKIPPED
+        )
     assert robot.requests == []
     assert not DeliveryAttempt.objects.exists()
 
@@ -304,10 +328,10 @@ def test_a_row_taken_over_after_its_lease_ran_out_is_not_sent_by_the_first_run(
     [row], slow_lease = notifications_claim_due(now=T0, batch=10)
     with at(60):  # the first run stalled past its lease (5 s timeout + 30 s)
         [same], fresh_lease = notifications_claim_due(now=T0 + timedelta(seconds=60), batch=10)
-        assert notification_deliver(notification_id=row, held_until=slow_lease) == \
-            Outcome.SKIPPED
-        assert notification_deliver(notification_id=same, held_until=fresh_lease) == \
-            Outcome.DELIVERED
+        assert notification_deliver(notification_id=row, held_until=slow_lease) == Outcome.SKIPPED
+        assert (
+            notification_deliver(notification_id=same, held_until=fresh_lease) == Outcome.DELIVERED
+        )
     assert len(robot.requests) == 1
 
 
@@ -337,17 +361,21 @@ def test_a_turned_off_robot_is_not_posted_to(duty, robot, office_robot):
     assert row.failed_at == T0 and row.last_error == "the webhook endpoint was turned off"
 
 
-def test_a_reminder_whose_deadline_was_met_before_delivery_is_not_sent(
-    duty, analyst, log_incident
-):
+def test_a_reminder_whose_deadline_was_met_before_delivery_is_not_sent(duty, analyst, log_incident):
     with at(0):
         incident = log_incident(discovered_at=T0, metrics={"casualties": True})
-        incident = incident_transition(incident=incident, action="assess", actor=analyst,
-                                       level=1, category="hype")
+        incident = incident_transition(
+            incident=incident, action="assess", actor=analyst, level=1, category="hype"
+        )
         deadline = incident.deadlines.get(kind="report")
-        notifications_write(recipients=[duty], kind=Notification.Kind.REMINDER,
-                            title="报告时限将至", at=T0, incident_id=incident.pk,
-                            deadline_id=deadline.pk)
+        notifications_write(
+            recipients=[duty],
+            kind=Notification.Kind.REMINDER,
+            title="报告时限将至",
+            at=T0,
+            incident_id=incident.pk,
+            deadline_id=deadline.pk,
+        )
         Deadline.objects.filter(pk=deadline.pk).update(status=Deadline.Status.MET)
 
     Notification.objects.exclude(kind=Notification.Kind.REMINDER).delete()  # checklist tasks
@@ -386,21 +414,30 @@ def test_an_overdue_deadline_reaches_the_office_robot_and_the_inboxes_by_email(
 ):
     with at(0):
         incident = log_incident(discovered_at=T0, metrics={"casualties": True})
-        incident_transition(incident=incident, action="assess", actor=analyst, level=1,
-                            category="hype")
+        incident_transition(
+            incident=incident, action="assess", actor=analyst, level=1, category="hype"
+        )
     with at(30 * 60):
         sweep()
         deliver_pending()
 
     overdue = Notification.objects.filter(kind="overdue", deadline__kind="report")
     assert sorted(overdue.values_list("channel", flat=True)) == [
-        "email", "email", "in_app", "in_app", "webhook"]  # duty and office; one robot
+        "email",
+        "email",
+        "in_app",
+        "in_app",
+        "webhook",
+    ]  # duty and office; one robot
     assert overdue.filter(delivered_at__isnull=True).count() == 0
     robot_row = overdue.get(channel="webhook")
     assert [r.json["markdown"]["content"] for r in robot.requests].count(
-        f"**{robot_row.title}**\n\nhttp://127.0.0.1:8000/incidents/{incident.pk}/") == 1
+        f"**{robot_row.title}**\n\nhttp://127.0.0.1:8000/incidents/{incident.pk}/"
+    ) == 1
     assert sorted(m.to[0] for m in mail.outbox if m.subject == robot_row.title) == [
-        "duty@fenghuo.invalid", "office@fenghuo.invalid"]
+        "duty@fenghuo.invalid",
+        "office@fenghuo.invalid",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -408,10 +445,15 @@ def test_concurrent_runs_in_separate_connections_send_each_notification_once(rob
     people = demo_organisation_load(roster_days=1)
     office = people["office"]
     for number in range(12):
-        WebhookEndpoint.objects.create(unit=office.unit, name=f"群{number}", format="wecom",
-                                       url=f"{robot.url}/send/{number}")
-    notifications_write(recipients=list(people.values()), kind=Notification.Kind.OVERDUE,
-                        title=TITLE, at=timezone.now())
+        WebhookEndpoint.objects.create(
+            unit=office.unit, name=f"群{number}", format="wecom", url=f"{robot.url}/send/{number}"
+        )
+    notifications_write(
+        recipients=list(people.values()),
+        kind=Notification.Kind.OVERDUE,
+        title=TITLE,
+        at=timezone.now(),
+    )
     due = Notification.objects.exclude(channel="in_app").count()
     barrier = threading.Barrier(3)
     failures: list[BaseException] = []

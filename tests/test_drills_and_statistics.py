@@ -16,8 +16,9 @@ pytestmark = pytest.mark.django_db
 
 def test_a_drill_runs_the_plan_with_every_message_marked(log_incident, analyst):
     drill = log_incident(metrics={"casualties": True}, is_drill=True)
-    drill = incident_transition(incident=drill, action="assess", actor=analyst, level=1,
-                                category="hype")
+    drill = incident_transition(
+        incident=drill, action="assess", actor=analyst, level=1, category="hype"
+    )
     assert drill.deadlines.filter(kind="report").exists()  # the clocks run as for real
     with time_machine.travel(timezone.now() + timedelta(minutes=31), tick=False):
         sweep()
@@ -26,12 +27,15 @@ def test_a_drill_runs_the_plan_with_every_message_marked(log_incident, analyst):
     assert all(n.is_drill and n.title.startswith("[DRILL]") for n in about_drill)
 
 
-def test_statistics_count_real_incidents_and_leave_drills_out(log_incident, advance,
-                                                              analyst):
+def test_statistics_count_real_incidents_and_leave_drills_out(log_incident, advance, analyst):
     advance(log_incident(metrics={"casualties": True}), "assessed", level=1, category="hype")
     advance(log_incident(), "assessed")
-    drill = advance(log_incident(metrics={"casualties": True}, is_drill=True), "assessed",
-                    level=1, category="hype")
+    drill = advance(
+        log_incident(metrics={"casualties": True}, is_drill=True),
+        "assessed",
+        level=1,
+        category="hype",
+    )
     with time_machine.travel(drill.discovered_at + timedelta(minutes=31), tick=False):
         sweep()
     stats = incident_statistics()
@@ -58,12 +62,23 @@ def test_the_statistics_page_shows_counts_without_drills(client, office, log_inc
 
 def test_logging_a_drill_through_the_form_marks_it(client, duty, health_unit):
     client.force_login(duty)
-    answer = client.post("/incidents/new/", {
-        "title": "演练：医院网络谣言", "description": "", "links": "", "platform": "weibo",
-        "discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
-        "unit": health_unit.pk, "event_type": "other", "reads": "10", "reposts": "0",
-        "comments": "0", "negative_share": "0", "is_drill": "on",
-    })
+    answer = client.post(
+        "/incidents/new/",
+        {
+            "title": "演练：医院网络谣言",
+            "description": "",
+            "links": "",
+            "platform": "weibo",
+            "discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "unit": health_unit.pk,
+            "event_type": "other",
+            "reads": "10",
+            "reposts": "0",
+            "comments": "0",
+            "negative_share": "0",
+            "is_drill": "on",
+        },
+    )
     assert answer.status_code == 302
     from incidents.models import Incident
 

@@ -31,8 +31,9 @@ def sent(**filters) -> list[tuple[str, int, str]]:
         del filters["deadline__kind"]
     return sorted(
         (n.kind, n.step, n.recipient.username)
-        for n in Notification.objects.filter(channel="in_app", **filters)
-        .select_related("recipient")
+        for n in Notification.objects.filter(channel="in_app", **filters).select_related(
+            "recipient"
+        )
     )
 
 
@@ -41,8 +42,9 @@ def level_one(log_incident, analyst):
     """A Ⅰ incident found at FOUND and graded at once: report due at +30 min."""
     with at(0):
         incident = log_incident(discovered_at=FOUND, metrics={"casualties": True})
-        return incident_transition(incident=incident, action="assess", actor=analyst,
-                                   level=1, category="hype")
+        return incident_transition(
+            incident=incident, action="assess", actor=analyst, level=1, category="hype"
+        )
 
 
 def sweep_at(minutes: float):
@@ -64,8 +66,11 @@ def test_level_one_report_gets_reminders_at_half_window_and_five_minutes_before(
 def test_repeated_sweeps_never_notify_twice(level_one):
     for minutes in (15, 15, 15.5, 25, 25, 30, 30, 31, 40, 40, 50, 50, 90):
         sweep_at(minutes)
-    keys = list(Notification.objects.filter(deadline__kind="report", channel="in_app")
-                .values_list("key", flat=True))
+    keys = list(
+        Notification.objects.filter(deadline__kind="report", channel="in_app").values_list(
+            "key", flat=True
+        )
+    )
     assert len(keys) == len(set(keys)) == 2 + 2 + 1 + 1  # reminders, overdue, deputy, leader
     assert LateReport.objects.filter(deadline__kind="report").count() == 1
 
@@ -97,8 +102,9 @@ def test_an_overdue_deadline_is_recorded_as_a_late_report_of_the_leading_unit(le
 
 def test_acknowledging_the_overdue_alert_stops_the_chain_at_its_step(level_one, duty):
     sweep_at(30)
-    alert = Notification.objects.get(kind="overdue", recipient=duty, deadline__kind="report",
-                                     channel="in_app")
+    alert = Notification.objects.get(
+        kind="overdue", recipient=duty, deadline__kind="report", channel="in_app"
+    )
     with at(32):
         notification_acknowledge(notification=alert, actor=duty)
     sweep_at(40)
@@ -124,7 +130,9 @@ def test_a_sweep_that_was_down_sends_no_stale_reminders_but_every_missed_step(le
     sweep_at(45)  # the engine was silent from +10 to +45 minutes
     assert sent(deadline__kind="report", kind="reminder") == []
     assert sent(deadline__kind="report", kind__in=["overdue", "escalation"]) == [
-        ("escalation", 1, "deputy"), ("overdue", 0, "duty"), ("overdue", 0, "office"),
+        ("escalation", 1, "deputy"),
+        ("overdue", 0, "duty"),
+        ("overdue", 0, "office"),
     ]
 
 
@@ -135,7 +143,9 @@ def test_long_windows_are_reminded_at_half_and_one_hour_before(level_one):
     sweep_at(90)
     sweep_at(120)
     assert sent(deadline=first_response, deadline__kind=None) == [
-        ("reminder", 0, "duty"), ("reminder", 1, "duty")]
+        ("reminder", 0, "duty"),
+        ("reminder", 1, "duty"),
+    ]
 
 
 def test_a_reminder_goes_to_the_assignee_when_there_is_one(level_one, analyst):
@@ -144,14 +154,14 @@ def test_a_reminder_goes_to_the_assignee_when_there_is_one(level_one, analyst):
     assert sent(kind="reminder", deadline__kind="report") == [("reminder", 0, "analyst")]
 
 
-def test_raising_the_level_moves_the_engine_to_the_tighter_deadline(log_incident, analyst,
-                                                                    leader):
+def test_raising_the_level_moves_the_engine_to_the_tighter_deadline(log_incident, analyst, leader):
     from incidents.services import incident_change_level
 
     with at(0):
         incident = log_incident(discovered_at=FOUND)
-        incident = incident_transition(incident=incident, action="assess", actor=analyst,
-                                       level=4, category="inquiry")
+        incident = incident_transition(
+            incident=incident, action="assess", actor=analyst, level=4, category="inquiry"
+        )
     with at(20):
         incident_change_level(incident=incident, actor=leader, level=1, reason="出现伤亡")
     sweep_at(30)
@@ -166,8 +176,9 @@ def test_the_sweep_reads_only_what_is_due_whatever_is_open(log_incident, analyst
         with at(0):
             for number in range(count):
                 incident = log_incident(discovered_at=FOUND, title=f"lead {number}")
-                incident_transition(incident=incident, action="assess", actor=analyst,
-                                    level=4, category="inquiry")
+                incident_transition(
+                    incident=incident, action="assess", actor=analyst, level=4, category="inquiry"
+                )
 
     def sweep_queries():
         with at(1), CaptureQueriesContext(connection) as queries:
@@ -199,9 +210,13 @@ def test_the_incident_page_shows_each_alert_and_its_delivery(client, level_one, 
 
 def test_a_late_report_at_level_four_is_the_involved_units(log_incident, analyst):
     with at(0):
-        incident_transition(incident=log_incident(discovered_at=FOUND),
-                            action="assess", actor=analyst, level=4,
-                            category="inquiry")
+        incident_transition(
+            incident=log_incident(discovered_at=FOUND),
+            action="assess",
+            actor=analyst,
+            level=4,
+            category="inquiry",
+        )
     sweep_at(24 * 60)  # Ⅳ: report within a day
     late = LateReport.objects.get(deadline__kind="report")
     assert late.unit.name == "卫生健康委员会"  # Ⅲ/Ⅳ: the involved unit leads (004)

@@ -46,8 +46,11 @@ def test_a_sweep_after_a_silence_announces_the_stall_once(people, settings):
         sweep()
     with at(30 + 605):
         sweep()
-    told = sorted(Notification.objects.filter(kind="engine_resumed", channel="in_app")
-                  .values_list("recipient__username", flat=True))
+    told = sorted(
+        Notification.objects.filter(kind="engine_resumed", channel="in_app").values_list(
+            "recipient__username", flat=True
+        )
+    )
     assert told == ["admin", "office"]
 
 

@@ -91,12 +91,29 @@ def scenario(site: Site, request: pytest.FixtureRequest) -> Iterator[Scenario]:
     workdir = site.workdir / name
     workdir.mkdir()
     redis_db = next(_REDIS_DATABASES)
-    env = django_env(database_url=url, data_dir=workdir, sweep_interval=SWEEP_INTERVAL,
-                     broker_url=f"{site.redis.url.rsplit('/', 1)[0]}/{redis_db}")
+    env = django_env(
+        database_url=url,
+        data_dir=workdir,
+        sweep_interval=SWEEP_INTERVAL,
+        broker_url=f"{site.redis.url.rsplit('/', 1)[0]}/{redis_db}",
+    )
     seeding = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration", "seed", str(INCIDENTS),
-         "--due-in", str(DUE_IN), "--spread", str(SPREAD)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.integration",
+            "seed",
+            str(INCIDENTS),
+            "--due-in",
+            str(DUE_IN),
+            "--spread",
+            str(SPREAD),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     database = Database(url)
     try:
@@ -128,17 +145,27 @@ def _in_the_middle_of_the_sweeps(db: Database) -> tuple[int, bool]:
 
 
 def _assert_every_due_escalation_exactly_once(db: Database) -> None:
-    wait_for(lambda: db.overdue_written() == INCIDENTS, timeout=TIMEOUT,
-             what="every report deadline to escalate")
-    wait_for(lambda: db.overdue_undelivered() == 0, timeout=TIMEOUT,
-             what="every overdue email to be sent")
+    wait_for(
+        lambda: db.overdue_written() == INCIDENTS,
+        timeout=TIMEOUT,
+        what="every report deadline to escalate",
+    )
+    wait_for(
+        lambda: db.overdue_undelivered() == 0,
+        timeout=TIMEOUT,
+        what="every overdue email to be sent",
+    )
     expected = INCIDENTS * OVERDUE_RECIPIENTS
     outbox = db.overdue_outbox()
     assert "in_app" in outbox, outbox
     for channel, counts in outbox.items():
         # One row per deadline, recipient and channel: none missing, none twice.
-        assert counts == {"rows": expected, "pairs": expected, "delivered": expected,
-                          "failed": 0}, (channel, outbox)
+        assert counts == {
+            "rows": expected,
+            "pairs": expected,
+            "delivered": expected,
+            "failed": 0,
+        }, (channel, outbox)
     assert db.overdue_missing() == 0
     sent, rows_sent, failed_sends = db.overdue_sends()
     sent_by_worker = sum(c["rows"] for channel, c in outbox.items() if channel != "in_app")
@@ -163,24 +190,27 @@ def test_a_worker_killed_mid_sweep_loses_and_repeats_no_escalation(scenario: Sce
         _seeded(scenario)
         escalated, mid_transaction = _in_the_middle_of_the_sweeps(db)
         first.kill()  # the pool child in its transaction, the main process and the beat
-        print(f"\nkilled the worker with {escalated}/{INCIDENTS} escalated, "
-              f"{'inside' if mid_transaction else 'between'} sweep transactions")
+        print(
+            f"\nkilled the worker with {escalated}/{INCIDENTS} escalated, "
+            f"{'inside' if mid_transaction else 'between'} sweep transactions"
+        )
         assert 0 < escalated < INCIDENTS, "the kill came too late to test anything"
         start("second")
         _assert_every_due_escalation_exactly_once(db)
         _assert_every_email_sent_once(db, scenario)
 
 
-def test_a_redis_restart_mid_sweep_loses_and_repeats_no_escalation(scenario: Scenario,
-                                                                   site: Site):
+def test_a_redis_restart_mid_sweep_loses_and_repeats_no_escalation(scenario: Scenario, site: Site):
     db = scenario.database
     with workers(env=scenario.env, workdir=scenario.workdir) as start:
         worker = start("worker")
         _seeded(scenario)
         escalated, mid_transaction = _in_the_middle_of_the_sweeps(db)
         site.redis.restart(downtime=2 * SWEEP_INTERVAL)  # queued and unacked tasks lost
-        print(f"\nrestarted Redis with {escalated}/{INCIDENTS} escalated, "
-              f"{'inside' if mid_transaction else 'between'} sweep transactions")
+        print(
+            f"\nrestarted Redis with {escalated}/{INCIDENTS} escalated, "
+            f"{'inside' if mid_transaction else 'between'} sweep transactions"
+        )
         assert 0 < escalated < INCIDENTS, "the restart came too late to test anything"
         _assert_every_due_escalation_exactly_once(db)
         _assert_every_email_sent_once(db, scenario)

@@ -21,8 +21,18 @@ pytestmark = pytest.mark.django_db
 FOUND = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 TITLE = "网友反映医院收费问题"
 LESSONS = "首报时限意识不足，值班信息报送需提速。"
-SECTIONS = ["基本情况", "处置经过", "传播数据", "等级变化", "发布与回应", "任务落实", "续报",
-            "责任追究", "经验教训", "预案改进建议"]
+SECTIONS = [
+    "基本情况",
+    "处置经过",
+    "传播数据",
+    "等级变化",
+    "发布与回应",
+    "任务落实",
+    "续报",
+    "责任追究",
+    "经验教训",
+    "预案改进建议",
+]
 
 
 def at(moment: datetime):
@@ -35,15 +45,26 @@ def reviewed(log_incident, advance, office):
 
     def make(**overrides) -> Incident:
         with at(FOUND):
-            incident = advance(log_incident(discovered_at=FOUND, metrics={"casualties": True},
-                                            **overrides), "assessed", level=1, category="hype")
+            incident = advance(
+                log_incident(discovered_at=FOUND, metrics={"casualties": True}, **overrides),
+                "assessed",
+                level=1,
+                category="hype",
+            )
         with at(FOUND + timedelta(minutes=45)):
             sweep()  # the report is overdue: a LateReport
             incident = advance(incident, "reviewing")
-            document_save_draft(model=Review, incident=incident, actor=office,
-                                fields={"lessons": LESSONS, "summary": "处置总体有序。",
-                                        "plan_changes": "明确夜间值班报告流程。",
-                                        "drill_evaluation": "响应及时，口径审批需提速。"})
+            document_save_draft(
+                model=Review,
+                incident=incident,
+                actor=office,
+                fields={
+                    "lessons": LESSONS,
+                    "summary": "处置总体有序。",
+                    "plan_changes": "明确夜间值班报告流程。",
+                    "drill_evaluation": "响应及时，口径审批需提速。",
+                },
+            )
         return Incident.objects.get(pk=incident.pk)
 
     return make
@@ -180,12 +201,21 @@ def test_a_long_description_flows_across_pages_of_the_pdf(length, reviewed):
 
 def test_long_texts_of_the_record_tables_flow_across_pages_of_the_pdf(reviewed, office):
     incident = reviewed()
-    TimelineEntry.objects.create(incident=incident, actor=office, kind="level",
-                                 action="change_level", from_level=1, to_level=2,
-                                 reason=long_text(REASON_MAX_LENGTH - 4) + "理由结束")
-    FollowUp.objects.create(incident=incident, author=office,
-                            what_changed=long_text(TEXT_MAX_LENGTH - 4) + "续报结束",
-                            actions_taken=long_text(TEXT_MAX_LENGTH - 4) + "措施结束")
+    TimelineEntry.objects.create(
+        incident=incident,
+        actor=office,
+        kind="level",
+        action="change_level",
+        from_level=1,
+        to_level=2,
+        reason=long_text(REASON_MAX_LENGTH - 4) + "理由结束",
+    )
+    FollowUp.objects.create(
+        incident=incident,
+        author=office,
+        what_changed=long_text(TEXT_MAX_LENGTH - 4) + "续报结束",
+        actions_taken=long_text(TEXT_MAX_LENGTH - 4) + "措施结束",
+    )
     data = review_pdf(incident)
     assert pdf_pages(data) >= 20
     text = pdf_text(data)
@@ -218,11 +248,20 @@ def test_nuls_and_lone_surrogates_are_dropped_too():
 
 
 def test_the_api_exports_text_word_cannot_hold_and_counts_what_it_left_out(
-        api_for, duty, health_unit):
+    api_for, duty, health_unit
+):
     client = api_for(duty)
-    created = client.post("/api/v1/incidents/", {
-        "title": "标\x01题", "platform": "weibo", "event_type": "user_complaint",
-        "unit": health_unit.pk, "description": "网友\x01\x0b发帖"}, format="json")
+    created = client.post(
+        "/api/v1/incidents/",
+        {
+            "title": "标\x01题",
+            "platform": "weibo",
+            "event_type": "user_complaint",
+            "unit": health_unit.pk,
+            "description": "网友\x01\x0b发帖",
+        },
+        format="json",
+    )
     assert created.status_code == 201
     for extension in ("docx", "pdf"):
         answer = client.get(f"/api/v1/incidents/{created.json()['id']}/review.{extension}")
@@ -233,11 +272,9 @@ def test_the_api_exports_text_word_cannot_hold_and_counts_what_it_left_out(
             assert "网友发帖" in text and LABELS["removed"].format(count=4) in text
 
 
-def test_a_text_longer_than_input_allows_is_cut_and_the_export_says_so(reviewed, api_for,
-                                                                       duty):
+def test_a_text_longer_than_input_allows_is_cut_and_the_export_says_so(reviewed, api_for, duty):
     incident = reviewed()
-    Incident.objects.filter(pk=incident.pk).update(
-        description=long_text(TEXT_MAX_LENGTH + 5_000))
+    Incident.objects.filter(pk=incident.pk).update(description=long_text(TEXT_MAX_LENGTH + 5_000))
     answer = api_for(duty).get(f"/api/v1/incidents/{incident.pk}/review.docx")
     assert answer.status_code == 200
     assert answer["X-Removed-Characters"] == "5000"

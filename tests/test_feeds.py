@@ -112,8 +112,7 @@ class FeedSite:
     released: threading.Event = field(default_factory=threading.Event)
 
     def serve(self, body: str | bytes, **headers: str) -> None:
-        self.default = Answer(body=body, headers={"Content-Type": "application/xml",
-                                                  **headers})
+        self.default = Answer(body=body, headers={"Content-Type": "application/xml", **headers})
 
     def next_answer(self, headers: dict[str, str]) -> Answer:
         if self.script:
@@ -154,9 +153,14 @@ def site():
 
 
 def a_feed(site: FeedSite, path: str = "/rss.xml", **fields: Any) -> Feed:
-    values: dict[str, Any] = {"name": "某市新闻网", "url": site.url + path,
-                              "platform": "news_site", "source_type": "news_site",
-                              "interval_minutes": 10, "next_poll_at": NOW}
+    values: dict[str, Any] = {
+        "name": "某市新闻网",
+        "url": site.url + path,
+        "platform": "news_site",
+        "source_type": "news_site",
+        "interval_minutes": 10,
+        "next_poll_at": NOW,
+    }
     values.update(fields)
     return Feed.objects.create(**values)
 
@@ -186,7 +190,10 @@ def test_an_rss_feed_is_polled_and_its_items_become_posts_of_the_feeds_platform(
     assert first.author == "记者 王某"
     assert first.published_at == datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
     assert (first.platform, first.source_type, first.source) == (
-        "news_site", "news_site", f"feed:{feed.pk}")
+        "news_site",
+        "news_site",
+        f"feed:{feed.pk}",
+    )
     assert (first.reads, first.reposts, first.comments, first.likes) == (0, 0, 0, 0)
     # content:encoded is the body when there is one; no date means the poll's time.
     second = Post.objects.get(url="https://news.example.cn/a/2.html")
@@ -274,7 +281,9 @@ def test_the_validators_are_sent_back_and_a_304_stores_nothing(site):
     feed = a_feed(site)
     poll()
     assert (fresh(feed).etag, fresh(feed).last_modified) == (
-        '"v1"', "Mon, 23 Nov 2026 01:00:00 GMT")
+        '"v1"',
+        "Mon, 23 Nov 2026 01:00:00 GMT",
+    )
 
     later = NOW + timedelta(minutes=10)
     summary = poll(later)
@@ -320,11 +329,14 @@ def test_a_feed_answering_500_keeps_the_error_and_backs_off_doubling(site, caplo
     assert feed.next_poll_at == third + timedelta(minutes=10)
 
 
-@pytest.mark.parametrize("body", [
-    "this is not a feed at all",
-    "<html><body><p>维护中</p></body></html>",
-    b"\x00\xff\xfe garbage \x89PNG",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "this is not a feed at all",
+        "<html><body><p>维护中</p></body></html>",
+        b"\x00\xff\xfe garbage \x89PNG",
+    ],
+)
 def test_a_feed_answering_garbage_keeps_a_parse_error(site, body):
     site.serve(body, **{"Content-Type": "text/html"})
     feed = a_feed(site)
@@ -355,8 +367,9 @@ def test_a_feed_larger_than_the_cap_is_refused(site, monkeypatch):
 
 
 def test_an_unreachable_feed_keeps_the_network_error():
-    feed = Feed.objects.create(name="关停的站", url=f"http://127.0.0.1:{free_port()}/rss",
-                               next_poll_at=NOW)
+    feed = Feed.objects.create(
+        name="关停的站", url=f"http://127.0.0.1:{free_port()}/rss", next_poll_at=NOW
+    )
 
     assert poll().failed == 1
     feed = fresh(feed)
@@ -376,8 +389,7 @@ def test_a_feed_that_does_not_answer_in_time_times_out(site, monkeypatch):
 
 def test_the_back_off_doubles_per_failure_and_stops_at_a_day():
     ten = timedelta(minutes=10)
-    assert [backoff(interval=ten, failures=n) for n in range(4)] == [
-        ten, ten * 2, ten * 4, ten * 8]
+    assert [backoff(interval=ten, failures=n) for n in range(4)] == [ten, ten * 2, ten * 4, ten * 8]
     assert backoff(interval=ten, failures=50) == timedelta(days=1)
     # A feed polled less than daily is never polled more often for failing.
     assert backoff(interval=timedelta(days=2), failures=3) == timedelta(days=2)
@@ -438,8 +450,9 @@ def test_a_run_polls_every_due_feed_in_batches(site):
 def test_polling_is_scheduled_by_beat_every_minute_by_default():
     from monitoring.tasks import poll_feeds_task
 
-    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values()
-                 if e["task"] == "monitoring.poll_feeds")
+    entry = next(
+        e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "monitoring.poll_feeds"
+    )
     assert entry["schedule"] == settings.FENGHUO_FEED_POLL_INTERVAL == 60
     assert poll_feeds_task.name == "monitoring.poll_feeds"
 
@@ -454,20 +467,24 @@ def superuser(db):
     return get_user_model().objects.create_superuser("root", "root@example.org", "x")
 
 
-def test_the_admin_lists_feeds_with_their_state_and_polls_on_demand(client, site,
-                                                                    superuser):
+def test_the_admin_lists_feeds_with_their_state_and_polls_on_demand(client, site, superuser):
     site.serve(RSS)
     feed = a_feed(site, next_poll_at=NOW + timedelta(hours=1))
-    broken = Feed.objects.create(name="坏的源", url=f"http://127.0.0.1:{free_port()}/x",
-                                 next_poll_at=NOW + timedelta(hours=1))
+    broken = Feed.objects.create(
+        name="坏的源",
+        url=f"http://127.0.0.1:{free_port()}/x",
+        next_poll_at=NOW + timedelta(hours=1),
+    )
     client.force_login(superuser)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # asserts English
     changelist = reverse("admin:monitoring_feed_changelist")
 
     with time_machine.travel(NOW, tick=False):
-        answer = client.post(changelist, {"action": "poll_now",
-                                          "_selected_action": [feed.pk, broken.pk]},
-                             follow=True)
+        answer = client.post(
+            changelist,
+            {"action": "poll_now", "_selected_action": [feed.pk, broken.pk]},
+            follow=True,
+        )
 
     assert answer.status_code == 200
     page = answer.content.decode()

@@ -12,8 +12,11 @@ pytestmark = pytest.mark.django_db
 
 
 def suggest(previous=None, **figures):
-    return suggest_level(version=plan_version_in_force(), figures=Figures(**figures),
-                         previous=Figures(**previous) if previous else None).level
+    return suggest_level(
+        version=plan_version_in_force(),
+        figures=Figures(**figures),
+        previous=Figures(**previous) if previous else None,
+    ).level
 
 
 def test_casualties_suggest_level_one_whatever_the_other_figures():

@@ -27,26 +27,114 @@ pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=SHANGHAI)
 
-HEADER = ["平台", "链接", "作者", "标题", "内容", "发布时间", "阅读数", "转发数", "评论数",
-          "点赞数", "来源类型"]
+HEADER = [
+    "平台",
+    "链接",
+    "作者",
+    "标题",
+    "内容",
+    "发布时间",
+    "阅读数",
+    "转发数",
+    "评论数",
+    "点赞数",
+    "来源类型",
+]
 # Rows 2–10 as the file shows them (the header is row 1).
 ROWS = [
-    ["微博", "https://weibo.com/1/a", "网友甲", "医院收费", "有人反映被重复收费",
-     "2026-11-20 10:00", "1.2万", "30", "5", "10", "社交账号"],                      # 2 ok
-    ["微信公众号", "https://mp.weixin.qq.com/s/b", "某公众号", "", "正文内容",
-     "2026/11/20 11:00:00", "100", "0", "0", "0", "自媒体"],                          # 3 ok
-    ["抖音", "", "", "", "", "2026-11-20 12:00", "1", "0", "0", "0", ""],              # 4 empty
+    [
+        "微博",
+        "https://weibo.com/1/a",
+        "网友甲",
+        "医院收费",
+        "有人反映被重复收费",
+        "2026-11-20 10:00",
+        "1.2万",
+        "30",
+        "5",
+        "10",
+        "社交账号",
+    ],  # 2 ok
+    [
+        "微信公众号",
+        "https://mp.weixin.qq.com/s/b",
+        "某公众号",
+        "",
+        "正文内容",
+        "2026/11/20 11:00:00",
+        "100",
+        "0",
+        "0",
+        "0",
+        "自媒体",
+    ],  # 3 ok
+    ["抖音", "", "", "", "", "2026-11-20 12:00", "1", "0", "0", "0", ""],  # 4 empty
     ["微博", "https://weibo.com/1/c", "", "标题", "内容", "", "1", "0", "0", "0", ""],  # 5 no date
-    ["脸书", "https://facebook.com/x", "", "", "内容", "2026-11-20 12:00", "1", "0", "0",
-     "0", ""],                                                                       # 6 platform
-    ["微博", "https://weibo.com/1/d", "", "", "内容", "2026年11月20日 13:00", "很多", "0",
-     "0", "0", ""],                                                                  # 7 number
-    ["新浪微博", "https://weibo.com/1/a#comments", "网友甲", "", "", "2026-11-20 10:00",
-     "20000", "31", "5", "10", ""],                                                  # 8 dup in file
-    ["微博", "https://weibo.com/1/stored", "", "", "已经存过", "2026-11-19 09:00", "9", "0",
-     "0", "0", ""],                                                                  # 9 dup stored
-    ["论坛", "", "", "", "只有内容的帖子", "2026年11月20日 14时30分", "", "", "", "",
-     "论坛"],                                                                        # 10 ok
+    [
+        "脸书",
+        "https://facebook.com/x",
+        "",
+        "",
+        "内容",
+        "2026-11-20 12:00",
+        "1",
+        "0",
+        "0",
+        "0",
+        "",
+    ],  # 6 platform
+    [
+        "微博",
+        "https://weibo.com/1/d",
+        "",
+        "",
+        "内容",
+        "2026年11月20日 13:00",
+        "很多",
+        "0",
+        "0",
+        "0",
+        "",
+    ],  # 7 number
+    [
+        "新浪微博",
+        "https://weibo.com/1/a#comments",
+        "网友甲",
+        "",
+        "",
+        "2026-11-20 10:00",
+        "20000",
+        "31",
+        "5",
+        "10",
+        "",
+    ],  # 8 dup in file
+    [
+        "微博",
+        "https://weibo.com/1/stored",
+        "",
+        "",
+        "已经存过",
+        "2026-11-19 09:00",
+        "9",
+        "0",
+        "0",
+        "0",
+        "",
+    ],  # 9 dup stored
+    [
+        "论坛",
+        "",
+        "",
+        "",
+        "只有内容的帖子",
+        "2026年11月20日 14时30分",
+        "",
+        "",
+        "",
+        "",
+        "论坛",
+    ],  # 10 ok
 ]
 
 
@@ -63,9 +151,17 @@ def _clock():
 
 @pytest.fixture
 def stored_post():
-    posts_ingest(items=[{"platform": "weibo", "url": "https://weibo.com/1/stored",
-                         "text": "已经存过", "published_at": "2026-11-19T09:00:00",
-                         "reads": 1}])
+    posts_ingest(
+        items=[
+            {
+                "platform": "weibo",
+                "url": "https://weibo.com/1/stored",
+                "text": "已经存过",
+                "published_at": "2026-11-19T09:00:00",
+                "reads": 1,
+            }
+        ]
+    )
 
 
 def csv_bytes(rows: list[list[str]], *, encoding: str = "utf-8", delimiter: str = ",") -> bytes:
@@ -73,8 +169,9 @@ def csv_bytes(rows: list[list[str]], *, encoding: str = "utf-8", delimiter: str 
     return ("\r\n".join(lines) + "\r\n").encode(encoding)
 
 
-def xlsx_bytes(rows: list[list[Any]], *, header: list[str] = HEADER,
-               before: list[list[Any]] = ()) -> bytes:
+def xlsx_bytes(
+    rows: list[list[Any]], *, header: list[str] = HEADER, before: list[list[Any]] = ()
+) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
     for row in [*before, header, *rows]:
@@ -113,14 +210,20 @@ def assert_the_sample_was_imported(job: ImportJob, *, bad_number: str = "很多"
     first = Post.objects.get(url="https://weibo.com/1/a")
     assert first.text == "医院收费\n有人反映被重复收费"
     assert (first.platform, first.author, first.source_type) == (
-        "weibo", "网友甲", "social_account")
+        "weibo",
+        "网友甲",
+        "social_account",
+    )
     assert first.published_at == datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # Beijing time
     # Row 8 is the same post again: stored once, its figures grown.
     assert (first.reads, first.reposts) == (20000, 31)
     assert first.source == f"import:{job.pk}"
     wechat = Post.objects.get(url="https://mp.weixin.qq.com/s/b")
     assert (wechat.platform, wechat.source_type, wechat.text) == (
-        "wechat", "social_account", "正文内容")
+        "wechat",
+        "social_account",
+        "正文内容",
+    )
     forum = Post.objects.get(url__isnull=True)
     assert (forum.platform, forum.source_type, forum.reads) == ("forum", "forum", 0)
     assert forum.published_at == datetime(2026, 11, 20, 6, 30, tzinfo=UTC)
@@ -132,7 +235,8 @@ def assert_the_sample_was_imported(job: ImportJob, *, bad_number: str = "很多"
 
 
 def test_a_utf8_csv_with_chinese_headers_stores_the_good_rows_and_reports_the_bad(
-    duty, stored_post,
+    duty,
+    stored_post,
 ):
     # Excel writes UTF-8 CSV with a BOM.
     job = run(duty, "微博导出.csv", b"\xef\xbb\xbf" + csv_bytes(ROWS))
@@ -164,7 +268,11 @@ def test_a_semicolon_csv_with_quoted_cells_and_english_headers_is_read(duty):
     assert (job.state, job.accepted, job.rejected) == ("done", 2, 0)
     post = Post.objects.get(url="https://weibo.com/9")
     assert (post.author, post.text, post.reads, post.source_type) == (
-        "Zhang; San", "line one\nline two", 1234, "mainstream_media")
+        "Zhang; San",
+        "line one\nline two",
+        1234,
+        "mainstream_media",
+    )
 
 
 def test_an_xlsx_built_with_openpyxl_is_read_with_dates_and_numbers(duty, stored_post):
@@ -182,10 +290,15 @@ def test_an_xlsx_built_with_openpyxl_is_read_with_dates_and_numbers(duty, stored
 
 
 def test_a_title_line_above_the_header_is_skipped_and_rows_keep_their_numbers(duty):
-    rows = [["微博", "https://weibo.com/t/1", "", "内容", datetime(2026, 11, 20, 9, 0)],
-            ["微博", "", "", "", datetime(2026, 11, 20, 9, 0)]]
-    content = xlsx_bytes(rows, header=["平台", "网址", "作者", "正文", "发布时间"],
-                         before=[["某系统舆情数据导出 2026-11-23"], []])
+    rows = [
+        ["微博", "https://weibo.com/t/1", "", "内容", datetime(2026, 11, 20, 9, 0)],
+        ["微博", "", "", "", datetime(2026, 11, 20, 9, 0)],
+    ]
+    content = xlsx_bytes(
+        rows,
+        header=["平台", "网址", "作者", "正文", "发布时间"],
+        before=[["某系统舆情数据导出 2026-11-23"], []],
+    )
 
     job = run(duty, "带标题.xlsx", content)
 
@@ -193,36 +306,65 @@ def test_a_title_line_above_the_header_is_skipped_and_rows_keep_their_numbers(du
     assert list(errors_by_row(job)) == [5]  # title, blank line, header, then rows 4 and 5
 
 
-def test_rows_dated_outside_the_window_are_rejected_alone_and_the_rest_matched(duty, analyst,
-                                                                             health_unit):
+def test_rows_dated_outside_the_window_are_rejected_alone_and_the_rest_matched(
+    duty, analyst, health_unit
+):
     from monitoring.matching import rule_create
     from monitoring.models import PostMatch
 
-    rule = rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费",
-                       unit=health_unit)
-    rows = [["微博", f"https://weibo.com/w/{n}", "", "", f"医院收费问题第{n}条", moment, "1",
-             "0", "0", "0", ""]
-            for n, moment in enumerate(["2026-11-20 10:00", "0001-01-01 00:00",
-                                        "1999-12-31 23:59", "2026-11-20 11:00",
-                                        "2030-01-01 00:00", "2026-11-24 11:59"], start=2)]
+    rule = rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费", unit=health_unit)
+    rows = [
+        [
+            "微博",
+            f"https://weibo.com/w/{n}",
+            "",
+            "",
+            f"医院收费问题第{n}条",
+            moment,
+            "1",
+            "0",
+            "0",
+            "0",
+            "",
+        ]
+        for n, moment in enumerate(
+            [
+                "2026-11-20 10:00",
+                "0001-01-01 00:00",
+                "1999-12-31 23:59",
+                "2026-11-20 11:00",
+                "2030-01-01 00:00",
+                "2026-11-24 11:59",
+            ],
+            start=2,
+        )
+    ]
 
     job = run(duty, "dates.csv", csv_bytes(rows))
 
     assert job.state == ImportJob.State.DONE, job.error
     assert (job.accepted, job.rejected) == (3, 3)
     errors = errors_by_row(job)
-    assert errors == {3: "发布时间: Earlier than 2000-01-01: check the year.",
-                      4: "发布时间: Earlier than 2000-01-01: check the year.",
-                      6: "发布时间: Later than 24 hours from now: check the date and the "
-                         "time zone."}
+    assert errors == {
+        3: "发布时间: Earlier than 2000-01-01: check the year.",
+        4: "发布时间: Earlier than 2000-01-01: check the year.",
+        6: "发布时间: Later than 24 hours from now: check the date and the time zone.",
+    }
     assert set(PostMatch.objects.values_list("post__url", "rule")) == {
-        (f"https://weibo.com/w/{n}", rule.pk) for n in (2, 5, 7)}
+        (f"https://weibo.com/w/{n}", rule.pk) for n in (2, 5, 7)
+    }
 
 
-@pytest.mark.parametrize(("name", "content"), [
-    ("no-platform.csv", "链接,内容\nhttps://weibo.com/1,文字\n".encode()),
-    ("no-platform.xlsx", xlsx_bytes([["https://weibo.com/1", "文字"]], header=["链接", "内容"])),
-])
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("no-platform.csv", "链接,内容\nhttps://weibo.com/1,文字\n".encode()),
+        (
+            "no-platform.xlsx",
+            xlsx_bytes([["https://weibo.com/1", "文字"]], header=["链接", "内容"]),
+        ),
+    ],
+)
 def test_a_header_without_the_required_columns_fails_the_whole_import(duty, name, content):
     job = run(duty, name, content)
 
@@ -276,17 +418,44 @@ def test_progress_is_written_after_each_chunk(duty, monkeypatch):
 
 def test_an_import_whose_worker_died_resumes_after_its_last_progress(duty, monkeypatch):
     monkeypatch.setattr(imports, "CHUNK_SIZE", 2)
-    good = [["微博", f"https://weibo.com/r/{n}", "", "", f"第{n}帖", "2026-11-20 10:00",
-             "1", "0", "0", "0", ""] for n in range(1, 6)]
+    good = [
+        [
+            "微博",
+            f"https://weibo.com/r/{n}",
+            "",
+            "",
+            f"第{n}帖",
+            "2026-11-20 10:00",
+            "1",
+            "0",
+            "0",
+            "0",
+            "",
+        ]
+        for n in range(1, 6)
+    ]
     job = import_create(actor=duty, upload=upload("resume.csv", csv_bytes(good)))
     # The dead worker got through rows 2–3 and wrote it down, stored rows 4–5 as well
     # but died before writing that; its lease ran out a second ago.
-    posts_ingest(items=[{"platform": "weibo", "url": f"https://weibo.com/r/{n}",
-                         "text": f"第{n}帖", "published_at": "2026-11-20T10:00:00"}
-                        for n in range(1, 5)])
+    posts_ingest(
+        items=[
+            {
+                "platform": "weibo",
+                "url": f"https://weibo.com/r/{n}",
+                "text": f"第{n}帖",
+                "published_at": "2026-11-20T10:00:00",
+            }
+            for n in range(1, 5)
+        ]
+    )
     ImportJob.objects.filter(pk=job.pk).update(
-        state=ImportJob.State.RUNNING, processed_rows=2, total_rows=5, accepted=2,
-        started_at=NOW - LEASE, leased_until=NOW - timedelta(seconds=1))
+        state=ImportJob.State.RUNNING,
+        processed_rows=2,
+        total_rows=5,
+        accepted=2,
+        started_at=NOW - LEASE,
+        leased_until=NOW - timedelta(seconds=1),
+    )
 
     assert imports_run_pending() == 1
 
@@ -299,8 +468,9 @@ def test_an_import_whose_worker_died_resumes_after_its_last_progress(duty, monke
 
 def test_an_import_running_under_a_live_lease_is_left_alone(duty):
     job = import_create(actor=duty, upload=upload("live.csv", csv_bytes(ROWS[:1])))
-    ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.RUNNING,
-                                               leased_until=NOW + timedelta(seconds=1))
+    ImportJob.objects.filter(pk=job.pk).update(
+        state=ImportJob.State.RUNNING, leased_until=NOW + timedelta(seconds=1)
+    )
 
     assert import_run(job.pk) is None
     assert imports_run_pending() == 0
@@ -315,22 +485,27 @@ def test_a_pending_import_whose_message_was_lost_is_run_by_beat_once(duty):
     assert import_run(job.pk) is None  # done: a late message changes nothing
     job = ImportJob.objects.get(pk=job.pk)
     assert (job.state, job.accepted) == ("done", 2)
-    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values()
-                 if e["task"] == "monitoring.run_pending_imports")
+    entry = next(
+        e
+        for e in settings.CELERY_BEAT_SCHEDULE.values()
+        if e["task"] == "monitoring.run_pending_imports"
+    )
     assert entry["schedule"] == settings.FENGHUO_FEED_POLL_INTERVAL
 
 
 # Refusing uploads ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("notes.txt", b"platform,url\n", "Only CSV (.csv) and Excel (.xlsx) files"),
-    ("old.xls", b"\xd0\xcf\x11\xe0", "Only CSV (.csv) and Excel (.xlsx) files"),
-    ("empty.csv", b"", "The file is empty."),
-    ("renamed.xlsx", b"\xd0\xcf\x11\xe0 an old .xls", "This is not an Excel .xlsx file"),
-])
-def test_uploads_that_cannot_be_imported_are_refused_on_the_file(duty, name, content,
-                                                                 message):
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("notes.txt", b"platform,url\n", "Only CSV (.csv) and Excel (.xlsx) files"),
+        ("old.xls", b"\xd0\xcf\x11\xe0", "Only CSV (.csv) and Excel (.xlsx) files"),
+        ("empty.csv", b"", "The file is empty."),
+        ("renamed.xlsx", b"\xd0\xcf\x11\xe0 an old .xls", "This is not an Excel .xlsx file"),
+    ],
+)
+def test_uploads_that_cannot_be_imported_are_refused_on_the_file(duty, name, content, message):
     with pytest.raises(InvalidInput) as refused:
         import_create(actor=duty, upload=upload(name, content))
 
@@ -357,7 +532,9 @@ def test_only_the_intake_roles_may_import(analyst, office, leader, spokesperson)
 
 
 def test_the_worker_is_asked_once_the_upload_is_committed(
-    duty, monkeypatch, django_capture_on_commit_callbacks,
+    duty,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
 ):
     monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -377,8 +554,9 @@ def test_a_duty_officer_uploads_and_is_taken_to_the_import_page(client, duty):
     assert 'type="file"' in page.content.decode()
     assert 'accept=".csv,.xlsx' in page.content.decode()
 
-    answer = client.post(reverse("monitoring:imports"),
-                         {"file": upload("导出.csv", csv_bytes(ROWS))})
+    answer = client.post(
+        reverse("monitoring:imports"), {"file": upload("导出.csv", csv_bytes(ROWS))}
+    )
 
     job = ImportJob.objects.get()
     assert answer.status_code == 302
@@ -394,8 +572,9 @@ def test_a_leader_sees_the_imports_but_no_form_and_may_not_upload(client, leader
     client.force_login(leader)
 
     page = client.get(reverse("monitoring:imports"))
-    answer = client.post(reverse("monitoring:imports"),
-                         {"file": upload("导出.csv", csv_bytes(ROWS))})
+    answer = client.post(
+        reverse("monitoring:imports"), {"file": upload("导出.csv", csv_bytes(ROWS))}
+    )
 
     assert page.status_code == 200 and 'type="file"' not in page.content.decode()
     assert answer.status_code == 403
@@ -413,8 +592,9 @@ def test_a_text_file_gets_a_form_error(client, duty):
     assert ImportJob.objects.count() == 0
 
 
-def test_the_progress_partial_shows_the_counts_and_stops_polling_when_done(client, duty,
-                                                                           stored_post):
+def test_the_progress_partial_shows_the_counts_and_stops_polling_when_done(
+    client, duty, stored_post
+):
     client.force_login(duty)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # asserts English
     job = import_create(actor=duty, upload=upload("导出.csv", csv_bytes(ROWS)))
@@ -435,8 +615,12 @@ def test_the_progress_partial_shows_the_counts_and_stops_polling_when_done(clien
     report = client.get(reverse("monitoring:import_errors", args=[job.pk]))
     assert report["Content-Type"].startswith("text/csv")
     assert report.content.startswith(b"\xef\xbb\xbf")
-    assert [line.split(",")[0] for line in
-            report.content.decode("utf-8-sig").splitlines()[1:]] == ["4", "5", "6", "7"]
+    assert [line.split(",")[0] for line in report.content.decode("utf-8-sig").splitlines()[1:]] == [
+        "4",
+        "5",
+        "6",
+        "7",
+    ]
 
 
 def test_a_failed_import_shows_its_error(client, duty):

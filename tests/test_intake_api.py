@@ -15,10 +15,15 @@ POSTS = "/api/v1/posts/"
 
 def a_post(number: int = 1, **overrides: Any) -> dict[str, Any]:
     post: dict[str, Any] = {
-        "platform": "weibo", "url": f"https://weibo.com/u/1/{number}",
-        "author": "网友甲", "text": f"医院重复收费，第{number}帖",
+        "platform": "weibo",
+        "url": f"https://weibo.com/u/1/{number}",
+        "author": "网友甲",
+        "text": f"医院重复收费，第{number}帖",
         "published_at": "2026-11-20T08:30:00+08:00",
-        "reads": 100, "reposts": 10, "comments": 5, "likes": 20,
+        "reads": 100,
+        "reposts": 10,
+        "comments": 5,
+        "likes": 20,
         "source_type": "social_account",
     }
     post.update(overrides)
@@ -37,8 +42,14 @@ def duty_api(api_for, duty):
 
 
 def test_a_good_batch_is_accepted_and_stored_with_aware_times(duty_api):
-    answer = ingest(duty_api, [a_post(1), a_post(2, published_at="2026-11-20T09:00:00"),
-                               a_post(3, url=None, source_type=None)])
+    answer = ingest(
+        duty_api,
+        [
+            a_post(1),
+            a_post(2, published_at="2026-11-20T09:00:00"),
+            a_post(3, url=None, source_type=None),
+        ],
+    )
 
     assert answer == {"accepted": 3, "duplicate": 0, "rejected": 0, "errors": []}
     assert Post.objects.count() == 3
@@ -72,8 +83,13 @@ def test_a_post_without_url_is_known_by_its_normalised_text(duty_api):
     ingest(duty_api, [a_post(1, url=None, text="医院  重复收费！", reads=5)])
 
     # Full-width letters and other whitespace: NFKC and collapsed spaces make it the same.
-    answer = ingest(duty_api, [a_post(1, url="", text=" 医院\n重复收费! ", reads=50),
-                               a_post(1, url=None, text="另一条帖子")])
+    answer = ingest(
+        duty_api,
+        [
+            a_post(1, url="", text=" 医院\n重复收费! ", reads=50),
+            a_post(1, url=None, text="另一条帖子"),
+        ],
+    )
 
     assert (answer["accepted"], answer["duplicate"]) == (1, 1)
     assert Post.objects.count() == 2
@@ -91,23 +107,29 @@ def test_the_same_url_twice_in_one_batch_is_stored_once_with_the_larger_figures(
 def test_urls_differing_in_fragment_host_case_or_spaces_are_the_same_post(duty_api):
     ingest(duty_api, [a_post(url="https://weibo.com/u/1/7?from=feed")])
 
-    answer = ingest(duty_api, [a_post(url="  HTTPS://Weibo.COM/u/1/7?from=feed#comments "),
-                               a_post(url="https://weibo.com:443/u/1/7?from=feed")])
+    answer = ingest(
+        duty_api,
+        [
+            a_post(url="  HTTPS://Weibo.COM/u/1/7?from=feed#comments "),
+            a_post(url="https://weibo.com:443/u/1/7?from=feed"),
+        ],
+    )
 
     assert (answer["accepted"], answer["duplicate"]) == (0, 2)
-    assert list(Post.objects.values_list("url", flat=True)) == [
-        "https://weibo.com/u/1/7?from=feed"]
+    assert list(Post.objects.values_list("url", flat=True)) == ["https://weibo.com/u/1/7?from=feed"]
 
 
 def test_a_different_path_case_is_a_different_post(duty_api):
-    answer = ingest(duty_api, [a_post(url="https://weibo.com/u/A"),
-                               a_post(url="https://weibo.com/u/a")])
+    answer = ingest(
+        duty_api, [a_post(url="https://weibo.com/u/A"), a_post(url="https://weibo.com/u/a")]
+    )
 
     assert answer["accepted"] == 2
 
 
-@pytest.mark.parametrize("body", [{"platform": "weibo"}, "posts", 7, None,
-                                  {"posts": "x"}, {"posts": [], "more": 1}])
+@pytest.mark.parametrize(
+    "body", [{"platform": "weibo"}, "posts", 7, None, {"posts": "x"}, {"posts": [], "more": 1}]
+)
 def test_a_body_that_is_not_a_list_of_posts_is_refused(duty_api, body):
     answer = duty_api.post(POSTS, body, format="json")
 
@@ -154,23 +176,45 @@ def test_malformed_items_are_rejected_with_index_and_reason_while_good_ones_are_
     assert (answer["accepted"], answer["duplicate"], answer["rejected"]) == (3, 0, 22)
     bad_field = {error["index"]: set(error["fields"]) for error in answer["errors"]}
     assert bad_field == {
-        1: {"non_field_errors"}, 2: {"platform"}, 3: {"reads"}, 4: {"published_at"},
-        5: {"url"}, 6: {"source_type"}, 8: {"text"}, 9: {"text"}, 10: {"reads"},
-        11: {"title"}, 12: {"text"}, 13: {"published_at"}, 14: {"reads"},
-        15: {"non_field_errors"}, 17: {"text"}, 18: {"author"}, 19: {"url"},
-        20: {"source_type"}, 21: {"platform", "author"}, 22: {"published_at"},
-        23: {"published_at"}, 24: {"published_at", "reads"},
+        1: {"non_field_errors"},
+        2: {"platform"},
+        3: {"reads"},
+        4: {"published_at"},
+        5: {"url"},
+        6: {"source_type"},
+        8: {"text"},
+        9: {"text"},
+        10: {"reads"},
+        11: {"title"},
+        12: {"text"},
+        13: {"published_at"},
+        14: {"reads"},
+        15: {"non_field_errors"},
+        17: {"text"},
+        18: {"author"},
+        19: {"url"},
+        20: {"source_type"},
+        21: {"platform", "author"},
+        22: {"published_at"},
+        23: {"published_at"},
+        24: {"published_at", "reads"},
     }
     reasons = {error["index"]: error["fields"] for error in answer["errors"]}
     # The API answers in the interface's language, Chinese first.
     assert reasons[13]["published_at"] == ["晚于现在起 24 小时：请检查日期和时区。"]
-    assert reasons[22]["published_at"] == reasons[23]["published_at"] == [
-        "早于 2000-01-01：请检查年份。"]
+    assert (
+        reasons[22]["published_at"]
+        == reasons[23]["published_at"]
+        == ["早于 2000-01-01：请检查年份。"]
+    )
     for error in answer["errors"]:
         assert error["reason"]
     assert "platform" in answer["errors"][1]["reason"]
     assert sorted(Post.objects.values_list("url", flat=True)) == [
-        "https://weibo.com/u/1/1", "https://weibo.com/u/1/17", "https://weibo.com/u/1/8"]
+        "https://weibo.com/u/1/1",
+        "https://weibo.com/u/1/17",
+        "https://weibo.com/u/1/8",
+    ]
     assert Post.objects.get(url="https://weibo.com/u/1/8").reposts == 12
 
 
@@ -209,38 +253,80 @@ def test_nobody_logged_in_may_feed_or_read_posts(db):
 
 
 def test_the_stream_lists_newest_published_first_each_post_scored_on_intake(
-    duty_api, api_for, spokesperson,
+    duty_api,
+    api_for,
+    spokesperson,
 ):
-    ingest(duty_api, [
-        a_post(1, published_at="2026-11-20T08:00:00+08:00",
-               text="医院乱收费，患者投诉无门，太气愤了，强烈不满！"),
-        a_post(2, published_at="2026-11-20T10:00:00+08:00",
-               text="医护人员耐心细致，服务周到，非常满意，点赞！"),
-    ])
+    ingest(
+        duty_api,
+        [
+            a_post(
+                1,
+                published_at="2026-11-20T08:00:00+08:00",
+                text="医院乱收费，患者投诉无门，太气愤了，强烈不满！",
+            ),
+            a_post(
+                2,
+                published_at="2026-11-20T10:00:00+08:00",
+                text="医护人员耐心细致，服务周到，非常满意，点赞！",
+            ),
+        ],
+    )
 
     answer = api_for(spokesperson).get(POSTS)
 
     assert answer.status_code == 200
     results = answer.json()["results"]
-    assert [item["url"] for item in results] == ["https://weibo.com/u/1/2",
-                                                 "https://weibo.com/u/1/1"]
-    assert set(results[0]) == {"id", "platform", "url", "author", "text", "published_at",
-                               "reads", "reposts", "comments", "likes", "source_type",
-                               "sentiment", "sentiment_score", "source_post",
-                               "sensitive_terms", "sensitive_category"}
+    assert [item["url"] for item in results] == [
+        "https://weibo.com/u/1/2",
+        "https://weibo.com/u/1/1",
+    ]
+    assert set(results[0]) == {
+        "id",
+        "platform",
+        "url",
+        "author",
+        "text",
+        "published_at",
+        "reads",
+        "reposts",
+        "comments",
+        "likes",
+        "source_type",
+        "sentiment",
+        "sentiment_score",
+        "source_post",
+        "sensitive_terms",
+        "sensitive_category",
+    }
     assert results[0]["sentiment"] == "positive" and results[0]["sentiment_score"] > 0
     assert results[1]["sentiment"] == "negative" and results[1]["sentiment_score"] < 0
 
 
 def test_the_stream_filters_by_platform_sentiment_source_type_and_time(duty_api):
-    ingest(duty_api, [
-        a_post(1, platform="weibo", source_type="social_account",
-               published_at="2026-11-19T08:00:00+08:00"),
-        a_post(2, platform="douyin", source_type="social_account",
-               published_at="2026-11-20T08:00:00+08:00"),
-        a_post(3, platform="news_site", source_type="mainstream_media",
-               published_at="2026-11-21T08:00:00+08:00"),
-    ])
+    ingest(
+        duty_api,
+        [
+            a_post(
+                1,
+                platform="weibo",
+                source_type="social_account",
+                published_at="2026-11-19T08:00:00+08:00",
+            ),
+            a_post(
+                2,
+                platform="douyin",
+                source_type="social_account",
+                published_at="2026-11-20T08:00:00+08:00",
+            ),
+            a_post(
+                3,
+                platform="news_site",
+                source_type="mainstream_media",
+                published_at="2026-11-21T08:00:00+08:00",
+            ),
+        ],
+    )
     Post.objects.filter(url__endswith="/2").update(sentiment="positive")
 
     def urls(**params) -> list[str]:
@@ -256,8 +342,9 @@ def test_the_stream_filters_by_platform_sentiment_source_type_and_time(duty_api)
     assert urls(platform="") == ["3", "2", "1"]  # an empty parameter is no filter
 
 
-@pytest.mark.parametrize("params", [{"platform": "myspace"}, {"sentiment": "angry"},
-                                    {"since": "last week"}])
+@pytest.mark.parametrize(
+    "params", [{"platform": "myspace"}, {"sentiment": "angry"}, {"since": "last week"}]
+)
 def test_a_wrong_filter_is_a_400(duty_api, params):
     assert duty_api.get(POSTS, params).status_code == 400
 
@@ -275,7 +362,8 @@ def test_the_stream_is_paginated(duty_api, settings):
 
 
 def test_stream_query_count_does_not_grow_with_the_number_of_posts(
-    duty_api, django_assert_num_queries,
+    duty_api,
+    django_assert_num_queries,
 ):
     ingest(duty_api, [a_post(0)])
     # token and person, count, posts
@@ -303,9 +391,13 @@ def test_four_crawlers_sending_the_same_and_overlapping_batches_never_fail(analy
     rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费", unit=health_unit)
     spans = [range(0, 40), range(0, 40), range(20, 60), range(40, 80)]
     for round_ in range(50):
-        batches = [[a_post(n, url=f"https://weibo.com/r{round_}/{n}", reads=n * (sender + 1))
-                    for n in (span if sender % 2 == 0 else reversed(span))]
-                   for sender, span in enumerate(spans)]
+        batches = [
+            [
+                a_post(n, url=f"https://weibo.com/r{round_}/{n}", reads=n * (sender + 1))
+                for n in (span if sender % 2 == 0 else reversed(span))
+            ]
+            for sender, span in enumerate(spans)
+        ]
         most = {}
         for batch in batches:
             for post in batch:
@@ -329,8 +421,10 @@ def test_four_crawlers_sending_the_same_and_overlapping_batches_never_fail(analy
             thread.join(timeout=60)
 
         results = list(outcomes.values())
-        assert len(results) == 4 and not any(isinstance(r, Exception) for r in results), \
-            (round_, outcomes)
+        assert len(results) == 4 and not any(isinstance(r, Exception) for r in results), (
+            round_,
+            outcomes,
+        )
         assert sum(result.accepted for result in results) == len(most) == 80
         assert sum(result.duplicate for result in results) == 160 - 80
         stored = Post.objects.filter(url__startswith=f"https://weibo.com/r{round_}/")
@@ -339,8 +433,15 @@ def test_four_crawlers_sending_the_same_and_overlapping_batches_never_fail(analy
         assert PostMatch.objects.filter(post__in=stored).count() == 80
 
 
-@pytest.mark.parametrize("model", ["monitoring/post", "monitoring/watchrule",
-                                   "monitoring/postmatch", "notifications/notification"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "monitoring/post",
+        "monitoring/watchrule",
+        "monitoring/postmatch",
+        "notifications/notification",
+    ],
+)
 def test_records_written_only_by_services_are_read_only_in_the_admin(client, people, model):
     client.force_login(people["admin"])
     assert client.get(f"/admin/{model}/").status_code == 200

@@ -39,8 +39,15 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def commands(*args: str, env: dict[str, str]) -> str:
-    result = subprocess.run([sys.executable, "-m", "tests.intake_commands", *args], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.intake_commands", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout.strip()
 
@@ -71,8 +78,15 @@ def site() -> Iterator[Site]:
         token = commands("watch", env=env)
         admin = Database(postgres.url.rsplit("/", 1)[0] + "/postgres")
         try:
-            yield Site(postgres=postgres, redis=redis, admin=admin, workdir=workdir,
-                       token=token, csv=csv, names=iter(range(1, 1000)))
+            yield Site(
+                postgres=postgres,
+                redis=redis,
+                admin=admin,
+                workdir=workdir,
+                token=token,
+                csv=csv,
+                names=iter(range(1, 1000)),
+            )
         finally:
             admin.close()
     shutil.rmtree(workdir, ignore_errors=True)
@@ -96,8 +110,11 @@ def fresh(site: Site) -> Iterator[Callable[[], Copy]]:
         url = site.admin.clone("fenghuo", f"crash_{number}")
         workdir = site.workdir / f"crash_{number}"
         workdir.mkdir()
-        env = django_env(database_url=url, data_dir=workdir,
-                         broker_url=f"{site.redis.url.rsplit('/', 1)[0]}/{number % 15 + 1}")
+        env = django_env(
+            database_url=url,
+            data_dir=workdir,
+            broker_url=f"{site.redis.url.rsplit('/', 1)[0]}/{number % 15 + 1}",
+        )
         opened.append(Database(url))
         return Copy(db=opened[-1], env=env, workdir=workdir)
 
@@ -110,16 +127,20 @@ def outcome(db: Database) -> dict[str, object]:
     """What must be the same with and without a crash."""
     return {
         "posts": db.scalar("SELECT count(*) FROM monitoring_post"),
-        "matches": sorted(db.rows(
-            "SELECT p.url, r.name FROM monitoring_postmatch m "
-            "JOIN monitoring_post p ON p.id = m.post_id "
-            "JOIN monitoring_watchrule r ON r.id = m.rule_id")),
-        "pending": db.scalar("SELECT count(*) FROM monitoring_post "
-                             "WHERE complete_after IS NOT NULL"),
-        "matches outside a topic": db.scalar("SELECT count(*) FROM monitoring_postmatch "
-                                             "WHERE topic_id IS NULL"),
-        "copies": db.scalar("SELECT count(*) FROM monitoring_post "
-                            "WHERE original_id IS NOT NULL"),
+        "matches": sorted(
+            db.rows(
+                "SELECT p.url, r.name FROM monitoring_postmatch m "
+                "JOIN monitoring_post p ON p.id = m.post_id "
+                "JOIN monitoring_watchrule r ON r.id = m.rule_id"
+            )
+        ),
+        "pending": db.scalar(
+            "SELECT count(*) FROM monitoring_post WHERE complete_after IS NOT NULL"
+        ),
+        "matches outside a topic": db.scalar(
+            "SELECT count(*) FROM monitoring_postmatch WHERE topic_id IS NULL"
+        ),
+        "copies": db.scalar("SELECT count(*) FROM monitoring_post WHERE original_id IS NOT NULL"),
     }
 
 
@@ -134,8 +155,12 @@ class Web:
         self.log = (copy.workdir / "web.log").open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"],
-            cwd=ROOT, env=copy.env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            cwd=ROOT,
+            env=copy.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         wait_for(self.answers, timeout=TIMEOUT, what="the web server", every=0.2)
 
     def answers(self) -> bool:
@@ -149,8 +174,10 @@ class Web:
 
     def send(self, token: str, batch: list[dict]) -> dict:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/api/v1/posts/", data=json.dumps(batch).encode(),
-            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
+            f"http://127.0.0.1:{self.port}/api/v1/posts/",
+            data=json.dumps(batch).encode(),
+            headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:  # noqa: S310 (http)
             return json.load(answer)
 
@@ -162,19 +189,24 @@ class Web:
 
 def storing_in_progress(db: Database) -> bool:
     """Whether the batch's transaction is writing its posts and has not committed."""
-    return bool(db.scalar(
-        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-        "WHERE c.relname = 'monitoring_post' AND l.mode = 'RowExclusiveLock' "
-        "AND l.granted AND l.pid <> pg_backend_pid()")) and not db.scalar(
-        "SELECT count(*) FROM monitoring_post")
+    return bool(
+        db.scalar(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE c.relname = 'monitoring_post' AND l.mode = 'RowExclusiveLock' "
+            "AND l.granted AND l.pid <> pg_backend_pid()"
+        )
+    ) and not db.scalar("SELECT count(*) FROM monitoring_post")
 
 
 def matching_in_progress(db: Database) -> bool:
     """Whether a transaction holds the rule locks matching takes (``matches_record``)."""
-    return bool(db.scalar(
-        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-        "WHERE c.relname = 'monitoring_watchrule' AND l.mode = 'RowShareLock' "
-        "AND l.granted AND l.pid <> pg_backend_pid()"))
+    return bool(
+        db.scalar(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE c.relname = 'monitoring_watchrule' AND l.mode = 'RowShareLock' "
+            "AND l.granted AND l.pid <> pg_backend_pid()"
+        )
+    )
 
 
 def _poll(condition: Callable[[], bool], *, timeout: float) -> bool:
@@ -191,7 +223,8 @@ def _poll(condition: Callable[[], bool], *, timeout: float) -> bool:
 KILL_POINTS: dict[str, Callable[[Database], bool]] = {
     "mid-store": lambda db: _poll(lambda: storing_in_progress(db), timeout=TIMEOUT),
     "after-commit": lambda db: _poll(
-        lambda: db.scalar("SELECT count(*) FROM monitoring_post") > 0, timeout=TIMEOUT),
+        lambda: db.scalar("SELECT count(*) FROM monitoring_post") > 0, timeout=TIMEOUT
+    ),
     "mid-matching": lambda db: _poll(lambda: matching_in_progress(db), timeout=TIMEOUT),
 }
 
@@ -202,8 +235,9 @@ def expected_from_the_web(site: Site) -> dict[str, object]:
     database = Database(site.admin.clone("fenghuo", "crash_web_reference"))
     workdir = site.workdir / "web_reference"
     workdir.mkdir()
-    copy = Copy(db=database, env=django_env(database_url=database.url, data_dir=workdir),
-                workdir=workdir)
+    copy = Copy(
+        db=database, env=django_env(database_url=database.url, data_dir=workdir), workdir=workdir
+    )
     web = Web(copy)
     try:
         assert web.send(site.token, posts(POSTS, now=NOW))["accepted"] == POSTS
@@ -216,13 +250,15 @@ def expected_from_the_web(site: Site) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
-def test_a_web_process_killed_during_a_batch_loses_no_matching(site, fresh, point,
-                                                               expected_from_the_web):
+def test_a_web_process_killed_during_a_batch_loses_no_matching(
+    site, fresh, point, expected_from_the_web
+):
     copy = fresh()
     batch = posts(POSTS, now=NOW)
     web = Web(copy)
-    sending = threading.Thread(target=lambda: _ignore_errors(web.send, site.token, batch),
-                               daemon=True)
+    sending = threading.Thread(
+        target=lambda: _ignore_errors(web.send, site.token, batch), daemon=True
+    )
     sending.start()
     reached = KILL_POINTS[point](copy.db)
     web.kill()
@@ -258,8 +294,12 @@ def expected_from_the_import(site: Site) -> dict[str, object]:
     database = Database(site.admin.clone("fenghuo", "crash_import_reference"))
     workdir = site.workdir / "import_reference"
     workdir.mkdir()
-    commands("import", str(site.csv), "--run",
-             env=django_env(database_url=database.url, data_dir=workdir))
+    commands(
+        "import",
+        str(site.csv),
+        "--run",
+        env=django_env(database_url=database.url, data_dir=workdir),
+    )
     found = outcome(database)
     assert database.scalar("SELECT state FROM monitoring_importjob") == "done"
     database.close()
@@ -268,14 +308,19 @@ def expected_from_the_import(site: Site) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("stored_before_the_kill", [1, 1000, 2000])
-def test_a_worker_killed_during_an_import_loses_no_matching(site, fresh, stored_before_the_kill,
-                                                            expected_from_the_import):
+def test_a_worker_killed_during_an_import_loses_no_matching(
+    site, fresh, stored_before_the_kill, expected_from_the_import
+):
     copy = fresh()
     with workers(env=copy.env, workdir=copy.workdir) as start:
         worker = start("importer")
         commands("import", str(site.csv), env=copy.env)
-        reached = _poll(lambda: copy.db.scalar("SELECT count(*) FROM monitoring_post")
-                        >= stored_before_the_kill, timeout=TIMEOUT)
+        reached = _poll(
+            lambda: (
+                copy.db.scalar("SELECT count(*) FROM monitoring_post") >= stored_before_the_kill
+            ),
+            timeout=TIMEOUT,
+        )
         worker.kill()
     stored = copy.db.scalar("SELECT count(*) FROM monitoring_post")
     matched = copy.db.scalar("SELECT count(DISTINCT post_id) FROM monitoring_postmatch")

@@ -19,8 +19,16 @@ from monitoring.models import Post, PostMatch, Topic
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=SHANGHAI)
 ANGRY = "市第一医院重复收费太过分了，患者投诉无门，第{n}条：{detail}"
-DETAILS = ["缴费单据重复", "检查费收了两次", "退费遥遥无期", "客服电话打不通", "窗口互相推诿",
-           "收费项目不明", "药费多收", "床位费乱收"]
+DETAILS = [
+    "缴费单据重复",
+    "检查费收了两次",
+    "退费遥遥无期",
+    "客服电话打不通",
+    "窗口互相推诿",
+    "收费项目不明",
+    "药费多收",
+    "床位费乱收",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -31,14 +39,17 @@ def clock():
 
 @pytest.fixture
 def rule(analyst, health_unit):
-    return rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费",
-                       unit=health_unit)
+    return rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费", unit=health_unit)
 
 
 def a_post(n: int, **fields: Any) -> dict[str, Any]:
-    post = {"platform": "weibo", "url": f"https://weibo.com/p/{n}",
-            "text": ANGRY.format(n=n, detail=DETAILS[n % len(DETAILS)]),
-            "published_at": (NOW - timedelta(minutes=n)).isoformat(), "reads": n}
+    post = {
+        "platform": "weibo",
+        "url": f"https://weibo.com/p/{n}",
+        "text": ANGRY.format(n=n, detail=DETAILS[n % len(DETAILS)]),
+        "published_at": (NOW - timedelta(minutes=n)).isoformat(),
+        "reads": n,
+    }
     post.update(fields)
     return post
 
@@ -52,7 +63,9 @@ def matches() -> set[tuple[str, int]]:
 
 
 def test_posts_stored_by_a_process_that_died_before_matching_are_matched_by_the_beat(
-    rule, monkeypatch, clock,
+    rule,
+    monkeypatch,
+    clock,
 ):
     posts = [a_post(n) for n in range(8)]
 
@@ -103,7 +116,9 @@ def test_the_beat_completes_in_batches_until_none_is_left(rule):
 
 
 def test_a_post_that_fails_on_its_own_is_put_off_and_the_others_are_completed(
-    rule, monkeypatch, clock,
+    rule,
+    monkeypatch,
+    clock,
 ):
     posts_ingest(items=[a_post(n) for n in range(5)])
     PostMatch.objects.all().delete()
@@ -148,21 +163,25 @@ def test_the_completion_task_calls_the_service(rule, clock):
 # --- Dates outside the window (row 2) ------------------------------------------------------
 
 
-@pytest.mark.parametrize("published_at", ["0001-01-01T00:00:00", "0001-01-01T00:00:00+09:00",
-                                          "1999-12-31T23:59:59+08:00",
-                                          "9999-12-31T23:59:59-05:00",
-                                          "2026-11-24T15:00:01+08:00"])
+@pytest.mark.parametrize(
+    "published_at",
+    [
+        "0001-01-01T00:00:00",
+        "0001-01-01T00:00:00+09:00",
+        "1999-12-31T23:59:59+08:00",
+        "9999-12-31T23:59:59-05:00",
+        "2026-11-24T15:00:01+08:00",
+    ],
+)
 def test_a_post_dated_outside_the_window_is_refused_alone(rule, published_at):
     result = posts_ingest(items=[a_post(1), a_post(2, published_at=published_at), a_post(3)])
 
     assert (result.accepted, result.rejected) == (2, 1)
-    assert result.errors[0]["index"] == 1 and set(result.errors[0]["fields"]) == {
-        "published_at"}
+    assert result.errors[0]["index"] == 1 and set(result.errors[0]["fields"]) == {"published_at"}
     assert len(matches()) == 2
 
 
-@pytest.mark.parametrize("published_at", ["2000-01-01T00:00:00+08:00",
-                                          "2026-11-24T15:00:00+08:00"])
+@pytest.mark.parametrize("published_at", ["2000-01-01T00:00:00+08:00", "2026-11-24T15:00:00+08:00"])
 def test_the_edges_of_the_window_are_inside(db, published_at):
     assert posts_ingest(items=[a_post(1, published_at=published_at)]).accepted == 1
 
@@ -171,9 +190,13 @@ def test_the_window_follows_the_settings(db, settings):
     settings.FENGHUO_EARLIEST_DATE = "2020-01-01"
     settings.FENGHUO_FUTURE_TOLERANCE_HOURS = 1
 
-    result = posts_ingest(items=[a_post(1, published_at="2019-12-31T23:00:00+08:00"),
-                                 a_post(2, published_at="2026-11-23T16:00:01+08:00"),
-                                 a_post(3, published_at="2026-11-23T16:00:00+08:00")])
+    result = posts_ingest(
+        items=[
+            a_post(1, published_at="2019-12-31T23:00:00+08:00"),
+            a_post(2, published_at="2026-11-23T16:00:01+08:00"),
+            a_post(3, published_at="2026-11-23T16:00:00+08:00"),
+        ]
+    )
 
     assert (result.accepted, result.rejected) == (1, 2)
 
@@ -181,13 +204,16 @@ def test_the_window_follows_the_settings(db, settings):
 def test_posts_stored_at_the_edge_of_time_do_not_overflow_grouping_or_topics(rule):
     # Stored before dates were bounded: year 1 and year 9999, copies of the same text.
     text = ANGRY.format(n=1, detail=DETAILS[1])
-    for n, moment in ((90, datetime(1, 1, 1, tzinfo=UTC)),
-                      (91, datetime(9999, 12, 31, 23, tzinfo=UTC))):
+    for n, moment in (
+        (90, datetime(1, 1, 1, tzinfo=UTC)),
+        (91, datetime(9999, 12, 31, 23, tzinfo=UTC)),
+    ):
         posts_ingest(items=[a_post(n, text=text)])
         Post.objects.filter(url=f"https://weibo.com/p/{n}").update(published_at=moment)
     topic = Topic.objects.get()
-    Topic.objects.filter(pk=topic.pk).update(first_post_at=datetime(1, 1, 1, tzinfo=UTC),
-                                             last_post_at=datetime(9999, 12, 31, tzinfo=UTC))
+    Topic.objects.filter(pk=topic.pk).update(
+        first_post_at=datetime(1, 1, 1, tzinfo=UTC), last_post_at=datetime(9999, 12, 31, tzinfo=UTC)
+    )
 
     result = posts_ingest(items=[a_post(1, text=text)])
     # And a stored post of year 1 still waiting for its matching: grouped and matched.
@@ -196,5 +222,4 @@ def test_posts_stored_at_the_edge_of_time_do_not_overflow_grouping_or_topics(rul
     done = posts_complete_pending()
 
     assert result.accepted == 1 and (done.posts, done.failed) == (1, 0)
-    assert {("https://weibo.com/p/1", rule.pk), ("https://weibo.com/p/90", rule.pk)} \
-        <= matches()
+    assert {("https://weibo.com/p/1", rule.pk), ("https://weibo.com/p/90", rule.pk)} <= matches()

@@ -53,13 +53,22 @@ def test_each_step_is_taken_by_the_roles_the_plan_names(
         incident = advance(log_incident(), source)
         if action == "respond":
             approve_a_response_plan(incident, author=people["office"])
-        incident = incident_transition(incident=incident, action=action, actor=people[login],
-                                       client_ip="10.0.0.7", reason="按预案办理",
-                                       **_params(action, incident))
+        incident = incident_transition(
+            incident=incident,
+            action=action,
+            actor=people[login],
+            client_ip="10.0.0.7",
+            reason="按预案办理",
+            **_params(action, incident),
+        )
         assert incident.state == target
         entry = incident.timeline.get(kind="transition", action=action)
         assert (entry.actor, entry.from_state, entry.to_state, entry.client_ip, entry.reason) == (
-            people[login], source, target, "10.0.0.7", "按预案办理"
+            people[login],
+            source,
+            target,
+            "10.0.0.7",
+            "按预案办理",
         )
 
 
@@ -71,8 +80,9 @@ def test_each_step_is_refused_to_other_roles_without_a_trace(
     entries = incident.timeline.count()
     for login in REFUSED[action]:
         with pytest.raises(PermissionDenied):
-            incident_transition(incident=incident, action=action, actor=people[login],
-                                **_params(action, incident))
+            incident_transition(
+                incident=incident, action=action, actor=people[login], **_params(action, incident)
+            )
     incident.refresh_from_db()
     assert incident.state == source
     assert incident.timeline.count() == entries
@@ -80,16 +90,23 @@ def test_each_step_is_refused_to_other_roles_without_a_trace(
 
 @pytest.mark.parametrize(
     ("state", "action"),
-    [("detected", "report"), ("detected", "close"), ("assessed", "assess"),
-     ("reported", "dismiss"), ("closed", "assess"), ("tracking", "respond")],
+    [
+        ("detected", "report"),
+        ("detected", "close"),
+        ("assessed", "assess"),
+        ("reported", "dismiss"),
+        ("closed", "assess"),
+        ("tracking", "respond"),
+    ],
 )
 def test_an_illegal_transition_is_refused_with_a_clear_message(
     state, action, office, log_incident, advance
 ):
     incident = advance(log_incident(), state)
     with pytest.raises(TransitionNotAllowed) as refused:
-        incident_transition(incident=incident, action=action, actor=office,
-                            reason="x", level=4, category="inquiry")
+        incident_transition(
+            incident=incident, action=action, actor=office, reason="x", level=4, category="inquiry"
+        )
     assert "Cannot" in str(refused.value.message) or "不能" in str(refused.value.message)
     incident.refresh_from_db()
     assert incident.state == state
@@ -100,15 +117,17 @@ def test_dismissing_a_false_lead_needs_a_reason(analyst, log_incident):
     with pytest.raises(InvalidInput) as refused:
         incident_transition(incident=incident, action="dismiss", actor=analyst, reason="  ")
     assert "reason" in refused.value.field_errors
-    incident = incident_transition(incident=incident, action="dismiss", actor=analyst,
-                                   reason="经核实为不实线索")
+    incident = incident_transition(
+        incident=incident, action="dismiss", actor=analyst, reason="经核实为不实线索"
+    )
     assert incident.state == "dismissed"
 
 
 def test_dismissal_is_possible_after_assessment_too(analyst, log_incident, advance):
     incident = advance(log_incident(), "assessed")
-    incident = incident_transition(incident=incident, action="dismiss", actor=analyst,
-                                   reason="重复登记")
+    incident = incident_transition(
+        incident=incident, action="dismiss", actor=analyst, reason="重复登记"
+    )
     assert incident.state == "dismissed"
     assert incident.deadlines.filter(status="open").count() == 0
 
@@ -116,19 +135,27 @@ def test_dismissal_is_possible_after_assessment_too(analyst, log_incident, advan
 def test_assessing_at_the_suggested_level_needs_no_reason(analyst, log_incident):
     incident = log_incident(metrics={"mainstream_media": True})
     assert incident.suggested_level == 2
-    incident = incident_transition(incident=incident, action="assess", actor=analyst, level=2,
-                                   category="hype")
+    incident = incident_transition(
+        incident=incident, action="assess", actor=analyst, level=2, category="hype"
+    )
     assert (incident.level, incident.colour, incident.category) == (2, "orange", "hype")
 
 
 def test_overriding_the_suggested_level_needs_a_written_reason(analyst, log_incident):
     incident = log_incident(metrics={"reads": 50})
     with pytest.raises(InvalidInput) as refused:
-        incident_transition(incident=incident, action="assess", actor=analyst, level=2,
-                            category="hype")
+        incident_transition(
+            incident=incident, action="assess", actor=analyst, level=2, category="hype"
+        )
     assert set(refused.value.field_errors) == {"reason"}
-    incident = incident_transition(incident=incident, action="assess", actor=analyst, level=2,
-                                   category="hype", reason="涉及重点人物")
+    incident = incident_transition(
+        incident=incident,
+        action="assess",
+        actor=analyst,
+        level=2,
+        category="hype",
+        reason="涉及重点人物",
+    )
     entry = incident.timeline.get(action="assess")
     assert (entry.to_level, entry.reason, entry.data["suggested_level"]) == (2, "涉及重点人物", 4)
 
@@ -136,19 +163,22 @@ def test_overriding_the_suggested_level_needs_a_written_reason(analyst, log_inci
 def test_assessment_needs_a_level_and_a_category(analyst, log_incident):
     incident = log_incident()
     with pytest.raises(InvalidInput) as refused:
-        incident_transition(incident=incident, action="assess", actor=analyst, level=7,
-                            category="gossip")
+        incident_transition(
+            incident=incident, action="assess", actor=analyst, level=7, category="gossip"
+        )
     assert set(refused.value.field_errors) == {"level", "category"}
 
 
 def test_a_stale_version_is_refused_and_nothing_changes(analyst, office, log_incident):
     incident = log_incident()
     seen = incident.version
-    incident_transition(incident=incident, action="assess", actor=analyst, level=4,
-                        category="inquiry")
+    incident_transition(
+        incident=incident, action="assess", actor=analyst, level=4, category="inquiry"
+    )
     with pytest.raises(StaleVersion):
-        incident_transition(incident=incident, action="dismiss", actor=office,
-                            reason="重复", expected_version=seen)
+        incident_transition(
+            incident=incident, action="dismiss", actor=office, reason="重复", expected_version=seen
+        )
     incident.refresh_from_db()
     assert incident.state == "assessed"
 
@@ -159,23 +189,39 @@ def test_two_officers_acting_on_the_same_view_one_wins_one_gets_a_conflict(
     incident = log_incident()
     seen_by_analyst = Incident.objects.get(pk=incident.pk)
     seen_by_office = Incident.objects.get(pk=incident.pk)
-    incident_transition(incident=seen_by_analyst, action="assess", actor=analyst, level=4,
-                        category="inquiry", expected_version=seen_by_analyst.version)
+    incident_transition(
+        incident=seen_by_analyst,
+        action="assess",
+        actor=analyst,
+        level=4,
+        category="inquiry",
+        expected_version=seen_by_analyst.version,
+    )
     with pytest.raises(StaleVersion):
-        incident_transition(incident=seen_by_office, action="dismiss", actor=office,
-                            reason="不实", expected_version=seen_by_office.version)
+        incident_transition(
+            incident=seen_by_office,
+            action="dismiss",
+            actor=office,
+            reason="不实",
+            expected_version=seen_by_office.version,
+        )
     assert Incident.objects.get(pk=incident.pk).state == "assessed"
     assert TimelineEntry.objects.filter(incident=incident, kind="transition").count() == 1
 
 
 def test_level_changes_are_recorded_with_reason_and_actor(leader, log_incident, advance):
     incident = advance(log_incident(), "reported")
-    incident = incident_change_level(incident=incident, actor=leader, level=2,
-                                     reason="央视已报道", client_ip="10.1.1.1")
+    incident = incident_change_level(
+        incident=incident, actor=leader, level=2, reason="央视已报道", client_ip="10.1.1.1"
+    )
     assert (incident.level, incident.colour) == (2, "orange")
     entry = incident.timeline.get(kind="level")
     assert (entry.actor, entry.from_level, entry.to_level, entry.reason, entry.client_ip) == (
-        leader, 4, 2, "央视已报道", "10.1.1.1"
+        leader,
+        4,
+        2,
+        "央视已报道",
+        "10.1.1.1",
     )
     incident = incident_change_level(incident=incident, actor=leader, level=3, reason="热度下降")
     assert incident.timeline.filter(kind="level").count() == 2

@@ -28,17 +28,30 @@ EDGES = {
     ("detected", "dismiss"): "dismissed",
     ("assessed", "dismiss"): "dismissed",
 }
-STATES = {"detected", "assessed", "reported", "responding", "tracking", "reviewing",
-          "closed", "dismissed"}
+STATES = {
+    "detected",
+    "assessed",
+    "reported",
+    "responding",
+    "tracking",
+    "reviewing",
+    "closed",
+    "dismissed",
+}
 REGRADABLE = {"assessed", "reported", "responding", "tracking"}
 # Guarded by the plan: no response without an approved response plan, and the incident
 # closes when its review is approved.
 GUARDED = {("reported", "respond"), ("reviewing", "close")}
 ACTIONS = ["assess", "report", "respond", "track", "review", "close", "dismiss", "change_level"]
-ALLOWED = {"assess": ["analyst", "office"], "report": ["analyst", "office"],
-           "respond": ["office", "leader", "deputy"], "track": ["office"],
-           "review": ["office"], "close": ["office", "leader", "deputy"],
-           "dismiss": ["analyst", "office"]}
+ALLOWED = {
+    "assess": ["analyst", "office"],
+    "report": ["analyst", "office"],
+    "respond": ["office", "leader", "deputy"],
+    "track": ["office"],
+    "review": ["office"],
+    "close": ["office", "leader", "deputy"],
+    "dismiss": ["analyst", "office"],
+}
 REACHED: set[str] = set()
 LOGINS = ["duty", "analyst", "office", "deputy", "leader", "liaison", "spokesperson", "admin"]
 
@@ -49,16 +62,25 @@ def test_random_action_sequences_keep_the_lifecycle_legal_and_audited(people, he
         def __init__(self):
             super().__init__()
             self.incident = incident_create(
-                actor=people["duty"], title="随机事件", platform="weibo",
-                event_type="other", unit=health_unit, metrics={"reads": 120},
+                actor=people["duty"],
+                title="随机事件",
+                platform="weibo",
+                event_type="other",
+                unit=health_unit,
+                metrics={"reads": 120},
             )
             self.state = "detected"
             self.level = None
             self.changes = 0
 
-        @rule(action=st.sampled_from(ACTIONS), login=st.sampled_from(LOGINS),
-              level=st.integers(0, 5), category=st.sampled_from(["inquiry", "hype", "x"]),
-              reason=st.sampled_from(["", "按预案处置"]), stale=st.booleans())
+        @rule(
+            action=st.sampled_from(ACTIONS),
+            login=st.sampled_from(LOGINS),
+            level=st.integers(0, 5),
+            category=st.sampled_from(["inquiry", "hype", "x"]),
+            reason=st.sampled_from(["", "按预案处置"]),
+            stale=st.booleans(),
+        )
         def act_at_random(self, action, login, level, category, reason, stale):
             self.act(action, login, level, category, reason, stale)
 
@@ -86,15 +108,27 @@ def test_random_action_sequences_keep_the_lifecycle_legal_and_audited(people, he
             version = seen - 1 if stale else seen
             try:
                 if action == "change_level":
-                    incident_change_level(incident=self.incident, actor=actor, level=level,
-                                          reason=reason, expected_version=version)
+                    incident_change_level(
+                        incident=self.incident,
+                        actor=actor,
+                        level=level,
+                        reason=reason,
+                        expected_version=version,
+                    )
                 else:
-                    incident_transition(incident=self.incident, action=action, actor=actor,
-                                        level=level, category=category, reason=reason,
-                                        expected_version=version)
+                    incident_transition(
+                        incident=self.incident,
+                        action=action,
+                        actor=actor,
+                        level=level,
+                        category=category,
+                        reason=reason,
+                        expected_version=version,
+                    )
             except DomainError as refused:
-                assert isinstance(refused, PermissionDenied | StaleVersion
-                                  | TransitionNotAllowed | InvalidInput)
+                assert isinstance(
+                    refused, PermissionDenied | StaleVersion | TransitionNotAllowed | InvalidInput
+                )
                 if isinstance(refused, TransitionNotAllowed) and action != "change_level":
                     assert (self.state, action) not in EDGES or (self.state, action) in GUARDED
                 return
@@ -116,14 +150,19 @@ def test_random_action_sequences_keep_the_lifecycle_legal_and_audited(people, he
             assert incident.state == self.state
             assert incident.level == self.level
             assert incident.version == 1 + self.changes
-            entries = list(incident.timeline.exclude(
-                kind__in=["created", "metrics", "response", "alert"]).order_by("at", "id"))
+            entries = list(
+                incident.timeline.exclude(
+                    kind__in=["created", "metrics", "response", "alert"]
+                ).order_by("at", "id")
+            )
             assert len(entries) == self.changes
             state = "detected"
             for entry in entries:
                 if entry.kind == "transition":
                     assert (entry.from_state, EDGES[(state, entry.action)]) == (
-                        state, entry.to_state)
+                        state,
+                        entry.to_state,
+                    )
                     state = entry.to_state
                 assert entry.actor is not None
             assert state == incident.state
@@ -131,8 +170,13 @@ def test_random_action_sequences_keep_the_lifecycle_legal_and_audited(people, he
     REACHED.clear()
     run_state_machine_as_test(
         Lifecycle,
-        settings=settings(max_examples=40, derandomize=True, stateful_step_count=25, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow]),
+        settings=settings(
+            max_examples=40,
+            derandomize=True,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
     )
     # The sequences must explore the lifecycle, not stop at its first step.
     assert {"closed", "dismissed", "reviewing"} <= REACHED, REACHED

@@ -21,9 +21,20 @@ pytestmark = pytest.mark.integration
 POSTS = 12
 TIMEOUT = 60.0
 ANGRY = "市第一医院重复收费太过分了，患者投诉无门，强烈不满，必须严查！网友爆料第{n}条：{detail}"
-DETAILS = ["缴费单据重复", "检查费收了两次", "退费遥遥无期", "客服电话打不通", "窗口互相推诿",
-           "收费项目不明", "药费多收", "床位费乱收", "挂号费翻倍", "材料费不透明", "押金不退",
-           "发票对不上"]
+DETAILS = [
+    "缴费单据重复",
+    "检查费收了两次",
+    "退费遥遥无期",
+    "客服电话打不通",
+    "窗口互相推诿",
+    "收费项目不明",
+    "药费多收",
+    "床位费乱收",
+    "挂号费翻倍",
+    "材料费不透明",
+    "押金不退",
+    "发票对不上",
+]
 
 
 def _rss(now: datetime) -> bytes:
@@ -31,10 +42,13 @@ def _rss(now: datetime) -> bytes:
         f"<item><title>{ANGRY.format(n=n, detail=DETAILS[n])}</title>"
         f"<link>https://bbs.example.cn/t/{n}</link>"
         f"<pubDate>{format_datetime(now - timedelta(minutes=n + 1))}</pubDate></item>"
-        for n in range(POSTS))
-    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-            f"<title>某市论坛</title><link>https://bbs.example.cn/</link>{items}"
-            f"</channel></rss>").encode()
+        for n in range(POSTS)
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>某市论坛</title><link>https://bbs.example.cn/</link>{items}"
+        f"</channel></rss>"
+    ).encode()
 
 
 @pytest.fixture
@@ -57,42 +71,68 @@ def test_the_beat_polls_a_feed_and_alerts_the_desk_once(feed_url):
     workdir = Path(tempfile.mkdtemp(prefix="fenghuo-monitoring-"))
     try:
         with PostgresServer() as postgres, RedisServer() as redis:
-            env = django_env(database_url=postgres.url, data_dir=workdir,
-                             broker_url=redis.url,
-                             extra={"FENGHUO_FEED_POLL_INTERVAL": "1"})
+            env = django_env(
+                database_url=postgres.url,
+                data_dir=workdir,
+                broker_url=redis.url,
+                extra={"FENGHUO_FEED_POLL_INTERVAL": "1"},
+            )
             run_command(["prepare"], env=env)
             run_command(["watch", feed_url], env=env)
             db = Database(postgres.url)
             try:
                 with workers(env=env, workdir=workdir) as start:
                     start("monitoring")
-                    wait_for(lambda: db.scalar(
-                        "SELECT count(*) FROM monitoring_postmatch WHERE topic_id IS NOT NULL")
-                        == POSTS, timeout=TIMEOUT, what="the feed's posts matched")
-                    wait_for(lambda: db.scalar(
-                        "SELECT count(DISTINCT kind) FROM notifications_notification "
-                        "WHERE kind IN ('topic_negative', 'topic_spike')") == 2,
-                        timeout=TIMEOUT, what="the negative and spike alerts")
+                    wait_for(
+                        lambda: (
+                            db.scalar(
+                                "SELECT count(*) FROM monitoring_postmatch"
+                                " WHERE topic_id IS NOT NULL"
+                            )
+                            == POSTS
+                        ),
+                        timeout=TIMEOUT,
+                        what="the feed's posts matched",
+                    )
+                    wait_for(
+                        lambda: (
+                            db.scalar(
+                                "SELECT count(DISTINCT kind) FROM notifications_notification "
+                                "WHERE kind IN ('topic_negative', 'topic_spike')"
+                            )
+                            == 2
+                        ),
+                        timeout=TIMEOUT,
+                        what="the negative and spike alerts",
+                    )
                     # The feed is due again: the beat polls it once more (the same posts,
                     # now duplicates) and the refresh runs on.
                     polled = db.scalar("SELECT last_polled_at FROM monitoring_feed")
                     db.rows("UPDATE monitoring_feed SET next_poll_at = now()")
-                    wait_for(lambda: db.scalar("SELECT last_polled_at FROM monitoring_feed")
-                             > polled, timeout=TIMEOUT, what="another poll")
+                    wait_for(
+                        lambda: db.scalar("SELECT last_polled_at FROM monitoring_feed") > polled,
+                        timeout=TIMEOUT,
+                        what="another poll",
+                    )
                 assert db.scalar("SELECT count(*) FROM monitoring_post") == POSTS
                 assert db.scalar("SELECT count(*) FROM monitoring_topic") == 1
                 rows = db.rows(
                     "SELECT kind, recipient_id, channel, count(*) "
                     "FROM notifications_notification "
                     "WHERE kind IN ('topic_negative', 'topic_spike') "
-                    "GROUP BY kind, recipient_id, channel")
+                    "GROUP BY kind, recipient_id, channel"
+                )
                 assert rows and all(count == 1 for *_, count in rows), rows
                 # The desk: the duty officer on duty and the analyst, in the app.
-                in_app = {(kind, recipient) for kind, recipient, channel, _ in rows
-                          if channel == "in_app"}
+                in_app = {
+                    (kind, recipient) for kind, recipient, channel, _ in rows if channel == "in_app"
+                }
                 people = dict(db.rows("SELECT username, id FROM organisation_user"))
-                assert {("topic_negative", people["duty"]), ("topic_negative", people["analyst"]),
-                        ("topic_spike", people["duty"])} <= in_app
+                assert {
+                    ("topic_negative", people["duty"]),
+                    ("topic_negative", people["analyst"]),
+                    ("topic_spike", people["duty"]),
+                } <= in_app
             finally:
                 db.close()
     finally:

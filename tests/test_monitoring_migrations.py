@@ -32,17 +32,40 @@ def test_stored_posts_get_the_simhash_of_the_current_code():
     post_model = apps.get_model("monitoring", "Post")
     now = timezone.now()
     old = post_model.objects.create(
-        platform="weibo", url="https://weibo.com/p/1", text=TEXT, content_hash="x" * 40,
-        published_at=now, first_seen_at=now, received_at=now, updated_at=now,
-        simhash=12345, simhash_band0=1, simhash_band1=2, simhash_band2=3, simhash_band3=4)
+        platform="weibo",
+        url="https://weibo.com/p/1",
+        text=TEXT,
+        content_hash="x" * 40,
+        published_at=now,
+        first_seen_at=now,
+        received_at=now,
+        updated_at=now,
+        simhash=12345,
+        simhash_band0=1,
+        simhash_band1=2,
+        simhash_band2=3,
+        simhash_band3=4,
+    )
     short = post_model.objects.create(
-        platform="weibo", url="https://weibo.com/p/2", text="好", content_hash="y" * 40,
-        published_at=now, first_seen_at=now, received_at=now, updated_at=now, simhash=7)
+        platform="weibo",
+        url="https://weibo.com/p/2",
+        text="好",
+        content_hash="y" * 40,
+        published_at=now,
+        first_seen_at=now,
+        received_at=now,
+        updated_at=now,
+        simhash=7,
+    )
 
     apps = _migrate(AFTER)
     post_model = apps.get_model("monitoring", "Post")
     migrated = post_model.objects.get(pk=old.pk)
     assert migrated.simhash == simhash(TEXT) is not None
-    assert (migrated.simhash_band0, migrated.simhash_band1, migrated.simhash_band2,
-            migrated.simhash_band3) == simhash_bands(simhash(TEXT))
+    assert (
+        migrated.simhash_band0,
+        migrated.simhash_band1,
+        migrated.simhash_band2,
+        migrated.simhash_band3,
+    ) == simhash_bands(simhash(TEXT))
     assert post_model.objects.get(pk=short.pk).simhash is None

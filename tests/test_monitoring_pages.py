@@ -45,13 +45,31 @@ BOARD_SCREENSHOT = Path(tempfile.gettempdir()) / "monitoring_phone.png"
 TOPIC_SCREENSHOT = Path(tempfile.gettempdir()) / "monitoring_topic_phone.png"
 
 
-def item(n: int, *, text: str, published_at, platform: str = "weibo", author: str = "",
-         reads: int = 0, reposts: int = 0, comments: int = 0, likes: int = 0,
-         source_type: str = "social_account") -> dict:
-    return {"platform": platform, "url": f"https://example.com/{platform}/{n}",
-            "author": author or f"网友{n}", "text": text,
-            "published_at": published_at.isoformat(), "reads": reads, "reposts": reposts,
-            "comments": comments, "likes": likes, "source_type": source_type}
+def item(
+    n: int,
+    *,
+    text: str,
+    published_at,
+    platform: str = "weibo",
+    author: str = "",
+    reads: int = 0,
+    reposts: int = 0,
+    comments: int = 0,
+    likes: int = 0,
+    source_type: str = "social_account",
+) -> dict:
+    return {
+        "platform": platform,
+        "url": f"https://example.com/{platform}/{n}",
+        "author": author or f"网友{n}",
+        "text": text,
+        "published_at": published_at.isoformat(),
+        "reads": reads,
+        "reposts": reposts,
+        "comments": comments,
+        "likes": likes,
+        "source_type": source_type,
+    }
 
 
 def ingest(*items: dict) -> None:
@@ -72,12 +90,35 @@ def story(rule):
     now = timezone.now().replace(microsecond=0)
     first = now - timedelta(hours=3)
     ingest(
-        item(1, text=COMPLAINT, published_at=first, author="网友甲", reads=40, reposts=3,
-             comments=5, likes=1),
-        item(2, text=COMPLAINT + "。", published_at=now - timedelta(hours=2),
-             platform="douyin", author="网友乙", reads=30, reposts=1, comments=2),
-        item(3, text=PRAISE, published_at=now - timedelta(hours=1), platform="news_site",
-             author="健康报", reads=10, source_type="news_site"),
+        item(
+            1,
+            text=COMPLAINT,
+            published_at=first,
+            author="网友甲",
+            reads=40,
+            reposts=3,
+            comments=5,
+            likes=1,
+        ),
+        item(
+            2,
+            text=COMPLAINT + "。",
+            published_at=now - timedelta(hours=2),
+            platform="douyin",
+            author="网友乙",
+            reads=30,
+            reposts=1,
+            comments=2,
+        ),
+        item(
+            3,
+            text=PRAISE,
+            published_at=now - timedelta(hours=1),
+            platform="news_site",
+            author="健康报",
+            reads=10,
+            source_type="news_site",
+        ),
         item(4, text="今天天气不错", published_at=now - timedelta(minutes=30), author="路人"),
     )
     topics_refresh()
@@ -85,12 +126,20 @@ def story(rule):
     complaint = Topic.objects.get(source_post=posts["1"])
     # What the pipeline made of it, which the pages below show.
     assert (posts["1"].sentiment, posts["2"].sentiment, posts["3"].sentiment) == (
-        "negative", "negative", "positive")
+        "negative",
+        "negative",
+        "positive",
+    )
     assert posts["2"].original_id == posts["1"].pk
     assert complaint.posts == 2 and complaint.reads == 70
-    return {"rule": rule, "posts": posts, "first": first, "topic": complaint,
-            "calm": Topic.objects.get(source_post=posts["3"]),
-            "proposal": Proposal.objects.get(topic=complaint)}
+    return {
+        "rule": rule,
+        "posts": posts,
+        "first": first,
+        "topic": complaint,
+        "calm": Topic.objects.get(source_post=posts["3"]),
+        "proposal": Proposal.objects.get(topic=complaint),
+    }
 
 
 def streamed(content: str) -> list[int]:
@@ -100,28 +149,30 @@ def streamed(content: str) -> list[int]:
 
 
 def proposal_ids(content: str) -> list[int]:
-    return [int(pk) for pk in re.findall(r'class="proposal-card[^"]*" data-proposal="(\d+)"',
-                                         content)]
+    return [
+        int(pk) for pk in re.findall(r'class="proposal-card[^"]*" data-proposal="(\d+)"', content)
+    ]
 
 
 def json_script(content: str, element_id: str):
-    return json.loads(content.split(f'id="{element_id}" type="application/json">')[1]
-                      .split("</script>")[0])
+    return json.loads(
+        content.split(f'id="{element_id}" type="application/json">')[1].split("</script>")[0]
+    )
 
 
 # The board --------------------------------------------------------------------------------
 
 
 def test_monitoring_pages_send_anonymous_visitors_to_the_login_page(client, story):
-    for url in (reverse("monitoring:board"),
-                reverse("monitoring:topic", args=[story["topic"].pk])):
+    for url in (reverse("monitoring:board"), reverse("monitoring:topic", args=[story["topic"].pk])):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
 
 
 def test_board_lists_the_open_proposal_with_its_level_colour_and_the_topics_with_sparklines(
-        client, duty, story):
+    client, duty, story
+):
     client.force_login(duty)
     response = client.get(reverse("monitoring:board"))
     content = response.content.decode()
@@ -163,12 +214,14 @@ def test_board_proposals_partial_answers_the_list_alone_for_htmx(client, duty, s
 
     # The session expired: nothing to swap in, so what is on the screen stays.
     client.logout()
-    assert client.get(reverse("monitoring:board_proposals"),
-                      HTTP_HX_REQUEST="true").status_code == 204
+    assert (
+        client.get(reverse("monitoring:board_proposals"), HTTP_HX_REQUEST="true").status_code == 204
+    )
 
 
 def test_the_stream_lists_posts_newest_first_with_figures_sentiment_and_source(
-        client, analyst, story):
+    client, analyst, story
+):
     posts = story["posts"]
     client.force_login(analyst)
     content = client.get(reverse("monitoring:board")).content.decode()
@@ -180,29 +233,41 @@ def test_the_stream_lists_posts_newest_first_with_figures_sentiment_and_source(
     assert f'href="{reverse("monitoring:topic", args=[story["topic"].pk])}"' in copy
 
 
-@pytest.mark.parametrize("query, expected", [
-    ({"platform": "douyin"}, ["2"]),
-    ({"sentiment": "negative"}, ["2", "1"]),
-    ({"sentiment": "positive", "platform": "news_site"}, ["3"]),
-    ({"rule": "RULE"}, ["3", "2", "1"]),
-    ({"unit": "HEALTH"}, ["3", "2", "1"]),
-    ({"unit": "EDUCATION"}, []),
-    ({"sensitive_category": "inquiry"}, ["2", "1"]),  # 投诉 is on the starter list
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"platform": "douyin"}, ["2"]),
+        ({"sentiment": "negative"}, ["2", "1"]),
+        ({"sentiment": "positive", "platform": "news_site"}, ["3"]),
+        ({"rule": "RULE"}, ["3", "2", "1"]),
+        ({"unit": "HEALTH"}, ["3", "2", "1"]),
+        ({"unit": "EDUCATION"}, []),
+        ({"sensitive_category": "inquiry"}, ["2", "1"]),  # 投诉 is on the starter list
+    ],
+)
 def test_the_stream_filters_by_rule_unit_platform_sentiment_and_sensitive_terms(
-        client, duty, story, health_unit, query, expected):
+    client, duty, story, health_unit, query, expected
+):
     units = {"HEALTH": health_unit.pk, "EDUCATION": Unit.objects.get(name="教育局").pk}
-    query = {name: {"RULE": story["rule"].pk, **units}.get(value, value)
-             for name, value in query.items()}
+    query = {
+        name: {"RULE": story["rule"].pk, **units}.get(value, value) for name, value in query.items()
+    }
     client.force_login(duty)
     response = client.get(reverse("monitoring:board"), query)
     assert response.status_code == 200
     assert streamed(response.content.decode()) == [story["posts"][n].pk for n in expected]
 
 
-@pytest.mark.parametrize("query", [{"platform": "myspace"}, {"sentiment": "angry"},
-                                   {"rule": "999999"}, {"unit": "abc"},
-                                   {"sensitive_category": "gossip"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"platform": "myspace"},
+        {"sentiment": "angry"},
+        {"rule": "999999"},
+        {"unit": "abc"},
+        {"sensitive_category": "gossip"},
+    ],
+)
 def test_a_bad_stream_filter_value_shows_a_form_error_not_a_500(client, duty, story, query):
     client.force_login(duty)
     response = client.get(reverse("monitoring:board"), query)
@@ -216,8 +281,17 @@ def test_a_bad_stream_filter_value_shows_a_form_error_not_a_500(client, duty, st
 
 def test_the_stream_is_paginated_by_25_keeping_the_filters(client, duty, rule):
     now = timezone.now().replace(microsecond=0)
-    ingest(*[item(n, text=f"第{n}条：某医院收费不合理", platform="weibo", published_at=now
-                  - timedelta(minutes=n)) for n in range(30)])
+    ingest(
+        *[
+            item(
+                n,
+                text=f"第{n}条：某医院收费不合理",
+                platform="weibo",
+                published_at=now - timedelta(minutes=n),
+            )
+            for n in range(30)
+        ]
+    )
     client.force_login(duty)
     first = client.get(reverse("monitoring:board"), {"platform": "weibo"}).content.decode()
     assert len(streamed(first)) == 25
@@ -228,14 +302,19 @@ def test_the_stream_is_paginated_by_25_keeping_the_filters(client, duty, rule):
 
 @pytest.mark.parametrize("count", [1, 6])
 def test_board_query_count_does_not_grow_with_proposals_topics_and_posts(
-        client, duty, analyst, health_unit, django_assert_num_queries, count):
+    client, duty, analyst, health_unit, django_assert_num_queries, count
+):
     # Each rule keeps the same story in a topic of its own: ``count`` topics, each
     # proposed, each with ``count`` + 1 posts.
     for number in range(count):
         rule_create(actor=analyst, name=f"规则{number}", expression=RULE, unit=health_unit)
     now = timezone.now().replace(microsecond=0)
-    ingest(*[item(n, text=f"{COMPLAINT}（{n}）", published_at=now - timedelta(minutes=n),
-                  reads=60) for n in range(count + 1)])
+    ingest(
+        *[
+            item(n, text=f"{COMPLAINT}（{n}）", published_at=now - timedelta(minutes=n), reads=60)
+            for n in range(count + 1)
+        ]
+    )
     topics_refresh()
     assert Proposal.objects.filter(state="proposed").count() == count
     client.force_login(duty)
@@ -249,11 +328,21 @@ def test_board_query_count_does_not_grow_with_proposals_topics_and_posts(
 
 @pytest.mark.parametrize("count", [1, 6])
 def test_topic_page_query_count_does_not_grow_with_its_posts_and_copies(
-        client, duty, rule, django_assert_max_num_queries, count):
+    client, duty, rule, django_assert_max_num_queries, count
+):
     now = timezone.now().replace(microsecond=0)
-    ingest(*[item(n, text=f"{COMPLAINT}（{n % 2}）", published_at=now - timedelta(minutes=n),
-                  reads=60, platform=("weibo", "douyin", "zhihu")[n % 3])
-             for n in range(2 * count)])
+    ingest(
+        *[
+            item(
+                n,
+                text=f"{COMPLAINT}（{n % 2}）",
+                published_at=now - timedelta(minutes=n),
+                reads=60,
+                platform=("weibo", "douyin", "zhihu")[n % 3],
+            )
+            for n in range(2 * count)
+        ]
+    )
     topics_refresh()
     topic = Topic.objects.get()
     client.force_login(duty)
@@ -266,12 +355,15 @@ def test_topic_page_query_count_does_not_grow_with_its_posts_and_copies(
 
 
 def test_duty_officer_accepts_from_the_board_and_lands_on_the_detected_incident(
-        client, duty, story):
+    client, duty, story
+):
     proposal, topic = story["proposal"], story["topic"]
     client.force_login(duty)
-    response = client.post(reverse("monitoring:proposal_accept", args=[proposal.pk]),
-                           {"event_type": "user_complaint", "origin": "board"},
-                           REMOTE_ADDR="10.0.0.7")
+    response = client.post(
+        reverse("monitoring:proposal_accept", args=[proposal.pk]),
+        {"event_type": "user_complaint", "origin": "board"},
+        REMOTE_ADDR="10.0.0.7",
+    )
 
     incident = Incident.objects.get()
     assert response.status_code == 302
@@ -283,8 +375,7 @@ def test_duty_officer_accepts_from_the_board_and_lands_on_the_detected_incident(
     topic.refresh_from_db()
     proposal.refresh_from_db()
     assert topic.incident == incident
-    assert (proposal.state, proposal.decided_by, proposal.incident) == (
-        "accepted", duty, incident)
+    assert (proposal.state, proposal.decided_by, proposal.incident) == ("accepted", duty, incident)
     assert incident.timeline.get().client_ip == "10.0.0.7"
 
     page = client.get(response["Location"])
@@ -303,18 +394,21 @@ def test_accepting_without_an_event_type_takes_other(client, office, story):
 
 
 def test_dismissing_from_the_board_without_a_reason_shows_the_error_and_keeps_it_open(
-        client, duty, story):
+    client, duty, story
+):
     proposal = story["proposal"]
     client.force_login(duty)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # asserts English
-    response = client.post(reverse("monitoring:proposal_dismiss", args=[proposal.pk]),
-                           {"reason": "  ", "origin": "board"})
+    response = client.post(
+        reverse("monitoring:proposal_dismiss", args=[proposal.pk]),
+        {"reason": "  ", "origin": "board"},
+    )
     content = response.content.decode()
     assert response.status_code == 400
     assert response.templates[0].name == "monitoring/board.html"
     card = content.split(f'data-proposal="{proposal.pk}"')[1].split("</li>")[0]
     assert '<details class="subform proposal-dismiss" open>' in card
-    assert 'class="error" role="alert"' in card.split('data-dismiss=')[1]
+    assert 'class="error" role="alert"' in card.split("data-dismiss=")[1]
     proposal.refresh_from_db()
     assert (proposal.state, proposal.decided_by, proposal.reason) == ("proposed", None, "")
 
@@ -323,14 +417,20 @@ def test_dismissing_with_a_reason_records_who_when_and_why(client, analyst, stor
     proposal = story["proposal"]
     client.force_login(analyst)
     with time_machine.travel(timezone.now(), tick=False):
-        response = client.post(reverse("monitoring:proposal_dismiss", args=[proposal.pk]),
-                               {"reason": "系旧闻，医院已于上月整改", "origin": "topic"})
+        response = client.post(
+            reverse("monitoring:proposal_dismiss", args=[proposal.pk]),
+            {"reason": "系旧闻，医院已于上月整改", "origin": "topic"},
+        )
         decided = timezone.now()
     assert response.status_code == 302
     assert response["Location"] == reverse("monitoring:topic", args=[story["topic"].pk])
     proposal.refresh_from_db()
     assert (proposal.state, proposal.decided_by, proposal.decided_at, proposal.reason) == (
-        "dismissed", analyst, decided, "系旧闻，医院已于上月整改")
+        "dismissed",
+        analyst,
+        decided,
+        "系旧闻，医院已于上月整改",
+    )
     assert not Incident.objects.exists()
 
     page = client.get(response["Location"]).content.decode()
@@ -345,8 +445,10 @@ def test_deciding_on_a_proposal_already_decided_shows_the_conflict(client, duty,
     client.post(reverse("monitoring:proposal_accept", args=[proposal.pk]))
     client.force_login(duty)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # asserts English
-    response = client.post(reverse("monitoring:proposal_dismiss", args=[proposal.pk]),
-                           {"reason": "重复", "origin": "board"})
+    response = client.post(
+        reverse("monitoring:proposal_dismiss", args=[proposal.pk]),
+        {"reason": "重复", "origin": "board"},
+    )
     assert response.status_code == 409
     assert "already accepted" in response.content.decode()
     assert Incident.objects.count() == 1
@@ -361,18 +463,28 @@ def test_roles_that_may_not_decide_see_no_buttons_and_get_403(client, people, st
     for content in (board, topic):
         assert proposal_ids(content) == [proposal.pk]  # they may read
         assert "data-accept" not in content and "data-dismiss" not in content
-    assert client.post(reverse("monitoring:proposal_accept", args=[proposal.pk]),
-                       {"origin": "board"}).status_code == 403
-    assert client.post(reverse("monitoring:proposal_dismiss", args=[proposal.pk]),
-                       {"origin": "board"}).status_code == 403
+    assert (
+        client.post(
+            reverse("monitoring:proposal_accept", args=[proposal.pk]), {"origin": "board"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            reverse("monitoring:proposal_dismiss", args=[proposal.pk]), {"origin": "board"}
+        ).status_code
+        == 403
+    )
     proposal.refresh_from_db()
     assert proposal.state == "proposed" and not Incident.objects.exists()
 
 
 def test_decision_urls_take_only_post_and_known_proposals(client, duty, story):
     client.force_login(duty)
-    assert client.get(reverse("monitoring:proposal_accept",
-                              args=[story["proposal"].pk])).status_code == 405
+    assert (
+        client.get(reverse("monitoring:proposal_accept", args=[story["proposal"].pk])).status_code
+        == 405
+    )
     assert client.post(reverse("monitoring:proposal_accept", args=[999999])).status_code == 404
 
 
@@ -380,7 +492,8 @@ def test_decision_urls_take_only_post_and_known_proposals(client, duty, story):
 
 
 def test_topic_page_shows_the_source_post_figures_platforms_and_top_sources(
-        client, spokesperson, story):
+    client, spokesperson, story
+):
     topic = story["topic"]
     client.force_login(spokesperson)
     response = client.get(reverse("monitoring:topic", args=[topic.pk]))
@@ -391,8 +504,10 @@ def test_topic_page_shows_the_source_post_figures_platforms_and_top_sources(
     assert "<li>医院</li>" in content  # a keyword
     source = content.split('id="topic-source"')[1].split("</section>")[0]
     assert "网友甲" in source and COMPLAINT in source and "https://example.com/weibo/1" in source
-    assert story["first"].astimezone(timezone.get_current_timezone()) \
-        .strftime("%Y-%m-%d %H:%M") in source
+    assert (
+        story["first"].astimezone(timezone.get_current_timezone()).strftime("%Y-%m-%d %H:%M")
+        in source
+    )
     figures = content.split('id="topic-figures"')[1].split("</dl>")[0]
     assert "<dd>70</dd>" in figures and "<dd>100%</dd>" in figures
     platforms = content.split('id="topic-platforms"')[1].split("</section>")[0]
@@ -407,9 +522,12 @@ def test_topic_page_charts_posts_reads_and_negative_share_over_time(client, duty
         ingest(item(1, text=COMPLAINT, published_at=start - timedelta(minutes=5), reads=20))
         topics_refresh()
     with time_machine.travel(start + timedelta(minutes=10), tick=False):
-        ingest(item(2, text=COMPLAINT + "，大家评评理", published_at=start, reads=40,
-                    platform="douyin"),
-               item(3, text=COMPLAINT + "！！", published_at=start, reads=5))
+        ingest(
+            item(
+                2, text=COMPLAINT + "，大家评评理", published_at=start, reads=40, platform="douyin"
+            ),
+            item(3, text=COMPLAINT + "！！", published_at=start, reads=5),
+        )
         topics_refresh()
     topic = Topic.objects.get(rule=rule, source_post__url="https://example.com/weibo/1")
     client.force_login(duty)
@@ -451,7 +569,8 @@ def test_an_unknown_topic_is_404(client, duty, story):
 
 @pytest.mark.browser
 def test_duty_officer_accepts_a_proposal_on_the_phone_sized_board(
-        live_server, transactional_db, monkeypatch, story):
+    live_server, transactional_db, monkeypatch, story
+):
     from playwright.sync_api import expect
 
     from organisation.demo import DEMO_PASSWORD
@@ -466,8 +585,7 @@ def test_duty_officer_accepts_a_proposal_on_the_phone_sized_board(
     with phone_page() as page:
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("console", lambda message: message.type == "error"
-                and errors.append(message.text))
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
 
         # The duty officer signs in; Enter in the password field sends the login form.
         page.goto(f"{base}{reverse('monitoring:board')}")
@@ -501,7 +619,6 @@ def test_duty_officer_accepts_a_proposal_on_the_phone_sized_board(
         expect(page.locator("h1")).to_contain_text(COMPLAINT)
         expect(page.locator(".incident-head .state-detected")).to_be_visible()
         assert errors == []
-
 
     incident = Incident.objects.get()
     assert page.url.endswith(reverse("incidents:detail", args=[incident.pk]))

@@ -43,8 +43,9 @@ def clock():
 
 @pytest.fixture
 def rule(analyst, health_unit):
-    return rule_create(actor=analyst, name="医院收费", expression="医院 AND (收费 OR 退款)",
-                       unit=health_unit)
+    return rule_create(
+        actor=analyst, name="医院收费", expression="医院 AND (收费 OR 退款)", unit=health_unit
+    )
 
 
 _counter = iter(range(1, 1_000_000))
@@ -52,10 +53,18 @@ _counter = iter(range(1, 1_000_000))
 
 def a_post(text: str, *, at: datetime | None = None, **fields: Any) -> dict[str, Any]:
     number = next(_counter)
-    post = {"platform": "weibo", "url": f"https://weibo.com/p/{number}", "author": f"网友{number}",
-            "text": text, "published_at": (at or NOW - timedelta(minutes=30)).isoformat(),
-            "reads": 10, "reposts": 0, "comments": 0, "likes": 0,
-            "source_type": "social_account"}
+    post = {
+        "platform": "weibo",
+        "url": f"https://weibo.com/p/{number}",
+        "author": f"网友{number}",
+        "text": text,
+        "published_at": (at or NOW - timedelta(minutes=30)).isoformat(),
+        "reads": 10,
+        "reposts": 0,
+        "comments": 0,
+        "likes": 0,
+        "source_type": "social_account",
+    }
     post.update(fields)
     return post
 
@@ -110,9 +119,19 @@ def _simhash_one_by_one(text: str) -> int | None:
 def test_simhashes_of_a_batch_are_each_texts_own():
     """The intake hashes a batch at once (array sums, 255 rows at a time): texts of every
     length, with and without enough features, side by side, give each its own hash."""
-    texts = ["", "好", "哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈", FEES, FEES_REPOST, PARKING,
-             "第一行\n第二行 #话题# 内容足够长的一段文字，用来计算指纹", FEES * 12,
-             "评论//@甲: 评论//@乙: " + PARKING, "abc", "医院" + "收费不合理，" * 60]
+    texts = [
+        "",
+        "好",
+        "哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈哈",
+        FEES,
+        FEES_REPOST,
+        PARKING,
+        "第一行\n第二行 #话题# 内容足够长的一段文字，用来计算指纹",
+        FEES * 12,
+        "评论//@甲: 评论//@乙: " + PARKING,
+        "abc",
+        "医院" + "收费不合理，" * 60,
+    ]
     assert simhashes(texts) == [_simhash_one_by_one(text) for text in texts]
     assert simhashes(texts) == [simhash(text) for text in texts]
     assert simhashes([]) == []
@@ -121,9 +140,11 @@ def test_simhashes_of_a_batch_are_each_texts_own():
 def test_reposts_are_grouped_under_the_earliest_post(db):
     source = a_post(FEES, at=NOW - timedelta(hours=3))
     feed(source)
-    repost, tagged, other = (a_post(FEES_REPOST, at=NOW - timedelta(hours=2)),
-                             a_post(FEES_TAGGED, at=NOW - timedelta(hours=1)),
-                             a_post(PARKING))
+    repost, tagged, other = (
+        a_post(FEES_REPOST, at=NOW - timedelta(hours=2)),
+        a_post(FEES_TAGGED, at=NOW - timedelta(hours=1)),
+        a_post(PARKING),
+    )
     feed(repost, tagged, other)
 
     assert stored(source).original_id is None
@@ -133,8 +154,10 @@ def test_reposts_are_grouped_under_the_earliest_post(db):
 
 
 def test_a_copy_published_earlier_but_received_later_becomes_the_source(db):
-    first_seen, repost = a_post(FEES, at=NOW - timedelta(hours=2)), \
-        a_post(FEES_REPOST, at=NOW - timedelta(hours=1))
+    first_seen, repost = (
+        a_post(FEES, at=NOW - timedelta(hours=2)),
+        a_post(FEES_REPOST, at=NOW - timedelta(hours=1)),
+    )
     feed(first_seen, repost)
     earlier = a_post(FEES_TAGGED, at=NOW - timedelta(hours=5))
 
@@ -147,8 +170,10 @@ def test_a_copy_published_earlier_but_received_later_becomes_the_source(db):
 
 
 def test_copies_within_one_batch_are_grouped(db):
-    items = [a_post(FEES_REPOST, at=NOW - timedelta(minutes=10)),
-             a_post(FEES, at=NOW - timedelta(minutes=50))]
+    items = [
+        a_post(FEES_REPOST, at=NOW - timedelta(minutes=10)),
+        a_post(FEES, at=NOW - timedelta(minutes=50)),
+    ]
     feed(*items)
     assert stored(items[0]).original_id == stored(items[1]).pk
 
@@ -157,22 +182,25 @@ def test_copies_within_one_batch_are_grouped(db):
 
 
 def test_matching_posts_cluster_into_topics_by_similarity_and_time(rule):
-    story = [a_post(FEES, at=NOW - timedelta(hours=3)),
-             a_post(FEES_REWRITE, at=NOW - timedelta(hours=2)),
-             a_post(FEES_REPOST, at=NOW - timedelta(hours=1))]
+    story = [
+        a_post(FEES, at=NOW - timedelta(hours=3)),
+        a_post(FEES_REWRITE, at=NOW - timedelta(hours=2)),
+        a_post(FEES_REPOST, at=NOW - timedelta(hours=1)),
+    ]
     parking = a_post(PARKING)
     unrelated = a_post("今天天气很好，适合去公园散步。")
     feed(*story, parking, unrelated)
 
-    topics = {match.post.url: match.topic_id
-              for match in PostMatch.objects.select_related("post")}
+    topics = {match.post.url: match.topic_id for match in PostMatch.objects.select_related("post")}
     assert unrelated["url"] not in topics
     assert len({topics[item["url"]] for item in story}) == 1
     assert topics[parking["url"]] != topics[story[0]["url"]]
 
     # The story told again five days later, outside the window, is a topic of its own.
-    later = a_post("市第一医院收费风波再起：家属称缴费单据多收两千元，医院仍未退款。",
-                   at=NOW + timedelta(days=5))
+    later = a_post(
+        "市第一医院收费风波再起：家属称缴费单据多收两千元，医院仍未退款。",
+        at=NOW + timedelta(days=5),
+    )
     with time_machine.travel(NOW + timedelta(days=5, hours=1), tick=False):
         feed(later)
     assert PostMatch.objects.get(post__url=later["url"]).topic_id not in set(topics.values())
@@ -191,11 +219,25 @@ def test_a_repost_joins_its_source_topic_whatever_its_words(rule, settings):
 
 
 def test_refresh_computes_figures_source_and_a_snapshot(rule):
-    feed(a_post(FEES_REWRITE, at=NOW - timedelta(hours=3), reads=40, reposts=3, comments=2,
-                platform="weibo"),
-         a_post(NOTICE.format(n=1), at=NOW - timedelta(hours=2), reads=100, comments=7,
-                platform="toutiao", source_type="mainstream_media"),
-         a_post(ANGRY.format(n=1), reads=5, platform="weibo"))
+    feed(
+        a_post(
+            FEES_REWRITE,
+            at=NOW - timedelta(hours=3),
+            reads=40,
+            reposts=3,
+            comments=2,
+            platform="weibo",
+        ),
+        a_post(
+            NOTICE.format(n=1),
+            at=NOW - timedelta(hours=2),
+            reads=100,
+            comments=7,
+            platform="toutiao",
+            source_type="mainstream_media",
+        ),
+        a_post(ANGRY.format(n=1), reads=5, platform="weibo"),
+    )
 
     assert topics_refresh().refreshed == 1
 
@@ -249,13 +291,16 @@ def test_a_negative_topic_alerts_the_desk_once_per_episode(rule, duty, analyst):
 
 def test_a_spike_against_the_topics_own_baseline_alerts(rule, duty):
     # One post an hour for the day before, then twelve in the last hour.
-    feed(*[a_post(FEES_REWRITE + f"（{h}）", at=NOW - timedelta(hours=h, minutes=30))
-           for h in range(1, 25)])
+    feed(
+        *[
+            a_post(FEES_REWRITE + f"（{h}）", at=NOW - timedelta(hours=h, minutes=30))
+            for h in range(1, 25)
+        ]
+    )
     topics_refresh()
     assert alerts(Notification.Kind.TOPIC_SPIKE) == []
 
-    feed(*[a_post(FEES_REWRITE + f"【{n}】", at=NOW - timedelta(minutes=n + 1))
-           for n in range(12)])
+    feed(*[a_post(FEES_REWRITE + f"【{n}】", at=NOW - timedelta(minutes=n + 1)) for n in range(12)])
     topics_refresh()
     spike = alerts(Notification.Kind.TOPIC_SPIKE)
     assert duty in {n.recipient for n in spike}
@@ -268,8 +313,13 @@ def test_a_spike_against_the_topics_own_baseline_alerts(rule, duty):
 
 def test_a_steady_topic_is_no_spike(rule):
     # Ten posts an hour, every hour of the last day and the hour before.
-    feed(*[a_post(FEES_REWRITE + f"（{h}-{n}）", at=NOW - timedelta(hours=h, minutes=5 * n + 1))
-           for h in range(0, 26) for n in range(10)])
+    feed(
+        *[
+            a_post(FEES_REWRITE + f"（{h}-{n}）", at=NOW - timedelta(hours=h, minutes=5 * n + 1))
+            for h in range(0, 26)
+            for n in range(10)
+        ]
+    )
     topics_refresh()
     assert alerts(Notification.Kind.TOPIC_SPIKE) == []
 
@@ -300,8 +350,9 @@ def test_a_topic_reaching_level_iv_is_proposed_and_raised_as_it_grows(rule, duty
 def test_a_dismissed_topic_is_proposed_again_only_at_a_more_severe_level(rule, duty):
     feed(a_post(FEES, at=NOW - timedelta(hours=2), reads=60))
     topics_refresh()
-    proposal = proposal_dismiss(proposal=Proposal.objects.get(), actor=duty,
-                                reason="已核实为个别误会，已当面解释。")
+    proposal = proposal_dismiss(
+        proposal=Proposal.objects.get(), actor=duty, reason="已核实为个别误会，已当面解释。"
+    )
     assert (proposal.state, proposal.decided_by, proposal.decided_at) == ("dismissed", duty, NOW)
 
     feed(a_post(FEES_REWRITE, reads=30))
@@ -341,8 +392,7 @@ def test_accepting_creates_a_detected_incident_linked_to_the_topic(rule, duty, h
     assert first["url"] in incident.links
     assert (incident.latest_metrics.reads, incident.latest_metrics.comments) == (70, 3)
     proposal.refresh_from_db()
-    assert (proposal.state, proposal.incident, proposal.decided_by) == ("accepted", incident,
-                                                                       duty)
+    assert (proposal.state, proposal.incident, proposal.decided_by) == ("accepted", incident, duty)
     assert Topic.objects.get().incident == incident
     created = incident.timeline.get(kind="created")
     assert (created.actor, created.data["proposal"]) == (duty, proposal.pk)
@@ -358,8 +408,15 @@ def test_a_linked_topic_keeps_feeding_figures_into_its_incident(rule, duty):
     incident = proposal_accept(proposal=Proposal.objects.get(), actor=duty)
     assert incident.suggested_level == 4
 
-    feed(a_post(FEES_REWRITE, reads=500, comments=150, source_type="mainstream_media",
-                platform="tv_press"))
+    feed(
+        a_post(
+            FEES_REWRITE,
+            reads=500,
+            comments=150,
+            source_type="mainstream_media",
+            platform="tv_press",
+        )
+    )
     topics_refresh()
 
     incident.refresh_from_db()
@@ -376,13 +433,13 @@ def test_a_linked_topic_keeps_feeding_figures_into_its_incident(rule, duty):
 # --- Rules written after the posts ----------------------------------------------------------
 
 
-def test_a_new_rule_is_matched_against_the_stored_stream_in_the_background(analyst,
-                                                                            health_unit):
-    recent, old = a_post(FEES, at=NOW - timedelta(days=2)), \
-        a_post(FEES_REWRITE, at=NOW - timedelta(days=10))
+def test_a_new_rule_is_matched_against_the_stored_stream_in_the_background(analyst, health_unit):
+    recent, old = (
+        a_post(FEES, at=NOW - timedelta(days=2)),
+        a_post(FEES_REWRITE, at=NOW - timedelta(days=10)),
+    )
     feed(recent, old, a_post(PARKING.replace("医院", "学校")))
-    rule = rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费",
-                       unit=health_unit)
+    rule = rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费", unit=health_unit)
     assert not PostMatch.objects.exists()
 
     assert rules_backfill() == 1

@@ -11,8 +11,20 @@ from notifications.services import notifications_write
 
 NOTIFICATIONS = "/api/v1/notifications/"
 NOTIFICATION_FIELDS = {
-    "id", "incident", "deadline", "kind", "step", "recipient", "recipient_name", "channel",
-    "title", "body", "created_at", "delivered_at", "read_at", "acknowledged_at",
+    "id",
+    "incident",
+    "deadline",
+    "kind",
+    "step",
+    "recipient",
+    "recipient_name",
+    "channel",
+    "title",
+    "body",
+    "created_at",
+    "delivered_at",
+    "read_at",
+    "acknowledged_at",
 }
 # Token, the requester's roles, the page count, the page itself: the same for any number.
 LIST_QUERIES = 4
@@ -22,14 +34,21 @@ def acknowledge_url(notification: Notification) -> str:
     return f"{NOTIFICATIONS}{notification.pk}/acknowledge/"
 
 
-def notify(recipients, kind=Notification.Kind.REMINDER, title="报告时限将至",
-           channels=(Notification.Channel.IN_APP,), **extra):
+def notify(
+    recipients,
+    kind=Notification.Kind.REMINDER,
+    title="报告时限将至",
+    channels=(Notification.Channel.IN_APP,),
+    **extra,
+):
     """Write in-app notifications (unless told other channels) and answer the first
     recipient's in-app row."""
-    notifications_write(recipients=recipients, kind=kind, title=title, at=timezone.now(),
-                        channels=channels, **extra)
-    return Notification.objects.filter(kind=kind, recipient=recipients[0],
-                                       channel=Notification.Channel.IN_APP).latest("id")
+    notifications_write(
+        recipients=recipients, kind=kind, title=title, at=timezone.now(), channels=channels, **extra
+    )
+    return Notification.objects.filter(
+        kind=kind, recipient=recipients[0], channel=Notification.Channel.IN_APP
+    ).latest("id")
 
 
 @pytest.fixture
@@ -42,8 +61,14 @@ def report_deadline(log_incident, advance):
 @pytest.fixture
 def overdue_alert(report_deadline, office):
     incident, deadline = report_deadline
-    return notify([office], Notification.Kind.OVERDUE, "报告已超时", incident_id=incident.pk,
-                  deadline_id=deadline.pk, step=1)
+    return notify(
+        [office],
+        Notification.Kind.OVERDUE,
+        "报告已超时",
+        incident_id=incident.pk,
+        deadline_id=deadline.pk,
+        step=1,
+    )
 
 
 def test_list_answers_the_person_their_own_notifications_with_every_field(
@@ -102,11 +127,13 @@ def test_office_head_and_system_administrator_see_everyones_notifications(
     assert [item["id"] for item in filtered.data["results"]] == [analysts.pk]
 
 
-def test_list_filters_by_channel_and_shows_a_webhook_row_without_a_recipient(
-    api_for, office, duty
-):
-    WebhookEndpoint.objects.create(unit=duty.unit, name="值班群", format="wecom",
-                                   url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x")
+def test_list_filters_by_channel_and_shows_a_webhook_row_without_a_recipient(api_for, office, duty):
+    WebhookEndpoint.objects.create(
+        unit=duty.unit,
+        name="值班群",
+        format="wecom",
+        url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x",
+    )
     notify([duty], Notification.Kind.OVERDUE, channels=Notification.Channel.values)
     client = api_for(office)
 
@@ -118,8 +145,9 @@ def test_list_filters_by_channel_and_shows_a_webhook_row_without_a_recipient(
     assert webhook[0]["recipient"] is None and webhook[0]["recipient_name"] is None
 
 
-@pytest.mark.parametrize("params", [{"kind": "telegram"}, {"incident": "x"},
-                                    {"recipient": "0"}, {"channel": "sms"}])
+@pytest.mark.parametrize(
+    "params", [{"kind": "telegram"}, {"incident": "x"}, {"recipient": "0"}, {"channel": "sms"}]
+)
 def test_a_bad_filter_is_a_400_naming_the_field(api_for, duty, params):
     response = api_for(duty).get(NOTIFICATIONS, params)
     assert response.status_code == 400
@@ -137,11 +165,16 @@ def test_list_query_count_does_not_grow_with_the_number_of_notifications(
     incident, deadline = report_deadline
     recipients = list(people.values())
     for step in range(count):
-        notifications_write(recipients=[recipients[step % len(recipients)]],
-                            kind=Notification.Kind.ESCALATION, title=f"第{step}级",
-                            at=timezone.now(), incident_id=incident.pk,
-                            channels=(Notification.Channel.IN_APP,),
-                            deadline_id=deadline.pk, step=step)
+        notifications_write(
+            recipients=[recipients[step % len(recipients)]],
+            kind=Notification.Kind.ESCALATION,
+            title=f"第{step}级",
+            at=timezone.now(),
+            incident_id=incident.pk,
+            channels=(Notification.Channel.IN_APP,),
+            deadline_id=deadline.pk,
+            step=step,
+        )
     client = api_for(office)
     with django_assert_num_queries(LIST_QUERIES):
         response = client.get(NOTIFICATIONS, {"kind": "escalation"})
@@ -153,8 +186,7 @@ def test_acknowledging_an_overdue_alert_stops_the_deadline_chain_and_is_on_the_t
 ):
     incident, deadline = report_deadline
 
-    response = api_for(office).post(acknowledge_url(overdue_alert),
-                                    REMOTE_ADDR="10.0.0.9")
+    response = api_for(office).post(acknowledge_url(overdue_alert), REMOTE_ADDR="10.0.0.9")
 
     assert response.status_code == 200
     assert set(response.data) == NOTIFICATION_FIELDS
@@ -180,8 +212,10 @@ def test_acknowledging_twice_answers_200_and_writes_one_timeline_entry(
 
     assert first.status_code == second.status_code == 200
     assert second.data["acknowledged_at"] == first.data["acknowledged_at"]
-    assert TimelineEntry.objects.filter(incident=incident, kind="alert",
-                                        action="acknowledge").count() == 1
+    assert (
+        TimelineEntry.objects.filter(incident=incident, kind="alert", action="acknowledge").count()
+        == 1
+    )
 
 
 def test_acknowledging_someone_elses_notification_is_a_403_and_changes_nothing(
@@ -206,4 +240,3 @@ def test_even_the_office_head_cannot_acknowledge_for_someone_else(api_for, offic
 def test_acknowledging_an_unknown_notification_is_a_404(api_for, duty):
     response = api_for(duty).post(f"{NOTIFICATIONS}999999/acknowledge/")
     assert response.status_code == 404
-

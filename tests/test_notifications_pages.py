@@ -14,10 +14,10 @@ from notifications.services import notifications_write
 
 def notify(recipient, kind=Notification.Kind.REMINDER, title="报告时限将至", **extra):
     """Write the notification on every channel, as the engine does; answer the in-app row."""
-    notifications_write(recipients=[recipient], kind=kind, title=title, at=timezone.now(),
-                        **extra)
-    return Notification.objects.get(recipient=recipient, kind=kind,
-                                    channel=Notification.Channel.IN_APP)
+    notifications_write(recipients=[recipient], kind=kind, title=title, at=timezone.now(), **extra)
+    return Notification.objects.get(
+        recipient=recipient, kind=kind, channel=Notification.Channel.IN_APP
+    )
 
 
 def bell_count(content: str) -> int | None:
@@ -102,8 +102,7 @@ def test_inbox_lists_own_notifications_newest_first_unread_highlighted_with_inci
     assert content.index("引擎恢复运行") < content.index("较早的提醒")
     assert "别人的提醒" not in content
     assert re.search(rf'class="[^"]*is-unread[^"]*" data-notification="{newer.pk}"', content)
-    assert not re.search(rf'class="[^"]*is-unread[^"]*" data-notification="{older.pk}"',
-                         content)
+    assert not re.search(rf'class="[^"]*is-unread[^"]*" data-notification="{older.pk}"', content)
     assert reverse("incidents:detail", args=[incident.pk]) in content
     # Kind labels, in the page's language (Chinese unless the person chose English).
     assert "时限引擎已恢复" in content and "提醒" in content
@@ -149,8 +148,13 @@ def test_acknowledging_in_the_inbox_stops_the_chain_and_clears_the_bell(
     client, office, report_deadline
 ):
     incident, deadline = report_deadline
-    alert = notify(office, Notification.Kind.ESCALATION, incident_id=incident.pk,
-                   deadline_id=deadline.pk, step=1)
+    alert = notify(
+        office,
+        Notification.Kind.ESCALATION,
+        incident_id=incident.pk,
+        deadline_id=deadline.pk,
+        step=1,
+    )
     client.force_login(office)
 
     response = client.post(reverse("notifications:acknowledge", args=[alert.pk]), follow=True)
@@ -160,16 +164,16 @@ def test_acknowledging_in_the_inbox_stops_the_chain_and_clears_the_bell(
     deadline.refresh_from_db()
     assert alert.acknowledged_at is not None and alert.read_at is not None
     assert deadline.acknowledged_at is not None and deadline.next_check_at is None
-    assert TimelineEntry.objects.filter(incident=incident, kind="alert",
-                                        action="acknowledge").count() == 1
+    assert (
+        TimelineEntry.objects.filter(incident=incident, kind="alert", action="acknowledge").count()
+        == 1
+    )
     content = response.content.decode()
     assert reverse("notifications:acknowledge", args=[alert.pk]) not in content
     assert bell_count(content) is None
 
 
-def test_acknowledging_someone_elses_notification_in_the_inbox_is_forbidden(
-    client, duty, analyst
-):
+def test_acknowledging_someone_elses_notification_in_the_inbox_is_forbidden(client, duty, analyst):
     alert = notify(analyst, Notification.Kind.OVERDUE)
     client.force_login(duty)
     response = client.post(reverse("notifications:acknowledge", args=[alert.pk]))
@@ -197,16 +201,16 @@ def test_mark_all_read_marks_only_the_persons_own_notifications(client, duty, an
     assert Notification.objects.get(pk=theirs.pk).read_at is None
     assert bell_count(response.content.decode()) is None
     # Read is not acknowledged: the overdue alert still asks for a confirmation.
-    assert reverse("notifications:acknowledge", args=[mine[1].pk]) in \
-        response.content.decode()
+    assert reverse("notifications:acknowledge", args=[mine[1].pk]) in response.content.decode()
 
 
 def test_inbox_speaks_chinese_when_the_person_chose_it(client, duty):
     notify(duty, Notification.Kind.OVERDUE)
     client.force_login(duty)
     client.cookies["django_language"] = "zh-hans"
-    content = client.get(reverse("notifications:inbox"),
-                         HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    content = client.get(
+        reverse("notifications:inbox"), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    ).content.decode()
     assert "通知中心" in content and "确认收到" in content and "超时" in content
 
 

@@ -26,19 +26,32 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 INCIDENTS = "/api/v1/incidents/"
 sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own lock")
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql",
-                                   reason="PostgreSQL's lock timeout")
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's lock timeout"
+)
 
 
 def lead(**overrides) -> dict:
-    return {"title": "网友反映医院收费问题", "platform": "weibo", "event_type": "user_complaint",
-            "description": "微博网友发帖称被重复收费。", "metrics": {"reads": 50}, **overrides}
+    return {
+        "title": "网友反映医院收费问题",
+        "platform": "weibo",
+        "event_type": "user_complaint",
+        "description": "微博网友发帖称被重复收费。",
+        "metrics": {"reads": 50},
+        **overrides,
+    }
 
 
 def log_form(unit) -> dict:
-    return {"title": "网友发帖质疑某医院收费", "description": "微博网友称被重复收费。",
-            "platform": "weibo", "unit": unit.pk, "event_type": "user_complaint",
-            "discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "reads": "120"}
+    return {
+        "title": "网友发帖质疑某医院收费",
+        "description": "微博网友称被重复收费。",
+        "platform": "weibo",
+        "unit": unit.pk,
+        "event_type": "user_complaint",
+        "discovered_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "reads": "120",
+    }
 
 
 @contextmanager
@@ -46,14 +59,23 @@ def another_process_holding_the_write_lock() -> Iterator[None]:
     """A separate Python process takes SQLite's write lock (BEGIN IMMEDIATE) on the test
     database file and keeps it until we close its standard input."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", (
-            "import sqlite3, sys\n"
-            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "db.execute('BEGIN IMMEDIATE')\n"
-            "print('locked', flush=True)\n"
-            "sys.stdin.read()\n"
-            "db.execute('ROLLBACK')\n"), connection.settings_dict["NAME"]],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sqlite3, sys\n"
+                "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                "db.execute('BEGIN IMMEDIATE')\n"
+                "print('locked', flush=True)\n"
+                "sys.stdin.read()\n"
+                "db.execute('ROLLBACK')\n"
+            ),
+            connection.settings_dict["NAME"],
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         yield
@@ -111,10 +133,14 @@ def assert_503(answer, code: str) -> None:
 
 @sqlite_only
 def test_an_api_write_while_another_process_holds_the_write_lock_answers_503_json(
-        api_for, duty, caplog):
+    api_for, duty, caplog
+):
     client = api_for(duty)
-    with another_process_holding_the_write_lock(), busy_timeout(0.3), \
-            caplog.at_level(logging.WARNING, logger="core.outages"):
+    with (
+        another_process_holding_the_write_lock(),
+        busy_timeout(0.3),
+        caplog.at_level(logging.WARNING, logger="core.outages"),
+    ):
         started = time.monotonic()
         answer = client.post(INCIDENTS, lead(), format="json")
         waited = time.monotonic() - started
@@ -129,7 +155,8 @@ def test_an_api_write_while_another_process_holds_the_write_lock_answers_503_jso
 
 @sqlite_only
 def test_a_form_posted_while_the_write_lock_is_held_gets_a_chinese_page_and_saves_nothing(
-        client, duty, health_unit):
+    client, duty, health_unit
+):
     client.force_login(duty)
     with another_process_holding_the_write_lock(), busy_timeout(0.3):
         answer = client.post(reverse("incidents:create"), log_form(health_unit))
@@ -155,8 +182,7 @@ def test_web_requests_wait_five_seconds_for_the_write_lock_and_workers_twenty():
 
 
 @sqlite_only
-def test_a_full_database_mid_write_answers_503_and_leaves_no_part_of_the_incident(
-        api_for, duty):
+def test_a_full_database_mid_write_answers_503_and_leaves_no_part_of_the_incident(api_for, duty):
     client = api_for(duty)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM")  # no free pages left to reuse
@@ -203,7 +229,8 @@ def test_a_write_that_times_out_half_way_answers_503_and_leaves_nothing(api_for,
 
 
 def test_a_database_out_of_reach_answers_503_json_and_a_page_without_the_database(
-        client, api_for, duty, caplog):
+    client, api_for, duty, caplog
+):
     api = api_for(duty)
     client.force_login(duty)
     with database_out_of_reach(), caplog.at_level(logging.ERROR, logger="core.outages"):
@@ -244,8 +271,11 @@ def query_a_missing_table(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path(f"{prefix}{name}/", view)
     for prefix in ("api/v1/test/", "test/")
-    for name, view in (("enqueue", enqueue_now), ("disk", write_to_a_full_disk),
-                       ("bug", query_a_missing_table))
+    for name, view in (
+        ("enqueue", enqueue_now),
+        ("disk", write_to_a_full_disk),
+        ("bug", query_a_missing_table),
+    )
 ]
 
 
@@ -266,7 +296,8 @@ def test_a_broker_that_is_down_when_a_view_enqueues_answers_503(client, broker_d
 
 
 def test_a_broker_that_is_down_after_the_commit_leaves_the_write_standing_for_beat(
-        client, duty, broker_down, settings, tmp_path, caplog):
+    client, duty, broker_down, settings, tmp_path, caplog
+):
     """The enqueues run on commit: the import is stored and beat runs it, so the answer
     is the ordinary one, not a 503 that would invite sending the file again."""
     from django.core.files.uploadedfile import SimpleUploadedFile
@@ -277,8 +308,9 @@ def test_a_broker_that_is_down_after_the_commit_leaves_the_write_standing_for_be
     client.force_login(duty)
     csv = "平台,链接,内容,发布时间\r\n微博,https://weibo.com/1/a,内容,2026-11-20 10:00\r\n"
     with caplog.at_level(logging.WARNING, logger="monitoring.imports"):
-        answer = client.post(reverse("monitoring:imports"),
-                             {"file": SimpleUploadedFile("导出.csv", csv.encode())})
+        answer = client.post(
+            reverse("monitoring:imports"), {"file": SimpleUploadedFile("导出.csv", csv.encode())}
+        )
 
     assert answer.status_code == 302
     assert ImportJob.objects.get().state == ImportJob.State.PENDING

@@ -30,8 +30,9 @@ def log_form_data(unit, **overrides):
         "description": "微博网友称被重复收费。",
         "links": "https://weibo.com/example/1\nhttps://weibo.com/example/2",
         "platform": "weibo",
-        "discovered_at": timezone.localtime(timezone.now() - timedelta(minutes=20))
-        .strftime("%Y-%m-%dT%H:%M"),
+        "discovered_at": timezone.localtime(timezone.now() - timedelta(minutes=20)).strftime(
+            "%Y-%m-%dT%H:%M"
+        ),
         "unit": unit.pk,
         "event_type": "user_complaint",
         "reads": "120",
@@ -64,10 +65,16 @@ def test_board_lists_open_incidents_nearest_deadline_first_with_level_classes(
     client, duty, analyst, log_incident, advance
 ):
     now = timezone.now()
-    orange = advance(log_incident(title="二级：一小时内报告", discovered_at=now,
-                                  metrics={"mainstream_media": True}), "assessed")
-    red = advance(log_incident(title="一级：半小时内报告", discovered_at=now,
-                               metrics={"casualties": True}), "assessed")
+    orange = advance(
+        log_incident(
+            title="二级：一小时内报告", discovered_at=now, metrics={"mainstream_media": True}
+        ),
+        "assessed",
+    )
+    red = advance(
+        log_incident(title="一级：半小时内报告", discovered_at=now, metrics={"casualties": True}),
+        "assessed",
+    )
     log_incident(title="尚未研判", discovered_at=now - timedelta(minutes=5))
     dismissed = log_incident(title="已排除的线索")
     incident_transition(incident=dismissed, action="dismiss", actor=analyst, reason="谣言已澄清")
@@ -79,10 +86,12 @@ def test_board_lists_open_incidents_nearest_deadline_first_with_level_classes(
 
     assert response.status_code == 200
     assert board_titles(content) == ["一级：半小时内报告", "二级：一小时内报告", "尚未研判"]
-    assert f'class="incident-card level-red" data-incident="{red.pk}"' in \
-        re.sub(r"\s+", " ", content)
-    assert f'class="incident-card level-orange" data-incident="{orange.pk}"' in \
-        re.sub(r"\s+", " ", content)
+    assert f'class="incident-card level-red" data-incident="{red.pk}"' in re.sub(
+        r"\s+", " ", content
+    )
+    assert f'class="incident-card level-orange" data-incident="{orange.pk}"' in re.sub(
+        r"\s+", " ", content
+    )
     assert "incident-card level-none" in content
     assert 'hx-get="/board/list/"' in content and 'hx-trigger="every 30s"' in content
     assert content.count("data-due=") == 2
@@ -130,8 +139,9 @@ def test_logging_an_incident_through_the_form_creates_it_and_redirects_to_its_pa
     client, duty, health_unit
 ):
     client.force_login(duty)
-    response = client.post(reverse("incidents:create"),
-                           log_form_data(health_unit, mainstream_media="on"))
+    response = client.post(
+        reverse("incidents:create"), log_form_data(health_unit, mainstream_media="on")
+    )
 
     incident = Incident.objects.get()
     assert response.status_code == 302
@@ -156,8 +166,10 @@ def test_logging_an_incident_through_the_form_creates_it_and_redirects_to_its_pa
         ({"reads": "-5"}, {"reads"}),
         ({"negative_share": "150"}, {"negative_share"}),
         ({"title": "   "}, {"title"}),
-        ({"reads": "-5", "negative_share": "150", "title": ""},
-         {"reads", "negative_share", "title"}),
+        (
+            {"reads": "-5", "negative_share": "150", "title": ""},
+            {"reads", "negative_share", "title"},
+        ),
         ({"links": "weibo.com/没有协议"}, {"links"}),
     ],
     ids=["negative-reads", "share-over-100", "empty-title", "all-three", "link-without-scheme"],
@@ -182,8 +194,9 @@ def test_log_form_bad_input_shows_field_errors_keeps_what_was_typed_and_stores_n
 def test_log_form_refuses_a_discovery_time_in_the_future_from_the_service(client, duty):
     client.force_login(duty)
     future = timezone.localtime(timezone.now() + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
-    response = client.post(reverse("incidents:create"),
-                           log_form_data(duty.unit, discovered_at=future))
+    response = client.post(
+        reverse("incidents:create"), log_form_data(duty.unit, discovered_at=future)
+    )
 
     assert response.status_code == 400
     assert set(response.context["form"].errors) == {"discovered_at"}
@@ -211,8 +224,9 @@ def action_forms(content: str) -> list[str]:
 def test_incident_page_shows_the_grading_reasons_deadlines_and_timeline(
     client, duty, log_incident, advance
 ):
-    incident = advance(log_incident(metrics={"mainstream_media": True}), "assessed", level=2,
-                       category="hype")
+    incident = advance(
+        log_incident(metrics={"mainstream_media": True}), "assessed", level=2, category="hype"
+    )
     client.force_login(duty)
     response = client.get(reverse("incidents:detail", args=[incident.pk]))
     content = response.content.decode()
@@ -258,28 +272,38 @@ def test_assess_form_defaults_to_the_suggested_level(client, analyst, log_incide
     assert re.search(r'<option value="2" selected>', content)
 
 
-def test_assessing_with_an_override_via_the_page_needs_a_reason(
-    client, analyst, log_incident
-):
+def test_assessing_with_an_override_via_the_page_needs_a_reason(client, analyst, log_incident):
     incident = log_incident(metrics={"reads": 50})  # suggests Ⅳ
     assert incident.suggested_level == 4
     url = reverse("incidents:act", args=[incident.pk, "assess"])
     client.force_login(analyst)
 
-    refused = client.post(url, {"version": incident.version, "level": "2",
-                                "category": "hype", "reason": ""})
+    refused = client.post(
+        url, {"version": incident.version, "level": "2", "category": "hype", "reason": ""}
+    )
     incident.refresh_from_db()
     assert refused.status_code == 400
     assert incident.state == "detected" and incident.level is None
     assert "has-error" in refused.content.decode()
     assert 'id="id_assess_reason"' in refused.content.decode()
 
-    accepted = client.post(url, {"version": incident.version, "level": "2",
-                                 "category": "hype", "reason": "已有地方电视台跟进"})
+    accepted = client.post(
+        url,
+        {
+            "version": incident.version,
+            "level": "2",
+            "category": "hype",
+            "reason": "已有地方电视台跟进",
+        },
+    )
     incident.refresh_from_db()
     assert accepted.status_code == 302
-    assert (incident.state, incident.level, incident.colour, incident.category) == \
-        ("assessed", 2, "orange", "hype")
+    assert (incident.state, incident.level, incident.colour, incident.category) == (
+        "assessed",
+        2,
+        "orange",
+        "hype",
+    )
     entry = incident.timeline.get(action="assess")
     assert entry.reason == "已有地方电视台跟进" and entry.client_ip == "127.0.0.1"
 
@@ -324,8 +348,10 @@ def test_a_stale_version_shows_the_conflict_message_without_changing_state(
 def test_a_role_that_may_not_act_gets_403_when_posting_anyway(client, duty, log_incident):
     incident = log_incident()
     client.force_login(duty)
-    response = client.post(reverse("incidents:act", args=[incident.pk, "assess"]),
-                           {"version": incident.version, "level": "4", "category": "inquiry"})
+    response = client.post(
+        reverse("incidents:act", args=[incident.pk, "assess"]),
+        {"version": incident.version, "level": "4", "category": "inquiry"},
+    )
     assert response.status_code == 403
     incident.refresh_from_db()
     assert incident.state == "detected"
@@ -335,8 +361,12 @@ def test_action_urls_take_only_post_and_known_actions(client, analyst, log_incid
     incident = log_incident()
     client.force_login(analyst)
     assert client.get(reverse("incidents:act", args=[incident.pk, "assess"])).status_code == 405
-    assert client.post(reverse("incidents:act", args=[incident.pk, "explode"]),
-                       {"version": 1}).status_code == 404
+    assert (
+        client.post(
+            reverse("incidents:act", args=[incident.pk, "explode"]), {"version": 1}
+        ).status_code
+        == 404
+    )
     assert client.get(reverse("incidents:detail", args=[999999])).status_code == 404
 
 
@@ -352,8 +382,9 @@ def test_new_figures_via_the_page_add_a_snapshot_and_refresh_the_suggestion(
     assert "reads" in bad.context["metrics_form"].errors
     assert incident.snapshots.count() == 1
 
-    good = client.post(url, {"reads": "300", "comments": "150", "negative_share": "40",
-                             "mainstream_media": "on"})
+    good = client.post(
+        url, {"reads": "300", "comments": "150", "negative_share": "40", "mainstream_media": "on"}
+    )
     incident.refresh_from_db()
     assert good.status_code == 302
     assert incident.snapshots.count() == 2
@@ -363,12 +394,19 @@ def test_new_figures_via_the_page_add_a_snapshot_and_refresh_the_suggestion(
 def test_correcting_what_was_logged_via_the_page(client, duty, log_incident, health_unit):
     incident = log_incident()
     client.force_login(duty)
-    response = client.post(reverse("incidents:edit", args=[incident.pk]), {
-        "version": incident.version, "title": "更正后的标题", "description": "",
-        "links": "", "platform": "weibo", "unit": health_unit.pk,
-        "event_type": "user_complaint",
-        "discovered_at": timezone.localtime(incident.discovered_at).strftime("%Y-%m-%dT%H:%M"),
-    })
+    response = client.post(
+        reverse("incidents:edit", args=[incident.pk]),
+        {
+            "version": incident.version,
+            "title": "更正后的标题",
+            "description": "",
+            "links": "",
+            "platform": "weibo",
+            "unit": health_unit.pk,
+            "event_type": "user_complaint",
+            "discovered_at": timezone.localtime(incident.discovered_at).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
     incident.refresh_from_db()
     assert response.status_code == 302
     assert incident.title == "更正后的标题"
@@ -420,10 +458,16 @@ def test_the_incident_page_names_levels_and_the_lead_unit_as_its_plan_does(
     draft = plan_version_new_draft(source=plan_version_in_force())
     draft.levels.filter(level=2).update(name="重要")
     plan_version_publish(version=draft, actor=office)
-    media = incident_transition(incident=log_incident(metrics={"mainstream_media": True}),
-                                action="assess", actor=analyst, level=2, category="hype")
-    small = incident_transition(incident=log_incident(), action="assess", actor=analyst,
-                                level=4, category="inquiry")
+    media = incident_transition(
+        incident=log_incident(metrics={"mainstream_media": True}),
+        action="assess",
+        actor=analyst,
+        level=2,
+        category="hype",
+    )
+    small = incident_transition(
+        incident=log_incident(), action="assess", actor=analyst, level=4, category="inquiry"
+    )
     client.force_login(analyst)
     page = client.get(f"/incidents/{media.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content
     page = page.decode()
@@ -439,11 +483,15 @@ def test_the_incident_page_charts_the_figures_over_time(client, duty, log_incide
     from incidents.services import incident_add_metrics
 
     incident = log_incident(metrics={"reads": 50, "negative_share": "0.1"})
-    incident_add_metrics(incident=incident, actor=duty,
-                         metrics={"reads": 400, "comments": 120, "negative_share": "0.45"})
+    incident_add_metrics(
+        incident=incident,
+        actor=duty,
+        metrics={"reads": 400, "comments": 120, "negative_share": "0.45"},
+    )
     client.force_login(duty)
     content = client.get(f"/incidents/{incident.pk}/").content.decode()
     assert 'id="figures-chart"' in content
-    data = json.loads(content.split('id="figures-data" type="application/json">')[1]
-                      .split("</script>")[0])
+    data = json.loads(
+        content.split('id="figures-data" type="application/json">')[1].split("</script>")[0]
+    )
     assert [(row["reads"], row["negative"]) for row in data] == [(50, 10.0), (400, 45.0)]

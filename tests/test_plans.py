@@ -14,7 +14,10 @@ pytestmark = pytest.mark.django_db
 def test_the_default_plan_is_in_force_after_migrate_with_four_colours():
     version = plan_version_in_force()
     assert [(p.level, p.colour) for p in version.levels.order_by("level")] == [
-        (1, "red"), (2, "orange"), (3, "yellow"), (4, "blue"),
+        (1, "red"),
+        (2, "orange"),
+        (3, "yellow"),
+        (4, "blue"),
     ]
     report = {r.level: r.minutes for r in version.deadline_rules.filter(kind="report")}
     assert report[1] == 30 and report[2] == 60
@@ -58,18 +61,21 @@ def test_an_incident_keeps_the_plan_version_it_started_under(log_incident, analy
     draft.deadline_rules.filter(level=1, kind="report").update(minutes=5)
     plan_version_publish(version=draft, actor=office)
 
-    incident = incident_transition(incident=incident, action="assess", actor=analyst, level=1,
-                                   category="hype")
+    incident = incident_transition(
+        incident=incident, action="assess", actor=analyst, level=1, category="hype"
+    )
     report = incident.deadlines.get(kind="report")
     assert incident.plan_version == started_under
     assert (report.due_at - incident.discovered_at).total_seconds() == 30 * 60
 
     newer = log_incident(metrics={"casualties": True})
-    newer = incident_transition(incident=newer, action="assess", actor=analyst, level=1,
-                                category="hype")
+    newer = incident_transition(
+        incident=newer, action="assess", actor=analyst, level=1, category="hype"
+    )
     assert newer.plan_version == draft
-    assert (newer.deadlines.get(kind="report").due_at - newer.discovered_at).total_seconds() \
-        == 5 * 60
+    assert (
+        newer.deadlines.get(kind="report").due_at - newer.discovered_at
+    ).total_seconds() == 5 * 60
 
 
 def test_a_published_version_is_read_only_in_the_admin(client, people):

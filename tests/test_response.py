@@ -37,19 +37,22 @@ def at(moment: datetime):
 
 
 def plan_for(incident, author, **fields):
-    return document_save_draft(model=ResponsePlan, incident=incident, actor=author,
-                               fields={"facts": "经核实属实。", **fields})
+    return document_save_draft(
+        model=ResponsePlan,
+        incident=incident,
+        actor=author,
+        fields={"facts": "经核实属实。", **fields},
+    )
 
 
-def test_levels_one_and_two_are_approved_by_the_leader_or_a_deputy(log_incident, advance,
-                                                                  people):
-    incident = advance(log_incident(metrics={"casualties": True}), "reported", level=1,
-                       category="hype")
+def test_levels_one_and_two_are_approved_by_the_leader_or_a_deputy(log_incident, advance, people):
+    incident = advance(
+        log_incident(metrics={"casualties": True}), "reported", level=1, category="hype"
+    )
     assert {p.username for p in approvers(incident=incident)} == {"leader", "deputy"}
 
 
-def test_levels_three_and_four_are_approved_by_the_head_of_the_leading_unit(log_incident,
-                                                                           advance):
+def test_levels_three_and_four_are_approved_by_the_head_of_the_leading_unit(log_incident, advance):
     incident = advance(log_incident(), "reported")  # Ⅳ: the involved unit leads
     assert [p.username for p in approvers(incident=incident)] == ["head"]
 
@@ -61,8 +64,7 @@ def second_head(unit) -> User:
     return person
 
 
-def test_the_author_can_never_approve_their_own_draft(log_incident, advance, people,
-                                                      health_unit):
+def test_the_author_can_never_approve_their_own_draft(log_incident, advance, people, health_unit):
     head = people["head"]
     RoleAssignment.objects.create(user=head, role="analyst")  # may draft too
     other = second_head(health_unit)
@@ -84,8 +86,9 @@ def test_a_decision_on_a_superseded_version_is_refused(log_incident, advance, of
         document_decide(doc=first, actor=people["head"], verdict="approve")
 
 
-def test_an_approved_plan_is_frozen_and_a_change_needs_a_new_approval(log_incident, advance,
-                                                                     office, people):
+def test_an_approved_plan_is_frozen_and_a_change_needs_a_new_approval(
+    log_incident, advance, office, people
+):
     incident = advance(log_incident(), "reported")
     approved = approve_a_response_plan(incident, author=office)
     changed = plan_for(incident, office, measures_online="加强回应")
@@ -97,8 +100,9 @@ def test_an_approved_plan_is_frozen_and_a_change_needs_a_new_approval(log_incide
 
 
 def test_a_level_may_require_more_than_one_approval(log_incident, advance, office, people):
-    incident = advance(log_incident(metrics={"casualties": True}), "reported", level=1,
-                       category="hype")
+    incident = advance(
+        log_incident(metrics={"casualties": True}), "reported", level=1, category="hype"
+    )
     incident.plan_version.approval_rules.filter(level=1).update(required=2)
     plan = document_submit(doc=plan_for(incident, office), actor=office)
     document_decide(doc=plan, actor=people["leader"], verdict="approve", comment="同意")
@@ -109,34 +113,38 @@ def test_a_level_may_require_more_than_one_approval(log_incident, advance, offic
     assert ResponsePlan.objects.get(pk=plan.pk).state == "approved"
 
 
-def test_rejection_and_requests_for_changes_need_a_comment(log_incident, advance, office,
-                                                           people):
+def test_rejection_and_requests_for_changes_need_a_comment(log_incident, advance, office, people):
     incident = advance(log_incident(), "reported")
     plan = document_submit(doc=plan_for(incident, office), actor=office)
     with pytest.raises(InvalidInput):
         document_decide(doc=plan, actor=people["head"], verdict="reject")
-    document_decide(doc=plan, actor=people["head"], verdict="request_changes",
-                    comment="补充线下措施")
+    document_decide(
+        doc=plan, actor=people["head"], verdict="request_changes", comment="补充线下措施"
+    )
     assert ResponsePlan.objects.get(pk=plan.pk).state == "changes_requested"
-    assert incident.timeline.filter(action="response_plan_request_changes",
-                                    reason="补充线下措施").exists()
+    assert incident.timeline.filter(
+        action="response_plan_request_changes", reason="补充线下措施"
+    ).exists()
 
 
-def test_the_response_cannot_start_without_an_approved_plan(log_incident, advance, office,
-                                                            leader):
+def test_the_response_cannot_start_without_an_approved_plan(log_incident, advance, office, leader):
     incident = advance(log_incident(), "reported")
     with pytest.raises(TransitionNotAllowed, match="approved response plan"):
         incident_transition(incident=incident, action="respond", actor=leader)
     approve_a_response_plan(incident, author=office)
-    assert incident_transition(incident=incident, action="respond",
-                               actor=leader).state == "responding"
+    assert (
+        incident_transition(incident=incident, action="respond", actor=leader).state == "responding"
+    )
 
 
-def test_approvers_are_notified_and_an_undecided_approval_escalates(log_incident, advance,
-                                                                   office):
+def test_approvers_are_notified_and_an_undecided_approval_escalates(log_incident, advance, office):
     with at(FOUND):
-        incident = advance(log_incident(discovered_at=FOUND, metrics={"casualties": True}),
-                           "reported", level=1, category="hype")
+        incident = advance(
+            log_incident(discovered_at=FOUND, metrics={"casualties": True}),
+            "reported",
+            level=1,
+            category="hype",
+        )
         plan = document_submit(doc=plan_for(incident, office), actor=office)
     asked = Notification.objects.filter(kind="approval_requested", channel="in_app")
     assert sorted(asked.values_list("recipient__username", flat=True)) == ["deputy", "leader"]
@@ -145,8 +153,7 @@ def test_approvers_are_notified_and_an_undecided_approval_escalates(log_incident
     with at(FOUND + timedelta(minutes=15)):
         sweep()  # half the window: the approvers are reminded
     reminded = Notification.objects.filter(deadline=deadline, kind="reminder", channel="in_app")
-    assert sorted(reminded.values_list("recipient__username", flat=True)) == [
-        "deputy", "leader"]
+    assert sorted(reminded.values_list("recipient__username", flat=True)) == ["deputy", "leader"]
     with at(FOUND + timedelta(minutes=30)):
         sweep()
     assert Notification.objects.filter(deadline=deadline, kind="overdue").exists()
@@ -156,11 +163,18 @@ def test_the_first_publication_meets_the_first_response_and_the_official_release
     log_incident, advance, office, people
 ):
     with at(FOUND):
-        incident = advance(log_incident(discovered_at=FOUND, metrics={"mainstream_media": True}),
-                           "reported", level=2, category="hype")
+        incident = advance(
+            log_incident(discovered_at=FOUND, metrics={"mainstream_media": True}),
+            "reported",
+            level=2,
+            category="hype",
+        )
         statement = document_save_draft(
-            model=Statement, incident=incident, actor=office,
-            fields={"text": "关于网传情况的通报", "channels": ["weibo"]})
+            model=Statement,
+            incident=incident,
+            actor=office,
+            fields={"text": "关于网传情况的通报", "channels": ["weibo"]},
+        )
         document_submit(doc=statement, actor=office)
     with pytest.raises(TransitionNotAllowed):
         statement_publish(statement=statement, actor=people["spokesperson"], channel="weibo")
@@ -170,10 +184,19 @@ def test_the_first_publication_meets_the_first_response_and_the_official_release
         statement_publish(statement=statement, actor=office, channel="weibo")
     published = FOUND + timedelta(minutes=50)
     with at(FOUND + timedelta(hours=1)):
-        statement_publish(statement=statement, actor=people["spokesperson"], channel="weibo",
-                          published_at=published, url="https://weibo.com/p/1")
-        statement_publish(statement=statement, actor=people["spokesperson"],
-                          channel="website", published_at=published + timedelta(minutes=5))
+        statement_publish(
+            statement=statement,
+            actor=people["spokesperson"],
+            channel="weibo",
+            published_at=published,
+            url="https://weibo.com/p/1",
+        )
+        statement_publish(
+            statement=statement,
+            actor=people["spokesperson"],
+            channel="website",
+            published_at=published + timedelta(minutes=5),
+        )
     for kind in ("first_response", "official_release"):
         deadline = incident.deadlines.get(kind=kind)
         assert (deadline.status, deadline.met_at) == ("met", published)
@@ -181,9 +204,13 @@ def test_the_first_publication_meets_the_first_response_and_the_official_release
 
 def test_choosing_a_category_creates_its_checklist_as_tasks(log_incident, analyst):
     with at(FOUND):
-        incident = incident_transition(incident=log_incident(discovered_at=FOUND),
-                                       action="assess", actor=analyst, level=4,
-                                       category="inquiry")
+        incident = incident_transition(
+            incident=log_incident(discovered_at=FOUND),
+            action="assess",
+            actor=analyst,
+            level=4,
+            category="inquiry",
+        )
     tasks = list(Task.objects.filter(incident=incident).order_by("id"))
     assert [t.title for t in tasks] == ["答复：当天提出处理意见并回复", "办结后答复处理结果"]
     assert all(t.unit == incident.unit for t in tasks)
@@ -193,10 +220,13 @@ def test_choosing_a_category_creates_its_checklist_as_tasks(log_incident, analys
 
 
 def test_fabrication_gets_a_clarification_and_a_referral(log_incident, analyst):
-    incident = incident_transition(incident=log_incident(), action="assess", actor=analyst,
-                                   level=4, category="fabrication")
+    incident = incident_transition(
+        incident=log_incident(), action="assess", actor=analyst, level=4, category="fabrication"
+    )
     assert sorted(Task.objects.filter(incident=incident).values_list("title", flat=True)) == [
-        "澄清事实", "移交执法机关依法处理"]
+        "澄清事实",
+        "移交执法机关依法处理",
+    ]
 
 
 def test_a_task_is_reminded_through_the_engine_and_met_by_its_outcome(
@@ -204,20 +234,27 @@ def test_a_task_is_reminded_through_the_engine_and_met_by_its_outcome(
 ):
     with at(FOUND):
         incident = advance(log_incident(discovered_at=FOUND), "reported")
-        task = task_assign(incident=incident, actor=office, title="核实收费情况",
-                           unit=health_unit, due_at=FOUND + timedelta(hours=2))
-    told = Notification.objects.filter(kind="task_assigned", deadline=task.deadline,
-                                       channel="in_app")
+        task = task_assign(
+            incident=incident,
+            actor=office,
+            title="核实收费情况",
+            unit=health_unit,
+            due_at=FOUND + timedelta(hours=2),
+        )
+    told = Notification.objects.filter(
+        kind="task_assigned", deadline=task.deadline, channel="in_app"
+    )
     assert sorted(told.values_list("recipient__username", flat=True)) == ["head", "liaison"]
     with at(FOUND + timedelta(hours=1)):
         sweep()
-    reminded = Notification.objects.filter(deadline=task.deadline, kind="reminder",
-                                           channel="in_app")
-    assert sorted(reminded.values_list("recipient__username", flat=True)) == [
-        "head", "liaison"]
+    reminded = Notification.objects.filter(
+        deadline=task.deadline, kind="reminder", channel="in_app"
+    )
+    assert sorted(reminded.values_list("recipient__username", flat=True)) == ["head", "liaison"]
     with at(FOUND + timedelta(minutes=90)):
-        task_record(task=task, actor=liaison, text="已核实并退费", link="https://example.org/r",
-                    done=True)
+        task_record(
+            task=task, actor=liaison, text="已核实并退费", link="https://example.org/r", done=True
+        )
     task.refresh_from_db()
     assert (task.state, task.deadline.status) == ("done", "met")
     with pytest.raises(TransitionNotAllowed):
@@ -235,17 +272,26 @@ def test_only_the_assignee_the_units_liaison_or_the_office_head_record_a_task(
 
 @pytest.mark.parametrize(("level", "hours"), [(1, 2), (2, 4), (3, 24), (4, 24)])
 def test_follow_ups_are_due_at_the_levels_cadence(level, hours, log_incident, advance, office):
-    metrics = {1: {"casualties": True}, 2: {"mainstream_media": True},
-               3: {"reads": 300, "negative_share": "0.5"}, 4: {}}[level]
+    metrics = {
+        1: {"casualties": True},
+        2: {"mainstream_media": True},
+        3: {"reads": 300, "negative_share": "0.5"},
+        4: {},
+    }[level]
     with at(FOUND):
-        incident = advance(log_incident(discovered_at=FOUND, metrics=metrics), "tracking",
-                           level=level, category="hype")
+        incident = advance(
+            log_incident(discovered_at=FOUND, metrics=metrics),
+            "tracking",
+            level=level,
+            category="hype",
+        )
     first = incident.deadlines.get(kind="follow_up", status="open")
     assert (first.due_at, first.assignee) == (FOUND + timedelta(hours=hours), office)
     filed = FOUND + timedelta(hours=hours / 2)
     with at(filed):
-        follow_up_file(incident=incident, actor=office, what_changed="热度下降",
-                       metrics={"reads": 10})
+        follow_up_file(
+            incident=incident, actor=office, what_changed="热度下降", metrics={"reads": 10}
+        )
     first.refresh_from_db()
     assert first.status == "met"
     nxt = incident.deadlines.get(kind="follow_up", status="open")
@@ -254,8 +300,12 @@ def test_follow_ups_are_due_at_the_levels_cadence(level, hours, log_incident, ad
 
 def test_a_missed_follow_up_is_late_like_any_deadline(log_incident, advance):
     with at(FOUND):
-        incident = advance(log_incident(discovered_at=FOUND, metrics={"casualties": True}),
-                           "tracking", level=1, category="hype")
+        incident = advance(
+            log_incident(discovered_at=FOUND, metrics={"casualties": True}),
+            "tracking",
+            level=1,
+            category="hype",
+        )
     with at(FOUND + timedelta(hours=2)):
         sweep()
     follow_up = incident.deadlines.get(kind="follow_up")
@@ -268,11 +318,14 @@ def test_follow_ups_are_filed_only_while_tracked(log_incident, advance, office):
         follow_up_file(incident=incident, actor=office, what_changed="x")
 
 
-def test_the_review_is_prefilled_with_the_accountability_section(log_incident, advance,
-                                                                 office):
+def test_the_review_is_prefilled_with_the_accountability_section(log_incident, advance, office):
     with at(FOUND):
-        incident = advance(log_incident(discovered_at=FOUND, metrics={"casualties": True}),
-                           "assessed", level=1, category="hype")
+        incident = advance(
+            log_incident(discovered_at=FOUND, metrics={"casualties": True}),
+            "assessed",
+            level=1,
+            category="hype",
+        )
     with at(FOUND + timedelta(minutes=45)):
         sweep()
         incident = advance(incident, "reviewing")  # the report went in 15 minutes late
@@ -280,8 +333,9 @@ def test_the_review_is_prefilled_with_the_accountability_section(log_incident, a
     assert review.state == "draft" and review.author == office
     assert "报告领导小组" in review.summary or "Report to the leadership" in review.summary
     record = review_record(incident=incident)
-    late = next(r for r in record["accountability"] if r["obligation"].startswith(
-        ("Report", "报告")))
+    late = next(
+        r for r in record["accountability"] if r["obligation"].startswith(("Report", "报告"))
+    )
     assert (late["status"], late["unit"]) == ("late", "领导小组办公室")
 
 
@@ -298,8 +352,12 @@ def test_a_drill_review_needs_its_evaluation(log_incident, advance, office):
     review = Review.objects.get(incident=drill)
     with pytest.raises(InvalidInput):
         document_submit(doc=review, actor=office)
-    document_save_draft(model=Review, incident=drill, actor=office,
-                        fields={"drill_evaluation": "响应及时，口径审批需提速。"})
+    document_save_draft(
+        model=Review,
+        incident=drill,
+        actor=office,
+        fields={"drill_evaluation": "响应及时，口径审批需提速。"},
+    )
     document_submit(doc=Review.objects.get(incident=drill), actor=office)
     assert Incident.objects.get(pk=drill.pk).state == "reviewing"
 
@@ -308,27 +366,37 @@ def test_a_new_version_starts_from_the_latest_so_only_changes_are_sent(
     log_incident, advance, office, health_unit
 ):
     incident = advance(log_incident(), "reported")
-    first = document_save_draft(model=ResponsePlan, incident=incident, actor=office,
-                                fields={"facts": "经核实属实。", "measures_online": "网上回应",
-                                        "units": [health_unit]})
+    first = document_save_draft(
+        model=ResponsePlan,
+        incident=incident,
+        actor=office,
+        fields={"facts": "经核实属实。", "measures_online": "网上回应", "units": [health_unit]},
+    )
     document_submit(doc=first, actor=office)
-    second = document_save_draft(model=ResponsePlan, incident=incident, actor=office,
-                                 fields={"measures_offline": "现场核查"})
+    second = document_save_draft(
+        model=ResponsePlan, incident=incident, actor=office, fields={"measures_offline": "现场核查"}
+    )
     assert (second.version, second.facts, second.measures_online, second.measures_offline) == (
-        2, "经核实属实。", "网上回应", "现场核查")
+        2,
+        "经核实属实。",
+        "网上回应",
+        "现场核查",
+    )
     assert list(second.units.all()) == [health_unit]
 
 
-def test_naming_a_tracker_passes_the_follow_up_clock_to_them(log_incident, advance, office,
-                                                             duty, api_for):
+def test_naming_a_tracker_passes_the_follow_up_clock_to_them(
+    log_incident, advance, office, duty, api_for
+):
     from response.tracking import incident_name_tracker
 
     incident = advance(log_incident(), "tracking")
     assert Incident.objects.get(pk=incident.pk).tracker == office  # who started tracking
     with pytest.raises(PermissionDenied):
         incident_name_tracker(incident=incident, actor=duty, tracker=duty)
-    answer = api_for(office).post(f"/api/v1/incidents/{incident.pk}/tracker/",
-                                  {"tracker": duty.pk}, format="json")
+    answer = api_for(office).post(
+        f"/api/v1/incidents/{incident.pk}/tracker/", {"tracker": duty.pk}, format="json"
+    )
     assert answer.status_code == 200 and answer.json()["tracker"] == duty.pk
     assert incident.deadlines.get(kind="follow_up", status="open").assignee == duty
     assert incident.timeline.filter(action="tracker_named", actor=office).exists()
@@ -336,8 +404,7 @@ def test_naming_a_tracker_passes_the_follow_up_clock_to_them(log_incident, advan
     assert incident.deadlines.get(kind="follow_up", status="open").assignee == duty
 
 
-def test_the_tracker_is_named_on_the_response_page(client, log_incident, advance, office,
-                                                  duty):
+def test_the_tracker_is_named_on_the_response_page(client, log_incident, advance, office, duty):
     incident = advance(log_incident(), "tracking")
     client.force_login(office)
     answer = client.post(f"/incidents/{incident.pk}/response/tracker/", {"tracker": duty.pk})
@@ -355,11 +422,14 @@ def office_unit():
 
 
 def drafted(model, incident, author, **fields):
-    defaults = {ResponsePlan: {"facts": "经核实属实。"},
-                Statement: {"text": "关于网传情况的通报", "channels": ["weibo"]},
-                Review: {"lessons": "口径审批需提速。"}}[model]
-    return document_save_draft(model=model, incident=incident, actor=author,
-                               fields={**defaults, **fields})
+    defaults = {
+        ResponsePlan: {"facts": "经核实属实。"},
+        Statement: {"text": "关于网传情况的通报", "channels": ["weibo"]},
+        Review: {"lessons": "口径审批需提速。"},
+    }[model]
+    return document_save_draft(
+        model=model, incident=incident, actor=author, fields={**defaults, **fields}
+    )
 
 
 @pytest.mark.parametrize("model", [ResponsePlan, Statement, Review])
@@ -368,8 +438,12 @@ def test_whoever_edited_any_part_of_a_version_may_not_decide_on_it(
 ):
     deputy, leader = people["deputy"], people["leader"]
     RoleAssignment.objects.create(user=deputy, role="analyst")  # may draft too
-    incident = advance(log_incident(metrics={"casualties": True}),
-                       "reviewing" if model is Review else "reported", level=1, category="hype")
+    incident = advance(
+        log_incident(metrics={"casualties": True}),
+        "reviewing" if model is Review else "reported",
+        level=1,
+        category="hype",
+    )
     doc = drafted(model, incident, analyst)
     edited = drafted(model, incident, deputy, **{KIND_FIELD[model]: "副组长改写的内容"})
     assert edited.pk == doc.pk and edited.author != deputy  # edited in place, not authored
@@ -417,8 +491,9 @@ def test_an_edit_after_submission_starts_a_new_version_keeping_every_contributor
     assert set(second.contributors.values_list("username", flat=True)) == {"analyst", "office"}
     with pytest.raises(StaleVersion):
         document_decide(doc=first, actor=people["head"], verdict="approve")
-    assert incident.timeline.filter(action="response_plan_drafted", actor=office,
-                                    data__version=2).exists()
+    assert incident.timeline.filter(
+        action="response_plan_drafted", actor=office, data__version=2
+    ).exists()
 
 
 def test_a_submission_nobody_may_approve_is_refused_naming_the_missing_approver(
@@ -427,9 +502,12 @@ def test_a_submission_nobody_may_approve_is_refused_naming_the_missing_approver(
     from organisation.models import Unit
 
     education = Unit.objects.get(name="教育局")  # no head
-    incident = advance(log_incident(unit=education,
-                                    metrics={"reads": 300, "negative_share": "0.5"}),
-                       "reported", level=3, category="hype")
+    incident = advance(
+        log_incident(unit=education, metrics={"reads": 300, "negative_share": "0.5"}),
+        "reported",
+        level=3,
+        category="hype",
+    )
     assert incident.level == 3 and approvers(incident=incident) == []
     plan = plan_for(incident, office)
     with pytest.raises(TransitionNotAllowed) as refused:
@@ -449,8 +527,9 @@ def test_too_few_approvers_besides_the_contributors_is_refused_at_submission(
 ):
     deputy = people["deputy"]
     RoleAssignment.objects.create(user=deputy, role="analyst")
-    incident = advance(log_incident(metrics={"casualties": True}), "reported", level=1,
-                       category="hype")
+    incident = advance(
+        log_incident(metrics={"casualties": True}), "reported", level=1, category="hype"
+    )
     incident.plan_version.approval_rules.filter(level=1).update(required=2)
     plan_for(incident, analyst)
     plan = plan_for(incident, deputy, measures_offline="现场核查")
@@ -458,15 +537,18 @@ def test_too_few_approvers_besides_the_contributors_is_refused_at_submission(
         document_submit(doc=plan, actor=analyst)
 
 
-def test_approvers_who_contributed_are_neither_asked_nor_reminded(log_incident, advance,
-                                                                 analyst, people):
+def test_approvers_who_contributed_are_neither_asked_nor_reminded(
+    log_incident, advance, analyst, people
+):
     deputy = people["deputy"]
     RoleAssignment.objects.create(user=deputy, role="analyst")
-    incident = advance(log_incident(metrics={"casualties": True}), "reported", level=1,
-                       category="hype")
+    incident = advance(
+        log_incident(metrics={"casualties": True}), "reported", level=1, category="hype"
+    )
     plan_for(incident, analyst)
-    plan = document_submit(doc=plan_for(incident, deputy, measures_offline="现场核查"),
-                           actor=analyst)
+    plan = document_submit(
+        doc=plan_for(incident, deputy, measures_offline="现场核查"), actor=analyst
+    )
     asked = Notification.objects.filter(kind="approval_requested", channel="in_app")
     assert list(asked.values_list("recipient__username", flat=True)) == ["leader"]
     assert plan.approval_deadline.remind_user_ids == [people["leader"].pk]
@@ -476,30 +558,42 @@ def test_approvers_who_contributed_are_neither_asked_nor_reminded(log_incident, 
 
 
 def approved_statement_at(incident, author, approver, moment):
-    statement = document_save_draft(model=Statement, incident=incident, actor=author,
-                                    fields={"text": "关于网传情况的通报", "channels": ["weibo"]})
+    statement = document_save_draft(
+        model=Statement,
+        incident=incident,
+        actor=author,
+        fields={"text": "关于网传情况的通报", "channels": ["weibo"]},
+    )
     with at(moment - timedelta(minutes=10)):
         document_submit(doc=statement, actor=author)
     with at(moment):
         return document_decide(doc=statement, actor=approver, verdict="approve")
 
 
-@pytest.mark.parametrize("published", [
-    datetime(2000, 1, 1, tzinfo=SHANGHAI),  # row 4
-    datetime(1, 1, 1, tzinfo=SHANGHAI),
-    FOUND + timedelta(minutes=39, seconds=59),  # before the approval's minute
-    FOUND + timedelta(hours=1, seconds=1),  # after now
-])
+@pytest.mark.parametrize(
+    "published",
+    [
+        datetime(2000, 1, 1, tzinfo=SHANGHAI),  # row 4
+        datetime(1, 1, 1, tzinfo=SHANGHAI),
+        FOUND + timedelta(minutes=39, seconds=59),  # before the approval's minute
+        FOUND + timedelta(hours=1, seconds=1),  # after now
+    ],
+)
 def test_a_publication_outside_approval_and_now_is_refused_and_meets_nothing(
     published, log_incident, advance, office, leader, spokesperson
 ):
     with at(FOUND):
-        incident = advance(log_incident(discovered_at=FOUND, metrics={"mainstream_media": True}),
-                           "reported", level=2, category="hype")
+        incident = advance(
+            log_incident(discovered_at=FOUND, metrics={"mainstream_media": True}),
+            "reported",
+            level=2,
+            category="hype",
+        )
     statement = approved_statement_at(incident, office, leader, FOUND + timedelta(minutes=40))
     with at(FOUND + timedelta(hours=1)), pytest.raises(InvalidInput) as refused:
-        statement_publish(statement=statement, actor=spokesperson, channel="weibo",
-                          published_at=published)
+        statement_publish(
+            statement=statement, actor=spokesperson, channel="weibo", published_at=published
+        )
     assert set(refused.value.field_errors) == {"published_at"}
     assert not statement.publications.exists()
     assert incident.deadlines.get(kind="first_response").status == "open"
@@ -509,16 +603,28 @@ def test_a_publication_between_approval_and_now_meets_the_deadlines_at_its_time(
     log_incident, advance, office, leader, spokesperson
 ):
     with at(FOUND):
-        incident = advance(log_incident(discovered_at=FOUND, metrics={"mainstream_media": True}),
-                           "reported", level=2, category="hype")
+        incident = advance(
+            log_incident(discovered_at=FOUND, metrics={"mainstream_media": True}),
+            "reported",
+            level=2,
+            category="hype",
+        )
     approval = FOUND + timedelta(minutes=40, seconds=30)
     statement = approved_statement_at(incident, office, leader, approval)
     with at(FOUND + timedelta(hours=1)):
         # A form gives minutes: 09:40 in the approval's minute stands for the approval.
-        first = statement_publish(statement=statement, actor=spokesperson, channel="weibo",
-                                  published_at=FOUND + timedelta(minutes=40))
-        now = statement_publish(statement=statement, actor=spokesperson, channel="website",
-                                published_at=FOUND + timedelta(hours=1))
+        first = statement_publish(
+            statement=statement,
+            actor=spokesperson,
+            channel="weibo",
+            published_at=FOUND + timedelta(minutes=40),
+        )
+        now = statement_publish(
+            statement=statement,
+            actor=spokesperson,
+            channel="website",
+            published_at=FOUND + timedelta(hours=1),
+        )
     assert (first.published_at, now.published_at) == (approval, FOUND + timedelta(hours=1))
     assert incident.deadlines.get(kind="first_response").met_at == approval
     entry = incident.timeline.filter(action="statement_published").first()
@@ -528,30 +634,45 @@ def test_a_publication_between_approval_and_now_meets_the_deadlines_at_its_time(
 
 def test_a_follow_up_time_lies_between_what_it_follows_and_now(log_incident, advance, office):
     with at(FOUND):
-        incident = advance(log_incident(discovered_at=FOUND, metrics={"casualties": True}),
-                           "tracking", level=1, category="hype")  # a report due every 2 h
+        incident = advance(
+            log_incident(discovered_at=FOUND, metrics={"casualties": True}),
+            "tracking",
+            level=1,
+            category="hype",
+        )  # a report due every 2 h
     with at(FOUND + timedelta(hours=1)):
-        for wrong in (datetime(2000, 1, 1, tzinfo=SHANGHAI), FOUND - timedelta(minutes=1),
-                      FOUND + timedelta(hours=1, seconds=1)):
+        for wrong in (
+            datetime(2000, 1, 1, tzinfo=SHANGHAI),
+            FOUND - timedelta(minutes=1),
+            FOUND + timedelta(hours=1, seconds=1),
+        ):
             with pytest.raises(InvalidInput) as refused:
-                follow_up_file(incident=incident, actor=office, what_changed="热度下降",
-                               at=wrong)
+                follow_up_file(incident=incident, actor=office, what_changed="热度下降", at=wrong)
             assert set(refused.value.field_errors) == {"at"}
         assert incident.deadlines.get(kind="follow_up", status="open").due_at == (
-            FOUND + timedelta(hours=2))
+            FOUND + timedelta(hours=2)
+        )
         reported = FOUND + timedelta(minutes=30)  # by phone; recorded half an hour later
-        filed = follow_up_file(incident=incident, actor=office, what_changed="热度下降",
-                               at=reported)
+        filed = follow_up_file(
+            incident=incident, actor=office, what_changed="热度下降", at=reported
+        )
         assert filed.at == reported
         with pytest.raises(InvalidInput):  # not before the report it follows
-            follow_up_file(incident=incident, actor=office, what_changed="再报",
-                           at=reported - timedelta(minutes=1))
+            follow_up_file(
+                incident=incident,
+                actor=office,
+                what_changed="再报",
+                at=reported - timedelta(minutes=1),
+            )
     assert incident.deadlines.filter(kind="follow_up", status="met", met_at=reported).exists()
     assert incident.deadlines.get(kind="follow_up", status="open").due_at == (
-        reported + timedelta(hours=2))
+        reported + timedelta(hours=2)
+    )
     entry = incident.timeline.get(action="follow_up_filed")
     assert (entry.at, datetime.fromisoformat(entry.data["at"])) == (
-        FOUND + timedelta(hours=1), reported)
+        FOUND + timedelta(hours=1),
+        reported,
+    )
 
 
 def test_a_task_outcome_time_lies_between_the_tasks_creation_and_now(
@@ -560,18 +681,26 @@ def test_a_task_outcome_time_lies_between_the_tasks_creation_and_now(
     with at(FOUND):
         incident = advance(log_incident(discovered_at=FOUND), "reported")
     with at(FOUND + timedelta(minutes=10)):
-        task = task_assign(incident=incident, actor=office, title="核实收费情况",
-                           unit=health_unit, due_at=FOUND + timedelta(hours=2))
+        task = task_assign(
+            incident=incident,
+            actor=office,
+            title="核实收费情况",
+            unit=health_unit,
+            due_at=FOUND + timedelta(hours=2),
+        )
     with at(FOUND + timedelta(hours=3)):
-        for wrong in (datetime(2000, 1, 1, tzinfo=SHANGHAI), FOUND + timedelta(minutes=9),
-                      FOUND + timedelta(hours=3, seconds=1)):
+        for wrong in (
+            datetime(2000, 1, 1, tzinfo=SHANGHAI),
+            FOUND + timedelta(minutes=9),
+            FOUND + timedelta(hours=3, seconds=1),
+        ):
             with pytest.raises(InvalidInput) as refused:
-                task_record(task=task, actor=liaison, text="已退费", done=True,
-                            completed_at=wrong)
+                task_record(task=task, actor=liaison, text="已退费", done=True, completed_at=wrong)
             assert set(refused.value.field_errors) == {"completed_at"}
         with pytest.raises(InvalidInput):  # progress carries no completion time
-            task_record(task=task, actor=liaison, text="进行中",
-                        completed_at=FOUND + timedelta(hours=1))
+            task_record(
+                task=task, actor=liaison, text="进行中", completed_at=FOUND + timedelta(hours=1)
+            )
         assert Task.objects.get(pk=task.pk).state == "open"
         done = FOUND + timedelta(hours=1, minutes=30)
         task_record(task=task, actor=liaison, text="已退费", done=True, completed_at=done)
@@ -579,4 +708,7 @@ def test_a_task_outcome_time_lies_between_the_tasks_creation_and_now(
     assert (task.state, task.completed_at, task.deadline.met_at) == ("done", done, done)
     entry = incident.timeline.get(action="task_done")
     assert (entry.actor, entry.at, datetime.fromisoformat(entry.data["completed_at"])) == (
-        liaison, FOUND + timedelta(hours=3), done)
+        liaison,
+        FOUND + timedelta(hours=3),
+        done,
+    )

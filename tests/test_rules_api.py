@@ -23,8 +23,13 @@ _numbers = iter(range(1, 1_000_000))
 
 def a_post(text: str, *, published_at=None, **overrides: Any) -> dict[str, Any]:
     published_at = published_at or timezone.now() - timedelta(hours=1)
-    post = {"platform": "weibo", "url": f"https://weibo.com/u/1/{next(_numbers)}",
-            "author": "网友甲", "text": text, "published_at": published_at.isoformat()}
+    post = {
+        "platform": "weibo",
+        "url": f"https://weibo.com/u/1/{next(_numbers)}",
+        "author": "网友甲",
+        "text": text,
+        "published_at": published_at.isoformat(),
+    }
     post.update(overrides)
     return post
 
@@ -45,8 +50,12 @@ def analyst_api(api_for, analyst):
 
 @pytest.fixture
 def fees_rule(analyst_api, health_unit) -> dict[str, Any]:
-    answer = create(analyst_api, name="医院收费", expression="(医院 OR 卫健委) AND 收费 NOT 招聘",
-                    unit=health_unit.pk)
+    answer = create(
+        analyst_api,
+        name="医院收费",
+        expression="(医院 OR 卫健委) AND 收费 NOT 招聘",
+        unit=health_unit.pk,
+    )
     assert answer.status_code == 201, answer.content
     return answer.json()
 
@@ -72,8 +81,7 @@ def test_an_unclosed_parenthesis_is_a_400_with_its_position(analyst_api, health_
     assert not WatchRule.objects.exists()
 
 
-def test_an_operator_without_a_term_after_it_is_a_400_at_the_operator(analyst_api,
-                                                                        health_unit):
+def test_an_operator_without_a_term_after_it_is_a_400_at_the_operator(analyst_api, health_unit):
     answer = create(analyst_api, name="坏规则", expression="(医院 OR", unit=health_unit.pk)
 
     assert answer.status_code == 400
@@ -98,14 +106,17 @@ def test_rules_are_listed_by_unit_and_activity(analyst_api, fees_rule, health_un
 
 def test_trying_an_expression_answers_the_matching_recent_posts_only(analyst_api):
     now = timezone.now()
-    ingest(a_post("市一医院乱收费", published_at=now - timedelta(hours=2)),
-           a_post("医院招聘护士，收费标准另议", published_at=now - timedelta(hours=1)),
-           a_post("卫健委回应收费问题", published_at=now - timedelta(days=2)),
-           a_post("医院收费旧闻", published_at=now - timedelta(days=3, minutes=1)),
-           a_post("今天天气不错", published_at=now - timedelta(minutes=5)))
+    ingest(
+        a_post("市一医院乱收费", published_at=now - timedelta(hours=2)),
+        a_post("医院招聘护士，收费标准另议", published_at=now - timedelta(hours=1)),
+        a_post("卫健委回应收费问题", published_at=now - timedelta(days=2)),
+        a_post("医院收费旧闻", published_at=now - timedelta(days=3, minutes=1)),
+        a_post("今天天气不错", published_at=now - timedelta(minutes=5)),
+    )
 
-    answer = analyst_api.post(TRY, {"expression": "(医院 OR 卫健委) AND 收费 NOT 招聘",
-                                    "days": 3}, format="json")
+    answer = analyst_api.post(
+        TRY, {"expression": "(医院 OR 卫健委) AND 收费 NOT 招聘", "days": 3}, format="json"
+    )
 
     assert answer.status_code == 200, answer.content
     body = answer.json()
@@ -121,8 +132,7 @@ def test_trying_a_bad_expression_is_a_400_with_its_position(analyst_api):
     assert answer.json()["position"] == 3
 
 
-def test_posts_stored_after_a_rule_exists_are_matched_and_listed_by_rule(
-        analyst_api, fees_rule):
+def test_posts_stored_after_a_rule_exists_are_matched_and_listed_by_rule(analyst_api, fees_rule):
     ingest(a_post("市一医院乱收费"), a_post("医院招聘护士收费"), a_post("今天天气不错"))
     matched = Post.objects.get(text="市一医院乱收费")
 
@@ -149,28 +159,28 @@ def test_an_inactive_rule_matches_nothing(analyst_api, fees_rule):
 def test_editing_a_rules_expression_rebuilds_the_rule_set(analyst_api, fees_rule):
     ingest(a_post("医院乱收费"))
     with time_machine.travel(timezone.now(), tick=False):
-        answer = analyst_api.patch(f"{RULES}{fees_rule['id']}/", {"expression": "投诉"},
-                                   format="json")
+        answer = analyst_api.patch(
+            f"{RULES}{fees_rule['id']}/", {"expression": "投诉"}, format="json"
+        )
         assert answer.status_code == 200, answer.content
         assert answer.json()["expression"] == "投诉"
         ingest(a_post("医院又乱收费"), a_post("患者投诉"))
 
-    texts = set(Post.objects.filter(matches__rule=fees_rule["id"]).values_list("text",
-                                                                            flat=True))
+    texts = set(Post.objects.filter(matches__rule=fees_rule["id"]).values_list("text", flat=True))
     assert texts == {"医院乱收费", "患者投诉"}
 
 
 def test_editing_with_a_bad_expression_is_a_400_and_changes_nothing(analyst_api, fees_rule):
-    answer = analyst_api.patch(f"{RULES}{fees_rule['id']}/", {"expression": "收费 AND"},
-                               format="json")
+    answer = analyst_api.patch(
+        f"{RULES}{fees_rule['id']}/", {"expression": "收费 AND"}, format="json"
+    )
 
     assert answer.status_code == 400 and answer.json()["position"] == 3
     assert WatchRule.objects.get(pk=fees_rule["id"]).expression.startswith("(医院")
 
 
 def test_a_spokesperson_may_not_edit_a_rule(api_for, spokesperson, fees_rule):
-    answer = api_for(spokesperson).patch(f"{RULES}{fees_rule['id']}/", {"name": "x"},
-                                         format="json")
+    answer = api_for(spokesperson).patch(f"{RULES}{fees_rule['id']}/", {"name": "x"}, format="json")
 
     assert answer.status_code == 403
 
@@ -180,22 +190,25 @@ def test_reading_a_rule(analyst_api, fees_rule):
     assert analyst_api.get(f"{RULES}999999/").status_code == 404
 
 
-@pytest.mark.parametrize(("path", "method", "body"), [
-    (RULES, "POST", {"name": "x", "expression": "医院", "unit": 999999}),
-    (RULES, "POST", {"name": "x", "expression": "(医院", "unit": None}),
-    (RULES, "POST", "not json"),
-    (TRY, "POST", {"expression": "医院 AND", "days": 0}),
-    (TRY, "POST", {"expression": "(医院"}),
-    ("{rule}", "PATCH", {"expression": ""}),
-    ("{rule}", "PATCH", {"expression": "医院 OR"}),
-])
-def test_every_400_of_the_rule_operations_is_the_documented_body(analyst_api, fees_rule,
-                                                                 path, method, body):
+@pytest.mark.parametrize(
+    ("path", "method", "body"),
+    [
+        (RULES, "POST", {"name": "x", "expression": "医院", "unit": 999999}),
+        (RULES, "POST", {"name": "x", "expression": "(医院", "unit": None}),
+        (RULES, "POST", "not json"),
+        (TRY, "POST", {"expression": "医院 AND", "days": 0}),
+        (TRY, "POST", {"expression": "(医院"}),
+        ("{rule}", "PATCH", {"expression": ""}),
+        ("{rule}", "PATCH", {"expression": "医院 OR"}),
+    ],
+)
+def test_every_400_of_the_rule_operations_is_the_documented_body(
+    analyst_api, fees_rule, path, method, body
+):
     url = f"{RULES}{fees_rule['id']}/" if path == "{rule}" else path
     if isinstance(body, str):
         answer = analyst_api.generic(method, url, body, content_type="application/json")
     else:
-        answer = analyst_api.generic(method, url, json.dumps(body),
-                                     content_type="application/json")
+        answer = analyst_api.generic(method, url, json.dumps(body), content_type="application/json")
     assert answer.status_code == 400, answer.content
     assert_documented(answer, "/api/v1/rules/{id}/" if path == "{rule}" else path, method)

@@ -57,8 +57,13 @@ _counter = iter(range(1, 1_000_000))
 
 def a_post(text: str, **fields: Any) -> dict[str, Any]:
     number = next(_counter)
-    post = {"platform": "weibo", "url": f"https://weibo.com/s/{number}", "text": text,
-            "published_at": (NOW - timedelta(minutes=30)).isoformat(), "reads": 10}
+    post = {
+        "platform": "weibo",
+        "url": f"https://weibo.com/s/{number}",
+        "text": text,
+        "published_at": (NOW - timedelta(minutes=30)).isoformat(),
+        "reads": 10,
+    }
     post.update(fields)
     return post
 
@@ -115,8 +120,9 @@ def test_chinese_terms_match_as_substrings_and_the_category_with_most_terms_wins
 
 
 def test_a_tie_goes_to_the_more_severe_handling():
-    lists = SensitiveSet([("constructive", "建议"), ("inquiry", "投诉"), ("hype", "炒作"),
-                          ("fabrication", "造谣")])
+    lists = SensitiveSet(
+        [("constructive", "建议"), ("inquiry", "投诉"), ("hype", "炒作"), ("fabrication", "造谣")]
+    )
 
     assert lists.scan("投诉之外还有建议").category == "inquiry"
     assert lists.scan("建议别炒作").category == "hype"
@@ -146,8 +152,9 @@ def test_comments_blank_lines_duplicates_and_whole_token_terms():
 
 
 def test_a_term_of_two_lists_counts_for_both_and_a_post_keeps_at_most_twenty_terms():
-    shared = SensitiveSet([("hype", "恶意转发"), ("fabrication", "恶意转发\n造谣"),
-                           ("inquiry", "投诉\n举报")])
+    shared = SensitiveSet(
+        [("hype", "恶意转发"), ("fabrication", "恶意转发\n造谣"), ("inquiry", "投诉\n举报")]
+    )
     assert shared.scan("恶意转发").category == "fabrication"  # one each: the more severe
     assert shared.scan("恶意转发，还投诉和举报").category == "inquiry"
     many = SensitiveSet([("constructive", "\n".join(f"建议{n:02d}" for n in range(30)))])
@@ -195,8 +202,7 @@ def test_the_stream_filters_by_sensitive_category(db, api_for, spokesperson):
     (only,) = answer.json()["results"]
     assert (only["text"], only["sensitive_category"]) == (RUMOUR, "fabrication")
     assert only["sensitive_terms"] == ["造谣", "恶意中伤", "假新闻"]
-    plain = next(item for item in client.get(POSTS).json()["results"]
-                 if item["text"] == PLAIN)
+    plain = next(item for item in client.get(POSTS).json()["results"] if item["text"] == PLAIN)
     assert (plain["sensitive_terms"], plain["sensitive_category"]) == ([], None)
     assert client.get(POSTS, {"sensitive_category": "gossip"}).status_code == 400
 
@@ -205,9 +211,15 @@ def test_the_stream_filters_by_sensitive_category(db, api_for, spokesperson):
 
 
 def test_an_analyst_adds_a_list_and_it_is_used_at_once(analyst_api, analyst):
-    answer = analyst_api.post(LISTS, {"category": "fabrication", "name": "医院谣言",
-                                      "terms": "# 本院特有说法\n黑心医院\n\n草菅人命\n"},
-                              format="json")
+    answer = analyst_api.post(
+        LISTS,
+        {
+            "category": "fabrication",
+            "name": "医院谣言",
+            "terms": "# 本院特有说法\n黑心医院\n\n草菅人命\n",
+        },
+        format="json",
+    )
 
     assert answer.status_code == 201, answer.content
     body = answer.json()
@@ -222,13 +234,16 @@ def test_editing_a_list_rebuilds_the_scan_and_an_inactive_list_finds_nothing(ana
     inquiry = starter("inquiry")
     assert sensitive_scan("医院乱收费").terms == ()
 
-    answer = analyst_api.patch(f"{LISTS}{inquiry.pk}/",
-                               {"terms": inquiry.terms + "\n乱收费"}, format="json")
+    answer = analyst_api.patch(
+        f"{LISTS}{inquiry.pk}/", {"terms": inquiry.terms + "\n乱收费"}, format="json"
+    )
 
     assert answer.status_code == 200, answer.content
     assert sensitive_scan("医院乱收费").terms == ("乱收费",)
-    assert analyst_api.patch(f"{LISTS}{inquiry.pk}/", {"active": False},
-                             format="json").status_code == 200
+    assert (
+        analyst_api.patch(f"{LISTS}{inquiry.pk}/", {"active": False}, format="json").status_code
+        == 200
+    )
     (post,) = feed(a_post("医院乱收费，患者投诉"))
     assert (post.sensitive_terms, post.sensitive_category) == ([], "")
     listed = analyst_api.get(LISTS, {"active": "false"}).json()["results"]
@@ -241,21 +256,28 @@ def test_a_list_written_by_another_process_is_seen_by_its_fingerprint(db):
     # As another process writes it (the service counts the revision up): this process's
     # compiled lists are not told, and the clock is behind the lists' last update.
     SensitiveTermList.objects.filter(pk=hype.pk).update(
-        terms=hype.terms + "\n乱收费", updated_at=NOW, revision=F("revision") + 1)
+        terms=hype.terms + "\n乱收费", updated_at=NOW, revision=F("revision") + 1
+    )
 
     assert sensitive_scan("医院乱收费").category == "hype"
 
 
-@pytest.mark.parametrize(("terms", "message"), [
-    ("", "Give at least one term, one per line."),
-    ("# 只有注释\n\n   \n", "Give at least one term, one per line."),
-    ("\n谣言\n" + "长" * 51, "Line 3: “长长长长长长长长长长…” is longer than 50 characters."),
-    ("\n".join(f"词{n}" for n in range(MAX_TERMS_PER_LIST + 1)),
-     f"At most {MAX_TERMS_PER_LIST} terms per list; this one has {MAX_TERMS_PER_LIST + 1}."),
-])
+@pytest.mark.parametrize(
+    ("terms", "message"),
+    [
+        ("", "Give at least one term, one per line."),
+        ("# 只有注释\n\n   \n", "Give at least one term, one per line."),
+        ("\n谣言\n" + "长" * 51, "Line 3: “长长长长长长长长长长…” is longer than 50 characters."),
+        (
+            "\n".join(f"词{n}" for n in range(MAX_TERMS_PER_LIST + 1)),
+            f"At most {MAX_TERMS_PER_LIST} terms per list; this one has {MAX_TERMS_PER_LIST + 1}.",
+        ),
+    ],
+)
 def test_a_bad_list_is_a_400_with_a_message_on_terms(analyst_api, terms, message):
-    answer = analyst_api.post(LISTS, {"category": "hype", "name": "坏词表", "terms": terms},
-                              format="json")
+    answer = analyst_api.post(
+        LISTS, {"category": "hype", "name": "坏词表", "terms": terms}, format="json"
+    )
 
     assert answer.status_code == 400
     assert answer.json()["terms"] == [message]
@@ -265,8 +287,9 @@ def test_a_bad_list_is_a_400_with_a_message_on_terms(analyst_api, terms, message
 def test_a_bad_change_is_a_400_and_changes_nothing(analyst_api):
     hype = starter("hype")
 
-    answer = analyst_api.patch(f"{LISTS}{hype.pk}/", {"terms": "x" * 60, "category": "gossip"},
-                               format="json")
+    answer = analyst_api.patch(
+        f"{LISTS}{hype.pk}/", {"terms": "x" * 60, "category": "gossip"}, format="json"
+    )
 
     assert answer.status_code == 400 and "category" in answer.json()
     answer = analyst_api.patch(f"{LISTS}{hype.pk}/", {"terms": "x" * 60}, format="json")
@@ -276,15 +299,19 @@ def test_a_bad_change_is_a_400_and_changes_nothing(analyst_api):
 
 @pytest.mark.parametrize("persona", ["spokesperson", "duty"])
 def test_roles_that_do_not_write_watch_rules_may_read_but_not_write_the_lists(
-        api_for, people, persona):
+    api_for, people, persona
+):
     client = english(api_for(people[persona]))
     hype = starter("hype")
 
     assert client.get(LISTS).status_code == 200
-    assert client.post(LISTS, {"category": "hype", "name": "x", "terms": "炒作"},
-                       format="json").status_code == 403
-    assert client.patch(f"{LISTS}{hype.pk}/", {"active": False},
-                        format="json").status_code == 403
+    assert (
+        client.post(
+            LISTS, {"category": "hype", "name": "x", "terms": "炒作"}, format="json"
+        ).status_code
+        == 403
+    )
+    assert client.patch(f"{LISTS}{hype.pk}/", {"active": False}, format="json").status_code == 403
     assert SensitiveTermList.objects.get(pk=hype.pk).active
 
 
@@ -292,30 +319,37 @@ def test_the_admin_writes_lists_through_the_service(client, people):
     admin = people["admin"]
     client.force_login(admin)
 
-    bad = client.post(reverse("admin:monitoring_sensitivetermlist_add"),
-                      {"category": "hype", "name": "坏词表", "terms": "# 空\n", "active": "on"})
-    good = client.post(reverse("admin:monitoring_sensitivetermlist_add"),
-                       {"category": "hype", "name": "刷单", "terms": "刷单炒信\n",
-                        "active": "on"})
+    bad = client.post(
+        reverse("admin:monitoring_sensitivetermlist_add"),
+        {"category": "hype", "name": "坏词表", "terms": "# 空\n", "active": "on"},
+    )
+    good = client.post(
+        reverse("admin:monitoring_sensitivetermlist_add"),
+        {"category": "hype", "name": "刷单", "terms": "刷单炒信\n", "active": "on"},
+    )
 
     assert bad.status_code == 200 and "terms" in bad.context["adminform"].form.errors
     assert good.status_code == 302
     created = SensitiveTermList.objects.get(name="刷单")
     assert created.created_by == admin
     assert sensitive_scan("有人刷单炒信").terms == ("刷单炒信",)
-    assert client.get(reverse("admin:monitoring_sensitivetermlist_changelist")) \
-        .status_code == 200
-    changed = client.post(reverse("admin:monitoring_sensitivetermlist_change",
-                                  args=[created.pk]),
-                          {"category": "hype", "name": "刷单", "terms": "刷单炒信\n",
-                           "active": ""})
+    assert client.get(reverse("admin:monitoring_sensitivetermlist_changelist")).status_code == 200
+    changed = client.post(
+        reverse("admin:monitoring_sensitivetermlist_change", args=[created.pk]),
+        {"category": "hype", "name": "刷单", "terms": "刷单炒信\n", "active": ""},
+    )
     assert changed.status_code == 302 and not SensitiveTermList.objects.get(pk=created.pk).active
     assert sensitive_scan("有人刷单炒信").terms == ()
     # Its own transaction left out, the form is still protected against forgery.
     guarded = Client(enforce_csrf_checks=True)
     guarded.force_login(admin)
-    assert guarded.post(reverse("admin:monitoring_sensitivetermlist_add"),
-                        {"category": "hype", "name": "x", "terms": "x"}).status_code == 403
+    assert (
+        guarded.post(
+            reverse("admin:monitoring_sensitivetermlist_add"),
+            {"category": "hype", "name": "x", "terms": "x"},
+        ).status_code
+        == 403
+    )
 
 
 # --- Topics and proposals -----------------------------------------------------------------
@@ -325,11 +359,15 @@ STORY = "市第一医院被曝重复收费，患者家属晒出缴费单据，�
 
 
 def test_topic_figures_count_categories_and_the_proposal_names_the_leading_one(
-        analyst, health_unit, api_for):
+    analyst, health_unit, api_for
+):
     rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费", unit=health_unit)
-    feed(a_post(STORY + "。有人说这是造谣，是假新闻。", reads=30),
-         a_post(STORY + "。别信谣言，纯属捏造！", reads=20),
-         a_post(STORY + "。患者投诉无门。", reads=10), a_post(STORY + "。", reads=5))
+    feed(
+        a_post(STORY + "。有人说这是造谣，是假新闻。", reads=30),
+        a_post(STORY + "。别信谣言，纯属捏造！", reads=20),
+        a_post(STORY + "。患者投诉无门。", reads=10),
+        a_post(STORY + "。", reads=5),
+    )
 
     with translation.override("en"):
         topics_refresh()
@@ -337,14 +375,16 @@ def test_topic_figures_count_categories_and_the_proposal_names_the_leading_one(
     topic = Topic.objects.get()
     assert topic.categories == {"fabrication": 2, "inquiry": 1}
     proposal = Proposal.objects.get()
-    assert proposal.reasons[-1] == ("sensitive terms: Fabrication, distortion, defamation "
-                                    "or incitement (2 posts)")
+    assert proposal.reasons[-1] == (
+        "sensitive terms: Fabrication, distortion, defamation or incitement (2 posts)"
+    )
     answer = api_for(analyst).get(f"/api/v1/topics/{topic.pk}/")
     assert answer.json()["categories"] == {"fabrication": 2, "inquiry": 1}
 
 
 def test_a_topic_without_sensitive_terms_is_proposed_with_the_plans_reasons_only(
-        analyst, health_unit):
+    analyst, health_unit
+):
     rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费", unit=health_unit)
     feed(a_post(PLAIN, reads=60))
 
@@ -363,7 +403,8 @@ def test_creating_a_list_checks_the_role_in_the_service(spokesperson):
 
 
 def test_a_new_or_changed_list_is_applied_to_recent_stored_posts_in_the_background(
-        analyst, health_unit):
+    analyst, health_unit
+):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -377,19 +418,28 @@ def test_a_new_or_changed_list_is_applied_to_recent_stored_posts_in_the_backgrou
     sensitive_backfill()  # the starter lists: nothing stored yet
     rule_create(actor=analyst, name="医院", expression="医院", unit=health_unit)
     now = timezone.now()
-    posts_ingest(items=[
-        {"platform": "weibo", "url": "https://weibo.com/p/recent",
-         "text": "医院门口有人散布流言蜚语", "published_at": (now - timedelta(days=1)).isoformat()},
-        {"platform": "weibo", "url": "https://weibo.com/p/old",
-         "text": "医院门口有人散布流言蜚语。",
-         "published_at": (now - timedelta(days=30)).isoformat()},
-    ], source="test")
+    posts_ingest(
+        items=[
+            {
+                "platform": "weibo",
+                "url": "https://weibo.com/p/recent",
+                "text": "医院门口有人散布流言蜚语",
+                "published_at": (now - timedelta(days=1)).isoformat(),
+            },
+            {
+                "platform": "weibo",
+                "url": "https://weibo.com/p/old",
+                "text": "医院门口有人散布流言蜚语。",
+                "published_at": (now - timedelta(days=30)).isoformat(),
+            },
+        ],
+        source="test",
+    )
     rules_backfill()
     topics_refresh()
     assert Post.objects.get(url__endswith="recent").sensitive_terms == []
 
-    made = term_list_create(actor=analyst, category="fabrication", name="流言",
-                            terms="流言蜚语")
+    made = term_list_create(actor=analyst, category="fabrication", name="流言", terms="流言蜚语")
     assert sensitive_backfill() == 1
     recent = Post.objects.get(url__endswith="recent")
     assert (recent.sensitive_terms, recent.sensitive_category) == (["流言蜚语"], "fabrication")

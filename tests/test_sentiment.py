@@ -12,8 +12,11 @@ from monitoring.models import Sentiment
 from monitoring.segmentation import Segmentation
 from monitoring.sentiment import LexiconScorer, SentimentScore, scorer
 
-NEGATIVE, NEUTRAL, POSITIVE = (Sentiment.NEGATIVE.value, Sentiment.NEUTRAL.value,
-                               Sentiment.POSITIVE.value)
+NEGATIVE, NEUTRAL, POSITIVE = (
+    Sentiment.NEGATIVE.value,
+    Sentiment.NEUTRAL.value,
+    Sentiment.POSITIVE.value,
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,31 +31,40 @@ def value(lexicon: LexiconScorer, text: str) -> float:
 # ------------------------------------------------------------------------ what posts get
 
 
-@pytest.mark.parametrize("text", [
-    "医院乱收费，患者投诉无门，太气愤了",
-    "物业不作为，小区垃圾堆成山，投诉多次没人管",
-    "外卖吃出异物，商家态度恶劣，拒绝退款",
-    "办事窗口推诿扯皮，跑了五趟还没办成，太让人寒心了！",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "医院乱收费，患者投诉无门，太气愤了",
+        "物业不作为，小区垃圾堆成山，投诉多次没人管",
+        "外卖吃出异物，商家态度恶劣，拒绝退款",
+        "办事窗口推诿扯皮，跑了五趟还没办成，太让人寒心了！",
+    ],
+)
 def test_complaints_are_negative(lexicon, text):
     assert lexicon.score(text).label == NEGATIVE
 
 
-@pytest.mark.parametrize("text", [
-    "社区工作人员热情周到，给他们点赞",
-    "感谢消防员及时救援，太感动了！",
-    "这家店的服务真不错，下次还来",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "社区工作人员热情周到，给他们点赞",
+        "感谢消防员及时救援，太感动了！",
+        "这家店的服务真不错，下次还来",
+    ],
+)
 def test_praise_is_positive(lexicon, text):
     assert lexicon.score(text).label == POSITIVE
 
 
-@pytest.mark.parametrize("text", [
-    "市政府发布通知：明天起地铁延长运营时间。",
-    "关于2024年春节放假安排的通知",
-    "记者从市教育局获悉，今年中考将于6月20日举行。",
-    "区卫健委召开疫情防控工作会议，部署下一阶段工作。",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "市政府发布通知：明天起地铁延长运营时间。",
+        "关于2024年春节放假安排的通知",
+        "记者从市教育局获悉，今年中考将于6月20日举行。",
+        "区卫健委召开疫情防控工作会议，部署下一阶段工作。",
+    ],
+)
 def test_notices_are_neutral(lexicon, text):
     assert lexicon.score(text).label == NEUTRAL
 
@@ -79,8 +91,7 @@ def test_degree_adverbs_strengthen_and_weaken(lexicon):
 
 
 def test_the_clause_after_but_weighs_more(lexicon):
-    assert (value(lexicon, "房间很干净，但是服务太差")
-            < value(lexicon, "服务太差，但是房间很干净"))
+    assert value(lexicon, "房间很干净，但是服务太差") < value(lexicon, "服务太差，但是房间很干净")
 
 
 def test_an_exclamation_strengthens(lexicon):
@@ -95,12 +106,15 @@ def test_a_negation_with_nothing_after_it_weighs_against_the_post(lexicon):
 # ------------------------------------------------------------------------ the interface
 
 
-@pytest.mark.parametrize("text", [
-    "医院乱收费，患者投诉无门，太气愤了",
-    "社区工作人员热情周到，给他们点赞",
-    "市政府发布通知：明天起地铁延长运营时间。",
-    "不是很好",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "医院乱收费，患者投诉无门，太气愤了",
+        "社区工作人员热情周到，给他们点赞",
+        "市政府发布通知：明天起地铁延长运营时间。",
+        "不是很好",
+    ],
+)
 def test_tokens_passed_in_give_the_same_score(lexicon, text):
     assert lexicon.score(text, jieba.lcut(text)) == lexicon.score(text)
 
@@ -116,8 +130,27 @@ def test_tokens_passed_in_are_not_segmented_again(lexicon, monkeypatch):
     assert lexicon.score(text, tokens).label == NEGATIVE
 
 
-WORDS = ["好", "差", "满意", "失望", "垃圾", "点赞", "不", "没有", "很", "非常", "稍微",
-         "但是", "，", "。", "！", "医院", "通知", "不满意", "很差"]
+WORDS = [
+    "好",
+    "差",
+    "满意",
+    "失望",
+    "垃圾",
+    "点赞",
+    "不",
+    "没有",
+    "很",
+    "非常",
+    "稍微",
+    "但是",
+    "，",
+    "。",
+    "！",
+    "医院",
+    "通知",
+    "不满意",
+    "很差",
+]
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
@@ -183,9 +216,39 @@ def test_scoring_a_segmentation_equals_scoring_all_tokens(lexicon):
 
 
 @hypothesis_settings(max_examples=500, deadline=None)
-@given(st.lists(st.sampled_from(
-    ["不", "很", "太", "没有", "好", "差", "满意", "医院", "今天", "我们", "去", "“", "”",
-     "，", "。", "！", " ", "abc", "但是", "投诉无门", "看病", "《", "》", "…"]), max_size=40))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "不",
+                "很",
+                "太",
+                "没有",
+                "好",
+                "差",
+                "满意",
+                "医院",
+                "今天",
+                "我们",
+                "去",
+                "“",
+                "”",
+                "，",
+                "。",
+                "！",
+                " ",
+                "abc",
+                "但是",
+                "投诉无门",
+                "看病",
+                "《",
+                "》",
+                "…",
+            ]
+        ),
+        max_size=40,
+    )
+)
 def test_modifiers_reaching_across_blocks_score_as_with_all_tokens(lexicon, words):
     text = "".join(words)
     assert lexicon.score(text, Segmentation(text)) == lexicon.score(text, jieba.lcut(text))
@@ -195,6 +258,7 @@ def test_blocks_without_sentiment_words_are_not_segmented(lexicon):
     text = "人民代表大会第三次会议在北京召开，服务态度很差"
     segmentation = Segmentation(text)
     assert lexicon.score(text, segmentation).label == NEGATIVE
-    segmented = [segmentation.pieces[index] for index in segmentation._tokens
-                 if Segmentation.is_block(index)]
+    segmented = [
+        segmentation.pieces[index] for index in segmentation._tokens if Segmentation.is_block(index)
+    ]
     assert segmented == ["服务态度很差"]

@@ -22,8 +22,13 @@ def text(n: int) -> str:
 
 
 def incident_body(unit, **fields) -> dict:
-    return {"title": "网友反映医院收费问题", "platform": "weibo", "event_type": "user_complaint",
-            "unit": unit.pk, **fields}
+    return {
+        "title": "网友反映医院收费问题",
+        "platform": "weibo",
+        "event_type": "user_complaint",
+        "unit": unit.pk,
+        **fields,
+    }
 
 
 def test_the_limits_are_documented_in_the_readme():
@@ -35,37 +40,53 @@ def test_the_limits_are_documented_in_the_readme():
 
 
 def test_a_description_at_the_limit_is_logged_and_one_over_is_refused_400_naming_it(
-        api_for, duty, health_unit):
+    api_for, duty, health_unit
+):
     client = api_for(duty)
-    at_limit = client.post(f"{API}/incidents/", incident_body(
-        health_unit, description=text(DESCRIPTION_MAX_LENGTH)), format="json")
+    at_limit = client.post(
+        f"{API}/incidents/",
+        incident_body(health_unit, description=text(DESCRIPTION_MAX_LENGTH)),
+        format="json",
+    )
     assert at_limit.status_code == 201
-    over = client.post(f"{API}/incidents/", incident_body(
-        health_unit, description=text(DESCRIPTION_MAX_LENGTH + 1)), format="json")
+    over = client.post(
+        f"{API}/incidents/",
+        incident_body(health_unit, description=text(DESCRIPTION_MAX_LENGTH + 1)),
+        format="json",
+    )
     assert over.status_code == 400
     assert set(over.json()) == {"description"}
     assert str(DESCRIPTION_MAX_LENGTH) in over.json()["description"][0]
     assert Incident.objects.count() == 1
-    edited = client.patch(f"{API}/incidents/{at_limit.json()['id']}/",
-                          {"description": text(DESCRIPTION_MAX_LENGTH + 1)}, format="json")
+    edited = client.patch(
+        f"{API}/incidents/{at_limit.json()['id']}/",
+        {"description": text(DESCRIPTION_MAX_LENGTH + 1)},
+        format="json",
+    )
     assert edited.status_code == 400 and "description" in edited.json()
 
 
 def test_the_schema_publishes_the_limits(api_for, duty):
     schema = api_for(duty).get("/api/schema/", {"format": "json"}).json()["components"]
     schemas = schema["schemas"]
-    assert schemas["IncidentCreateRequest"]["properties"]["description"]["maxLength"] == \
-        DESCRIPTION_MAX_LENGTH
+    assert (
+        schemas["IncidentCreateRequest"]["properties"]["description"]["maxLength"]
+        == DESCRIPTION_MAX_LENGTH
+    )
     assert schemas["ChangeLevelRequest"]["properties"]["reason"]["maxLength"] == REASON_MAX_LENGTH
     assert schemas["StatementDraftRequest"]["properties"]["text"]["maxLength"] == TEXT_MAX_LENGTH
-    assert schemas["FollowUpCreateRequest"]["properties"]["what_changed"]["maxLength"] == \
-        TEXT_MAX_LENGTH
+    assert (
+        schemas["FollowUpCreateRequest"]["properties"]["what_changed"]["maxLength"]
+        == TEXT_MAX_LENGTH
+    )
 
 
 def test_the_log_form_refuses_a_description_over_the_limit_on_the_field(client, duty):
     client.force_login(duty)
-    response = client.post(reverse("incidents:create"), log_form_data(
-        duty.unit, description=text(DESCRIPTION_MAX_LENGTH + 1)))
+    response = client.post(
+        reverse("incidents:create"),
+        log_form_data(duty.unit, description=text(DESCRIPTION_MAX_LENGTH + 1)),
+    )
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert set(errors) == {"description"}
@@ -74,42 +95,61 @@ def test_the_log_form_refuses_a_description_over_the_limit_on_the_field(client, 
     assert not Incident.objects.exists()
 
 
-def test_the_services_refuse_text_over_the_limit_whoever_calls_them(duty, office, analyst,
-                                                                     health_unit, log_incident,
-                                                                     advance):
+def test_the_services_refuse_text_over_the_limit_whoever_calls_them(
+    duty, office, analyst, health_unit, log_incident, advance
+):
     with pytest.raises(InvalidInput) as refused:
-        incident_create(actor=duty, title="标题", platform="weibo", event_type="user_complaint",
-                        unit=health_unit, description=text(DESCRIPTION_MAX_LENGTH + 1))
+        incident_create(
+            actor=duty,
+            title="标题",
+            platform="weibo",
+            event_type="user_complaint",
+            unit=health_unit,
+            description=text(DESCRIPTION_MAX_LENGTH + 1),
+        )
     assert set(refused.value.field_errors) == {"description"}
     assert str(DESCRIPTION_MAX_LENGTH) in refused.value.field_errors["description"][0]
 
     incident = log_incident()
     with pytest.raises(InvalidInput) as refused:
-        incident_transition(incident=incident, action="dismiss", actor=analyst,
-                            reason=text(REASON_MAX_LENGTH + 1))
+        incident_transition(
+            incident=incident, action="dismiss", actor=analyst, reason=text(REASON_MAX_LENGTH + 1)
+        )
     assert set(refused.value.field_errors) == {"reason"}
 
     assessed = advance(log_incident(), "assessed")
     with pytest.raises(InvalidInput) as refused:
-        document_save_draft(model=ResponsePlan, incident=assessed, actor=office,
-                            fields={"facts": text(TEXT_MAX_LENGTH + 1)})
+        document_save_draft(
+            model=ResponsePlan,
+            incident=assessed,
+            actor=office,
+            fields={"facts": text(TEXT_MAX_LENGTH + 1)},
+        )
     assert set(refused.value.field_errors) == {"facts"}
     assert not ResponsePlan.objects.exists()
 
     tracked = advance(log_incident(), "tracking")
     with pytest.raises(InvalidInput) as refused:
-        follow_up_file(incident=tracked, actor=office, what_changed="新情况",
-                       actions_taken=text(TEXT_MAX_LENGTH + 1))
+        follow_up_file(
+            incident=tracked,
+            actor=office,
+            what_changed="新情况",
+            actions_taken=text(TEXT_MAX_LENGTH + 1),
+        )
     assert set(refused.value.field_errors) == {"actions_taken"}
     assert not FollowUp.objects.exists()
 
 
-@pytest.mark.parametrize(("path", "field", "limit"), [
-    ("dismiss/", "reason", REASON_MAX_LENGTH),
-    ("change-level/", "reason", REASON_MAX_LENGTH),
-])
-def test_reasons_over_the_limit_are_refused_400(path, field, limit, api_for, office,
-                                                log_incident, advance):
+@pytest.mark.parametrize(
+    ("path", "field", "limit"),
+    [
+        ("dismiss/", "reason", REASON_MAX_LENGTH),
+        ("change-level/", "reason", REASON_MAX_LENGTH),
+    ],
+)
+def test_reasons_over_the_limit_are_refused_400(
+    path, field, limit, api_for, office, log_incident, advance
+):
     incident = log_incident() if path == "dismiss/" else advance(log_incident(), "assessed")
     body = {field: text(limit + 1)}
     if path == "change-level/":
@@ -120,26 +160,32 @@ def test_reasons_over_the_limit_are_refused_400(path, field, limit, api_for, off
 
 
 def test_response_text_over_the_limit_is_refused_400_and_at_the_limit_accepted(
-        api_for, office, log_incident, advance):
+    api_for, office, log_incident, advance
+):
     incident = advance(log_incident(), "assessed")
     client = api_for(office)
     body = {"incident": incident.pk, "channels": ["weibo"]}
-    over = client.post(f"{API}/statements/", {**body, "text": text(TEXT_MAX_LENGTH + 1)},
-                       format="json")
+    over = client.post(
+        f"{API}/statements/", {**body, "text": text(TEXT_MAX_LENGTH + 1)}, format="json"
+    )
     assert over.status_code == 400
     assert str(TEXT_MAX_LENGTH) in over.json()["text"][0]
     assert not Statement.objects.exists()
-    at_limit = client.post(f"{API}/statements/", {**body, "text": text(TEXT_MAX_LENGTH)},
-                           format="json")
+    at_limit = client.post(
+        f"{API}/statements/", {**body, "text": text(TEXT_MAX_LENGTH)}, format="json"
+    )
     assert at_limit.status_code == 201
 
 
-def test_the_follow_up_form_refuses_text_over_the_limit_on_the_field(client, office,
-                                                                     log_incident, advance):
+def test_the_follow_up_form_refuses_text_over_the_limit_on_the_field(
+    client, office, log_incident, advance
+):
     tracked = advance(log_incident(), "tracking")
     client.force_login(office)
-    response = client.post(reverse("response:follow_up", args=[tracked.pk]),
-                           {"what_changed": text(TEXT_MAX_LENGTH + 1)})
+    response = client.post(
+        reverse("response:follow_up", args=[tracked.pk]),
+        {"what_changed": text(TEXT_MAX_LENGTH + 1)},
+    )
     assert response.status_code == 400
     assert str(TEXT_MAX_LENGTH) in response.context["follow_up_form"].errors["what_changed"][0]
     assert not FollowUp.objects.exists()

@@ -27,16 +27,37 @@ def clock():
 @pytest.fixture
 def topic(analyst, health_unit) -> Topic:
     rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费", unit=health_unit)
-    result = posts_ingest(items=[
-        {"platform": "weibo", "url": "https://weibo.com/p/1", "author": "网友甲", "text": FEES,
-         "published_at": (NOW - timedelta(hours=3)).isoformat(), "reads": 40, "comments": 3},
-        {"platform": "weibo", "url": "https://weibo.com/p/2", "author": "网友乙",
-         "text": "转发 " + FEES, "published_at": (NOW - timedelta(hours=2)).isoformat(),
-         "reads": 15},
-        {"platform": "toutiao", "url": "https://toutiao.com/p/3", "author": "本地新闻",
-         "text": ANGRY, "published_at": (NOW - timedelta(hours=1)).isoformat(), "reads": 20,
-         "source_type": "news_site"},
-    ], source="test")
+    result = posts_ingest(
+        items=[
+            {
+                "platform": "weibo",
+                "url": "https://weibo.com/p/1",
+                "author": "网友甲",
+                "text": FEES,
+                "published_at": (NOW - timedelta(hours=3)).isoformat(),
+                "reads": 40,
+                "comments": 3,
+            },
+            {
+                "platform": "weibo",
+                "url": "https://weibo.com/p/2",
+                "author": "网友乙",
+                "text": "转发 " + FEES,
+                "published_at": (NOW - timedelta(hours=2)).isoformat(),
+                "reads": 15,
+            },
+            {
+                "platform": "toutiao",
+                "url": "https://toutiao.com/p/3",
+                "author": "本地新闻",
+                "text": ANGRY,
+                "published_at": (NOW - timedelta(hours=1)).isoformat(),
+                "reads": 20,
+                "source_type": "news_site",
+            },
+        ],
+        source="test",
+    )
     assert result.accepted == 3
     topics_refresh()
     return Topic.objects.get()
@@ -55,9 +76,14 @@ def test_topics_answer_figures_and_the_source_post(api_for, spokesperson, topic)
 
     detail = api_for(spokesperson).get(f"/api/v1/topics/{topic.pk}/").json()
     assert [point["posts"] for point in detail["trend"]] == [3]
-    assert detail["top_sources"][0] == {"author": "网友甲", "platform": "weibo",
-                                        "source_type": "other", "posts": 1, "reads": 40,
-                                        "reposts": 0}
+    assert detail["top_sources"][0] == {
+        "author": "网友甲",
+        "platform": "weibo",
+        "source_type": "other",
+        "posts": 1,
+        "reads": 40,
+        "reposts": 0,
+    }
 
 
 def test_posts_filter_by_topic_and_sentiment_and_name_their_source(api_for, duty, topic):
@@ -78,10 +104,16 @@ def test_a_proposal_is_accepted_through_the_api(api_for, duty, topic):
     api = api_for(duty)
     [proposal] = api.get("/api/v1/proposals/", {"state": "proposed"}).json()["results"]
     assert (proposal["topic"], proposal["suggested_level"], proposal["state"]) == (
-        topic.pk, 4, "proposed")
+        topic.pk,
+        4,
+        "proposed",
+    )
 
-    answer = api.post(f"/api/v1/proposals/{proposal['id']}/accept/",
-                      {"event_type": "user_complaint"}, format="json")
+    answer = api.post(
+        f"/api/v1/proposals/{proposal['id']}/accept/",
+        {"event_type": "user_complaint"},
+        format="json",
+    )
 
     assert answer.status_code == 201, answer.content
     incident = Incident.objects.get(pk=answer.json()["incident"])
@@ -100,11 +132,17 @@ def test_a_proposal_is_dismissed_with_a_reason(api_for, duty, spokesperson, topi
     assert api_for(spokesperson).post(url, {"reason": "x"}, format="json").status_code == 403
     answer = api_for(duty).post(url, {"reason": "广告帖，与本单位无关"}, format="json")
     assert answer.status_code == 200
-    assert (answer.json()["state"], answer.json()["reason"]) == ("dismissed",
-                                                                  "广告帖，与本单位无关")
+    assert (answer.json()["state"], answer.json()["reason"]) == (
+        "dismissed",
+        "广告帖，与本单位无关",
+    )
     assert answer.json()["decided_by"] == duty.pk
-    assert api_for(duty).post(f"/api/v1/proposals/{proposal.pk}/accept/", {},
-                              format="json").status_code == 409
+    assert (
+        api_for(duty)
+        .post(f"/api/v1/proposals/{proposal.pk}/accept/", {}, format="json")
+        .status_code
+        == 409
+    )
     assert not Incident.objects.exists()
 
 

@@ -367,7 +367,9 @@ def test_rule_set_of_ten_thousand_rules_agrees_with_each_rule_alone():
         assert rule_set.match(text) == expected, text
         # The intake's way: normalised and segmented once by the analysis, reused here.
         normalised = normalise(text)
-        assert rule_set.match(text, normalised=normalised,
-                              segmentation=Segmentation(normalised)) == expected, text
+        assert (
+            rule_set.match(text, normalised=normalised, segmentation=Segmentation(normalised))
+            == expected
+        ), text
         matched_somewhere += bool(expected)
     assert matched_somewhere >= 10  # the comparison is not vacuous

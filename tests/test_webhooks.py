@@ -68,11 +68,15 @@ def robot_server():
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             parts = urlsplit(self.path)
-            robot.requests.append(Received(
-                path=parts.path,
-                query={k: v[0] for k, v in parse_qs(parts.query).items()},
-                json=json.loads(raw) if raw else None, headers=dict(self.headers), raw=raw,
-            ))
+            robot.requests.append(
+                Received(
+                    path=parts.path,
+                    query={k: v[0] for k, v in parse_qs(parts.query).items()},
+                    json=json.loads(raw) if raw else None,
+                    headers=dict(self.headers),
+                    raw=raw,
+                )
+            )
             status, answer = robot.next_answer()
             if robot.delay:
                 robot.answered.wait(robot.delay)  # released at teardown
@@ -100,15 +104,22 @@ def robot():
 def alert(log_incident, office) -> Notification:
     """An overdue alert to the office head about an incident: what robots are told."""
     incident = log_incident()
-    notifications_write(recipients=[office], kind=Notification.Kind.OVERDUE,
-                        title="[Ⅰ] 网友反映医院收费问题：报告已超时", body="请立即报告。",
-                        at=NOW, incident_id=incident.pk, channels=["in_app"])
+    notifications_write(
+        recipients=[office],
+        kind=Notification.Kind.OVERDUE,
+        title="[Ⅰ] 网友反映医院收费问题：报告已超时",
+        body="请立即报告。",
+        at=NOW,
+        incident_id=incident.pk,
+        channels=["in_app"],
+    )
     return Notification.objects.get(recipient=office)
 
 
 def endpoint(office, robot, fmt, *, secret="", path="/robot/send?access_token=t0k3n"):
-    return WebhookEndpoint.objects.create(unit=office.unit, name=fmt, format=fmt,
-                                          url=robot.url + path, secret=secret)
+    return WebhookEndpoint.objects.create(
+        unit=office.unit, name=fmt, format=fmt, url=robot.url + path, secret=secret
+    )
 
 
 def send(hook, alert):
@@ -129,22 +140,25 @@ def test_wecom_robot_gets_markdown_with_the_title_body_and_incident_link(robot, 
     assert f"/incidents/{alert.incident_id}/" in content
 
 
-def test_dingtalk_robot_with_a_secret_gets_a_timestamp_and_sign_that_verify(
-    robot, office, alert
-):
+def test_dingtalk_robot_with_a_secret_gets_a_timestamp_and_sign_that_verify(robot, office, alert):
     secret = "SECa1b2c3"
     result = send(endpoint(office, robot, "dingtalk", secret=secret), alert)
 
     assert result.ok
     [request] = robot.requests
-    assert request.json == {"msgtype": "markdown", "markdown": {
-        "title": alert.title,
-        "text": f"**{alert.title}**\n\n请立即报告。\n\nhttp://127.0.0.1:8000/incidents/{alert.incident_id}/"}}
+    assert request.json == {
+        "msgtype": "markdown",
+        "markdown": {
+            "title": alert.title,
+            "text": f"**{alert.title}**\n\n请立即报告。\n\nhttp://127.0.0.1:8000/incidents/{alert.incident_id}/",
+        },
+    }
     assert request.query["access_token"] == "t0k3n"
     timestamp = request.query["timestamp"]
     assert timestamp == str(int(NOW.timestamp() * 1000))  # milliseconds
-    expected = base64.b64encode(hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(),
-                                         hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+    ).decode()
     assert request.query["sign"] == expected  # parse_qs undid the URL-encoding
 
 
@@ -167,8 +181,10 @@ def test_feishu_robot_gets_text_and_a_sign_in_the_body_that_verifies(robot, offi
     timestamp = request.json["timestamp"]
     assert timestamp == str(int(NOW.timestamp()))  # seconds, as a string
     key = f"{timestamp}\n{secret}".encode()
-    assert request.json["sign"] == base64.b64encode(
-        hmac.new(key, b"", hashlib.sha256).digest()).decode()
+    assert (
+        request.json["sign"]
+        == base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+    )
 
 
 def test_feishu_robot_without_a_secret_is_not_signed_and_older_status_code_answers_count(
@@ -188,8 +204,13 @@ def test_generic_webhook_gets_the_notification_as_json(robot, office, alert):
     [request] = robot.requests
     assert datetime.fromisoformat(request.json.pop("created_at")) == NOW
     assert request.json == {
-        "key": alert.key, "kind": "overdue", "step": 0, "incident": alert.incident_id,
-        "deadline": None, "title": alert.title, "body": "请立即报告。",
+        "key": alert.key,
+        "kind": "overdue",
+        "step": 0,
+        "incident": alert.incident_id,
+        "deadline": None,
+        "title": alert.title,
+        "body": "请立即报告。",
         "link": f"http://127.0.0.1:8000/incidents/{alert.incident_id}/",
     }
     assert "X-Fenghuo-Signature" not in request.headers
@@ -202,9 +223,7 @@ def test_generic_webhook_with_a_secret_signs_the_body(robot, office, alert):
     assert request.headers["X-Fenghuo-Signature"] == f"sha256={expected}"
 
 
-def test_a_robot_answering_errcode_other_than_zero_has_not_taken_the_message(
-    robot, office, alert
-):
+def test_a_robot_answering_errcode_other_than_zero_has_not_taken_the_message(robot, office, alert):
     robot.answer((200, {"errcode": 310000, "errmsg": "sign not match"}))
     result = send(endpoint(office, robot, "dingtalk", secret="x"), alert)
     assert not result.ok
@@ -213,8 +232,15 @@ def test_a_robot_answering_errcode_other_than_zero_has_not_taken_the_message(
 
 
 def test_a_feishu_code_other_than_zero_is_a_failure(robot, office, alert):
-    robot.answer((200, {"code": 19021, "msg": "sign match fail or timestamp is not within one "
-                                              "hour from current time"}))
+    robot.answer(
+        (
+            200,
+            {
+                "code": 19021,
+                "msg": "sign match fail or timestamp is not within one hour from current time",
+            },
+        )
+    )
     result = send(endpoint(office, robot, "feishu", secret="x"), alert)
     assert not result.ok and result.error.startswith("code 19021: sign match fail")
 
@@ -234,8 +260,9 @@ def test_an_http_error_is_a_failure_with_its_status_and_answer(robot, office, al
 
 
 def test_a_refused_connection_is_a_failure_not_an_exception(office, alert):
-    hook = WebhookEndpoint.objects.create(unit=office.unit, name="gone", format="wecom",
-                                          url=f"http://127.0.0.1:{free_port()}/send")
+    hook = WebhookEndpoint.objects.create(
+        unit=office.unit, name="gone", format="wecom", url=f"http://127.0.0.1:{free_port()}/send"
+    )
     result = send(hook, alert)
     assert not result.ok and result.status_code is None
     assert result.error.startswith("connection failed")
@@ -258,4 +285,3 @@ def test_a_long_message_is_cut_to_what_wecom_accepts(robot, office, alert):
     alert.body = "长" * 3000
     send(endpoint(office, robot, "wecom"), alert)
     assert len(robot.requests[0].json["markdown"]["content"].encode()) <= 4096
-

@@ -58,9 +58,7 @@ def level_class(incident: Any) -> str:
 @register.filter
 def next_open_deadline(incident: Any) -> Deadline | None:
     """The nearest open deadline, from the prefetched rows (the selector orders them)."""
-    return next(
-        (d for d in incident.deadlines.all() if d.status == Deadline.Status.OPEN), None
-    )
+    return next((d for d in incident.deadlines.all() if d.status == Deadline.Status.OPEN), None)
 
 
 @register.filter

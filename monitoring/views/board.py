@@ -48,8 +48,9 @@ def may_decide(user: Any) -> bool:
     return True
 
 
-def proposal_items(proposals: list[Proposal], *, user: Any,
-                   bound: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def proposal_items(
+    proposals: list[Proposal], *, user: Any, bound: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Each proposal with the plan's level (name, colour) and, for those who may decide
     on an open one, its accept and dismiss forms; ``bound`` holds the form just sent
     (``{"proposal": pk, "accept"|"dismiss": form}``), shown with its errors."""
@@ -58,15 +59,23 @@ def proposal_items(proposals: list[Proposal], *, user: Any,
     decide = may_decide(user) if proposals else False
     items = []
     for proposal in proposals:
-        item: dict[str, Any] = {"proposal": proposal,
-                                "policy": policies.get(proposal.suggested_level)}
+        item: dict[str, Any] = {
+            "proposal": proposal,
+            "policy": policies.get(proposal.suggested_level),
+        }
         if decide and proposal.state == Proposal.State.PROPOSED:
             mine = bound.get("proposal") == proposal.pk
             prefix = f"id_p{proposal.pk}_%s"
-            item["accept_form"] = bound["accept"] if mine and "accept" in bound \
+            item["accept_form"] = (
+                bound["accept"]
+                if mine and "accept" in bound
                 else ProposalAcceptForm(auto_id=prefix)
-            item["dismiss_form"] = bound["dismiss"] if mine and "dismiss" in bound \
+            )
+            item["dismiss_form"] = (
+                bound["dismiss"]
+                if mine and "dismiss" in bound
                 else ProposalDismissForm(auto_id=prefix)
+            )
             item["dismiss_open"] = mine and "dismiss" in bound
         items.append(item)
     return items
@@ -83,9 +92,15 @@ def platform_rows(platforms: dict[str, int] | None) -> list[dict[str, Any]]:
     """Posts per platform, most first, with the platform's name and share (%)."""
     platforms = platforms or {}
     total = sum(platforms.values()) or 1
-    return [{"code": code, "label": platform_label(code), "posts": posts,
-             "share": round(posts * 100 / total)}
-            for code, posts in sorted(platforms.items(), key=lambda item: (-item[1], item[0]))]
+    return [
+        {
+            "code": code,
+            "label": platform_label(code),
+            "posts": posts,
+            "share": round(posts * 100 / total),
+        }
+        for code, posts in sorted(platforms.items(), key=lambda item: (-item[1], item[0]))
+    ]
 
 
 def sparkline(counts: list[int]) -> dict[str, Any]:
@@ -96,31 +111,43 @@ def sparkline(counts: list[int]) -> dict[str, Any]:
     points = " ".join(
         f"{index * step:.1f},"
         f"{SPARKLINE_HEIGHT - SPARKLINE_PAD - (count / peak * span if peak else 0):.1f}"
-        for index, count in enumerate(counts))
-    return {"points": points, "peak": peak, "total": sum(counts),
-            "width": SPARKLINE_WIDTH, "height": SPARKLINE_HEIGHT}
+        for index, count in enumerate(counts)
+    )
+    return {
+        "points": points,
+        "peak": peak,
+        "total": sum(counts),
+        "width": SPARKLINE_WIDTH,
+        "height": SPARKLINE_HEIGHT,
+    }
 
 
 # The board -----------------------------------------------------------------------------
 
 
-def _proposals_context(request: HttpRequest, bound: dict[str, Any] | None = None
-                       ) -> dict[str, Any]:
-    return {"proposal_items": proposal_items(list(proposals_open()), user=request.user,
-                                             bound=bound),
-            "origin": "board"}
+def _proposals_context(request: HttpRequest, bound: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "proposal_items": proposal_items(list(proposals_open()), user=request.user, bound=bound),
+        "origin": "board",
+    }
 
 
-def render_board(request: HttpRequest, *, bound: dict[str, Any] | None = None,
-                 status: int = 200) -> HttpResponse:
+def render_board(
+    request: HttpRequest, *, bound: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
     """The board; ``bound`` holds a decision form the person just sent, with its errors
     (see ``proposal_items``)."""
     now = timezone.now()
     topics = list(topic_list(filters={"since": now - TOPICS_ACTIVE_WITHIN})[:BOARD_TOPICS])
-    hourly = topics_hourly_posts([topic.pk for topic in topics], hours=SPARKLINE_HOURS,
-                                 now=now)
-    topic_rows = [{"topic": topic, "platforms": platform_rows(topic.platforms),
-                   "sparkline": sparkline(hourly.get(topic.pk, []))} for topic in topics]
+    hourly = topics_hourly_posts([topic.pk for topic in topics], hours=SPARKLINE_HOURS, now=now)
+    topic_rows = [
+        {
+            "topic": topic,
+            "platforms": platform_rows(topic.platforms),
+            "sparkline": sparkline(hourly.get(topic.pk, [])),
+        }
+        for topic in topics
+    ]
 
     # The stream: a bad filter value is shown on the form and filters nothing.
     filter_form = StreamFilterForm(request.GET if request.method == "GET" else None)
@@ -128,16 +155,22 @@ def render_board(request: HttpRequest, *, bound: dict[str, Any] | None = None,
         page = None
     else:
         filters = filter_form.filters() if filter_form.is_bound else {}
-        page = Paginator(post_stream(filters=filters), STREAM_PAGE_SIZE) \
-            .get_page(request.GET.get("page"))
-    return render(request, "monitoring/board.html", {
-        **_proposals_context(request, bound),
-        "topic_rows": topic_rows,
-        "topics_hours": SPARKLINE_HOURS,
-        "topics_within": int(TOPICS_ACTIVE_WITHIN.total_seconds() // 3600),
-        "filter_form": filter_form,
-        "page": page,
-    }, status=status)
+        page = Paginator(post_stream(filters=filters), STREAM_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+    return render(
+        request,
+        "monitoring/board.html",
+        {
+            **_proposals_context(request, bound),
+            "topic_rows": topic_rows,
+            "topics_hours": SPARKLINE_HOURS,
+            "topics_within": int(TOPICS_ACTIVE_WITHIN.total_seconds() // 3600),
+            "filter_form": filter_form,
+            "page": page,
+        },
+        status=status,
+    )
 
 
 @login_required

@@ -33,12 +33,18 @@ ERRORS_SHOWN = 200
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("Export file"),
-        help_text=gettext_lazy("CSV (UTF-8 or GB18030) or Excel .xlsx, the header in the "
-                               "first rows: 平台, 链接, 作者, 标题, 内容, 发布时间, 阅读数, "
-                               "转发数, 评论数, 点赞数, 来源类型."),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv,application/"
-                                               "vnd.openxmlformats-officedocument."
-                                               "spreadsheetml.sheet"}),
+        help_text=gettext_lazy(
+            "CSV (UTF-8 or GB18030) or Excel .xlsx, the header in the "
+            "first rows: 平台, 链接, 作者, 标题, 内容, 发布时间, 阅读数, "
+            "转发数, 评论数, 点赞数, 来源类型."
+        ),
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".csv,.xlsx,text/csv,application/"
+                "vnd.openxmlformats-officedocument."
+                "spreadsheetml.sheet"
+            }
+        ),
     )
 
 
@@ -50,8 +56,12 @@ def _job_or_404(pk: int) -> ImportJob:
 
 
 def _progress_context(job: ImportJob) -> dict:
-    return {"job": job, "active": job.state in ACTIVE_STATES,
-            "errors_shown": job.row_errors[:ERRORS_SHOWN], "errors_limit": ERRORS_SHOWN}
+    return {
+        "job": job,
+        "active": job.state in ACTIVE_STATES,
+        "errors_shown": job.row_errors[:ERRORS_SHOWN],
+        "errors_limit": ERRORS_SHOWN,
+    }
 
 
 @login_required
@@ -70,13 +80,16 @@ def import_list_view(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 status = apply_domain_error(request, exc, form)
             else:
-                messages.success(request, _("The file has been uploaded and is being "
-                                            "imported."))
+                messages.success(request, _("The file has been uploaded and is being imported."))
                 return redirect("monitoring:import_detail", pk=job.pk)
         else:
             status = BAD_INPUT
-    return render(request, "monitoring/import_list.html",
-                  {"form": form, "jobs": import_recent()}, status=status)
+    return render(
+        request,
+        "monitoring/import_list.html",
+        {"form": form, "jobs": import_recent()},
+        status=status,
+    )
 
 
 @login_required
@@ -94,8 +107,7 @@ def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
             # The session expired: keep the page as it is rather than swap a login page in.
             return HttpResponse(status=NO_CONTENT)
         return redirect_to_login(request.get_full_path())
-    return render(request, "monitoring/_import_progress.html",
-                  _progress_context(_job_or_404(pk)))
+    return render(request, "monitoring/_import_progress.html", _progress_context(_job_or_404(pk)))
 
 
 @login_required

@@ -41,32 +41,58 @@ def _topic_or_404(pk: int) -> Topic:
         raise Http404(_("No such topic.")) from exc
 
 
-def render_topic(request: HttpRequest, pk: int, *, bound: dict[str, Any] | None = None,
-                 status: int = 200) -> HttpResponse:
+def render_topic(
+    request: HttpRequest, pk: int, *, bound: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
     """The topic page; ``bound`` holds a decision form the person just sent."""
     topic = _topic_or_404(pk)
     page = Paginator(topic_post_heads(topic), TOPIC_PAGE_SIZE).get_page(request.GET.get("page"))
     heads = list(page.object_list)
-    copies = topic_copies(topic, sources=[post.pk for post in heads if post.copies_count],
-                          per_source=COPIES_SHOWN)
+    copies = topic_copies(
+        topic, sources=[post.pk for post in heads if post.copies_count], per_source=COPIES_SHOWN
+    )
     snapshots = list(topic_snapshots(topic))
-    return render(request, "monitoring/topic.html", {
-        "topic": topic,
-        "platforms": platform_rows(topic.platforms),
-        "top_sources": [{**row, "platform_label": platform_label(row["platform"])}
-                        for row in topic_top_sources(topic)],
-        "proposal_items": proposal_items(list(proposal_list(filters={"topic": topic})),
-                                         user=request.user, bound=bound),
-        "origin": "topic",
-        "page": page,
-        "posts": [{"post": post, "copies": copies.get(post.pk, []),
-                   "more_copies": max(post.copies_count - COPIES_SHOWN, 0)} for post in heads],
-        # The trend chart (ECharts): the snapshots in time order.
-        "trend": [{"at": s.taken_at.isoformat(), "posts": s.posts, "reads": s.reads,
-                   "negative": round(float(s.negative_share) * 100, 1)} for s in snapshots],
-        "trend_names": {"posts": _("Posts"), "reads": _("Reads"),
-                        "negative": _("Negative share (%)")},
-    }, status=status)
+    return render(
+        request,
+        "monitoring/topic.html",
+        {
+            "topic": topic,
+            "platforms": platform_rows(topic.platforms),
+            "top_sources": [
+                {**row, "platform_label": platform_label(row["platform"])}
+                for row in topic_top_sources(topic)
+            ],
+            "proposal_items": proposal_items(
+                list(proposal_list(filters={"topic": topic})), user=request.user, bound=bound
+            ),
+            "origin": "topic",
+            "page": page,
+            "posts": [
+                {
+                    "post": post,
+                    "copies": copies.get(post.pk, []),
+                    "more_copies": max(post.copies_count - COPIES_SHOWN, 0),
+                }
+                for post in heads
+            ],
+            # The trend chart (ECharts): the snapshots in time order.
+            "trend": [
+                {
+                    "at": s.taken_at.isoformat(),
+                    "posts": s.posts,
+                    "reads": s.reads,
+                    "negative": round(float(s.negative_share) * 100, 1),
+                }
+                for s in snapshots
+            ],
+            "trend_names": {
+                "posts": _("Posts"),
+                "reads": _("Reads"),
+                "negative": _("Negative share (%)"),
+            },
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -107,17 +133,19 @@ def _decide(request: HttpRequest, pk: int, *, key: str, form: Any, act: Any) -> 
     except DomainError as exc:
         status = apply_domain_error(request, exc, form)
         # On a conflict (decided meanwhile) the person sees the proposals as they now are.
-        return again(status, {"proposal": proposal.pk, key: form}
-                     if status == BAD_INPUT else None)
+        return again(status, {"proposal": proposal.pk, key: form} if status == BAD_INPUT else None)
 
 
 @login_required
 @require_POST
 def proposal_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
     def act(proposal: Proposal, data: dict[str, Any]) -> HttpResponse:
-        incident = proposal_accept(proposal=proposal, actor=request.user,
-                                   event_type=data["event_type"],
-                                   client_ip=client_ip(request))
+        incident = proposal_accept(
+            proposal=proposal,
+            actor=request.user,
+            event_type=data["event_type"],
+            client_ip=client_ip(request),
+        )
         messages.success(request, _("The proposal is accepted: the incident is logged."))
         return redirect("incidents:detail", pk=incident.pk)
 

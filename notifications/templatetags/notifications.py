@@ -10,9 +10,13 @@ from notifications.selectors import unread_count
 register = template.Library()
 
 # Alerts that ask for a confirmation: a passed deadline, its escalation, a proposed upgrade.
-AWAITING_ACKNOWLEDGEMENT = frozenset({
-    Notification.Kind.OVERDUE, Notification.Kind.ESCALATION, Notification.Kind.LEVEL_UPGRADE,
-})
+AWAITING_ACKNOWLEDGEMENT = frozenset(
+    {
+        Notification.Kind.OVERDUE,
+        Notification.Kind.ESCALATION,
+        Notification.Kind.LEVEL_UPGRADE,
+    }
+)
 
 
 @register.inclusion_tag("notifications/_bell.html", takes_context=True)

@@ -8,8 +8,10 @@ from plans.services import ensure_default_plan
 
 
 class Command(BaseCommand):
-    help = ("Load the demo organisation, the default plan, one login per role, two demo "
-            "incidents and a morning of monitored posts (DEBUG only).")
+    help = (
+        "Load the demo organisation, the default plan, one login per role, two demo "
+        "incidents and a morning of monitored posts (DEBUG only)."
+    )
 
     def handle(self, *args, **options):
         if not settings.DEBUG:
@@ -18,7 +20,9 @@ class Command(BaseCommand):
         people = demo_organisation_load()
         created = demo_incidents_load(people=people)
         posts = demo_monitoring_load(people=people)
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo ready: logins {', '.join(people)} (password {DEMO_PASSWORD!r}); "
-            f"{created} demo incidents and {posts} monitored posts created."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready: logins {', '.join(people)} (password {DEMO_PASSWORD!r}); "
+                f"{created} demo incidents and {posts} monitored posts created."
+            )
+        )
