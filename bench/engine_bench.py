@@ -102,8 +102,9 @@ def _seed_open(count: int, *, level: int, start: int) -> list[int]:
     from django.db import transaction
     from django.utils import timezone
 
-    from engine.schedule import escalation_chain, next_check, reminder_points
-    from incidents.models import Deadline, Incident
+    from deadlines.models import Deadline
+    from deadlines.schedule import escalation_chain, next_check, reminder_points
+    from incidents.models import Incident
     from organisation.models import Unit, User
     from plans.models import Anchor, PlanVersion
     from plans.selectors import plan_version_in_force
@@ -172,7 +173,7 @@ def _arm(deadline_ids: list[int], *, first_due: datetime, window: float) -> None
     them (earlier alerts and late reports removed)."""
     from django.db import transaction
 
-    from incidents.models import Deadline, LateReport
+    from deadlines.models import Deadline, LateReport
     from notifications.models import Notification
 
     count = len(deadline_ids)
@@ -293,7 +294,7 @@ def _run(
     from django.db import connections
     from django.utils import timezone
 
-    from incidents.models import Deadline
+    from deadlines.models import Deadline
     from organisation.demo import demo_organisation_load
 
     print(

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "organisation",
     "plans",
     "incidents",
+    "deadlines",
     "notifications",
     "engine",
     "response",

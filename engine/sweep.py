@@ -19,7 +19,8 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from incidents.models import Deadline, LateReport
+from deadlines.models import Deadline, LateReport
+from deadlines.schedule import escalation_chain, next_check, reminder_points
 from notifications.models import Notification
 from notifications.services import (
     endpoints_by_unit,
@@ -32,7 +33,6 @@ from organisation.roles import Role
 from plans.levels import NUMERALS
 
 from .models import Heartbeat
-from .schedule import escalation_chain, next_check, reminder_points
 
 logger = logging.getLogger(__name__)
 

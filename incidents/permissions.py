@@ -43,10 +43,10 @@ def available_actions(user: Any, incident: Any) -> list[str]:
     their role allows it, the state permits it and no guard of the plan blocks it."""
     from django_fsm import can_proceed
 
+    from deadlines.models import Deadline
+    from deadlines.services import ARRIVED
     from plans.models import DeadlineKind
 
-    from .deadlines import ARRIVED
-    from .models import Deadline
     from .services import REGRADABLE_STATES
 
     actions = [

@@ -5,9 +5,11 @@ from typing import Any
 
 from django.db.models import F, Min, Prefetch, Q, QuerySet
 
+from deadlines.models import Deadline
+
 from . import guards
 from .choices import OPEN_STATES
-from .models import Deadline, Incident, TimelineEntry
+from .models import Incident, TimelineEntry
 
 
 def _with_related(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
@@ -64,7 +66,7 @@ def incident_statistics(*, since=None, until=None) -> dict:
     late reports by unit. Drills (演练) are kept out."""
     from django.db.models import Count
 
-    from .models import LateReport
+    from deadlines.models import LateReport
 
     incidents = Incident.objects.filter(is_drill=False)
     if since:

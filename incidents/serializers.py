@@ -13,13 +13,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
+from deadlines.models import Deadline
 from organisation.models import Unit
 from plans.levels import Colour, Level
 from plans.models import DeadlineKind
 
 from . import permissions
 from .choices import Category, EventType, Platform, State
-from .models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH, Deadline, TimelineEntry
+from .models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH, TimelineEntry
 
 # The largest values the database columns hold on every backend we run on.
 MAX_COUNT = 2_147_483_647

@@ -16,15 +16,8 @@ from django_fsm import can_proceed
 from core.errors import InvalidInput, StaleVersion, TransitionNotAllowed
 from core.moments import happened_at, moment_problem
 from core.text import require_lengths, too_long
-from organisation.models import Unit, User
-from plans.grading import suggest_level
-from plans.levels import NUMERALS, more_severe
-from plans.models import Anchor
-from plans.selectors import plan_version_in_force
-
-from . import effects, guards, permissions
-from .choices import Category, EventType, Platform, State
-from .deadlines import (
+from deadlines.models import Deadline
+from deadlines.services import (
     ARRIVED,
     LEVEL_DECIDED,
     deadlines_apply_level,
@@ -35,10 +28,17 @@ from .deadlines import (
     deadlines_start_anchor,
     deadlines_start_arrival_clocks,
 )
+from organisation.models import Unit, User
+from plans.grading import suggest_level
+from plans.levels import NUMERALS, more_severe
+from plans.models import Anchor
+from plans.selectors import plan_version_in_force
+
+from . import effects, guards, permissions
+from .choices import Category, EventType, Platform, State
 from .models import (
     DESCRIPTION_MAX_LENGTH,
     REASON_MAX_LENGTH,
-    Deadline,
     Incident,
     MetricSnapshot,
     TimelineEntry,
@@ -122,6 +122,18 @@ def _timeline(
         at=timezone.now(),
         **fields,
     )
+
+
+def _passed(incident: Incident) -> dict[str, datetime]:
+    """The transitions the incident has been through, each with when it first happened:
+    a deadline created later for one of them is met already."""
+    passed: dict[str, datetime] = {}
+    for action, at in incident.timeline.filter(kind=TimelineEntry.Kind.TRANSITION).values_list(
+        "action", "at"
+    ):
+        if action not in passed or at < passed[action]:
+            passed[action] = at
+    return passed
 
 
 def _colour(incident: Incident, level: int | None) -> str:
@@ -569,7 +581,7 @@ def incident_transition_in_transaction(
         ),
     )
     if action == "assess":
-        deadlines_apply_level(incident=incident, level=incident.level)
+        deadlines_apply_level(incident=incident, level=incident.level, passed=_passed(incident))
         deadlines_start_arrival_clocks(incident=incident, level=incident.level, at=now)
     deadlines_fulfil(incident=incident, event=action, at=now)
     if incident.state == State.REVIEWING:
@@ -643,7 +655,7 @@ def incident_change_level(
             reason=reason,
         )
         now = timezone.now()
-        deadlines_apply_level(incident=incident, level=new_level)
+        deadlines_apply_level(incident=incident, level=new_level, passed=_passed(incident))
         deadlines_fulfil(incident=incident, event=LEVEL_DECIDED, at=now)
         deadlines_start_arrival_clocks(incident=incident, level=new_level, at=now)
         # Still short of what the figures suggest: the next proposal starts at once.

@@ -29,8 +29,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from deadlines.models import Deadline
 from engine.models import Heartbeat
-from incidents.models import Deadline
 
 from .models import DeliveryAttempt, Notification
 from .webhooks import SendResult, incident_path, webhook_send

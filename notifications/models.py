@@ -86,7 +86,7 @@ class Notification(models.Model):
         related_name="notifications",
     )
     deadline = models.ForeignKey(
-        "incidents.Deadline",
+        "deadlines.Deadline",
         verbose_name=_("deadline"),
         null=True,
         blank=True,

@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import PermissionDenied
-from incidents.models import Deadline, TimelineEntry
+from deadlines.services import deadline_acknowledge
+from incidents.models import TimelineEntry
 from organisation.models import User
 
 from .models import Notification, WebhookEndpoint
@@ -237,9 +238,7 @@ def notification_acknowledge(
         if not updated:
             return notification  # already acknowledged: nothing more to do
         if notification.kind in CHAIN_KINDS and notification.deadline_id:
-            stopped = Deadline.objects.filter(
-                pk=notification.deadline_id, acknowledged_at__isnull=True
-            ).update(acknowledged_at=now, acknowledged_by=actor, next_check_at=None)
+            stopped = deadline_acknowledge(pk=notification.deadline_id, by=actor, at=now)
             if stopped and notification.incident_id:
                 TimelineEntry.objects.create(
                     incident_id=notification.incident_id,

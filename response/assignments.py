@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
 from core.moments import happened_at
 from core.text import require_lengths, too_long
-from incidents.deadlines import deadlines_open
-from incidents.models import Deadline, Incident, TimelineEntry
+from deadlines.services import deadlines_meet, deadlines_open
+from incidents.models import Incident, TimelineEntry
 from notifications.models import Notification
 from notifications.services import notifications_write
 from organisation.models import Unit, User
@@ -182,7 +182,7 @@ def task_record(
                 state=Task.State.DONE, completed_at=completed_at, outcome=text.strip()
             )
             if task.deadline_id:
-                Deadline.objects.filter(pk=task.deadline_id).meet(at=completed_at)
+                deadlines_meet(pk=task.deadline_id, at=completed_at)
             TimelineEntry.objects.create(
                 incident_id=task.incident_id,
                 actor=actor,

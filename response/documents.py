@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 from core.errors import InvalidInput, PermissionDenied, StaleVersion, TransitionNotAllowed
 from core.moments import happened_at
 from core.text import require_lengths
+from deadlines.services import deadlines_cancel, deadlines_meet, deadlines_open
 from incidents.choices import Category, State
-from incidents.deadlines import deadlines_open
-from incidents.models import Deadline, Incident, TimelineEntry
+from incidents.models import Incident, TimelineEntry
 from notifications.models import Notification
 from notifications.services import notifications_write
 from organisation.models import User
@@ -264,7 +264,7 @@ def _supersede_pending(model: type, *, incident: Incident, keep: Document) -> No
     ).exclude(pk=keep.pk)
     deadline_ids = [d for d in pending.values_list("approval_deadline_id", flat=True) if d]
     pending.update(state=DocumentState.SUPERSEDED)
-    Deadline.objects.filter(pk__in=deadline_ids).cancel()
+    deadlines_cancel(pks=deadline_ids)
 
 
 def document_submit(*, doc: Document, actor: User, client_ip: str | None = None) -> Document:
@@ -407,7 +407,7 @@ def _settle(doc: Document, *, state: str, actor: User, at: datetime, client_ip: 
     model.objects.filter(pk=doc.pk).update(state=state, decided_at=at)
     doc.state, doc.decided_at = state, at
     if doc.approval_deadline_id:
-        Deadline.objects.filter(pk=doc.approval_deadline_id).meet(at=at)
+        deadlines_meet(pk=doc.approval_deadline_id, at=at)
     if state == DocumentState.APPROVED:
         # What was approved before is replaced by what is approved now.
         model.objects.filter(incident=doc.incident, state=DocumentState.APPROVED).exclude(
@@ -460,7 +460,7 @@ def statement_publish(
         errors["url"] = [_("A web address starting with http(s)://.")]
     if errors:
         raise InvalidInput(field_errors=errors)
-    from incidents.deadlines import deadlines_fulfil
+    from deadlines.services import deadlines_fulfil
 
     with transaction.atomic(durable=True):
         statement = (

@@ -55,7 +55,7 @@ class ApprovableDocument(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     # The approval deadline of the current submission (enforced by the engine).
     approval_deadline = models.ForeignKey(
-        "incidents.Deadline", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "deadlines.Deadline", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:
@@ -267,7 +267,7 @@ class Task(models.Model):
         "plans.ChecklistItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     deadline = models.OneToOneField(
-        "incidents.Deadline", null=True, blank=True, on_delete=models.SET_NULL, related_name="task"
+        "deadlines.Deadline", null=True, blank=True, on_delete=models.SET_NULL, related_name="task"
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -6,7 +6,8 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from incidents.models import Deadline, Incident, LateReport
+from deadlines.models import Deadline, LateReport
+from incidents.models import Incident
 from organisation.models import User
 from plans.levels import NUMERALS
 

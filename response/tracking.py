@@ -11,9 +11,10 @@ from django.utils.translation import gettext as _
 from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
 from core.moments import happened_at
 from core.text import require_lengths
+from deadlines.models import Deadline
+from deadlines.services import deadlines_cancel, deadlines_hand_over, deadlines_meet, deadlines_open
 from incidents.choices import State
-from incidents.deadlines import deadlines_open
-from incidents.models import Deadline, Incident, TimelineEntry
+from incidents.models import Incident, TimelineEntry
 from incidents.services import Figures, incident_record_figures_in_transaction
 from organisation.models import User
 from plans.models import DeadlineKind
@@ -48,7 +49,7 @@ def start_follow_up_clock(*, incident: Incident, actor: User, at: datetime) -> N
 
 def stop_follow_up_clock(*, incident: Incident, actor: User, at: datetime) -> None:
     """Effect of ``review``: the incident has subsided; no more follow-ups are owed."""
-    incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP).cancel()
+    deadlines_cancel(incident=incident, kind=DeadlineKind.FOLLOW_UP)
 
 
 def _follows(incident: Incident) -> datetime:
@@ -122,7 +123,7 @@ def follow_up_file(
             actions_taken=actions_taken,
             snapshot=snapshot,
         )
-        incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP).meet(at=at)
+        deadlines_meet(incident=incident, kind=DeadlineKind.FOLLOW_UP, at=at)
         _open_next(incident, at=at)
         TimelineEntry.objects.create(
             incident=incident,
@@ -152,9 +153,7 @@ def incident_name_tracker(
         before = incident.tracker_id
         Incident.objects.filter(pk=incident.pk).update(tracker=tracker)
         incident.tracker = tracker
-        incident.deadlines.filter(kind=DeadlineKind.FOLLOW_UP, status=Deadline.Status.OPEN).update(
-            assignee=tracker
-        )
+        deadlines_hand_over(incident=incident, kind=DeadlineKind.FOLLOW_UP, assignee=tracker)
         TimelineEntry.objects.create(
             incident=incident,
             actor=actor,

@@ -14,9 +14,9 @@ from django.db import connection
 from django.utils import timezone
 
 from config import celery_app
+from deadlines.models import Deadline
 from engine.models import Heartbeat
 from engine.sweep import sweep
-from incidents.models import Deadline
 from incidents.services import incident_transition
 from notifications.delivery import (
     Outcome,

@@ -11,8 +11,9 @@ import time_machine
 from django.urls import reverse
 
 from core.errors import InvalidInput, PermissionDenied
+from deadlines.models import Deadline, LateReport
 from engine.sweep import sweep
-from incidents.models import Deadline, Incident, LateReport
+from incidents.models import Incident
 from incidents.services import (
     incident_add_metrics,
     incident_arrive,

@@ -43,7 +43,7 @@ def test_statistics_count_real_incidents_and_leave_drills_out(log_incident, adva
     assert stats["by_level"] == {1: 1, 4: 1}
     assert stats["by_category"] == {"hype": 1, "inquiry": 1}
     # Both Ⅰ incidents ran late (report, arrival clocks), but only the real one counts.
-    from incidents.models import LateReport
+    from deadlines.models import LateReport
 
     real = LateReport.objects.filter(incident__is_drill=False).count()
     assert real > 0 and LateReport.objects.filter(incident=drill).count() > 0

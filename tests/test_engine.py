@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from deadlines.models import Deadline, LateReport
 from engine.models import Heartbeat
 from engine.sweep import sweep
-from incidents.models import Deadline, LateReport
 from incidents.services import incident_transition
 from notifications.models import Notification
 from notifications.services import notification_acknowledge

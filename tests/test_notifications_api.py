@@ -5,7 +5,8 @@ API reaches it and what travels back."""
 import pytest
 from django.utils import timezone
 
-from incidents.models import Deadline, TimelineEntry
+from deadlines.models import Deadline
+from incidents.models import TimelineEntry
 from notifications.models import Notification, WebhookEndpoint
 from notifications.services import notifications_write
 

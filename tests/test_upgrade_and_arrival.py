@@ -8,8 +8,8 @@ import pytest
 import time_machine
 
 from core.errors import TransitionNotAllowed
+from deadlines.models import Deadline
 from engine.sweep import sweep
-from incidents.models import Deadline
 from incidents.services import (
     incident_add_metrics,
     incident_arrive,

@@ -8,8 +8,8 @@ from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from deadlines.models import Deadline
 from incidents import permissions
-from incidents.models import Deadline
 from incidents.presentation import ACTION_LABELS, DEADLINE_STATUS_LABELS
 from organisation.roles import Role
 from organisation.selectors import duty_shifts_at

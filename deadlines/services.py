@@ -1,35 +1,39 @@
-"""Deadlines of an incident as rows computed from its plan version (domain.md,
-"Deadlines the plans set"). Enforcement (reminders, escalation) reads these rows."""
+"""Every write to a deadline but the engine's: open, recompute, meet, cancel, hand over
+and acknowledge. Rows are computed from the incident's plan version (domain.md,
+"Deadlines the plans set"); each write leaves ``next_check_at`` right for the sweep.
 
+Deadlines sit below incidents: this module knows an incident only by its fields and
+related managers, and the incidents services call it inside their transactions."""
+
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from engine.schedule import deadline_schedule, first_check
+from django.db.models import QuerySet
+
 from organisation.selectors import people_with_role
 from plans.calendar import in_working_hours
 from plans.models import Anchor, DeadlineKind, DeadlineRule
 
-from .models import Deadline, Incident, TimelineEntry
+from .models import Deadline
+from .schedule import deadline_schedule, first_check
+
+if TYPE_CHECKING:
+    from incidents.models import Incident
 
 
-def _rules(incident: Incident, level: int, anchor: str) -> list[DeadlineRule]:
+def _rules(incident: "Incident", level: int, anchor: str) -> list[DeadlineRule]:
     return list(incident.plan_version.deadline_rules.filter(level=level, anchor=anchor))
 
 
-def _event_time(incident: Incident, event: str) -> datetime | None:
-    """When the incident went through the transition ``event``, if it has."""
-    entry = (
-        incident.timeline.filter(kind=TimelineEntry.Kind.TRANSITION, action=event)
-        .order_by("at")
-        .first()
-    )
-    return entry.at if entry else None
-
-
-def deadlines_apply_level(*, incident: Incident, level: int) -> None:
+def deadlines_apply_level(
+    *, incident: "Incident", level: int, passed: Mapping[str, datetime]
+) -> None:
     """Create or recompute the discovery-anchored deadlines for ``level``.
 
     Open deadlines take the new level's due time, counted from the discovery time;
-    met ones stay as they were met; obligations the new level lacks are cancelled.
+    met ones stay as they were met; obligations the new level lacks are cancelled. A new
+    obligation whose event the incident has already ``passed`` (event → when) is met then.
     """
     discovery_rules = incident.plan_version.deadline_rules.filter(anchor=Anchor.DISCOVERED)
     rules = {rule.kind: rule for rule in discovery_rules if rule.level == level}
@@ -44,7 +48,7 @@ def deadlines_apply_level(*, incident: Incident, level: int) -> None:
         due_at = incident.discovered_at + timedelta(minutes=rule.minutes)
         deadline = existing.get(kind)
         if deadline is None:
-            met_at = _event_time(incident, rule.fulfilled_by)
+            met_at = passed.get(rule.fulfilled_by)
             deadline = Deadline.objects.create(
                 incident=incident,
                 kind=kind,
@@ -66,7 +70,7 @@ def deadlines_apply_level(*, incident: Incident, level: int) -> None:
             deadline_schedule(deadline=deadline)
 
 
-def deadlines_follow_discovery(*, incident: Incident, now: datetime) -> dict[str, list]:
+def deadlines_follow_discovery(*, incident: "Incident", now: datetime) -> dict[str, list]:
     """The discovery time of an assessed incident was corrected: its open
     discovery-anchored deadlines follow it, unless already overdue at ``now``.
 
@@ -101,7 +105,7 @@ def deadlines_follow_discovery(*, incident: Incident, now: datetime) -> dict[str
     return {"moved": moved, "kept_overdue": kept}
 
 
-def deadlines_start_anchor(*, incident: Incident, anchor: str, at: datetime) -> None:
+def deadlines_start_anchor(*, incident: "Incident", anchor: str, at: datetime) -> None:
     """Deadlines whose clock starts with a stage (e.g. the review) start at ``at``."""
     for rule in _rules(incident, incident.level, anchor):
         deadline, _created = Deadline.objects.update_or_create(
@@ -128,12 +132,12 @@ def deadlines_open(**fields) -> Deadline:
     return deadline
 
 
-def deadlines_fulfil(*, incident: Incident, event: str, at: datetime) -> int:
+def deadlines_fulfil(*, incident: "Incident", event: str, at: datetime) -> int:
     """Mark met every open deadline that ``event`` fulfils; answers how many."""
     return incident.deadlines.filter(fulfilled_by=event).meet(at=at)
 
 
-def deadlines_cancel_open(*, incident: Incident) -> int:
+def deadlines_cancel_open(*, incident: "Incident") -> int:
     """A dismissed or closed incident owes nothing more."""
     return incident.deadlines.cancel()
 
@@ -142,7 +146,7 @@ ARRIVED = "arrival"  # the event that meets an arrival clock: the person says th
 LEVEL_DECIDED = "level_decision"  # a proposed upgrade confirmed or rejected
 
 
-def deadlines_start_arrival_clocks(*, incident: Incident, level: int, at: datetime) -> int:
+def deadlines_start_arrival_clocks(*, incident: "Incident", level: int, at: datetime) -> int:
     """After a Ⅰ/Ⅱ alarm (004), one clock per person the plan's arrival rules name,
     due within the working-hours or off-hours minutes. A person already on a clock of
     the same kind keeps it. Answers how many clocks started."""
@@ -170,7 +174,7 @@ def deadlines_start_arrival_clocks(*, incident: Incident, level: int, at: dateti
     return started
 
 
-def deadlines_open_level_decision(*, incident: Incident, at: datetime) -> Deadline | None:
+def deadlines_open_level_decision(*, incident: "Incident", at: datetime) -> Deadline | None:
     """A proposed upgrade must be decided within the plan's window; answers the new
     deadline, or None when one is already open."""
     if incident.deadlines.filter(
@@ -184,4 +188,63 @@ def deadlines_open_level_decision(*, incident: Incident, at: datetime) -> Deadli
         fulfilled_by=LEVEL_DECIDED,
         starts_at=at,
         due_at=at + timedelta(minutes=incident.plan_version.upgrade_decision_minutes),
+    )
+
+
+def _open(
+    *, incident: "Incident | None" = None, kind: str | None = None, pk: int | None = None
+) -> QuerySet[Deadline]:
+    """The open deadlines of an incident (of one kind), or the one with ``pk``."""
+    found = Deadline.objects.filter(status=Deadline.Status.OPEN)
+    if pk is not None:
+        found = found.filter(pk=pk)
+    if incident is not None:
+        found = found.filter(incident=incident)
+    if kind is not None:
+        found = found.filter(kind=kind)
+    return found
+
+
+def deadlines_meet(
+    *,
+    at: datetime,
+    incident: "Incident | None" = None,
+    kind: str | None = None,
+    pk: int | None = None,
+) -> int:
+    """Mark met, at ``at``, the open deadline ``pk`` or the open ones of an incident (of
+    one kind); answers how many. A met deadline leaves the engine's sweep."""
+    if pk is None and incident is None:
+        return 0
+    return _open(incident=incident, kind=kind, pk=pk).meet(at=at)
+
+
+def deadlines_cancel(
+    *,
+    incident: "Incident | None" = None,
+    kind: str | None = None,
+    pks: list[int] | None = None,
+) -> int:
+    """Cancel the open deadlines ``pks``, or those of an incident (of one kind): nothing
+    is owed any more. Answers how many."""
+    if pks is not None:
+        return Deadline.objects.filter(pk__in=pks).cancel()
+    if incident is None:
+        return 0
+    return _open(incident=incident, kind=kind).cancel()
+
+
+def deadlines_hand_over(*, incident: "Incident", kind: str, assignee: Any) -> int:
+    """The open deadlines of ``kind`` pass to ``assignee`` (a new tracker, say)."""
+    return _open(incident=incident, kind=kind).update(assignee=assignee)
+
+
+def deadline_acknowledge(*, pk: int, by: Any, at: datetime) -> bool:
+    """Someone alerted about deadline ``pk`` confirms they have it: its escalation chain
+    stops at the step it reached (the deadline stays open until met). Answers whether
+    this call acknowledged it (False when it already was)."""
+    return bool(
+        Deadline.objects.filter(pk=pk, acknowledged_at__isnull=True).update(
+            acknowledged_at=at, acknowledged_by=by, next_check_at=None
+        )
     )

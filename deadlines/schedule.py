@@ -3,7 +3,7 @@ steps of its level's escalation chain after due, all from the incident's plan ve
 
 from datetime import datetime, timedelta
 
-from incidents.models import Deadline
+from deadlines.models import Deadline
 from plans.models import EscalationStep, PlanVersion
 
 
