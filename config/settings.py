@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "engine.context_processors.engine_status",
             ],
+            "builtins": ["core.templatetags.web"],
         },
     },
 ]

@@ -18,6 +18,12 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 
+# The largest values the database columns hold on every backend we run on: a count (an
+# integer column: reads, reposts, versions) and an id (a big integer primary key). Input
+# beyond them is a 400, never a database error.
+MAX_COUNT = 2_147_483_647
+MAX_ID = 9_223_372_036_854_775_807
+
 # Deeper JSON is refused (400) before it is parsed: Python's parser recurses, and nothing
 # Fenghuo takes in nests more than a few levels.
 JSON_MAX_DEPTH = 64

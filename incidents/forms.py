@@ -13,7 +13,7 @@ from organisation.models import Unit
 from plans.levels import Level
 
 from .choices import Category, EventType, Platform
-from .models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH
+from .models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH, TITLE_MAX_LENGTH
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 BLANK_CHOICE = [("", "---------")]
@@ -70,7 +70,7 @@ class FiguresForm(forms.Form):
 class DescriptiveFieldsMixin(forms.Form):
     """What was seen, where and when: the fields an incident is logged and edited with."""
 
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX_LENGTH)
     description = forms.CharField(
         label=_("What was seen"),
         required=False,

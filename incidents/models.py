@@ -13,6 +13,7 @@ from .choices import Category, EventType, Platform, State
 # The longest description and reason that may be typed in (characters): the pages, the API
 # and the review's exports stay fast whatever is pasted. Serializers, forms and services
 # read these; README lists them.
+TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 20_000
 REASON_MAX_LENGTH = 2_000
 
@@ -31,7 +32,7 @@ class Incident(models.Model):
         on_delete=models.PROTECT,
         related_name="incidents",
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=TITLE_MAX_LENGTH)
     description = models.TextField(_("what was seen"), blank=True)
     links = models.JSONField(_("links"), default=list, blank=True)
     platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices)

@@ -1,9 +1,10 @@
-"""Who may do what to an incident: one table, read by the services, the API and the
-pages (which show only the actions a role allows)."""
+"""Who may do what to an incident: the incidents app's table of actions and roles,
+declared to ``core.permissions`` (services, the API and the pages ask there), and the
+actions open to a person on one incident right now."""
 
 from typing import Any
 
-from core.errors import PermissionDenied
+from core.permissions import can, declare
 from organisation.roles import Role
 
 ACTION_ROLES: dict[str, frozenset[str]] = {
@@ -24,18 +25,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
 # Deciding on a proposed upgrade is deciding on the level.
 ACTION_ROLES["reject_upgrade"] = ACTION_ROLES["change_level"]
 
+declare(ACTION_ROLES)
+
 TRANSITIONS = ("assess", "report", "respond", "track", "review", "close", "dismiss")
-
-
-def can(user: Any, action: str) -> bool:
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    return user.has_role(*ACTION_ROLES[action])
-
-
-def require(user: Any, action: str) -> None:
-    if not can(user, action):
-        raise PermissionDenied()
 
 
 def available_actions(user: Any, incident: Any) -> list[str]:

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
+from core.limits import MAX_COUNT, MAX_ID
 from deadlines.models import Deadline
 from organisation.models import Unit
 from plans.levels import Colour, Level
@@ -20,11 +21,7 @@ from plans.models import DeadlineKind
 
 from . import permissions
 from .choices import Category, EventType, Platform, State
-from .models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH, TimelineEntry
-
-# The largest values the database columns hold on every backend we run on.
-MAX_COUNT = 2_147_483_647
-MAX_ID = 9_223_372_036_854_775_807
+from .models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH, TITLE_MAX_LENGTH, TimelineEntry
 
 # Every action ``permissions.available_actions`` may answer.
 ACTIONS = (*permissions.TRANSITIONS, "change_level", "reject_upgrade", "arrive")
@@ -111,7 +108,7 @@ class MetricSnapshotCreateSerializer(MetricsSerializer):
 class IncidentFieldsSerializer(StrictInputSerializer):
     """What a person describes when logging or correcting an incident."""
 
-    title = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH)
     description = serializers.CharField(
         allow_blank=True, default="", max_length=DESCRIPTION_MAX_LENGTH
     )

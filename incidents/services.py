@@ -14,7 +14,9 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from core.errors import InvalidInput, StaleVersion, TransitionNotAllowed
+from core.limits import MAX_COUNT
 from core.moments import happened_at, moment_problem
+from core.permissions import require
 from core.text import require_lengths, too_long
 from deadlines.models import Deadline
 from deadlines.services import (
@@ -39,6 +41,7 @@ from .choices import Category, EventType, Platform, State
 from .models import (
     DESCRIPTION_MAX_LENGTH,
     REASON_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
     Incident,
     MetricSnapshot,
     TimelineEntry,
@@ -59,9 +62,6 @@ EDITABLE_FIELDS = (
 REGRADABLE_STATES = frozenset({State.ASSESSED, State.REPORTED, State.RESPONDING, State.TRACKING})
 
 
-# The largest count a figure may hold (the database's integer column).
-MAX_COUNT = 2_000_000_000
-TITLE_MAX_LENGTH = Incident._meta.get_field("title").max_length
 # A lead is logged when it is found, so its discovery is never later than now (a minute
 # for clocks that differ); the floor is the window of believable moments (core.moments).
 DISCOVERY_TOLERANCE = timedelta(minutes=1)
@@ -267,7 +267,7 @@ def incident_create_in_transaction(
 ) -> Incident:
     """:func:`incident_create` inside a transaction the caller holds (accepting a
     monitoring proposal creates the incident and links it in one)."""
-    permissions.require(actor, "log")
+    require(actor, "log")
     unit = unit or actor.unit
     discovered_at = discovered_at or timezone.now()
     links = links or []
@@ -332,7 +332,7 @@ def incident_update(
     run from it: moving it takes the office head and a reason, and the open deadlines
     follow it except those already overdue, which stay overdue (a late report stands).
     """
-    permissions.require(actor, "edit")
+    require(actor, "edit")
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(
@@ -352,7 +352,7 @@ def incident_update(
             return incident
         moves_clock = "discovered_at" in changed and incident.state != State.DETECTED
         if moves_clock:
-            permissions.require(actor, "move_discovery")
+            require(actor, "move_discovery")
             if not reason:
                 raise InvalidInput(
                     field_errors={
@@ -397,7 +397,7 @@ def incident_add_metrics(
     client_ip: str | None = None,
 ) -> MetricSnapshot:
     """Add a timestamped snapshot of the figures; the suggested level is re-evaluated."""
-    permissions.require(actor, "add_metrics")
+    require(actor, "add_metrics")
     figures = Figures.from_input(metrics)
     taken_at = taken_at or timezone.now()
     if taken_at > timezone.now() + timedelta(minutes=1):
@@ -512,7 +512,7 @@ def incident_transition(
     """
     if action not in permissions.TRANSITIONS:
         raise InvalidInput(field_errors={"action": [_("Unknown action.")]})
-    permissions.require(actor, action)
+    require(actor, action)
     require_lengths(REASON_MAX_LENGTH, reason=reason)
     with transaction.atomic(durable=True):
         incident = incident_transition_in_transaction(
@@ -621,7 +621,7 @@ def incident_change_level(
 ) -> Incident:
     """Raise or lower the level of an assessed incident (004: the level follows the
     incident's development). Always with a reason; deadlines follow the new level."""
-    permissions.require(actor, "change_level")
+    require(actor, "change_level")
     new_level = _parse_level(level)
     reason = (reason or "").strip()
     if not reason:
@@ -672,7 +672,7 @@ def incident_reject_upgrade(
 ) -> Incident:
     """Keep the confirmed level although the figures suggest a more severe one; the
     decision meets the proposal's deadline and stops its escalation."""
-    permissions.require(actor, "change_level")
+    require(actor, "change_level")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(field_errors={"reason": [_("Say why the level stays.")]})

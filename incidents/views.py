@@ -1,5 +1,5 @@
 """The incident pages. Thin: a form checks what was typed, a service acts, and
-``apply_domain_error`` turns the service's domain errors into form errors and messages."""
+``core.pages.apply_domain_error`` turns its domain errors into form errors and messages."""
 
 import json
 from typing import Any
@@ -12,20 +12,16 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from core.errors import (
-    DomainError,
-    InvalidInput,
-    PermissionDenied,
-    StaleVersion,
-    TransitionNotAllowed,
-)
+from core.errors import DomainError
 from core.http import client_ip
-from notifications.selectors import incident_notifications
+from core.pages import BAD_INPUT, apply_domain_error
+from core.permissions import can
 from plans.grading import suggest_level
 
+from . import page_parts
 from .forms import ACTION_FORMS, IncidentCreateForm, IncidentEditForm, MetricsForm
 from .models import Incident
-from .permissions import available_actions, can
+from .permissions import available_actions
 from .presentation import ACTION_LABELS
 from .selectors import incident_board, incident_detail
 from .services import (
@@ -37,47 +33,6 @@ from .services import (
     incident_transition,
     incident_update,
 )
-
-BAD_INPUT = 400
-CONFLICT = 409
-
-
-def apply_domain_error(request: HttpRequest, exc: DomainError, form: Any = None) -> int:
-    """The one place where a service's domain error becomes what the person sees.
-
-    Bad input goes onto the form, field by field (fields the form lacks become errors of
-    the whole form); a conflict becomes a message and the caller shows the incident as
-    it is now; a refused role is a 403 page. Answers the HTTP status to render with.
-    """
-    if isinstance(exc, PermissionDenied):
-        raise Forbidden(str(exc.message)) from exc
-    if isinstance(exc, InvalidInput):
-        if form is None:
-            messages.error(request, str(exc.message))
-            return BAD_INPUT
-        for field, errors in exc.field_errors.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, str(error))
-        if not exc.field_errors:
-            form.add_error(None, str(exc.message))
-        return BAD_INPUT
-    if isinstance(exc, StaleVersion):
-        if exc.message is StaleVersion.default_message:
-            messages.error(
-                request,
-                _(
-                    "Someone else changed this incident in the meantime. It has been reloaded: "
-                    "check it and try again."
-                ),
-            )
-        else:  # the service said what exactly is stale ("already decided", say)
-            messages.error(request, str(exc.message))
-        return CONFLICT
-    if isinstance(exc, TransitionNotAllowed):
-        messages.error(request, str(exc.message))
-        return CONFLICT
-    messages.error(request, str(exc.message))
-    return CONFLICT
 
 
 def _incident_or_404(pk: int) -> Incident:
@@ -187,7 +142,6 @@ def _render_detail(
         "snapshots": sorted(snapshots, key=lambda s: (s.taken_at, s.pk), reverse=True),
         "deadlines": list(incident.deadlines.all()),
         "timeline": list(incident.timeline.all()),
-        "notifications": list(incident_notifications(incident_id=incident.pk)[:200]),
         # The trend chart (ECharts): the snapshots in time order.
         "figures_chart": [
             {
@@ -211,6 +165,7 @@ def _render_detail(
         "metrics_form": bound.get("metrics", _metrics_form()) if may_add_metrics else None,
         "edit_form": bound.get("edit", _edit_form(incident)) if may_edit else None,
         "open_form": next(iter(bound), None),
+        **page_parts.context(incident),
     }
     return render(request, "incidents/detail.html", context, status=status)
 

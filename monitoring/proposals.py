@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
-from incidents import permissions
+from core.permissions import can
 from incidents.choices import EventType, Platform
 from incidents.models import Incident
 from incidents.services import incident_create_in_transaction
@@ -32,7 +32,7 @@ REASON_MAX_LENGTH = 2000
 def proposal_require(user: Any) -> None:
     """Those who may log incidents decide on proposals: duty officers, analysts, office
     heads (403 otherwise)."""
-    if not permissions.can(user, "log"):
+    if not can(user, "log"):
         raise PermissionDenied()
 
 

@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        from incidents import page_parts
+
+        from .selectors import incident_notifications
+
+        @page_parts.register
+        def delivery_log(incident):
+            """The incident page's log of the notifications sent about it."""
+            return {"notifications": list(incident_notifications(incident_id=incident.pk)[:200])}

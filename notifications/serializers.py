@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from incidents.serializers import MAX_ID
+from core.limits import MAX_ID
 
 from .models import Notification
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import DomainError
 from core.http import client_ip
-from incidents.views import apply_domain_error
+from core.pages import apply_domain_error
 
 from .models import Notification
 from .selectors import notification_list, unread_count

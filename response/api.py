@@ -35,6 +35,7 @@ from rest_framework.views import APIView
 from core.api import paginated_answer, query_filters
 from core.errors import PermissionDenied
 from core.http import client_ip
+from core.permissions import require
 from incidents.models import Incident
 from incidents.serializers import output_context
 
@@ -138,7 +139,7 @@ class DocumentListCreateApi(DocumentApi):
         )
 
     def post(self, request: Request) -> Response:
-        permissions.require(request.user, KINDS[self.model]["draft"])
+        require(request.user, KINDS[self.model]["draft"])
         serializer = self.draft_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
@@ -165,7 +166,7 @@ class DocumentDetailApi(DocumentApi):
 
 class DocumentSubmitApi(DocumentApi):
     def post(self, request: Request, id: int) -> Response:
-        permissions.require(request.user, KINDS[self.model]["draft"])
+        require(request.user, KINDS[self.model]["draft"])
         doc = self.document(id)
         SubmitSerializer(data=request.data).is_valid(raise_exception=True)
         document_submit(doc=doc, actor=request.user, client_ip=client_ip(request))
@@ -310,7 +311,7 @@ class StatementPublishApi(DocumentApi):
         responses={200: StatementSerializer, **ERRORS},
     )
     def post(self, request: Request, id: int) -> Response:
-        permissions.require(request.user, "publish_statement")
+        require(request.user, "publish_statement")
         statement = self.document(id)
         serializer = PublishSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -371,7 +372,7 @@ class TaskListCreateApi(APIView):
         responses={201: TaskSerializer, 400: ERRORS[400], 403: ERRORS[403], 409: ERRORS[409]},
     )
     def post(self, request: Request) -> Response:
-        permissions.require(request.user, "assign_task")
+        require(request.user, "assign_task")
         serializer = TaskAssignSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         task = task_assign(actor=request.user, **serializer.validated_data)
@@ -506,7 +507,7 @@ class IncidentTrackerApi(APIView):
         },
     )
     def post(self, request: Request, id: int) -> Response:
-        permissions.require(request.user, "assign_task")
+        require(request.user, "assign_task")
         try:
             incident = Incident.objects.get(pk=id)
         except Incident.DoesNotExist:

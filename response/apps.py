@@ -9,6 +9,7 @@ class ResponseConfig(AppConfig):
     def ready(self) -> None:
         from incidents import effects, guards
 
+        from . import permissions  # noqa: F401  (declares the response's actions)
         from .assignments import create_checklist_tasks
         from .documents import no_approved_response_plan, no_approved_review
         from .reviews import start_review

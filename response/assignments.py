@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
 from core.moments import happened_at
+from core.permissions import require
 from core.text import require_lengths, too_long
 from deadlines.services import deadlines_meet, deadlines_open
 from incidents.models import Incident, TimelineEntry
@@ -102,7 +103,7 @@ def task_assign(
 ) -> Task:
     """Assign a task to a unit (its liaisons) or a person, with a due time the engine
     reminds and escalates."""
-    permissions.require(actor, "assign_task")
+    require(actor, "assign_task")
     errors: dict[str, list[str]] = {}
     if not (title or "").strip():
         errors["title"] = [_("Name the task.")]

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, PermissionDenied, StaleVersion, TransitionNotAllowed
 from core.moments import happened_at
+from core.permissions import require
 from core.text import require_lengths
 from deadlines.services import deadlines_cancel, deadlines_meet, deadlines_open
 from incidents.choices import Category, State
@@ -32,7 +33,6 @@ from organisation.roles import Role
 from plans.levels import NUMERALS
 from plans.models import ApprovalRule, DeadlineKind
 
-from . import permissions
 from .models import (
     TEXT_MAX_LENGTH,
     Channel,
@@ -212,7 +212,7 @@ def document_save_draft(
     the approvers read never changes under them. Whoever saves becomes a contributor of
     the version, and a new version keeps the contributors of the one it starts from."""
     kind = KINDS[model]
-    permissions.require(actor, kind["draft"])
+    require(actor, kind["draft"])
     fields = dict(fields)
     units = fields.pop("units", None)
     _clean_fields(model, {**dict.fromkeys(kind["fields"], ""), **fields}, partial=True)
@@ -271,7 +271,7 @@ def document_submit(*, doc: Document, actor: User, client_ip: str | None = None)
     """Ask for approval: the approvers who did not write or edit the version are notified
     and the plan's decision deadline starts. Refused (409) when too few of them exist."""
     model = type(doc)
-    permissions.require(actor, KINDS[model]["draft"])
+    require(actor, KINDS[model]["draft"])
     with transaction.atomic(durable=True):
         _lock_incident_then(doc)
         doc = (
@@ -452,7 +452,7 @@ def statement_publish(
     publication meets the "first public response" deadline, and the official release, at
     ``published_at`` (default now): so it is no earlier than the statement's approval
     and no later than now."""
-    permissions.require(actor, "publish_statement")
+    require(actor, "publish_statement")
     errors: dict[str, list[str]] = {}
     if channel not in Channel.values:
         errors["channel"] = [_("Choose a channel from the list.")]

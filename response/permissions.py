@@ -1,8 +1,9 @@
-"""Who may do what in the response: one table, as for incidents."""
+"""Who may do what in the response: the response app's table of actions and roles,
+declared to ``core.permissions``, and who may see and work on a task."""
 
 from typing import Any
 
-from core.errors import PermissionDenied
+from core.permissions import declare
 from organisation.roles import Role
 
 ACTION_ROLES: dict[str, frozenset[str]] = {
@@ -15,15 +16,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
 }
 
 
-def can(user: Any, action: str) -> bool:
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    return user.has_role(*ACTION_ROLES[action])
-
-
-def require(user: Any, action: str) -> None:
-    if not can(user, action):
-        raise PermissionDenied()
+declare(ACTION_ROLES)
 
 
 def tasks_scope(user: Any):

@@ -11,10 +11,10 @@ from drf_spectacular.plumbing import build_choice_field
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.limits import MAX_ID
 from incidents.choices import Category
 from incidents.models import Incident
 from incidents.serializers import (
-    MAX_ID,
     BlankAsNullCharField,
     DeadlineSerializer,
     MetricSnapshotSerializer,

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
 from core.moments import happened_at
+from core.permissions import can, require
 from core.text import require_lengths
 from deadlines.models import Deadline
 from deadlines.services import deadlines_cancel, deadlines_hand_over, deadlines_meet, deadlines_open
@@ -19,7 +20,6 @@ from incidents.services import Figures, incident_record_figures_in_transaction
 from organisation.models import User
 from plans.models import DeadlineKind
 
-from . import permissions
 from .models import TEXT_MAX_LENGTH, FollowUp
 
 FOLLOW_UP_FILED = "follow_up_filed"
@@ -84,7 +84,7 @@ def follow_up_file(
     that time and starts the next one. The time is no earlier than what the report
     follows (the previous report, or the start of tracking) and no later than now. New
     figures, if given, are a snapshot like any other, taken when they are recorded."""
-    if not (incident.tracker_id == actor.pk or permissions.can(actor, "file_follow_up")):
+    if not (incident.tracker_id == actor.pk or can(actor, "file_follow_up")):
         raise PermissionDenied()
     if not (what_changed or "").strip():
         raise InvalidInput(field_errors={"what_changed": [_("Say what changed.")]})
@@ -143,7 +143,7 @@ def incident_name_tracker(
 ) -> Incident:
     """Name the person who follows the incident and files its follow-up reports; the
     open follow-up clock passes to them."""
-    permissions.require(actor, "assign_task")
+    require(actor, "assign_task")
     if not tracker.is_active:
         raise InvalidInput(field_errors={"tracker": [_("Choose an active person.")]})
     with transaction.atomic(durable=True):

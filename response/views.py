@@ -20,9 +20,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import DomainError
 from core.http import client_ip
+from core.pages import apply_domain_error, form_post
+from core.permissions import can
 from incidents.choices import Category, State
 from incidents.models import Incident
-from incidents.views import BAD_INPUT, apply_domain_error
 from organisation.roles import Role
 
 from . import permissions, selectors
@@ -110,9 +111,7 @@ def _documents(model: type, incident: Incident) -> list[Any]:
 
 def _may_draft(user: Any, kind: str, incident: Incident) -> bool:
     model = DOCUMENTS[kind]
-    return (
-        permissions.can(user, KINDS[model]["draft"]) and incident.state in DRAFTABLE_STATES[model]
-    )
+    return can(user, KINDS[model]["draft"]) and incident.state in DRAFTABLE_STATES[model]
 
 
 def _draft_form(
@@ -163,7 +162,7 @@ def _document_section(
         approved = next((d for d in docs if d.state == DocumentState.APPROVED), None)
         section["approved"] = approved
         section["publications"] = [p for d in reversed(docs) for p in d.publications.all()]
-        if approved is not None and permissions.can(user, "publish_statement"):
+        if approved is not None and can(user, "publish_statement"):
             section["publish_form"] = bound.get("publish") or PublishForm(auto_id="id_publish_%s")
     return section
 
@@ -207,11 +206,9 @@ def _render_page(
     sections = {
         kind: _document_section(request, kind, incident, approver_ids, bound) for kind in DOCUMENTS
     }
-    may_assign = (
-        incident.is_open and incident.level is not None and permissions.can(user, "assign_task")
-    )
+    may_assign = incident.is_open and incident.level is not None and can(user, "assign_task")
     may_follow_up = incident.state == State.TRACKING and (
-        incident.tracker_id == user.pk or permissions.can(user, "file_follow_up")
+        incident.tracker_id == user.pk or can(user, "file_follow_up")
     )
     context = {
         "incident": incident,
@@ -235,7 +232,7 @@ def _render_page(
             bound.get("tracker")
             or TrackerForm(initial={"tracker": incident.tracker_id}, auto_id="id_tracker_%s")
         )
-        if incident.is_open and incident.level and permissions.can(user, "assign_task")
+        if incident.is_open and incident.level and can(user, "assign_task")
         else None,
         "open_form": next(iter(bound), None),
     }
@@ -247,17 +244,16 @@ def _after_post(
 ) -> HttpResponse:
     """Validate ``form``, run ``act`` (which calls services) and answer: back to the page
     with a message on success, or the page again with the form's errors or the conflict."""
-    if not form.is_valid():
-        return _render_page(request, pk, bound={key: form}, status=BAD_INPUT)
-    try:
-        act(form.cleaned_data)
-    except DomainError as exc:
-        status = apply_domain_error(request, exc, form)
-        return _render_page(
-            request, pk, bound={key: form} if status == BAD_INPUT else None, status=status
-        )
-    messages.success(request, done)
-    return redirect(f"{_page_url(pk)}#{anchor}")
+    return form_post(
+        request,
+        form,
+        act,
+        done=done,
+        to=f"{_page_url(pk)}#{anchor}",
+        again=lambda status, bound: _render_page(
+            request, pk, bound={key: bound} if bound is not None else None, status=status
+        ),
+    )
 
 
 def _page_url(pk: int) -> str:

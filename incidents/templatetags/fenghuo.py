@@ -1,27 +1,19 @@
-"""Template helpers for the pages: labels, numerals and colour classes. No rules live
-here; permissions and deadlines are only read through the modules that own them."""
+"""Template helpers for the incident pages: labels, numerals and colour classes (the
+generic filters are ``core.templatetags.web``, a builtin). No rules live here;
+deadlines are only read through the modules that own them."""
 
-from datetime import datetime
 from typing import Any
 
 from django import template
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from deadlines.models import Deadline
-from incidents import permissions
 from incidents.presentation import ACTION_LABELS, DEADLINE_STATUS_LABELS
 from organisation.roles import Role
 from organisation.selectors import duty_shifts_at
 from plans.levels import NUMERALS, Level
 
 register = template.Library()
-
-
-@register.filter
-def can(user: Any, action: str) -> bool:
-    """``{% if user|can:"log" %}``: whether the user's role allows the action."""
-    return permissions.can(user, action)
 
 
 @register.filter
@@ -72,15 +64,9 @@ def action_label(action: str) -> str:
 
 
 @register.filter
-def listing(items: Any) -> str:
-    """Items joined the way the language lists them (、 in Chinese)."""
-    return _(", ").join(str(item) for item in items)
-
-
-@register.filter
 def role_labels(user: Any) -> str:
     codes = getattr(user, "role_codes", frozenset())
-    return listing(label for value, label in Role.choices if value in codes)
+    return _(", ").join(str(label) for value, label in Role.choices if value in codes)
 
 
 @register.filter
@@ -89,38 +75,6 @@ def role_label(code: str) -> str:
         return str(Role(code).label)
     except ValueError:
         return code
-
-
-@register.filter
-def percent(share: Any) -> str:
-    """A share from 0 to 1 as a percentage without trailing zeros: 0.625 → 62.5."""
-    if share is None:
-        return ""
-    value = float(share) * 100
-    return f"{value:.1f}".rstrip("0").rstrip(".")
-
-
-@register.filter
-def isoformat(value: Any) -> str:
-    """An aware datetime as ISO 8601 to the second, for ``data-due`` and ``<time>``."""
-    if not value:
-        return ""
-    return timezone.localtime(value).isoformat(timespec="seconds")
-
-
-@register.filter
-def from_isoformat(value: Any) -> Any:
-    """A moment the timeline keeps as ISO 8601 text, as a datetime for ``|date``."""
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except (TypeError, ValueError):
-        return None
-
-
-@register.simple_tag
-def server_now() -> str:
-    """The server's clock, so countdowns do not depend on the browser's clock being right."""
-    return timezone.localtime().isoformat(timespec="milliseconds")
 
 
 @register.simple_tag

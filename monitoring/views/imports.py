@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from core.errors import DomainError
-from incidents.views import BAD_INPUT, apply_domain_error
+from core.pages import BAD_INPUT, apply_domain_error
 
 from ..imports import (
     ACTIVE_STATES,

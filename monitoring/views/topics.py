@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import DomainError
 from core.http import client_ip
-from incidents.views import BAD_INPUT, apply_domain_error
+from core.pages import BAD_INPUT, apply_domain_error
 
 from ..forms import ProposalAcceptForm, ProposalDismissForm
 from ..models import Proposal, Topic
