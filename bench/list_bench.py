@@ -188,9 +188,10 @@ def seed(count: int, *, states: list[str], weights: list[int], rng: random.Rando
     from django.utils import timezone
 
     from deadlines.models import Deadline
-    from incidents.choices import Category, EventType, Platform
+    from incidents.choices import EventType, Platform
     from incidents.models import Incident, MetricSnapshot
     from organisation.models import Unit, User
+    from plans.categories import Category
     from plans.models import Anchor
     from plans.selectors import plan_version_in_force
     from response.models import DocumentState, ResponsePlan, Review

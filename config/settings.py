@@ -183,7 +183,7 @@ SPECTACULAR_SETTINGS = {
         "ProposalStateEnum": "monitoring.models.Proposal.State",
         "TaskStateEnum": "response.models.Task.State",
         # The handling category, also as a post's "sensitive_category".
-        "CategoryEnum": "incidents.choices.Category",
+        "CategoryEnum": "plans.categories.Category",
     },
 }
 
@@ -227,6 +227,9 @@ FENGHUO_EVIDENCE_MAX_BYTES = env_int("FENGHUO_EVIDENCE_MAX_BYTES", 20 * 1024 * 1
 FENGHUO_EVIDENCE_X_ACCEL_PREFIX = env_str("FENGHUO_EVIDENCE_X_ACCEL_PREFIX", "")
 # /healthz reports the engine stale when its last sweep is older than this (seconds).
 FENGHUO_ENGINE_STALE_AFTER = env_float("FENGHUO_ENGINE_STALE_AFTER", 60.0)
+# The duty board shows at most this many cards, nearest deadline first; counts and
+# filters reach the rest.
+FENGHUO_BOARD_CARDS = max(env_int("FENGHUO_BOARD_CARDS", 50), 1)
 # Monitoring. Posts are near-duplicates within this many SimHash bits (at most 3: the
 # look-up finds candidates by four 16-bit bands), looked for this many days around them.
 FENGHUO_NEAR_DUPLICATE_BITS = min(env_int("FENGHUO_NEAR_DUPLICATE_BITS", 3), 3)

@@ -27,15 +27,6 @@ OPEN_STATES = frozenset(
 )
 
 
-class Category(models.TextChoices):
-    """Handling categories (分类处置)."""
-
-    INQUIRY = "inquiry", _("Inquiry, doubt or appeal")
-    HYPE = "hype", _("Malicious spreading or hype")
-    FABRICATION = "fabrication", _("Fabrication, distortion, defamation or incitement")
-    CONSTRUCTIVE = "constructive", _("Constructive suggestion")
-
-
 class EventType(models.TextChoices):
     NATURAL_DISASTER = "natural_disaster", _("Natural disaster")
     ACCIDENT = "accident", _("Accident")

@@ -10,9 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from organisation.models import Unit
+from plans.categories import Category
 from plans.levels import Level
 
-from .choices import Category, EventType, Platform
+from .choices import OPEN_STATES, EventType, Platform, State
 from .models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH, TITLE_MAX_LENGTH
 
 DATETIME_LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -268,3 +269,45 @@ ACTION_FORMS: dict[str, type[VersionedForm]] = {
     "reject_upgrade": RejectUpgradeForm,
     "arrive": ArriveForm,
 }
+
+
+# The board's filter value for incidents not graded yet.
+UNGRADED = "none"
+
+
+class BoardFilterForm(forms.Form):
+    """The duty board's filters (GET), each optional. A value that is not one of the
+    choices is an error on the form and that filter is left out; the others apply."""
+
+    level = forms.ChoiceField(
+        label=_("Level"),
+        required=False,
+        choices=[("", _("Any")), *Level.choices, (UNGRADED, _("not graded"))],
+    )
+    state = forms.ChoiceField(
+        label=_("State"),
+        required=False,
+        choices=[("", _("Any")), *[(s.value, s.label) for s in State if s in OPEN_STATES]],
+    )
+    unit = forms.ChoiceField(label=_("Unit"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [
+            ("", _("Any")),
+            *Unit.objects.order_by("sort_order", "name").values_list("pk", "name"),
+        ]
+
+    def filters(self) -> dict[str, Any]:
+        """The filters to apply, as ``selectors.incident_board`` takes them (``level``
+        None: not graded)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        filters: dict[str, Any] = {}
+        if data.get("level"):
+            filters["level"] = None if data["level"] == UNGRADED else int(data["level"])
+        if data.get("state"):
+            filters["state"] = data["state"]
+        if data.get("unit"):
+            filters["unit"] = int(data["unit"])
+        return filters

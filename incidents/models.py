@@ -5,10 +5,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 
+from plans.categories import Category
 from plans.levels import Colour, Level
 
 from . import guards
-from .choices import Category, EventType, Platform, State
+from .choices import EventType, Platform, State
 
 # The longest description and reason that may be typed in (characters): the pages, the API
 # and the review's exports stay fast whatever is pasted. Serializers, forms and services

@@ -16,11 +16,12 @@ from rest_framework.utils import html
 from core.limits import MAX_COUNT, MAX_ID
 from deadlines.models import Deadline
 from organisation.models import Unit
+from plans.categories import Category
 from plans.levels import Colour, Level
 from plans.models import DeadlineKind
 
 from . import permissions
-from .choices import Category, EventType, Platform, State
+from .choices import EventType, Platform, State
 from .models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH, TITLE_MAX_LENGTH, TimelineEntry
 
 # Every action ``permissions.available_actions`` may answer.

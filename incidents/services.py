@@ -31,13 +31,14 @@ from deadlines.services import (
     deadlines_start_arrival_clocks,
 )
 from organisation.models import Unit, User
+from plans.categories import Category
 from plans.grading import suggest_level
 from plans.levels import NUMERALS, more_severe
 from plans.models import Anchor
 from plans.selectors import plan_version_in_force
 
 from . import effects, guards, permissions
-from .choices import Category, EventType, Platform, State
+from .choices import EventType, Platform, State
 from .models import (
     DESCRIPTION_MAX_LENGTH,
     REASON_MAX_LENGTH,

@@ -3,7 +3,9 @@
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as Forbidden
@@ -17,9 +19,18 @@ from core.http import client_ip
 from core.pages import BAD_INPUT, apply_domain_error
 from core.permissions import can
 from plans.grading import suggest_level
+from plans.levels import Level
 
 from . import page_parts
-from .forms import ACTION_FORMS, IncidentCreateForm, IncidentEditForm, MetricsForm
+from .choices import OPEN_STATES, State
+from .forms import (
+    ACTION_FORMS,
+    UNGRADED,
+    BoardFilterForm,
+    IncidentCreateForm,
+    IncidentEditForm,
+    MetricsForm,
+)
 from .models import Incident
 from .permissions import available_actions
 from .presentation import ACTION_LABELS
@@ -45,17 +56,57 @@ def _incident_or_404(pk: int) -> Incident:
 # The board -------------------------------------------------------------------------
 
 
+def _board_context(request: HttpRequest) -> dict[str, Any]:
+    """The cards (at most ``FENGHUO_BOARD_CARDS``), the counts by level and state as
+    links that set that filter (or clear it when set), and the filter form."""
+    form = BoardFilterForm(request.GET)
+    filters = form.filters()
+    board = incident_board(filters=filters, cards=settings.FENGHUO_BOARD_CARDS)
+    chosen = {name: request.GET[name] for name in ("level", "state", "unit") if name in filters}
+
+    def facet(name: str, value: str, label: Any, count: int) -> dict[str, Any]:
+        query = {**chosen, name: value}
+        if chosen.get(name) == value:
+            del query[name]
+        return {
+            "value": value,
+            "label": label,
+            "count": count,
+            "query": urlencode(query),
+            "chosen": chosen.get(name) == value,
+        }
+
+    return {
+        "board": board,
+        "incidents": board.cards,
+        "filter_form": form,
+        "filtered": bool(filters),
+        "query": urlencode(chosen),
+        "levels": [
+            facet("level", str(level), label, board.by_level.get(level, 0))
+            for level, label in Level.choices
+        ]
+        + [facet("level", UNGRADED, _("not graded"), board.by_level.get(None, 0))],
+        "states": [
+            facet("state", state.value, state.label, board.by_state.get(state.value, 0))
+            for state in State
+            if state in OPEN_STATES
+        ],
+    }
+
+
 @login_required
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
-    return render(request, "incidents/board.html", {"incidents": incident_board()})
+    return render(request, "incidents/board.html", _board_context(request))
 
 
 @login_required
 @require_GET
 def board_partial(request: HttpRequest) -> HttpResponse:
-    """The board's list alone, which htmx fetches every 30 seconds."""
-    return render(request, "incidents/_board.html", {"incidents": incident_board()})
+    """The board's list alone (with its counts), which htmx fetches every 30 seconds
+    with the page's filters."""
+    return render(request, "incidents/_board.html", _board_context(request))
 
 
 # Logging an incident ----------------------------------------------------------------
@@ -295,9 +346,10 @@ def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def statistics_view(request: HttpRequest) -> HttpResponse:
+    from plans.categories import Category
     from plans.levels import Level
 
-    from .choices import Category, State
+    from .choices import State
     from .selectors import incident_statistics
 
     stats = incident_statistics()

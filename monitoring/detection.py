@@ -29,13 +29,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from incidents.choices import Category
 from incidents.models import Incident
 from incidents.services import Figures, incident_record_figures_in_transaction
 from notifications.models import Notification
 from notifications.services import notifications_write
 from organisation.roles import Role
 from organisation.selectors import on_duty, people_with_role
+from plans.categories import Category
 from plans.grading import suggest_level
 from plans.levels import NUMERALS, more_severe
 from plans.models import PlanVersion

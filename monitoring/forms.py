@@ -7,8 +7,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from incidents.choices import Category, EventType, Platform
+from incidents.choices import EventType, Platform
 from organisation.models import Unit
+from plans.categories import Category
 
 from .models import Sentiment, WatchRule
 from .proposals import REASON_MAX_LENGTH

@@ -23,7 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, transition
 
-from incidents.choices import Category, Platform
+from incidents.choices import Platform
+from plans.categories import Category
 from plans.levels import Level
 
 # The longest URL we store, in UTF-8 bytes: the unique index on it must fit in a

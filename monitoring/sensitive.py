@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import InvalidInput
-from incidents.choices import Category
+from plans.categories import Category
 
 from .compiled import CompiledTable
 from .matching import BACKFILL_CHUNK, rule_require

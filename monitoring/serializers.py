@@ -7,9 +7,10 @@ the others still stored), so ``PostInputSerializer`` only documents their shape.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incidents.choices import Category, EventType, Platform
+from incidents.choices import EventType, Platform
 from incidents.serializers import BlankAsNullChoiceField
 from organisation.models import Unit
+from plans.categories import Category
 
 from .intake import MAX_FIGURE
 from .matching import TRY_DEFAULT_DAYS, TRY_DEFAULT_LIMIT, TRY_MAX_DAYS

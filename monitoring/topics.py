@@ -29,7 +29,7 @@ from django.db.models import Count, F, Max, Min, Q, Sum
 from django.utils import timezone
 
 from core.bulk import bulk_insert
-from incidents.choices import Category
+from plans.categories import Category
 
 from .grouping import moment_shifted
 from .models import Post, PostMatch, SourceType, Topic, TopicSnapshot, WatchRule

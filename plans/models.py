@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from .categories import Category
 from .levels import Colour, Level
 
 
@@ -308,8 +309,6 @@ class ChecklistItem(models.Model):
         return f"{self.category}: {self.title}"
 
     def clean(self) -> None:
-        from incidents.choices import Category
-
         if self.category not in Category.values:
             raise ValidationError({"category": _("Choose a handling category.")})
 

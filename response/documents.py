@@ -24,12 +24,13 @@ from core.moments import happened_at
 from core.permissions import require
 from core.text import require_lengths
 from deadlines.services import deadlines_cancel, deadlines_meet, deadlines_open
-from incidents.choices import Category, State
+from incidents.choices import State
 from incidents.models import Incident, TimelineEntry
 from notifications.models import Notification
 from notifications.services import notifications_write
 from organisation.models import User
 from organisation.roles import Role
+from plans.categories import Category
 from plans.levels import NUMERALS
 from plans.models import ApprovalRule, DeadlineKind
 

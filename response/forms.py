@@ -7,7 +7,6 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from incidents.choices import Category
 from incidents.forms import (
     BLANK_CHOICE,
     DATETIME_LOCAL_FORMAT,
@@ -16,6 +15,7 @@ from incidents.forms import (
     local_now_to_the_minute,
 )
 from organisation.models import Unit, User
+from plans.categories import Category
 
 from .models import TEXT_MAX_LENGTH, Channel, Decision, ResponsePlan, Review, Statement
 

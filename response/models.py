@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from incidents.choices import Category
+from plans.categories import Category
 
 # The longest free text of the response that may be typed in (characters): documents'
 # fields, decisions' comments, tasks and their progress, follow-up reports. Serializers,

@@ -12,7 +12,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.limits import MAX_ID
-from incidents.choices import Category
 from incidents.models import Incident
 from incidents.serializers import (
     BlankAsNullCharField,
@@ -22,6 +21,7 @@ from incidents.serializers import (
     StrictInputSerializer,
 )
 from organisation.models import Unit, User
+from plans.categories import Category
 
 from .models import TEXT_MAX_LENGTH, Channel, Decision, DocumentState, Task
 

@@ -22,9 +22,10 @@ from core.errors import DomainError
 from core.http import client_ip
 from core.pages import apply_domain_error, form_post
 from core.permissions import can
-from incidents.choices import Category, State
+from incidents.choices import State
 from incidents.models import Incident
 from organisation.roles import Role
+from plans.categories import Category
 
 from . import permissions, selectors
 from .assignments import task_assign, task_record
