@@ -1,9 +1,11 @@
 """Reads of incidents for the board, the lists and the API; each a fixed number of
 queries whatever the number of incidents."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
 
 from deadlines.models import Deadline
 
@@ -23,27 +25,173 @@ def _with_related(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
     )
 
 
-def incident_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Incident]:
+def _filtered(queryset: QuerySet[Incident], filters: dict[str, Any] | None) -> QuerySet[Incident]:
     filters = filters or {}
-    queryset = Incident.objects.all()
-    if filters.get("state"):
-        queryset = queryset.filter(state=filters["state"])
-    if filters.get("level"):
-        queryset = queryset.filter(level=filters["level"])
-    if filters.get("unit"):
-        queryset = queryset.filter(unit_id=filters["unit"])
-    return _with_related(queryset).order_by("-discovered_at", "-id")
+    for name, lookup in (("state", "state"), ("level", "level"), ("unit", "unit_id")):
+        if filters.get(name):
+            queryset = queryset.filter(**{lookup: filters[name]})
+    return queryset
 
 
-def incident_board() -> QuerySet[Incident]:
-    """Open incidents, nearest open deadline first; those without one after, newest first."""
-    return (
-        _with_related(Incident.objects.filter(state__in=OPEN_STATES))
+# The latest figures as the list shows them (``latest_metrics__…`` in a row).
+LIST_FIGURES = (
+    "taken_at",
+    "reads",
+    "reposts",
+    "comments",
+    "negative_share",
+    "mainstream_media",
+    "casualties",
+    "suggested_level",
+)
+
+
+class ListRows(Sequence):
+    """A list's rows as a paginator takes them: sliced as ``values()`` rows, counted on
+    the filtered incidents alone. (The joins that bring a row its unit's name and
+    figures change no count, but they made counting 10,000 incidents cost as much as
+    reading the page.)"""
+
+    def __init__(self, incidents: QuerySet[Incident], rows: QuerySet) -> None:
+        self.incidents = incidents
+        self.rows = rows
+
+    def count(self) -> int:
+        return self.incidents.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index):
+        return self.rows[index]
+
+
+def incident_list(*, filters: dict[str, Any] | None = None) -> ListRows:
+    """The incident list, newest discovery first, as plain rows (``values()``, no model
+    instances): every column of the incident, ``unit__name`` and the latest figures as
+    ``latest_metrics__…``. ``incident_list_complete`` completes one page of rows."""
+    incidents = _filtered(Incident.objects.all(), filters)
+    columns = [field.attname for field in Incident._meta.concrete_fields]
+    rows = incidents.order_by("-discovered_at", "-id").values(
+        *columns, "unit__name", *(f"latest_metrics__{name}" for name in LIST_FIGURES)
+    )
+    return ListRows(incidents, rows)
+
+
+def incident_list_complete(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A page of ``incident_list`` rows, each given ``incident``: the incident as a model
+    instance made from the row's own columns, with its deadlines (due first) and the
+    relations the plan's guards read already loaded, so the rules that take an incident
+    (``permissions.available_actions``) read it without a query. One query for the
+    deadlines and one per guard relation, whatever the size of the page."""
+    columns = [field.attname for field in Incident._meta.concrete_fields]
+    incidents = [
+        Incident.from_db(None, columns, [row[column] for column in columns]) for row in rows
+    ]
+    _related_load(
+        incidents,
+        {
+            "deadlines": Deadline.objects.order_by("due_at", "id"),
+            **{name: None for name in guards.prefetches()},
+        },
+    )
+    for row, incident in zip(rows, incidents, strict=True):
+        row["incident"] = incident
+    return rows
+
+
+def _related_load(incidents: list[Incident], relations: dict[str, QuerySet | None]) -> None:
+    """Load the reverse relations named (with the queryset given, or the model's own) of
+    every incident in one query each, into the cache ``incident.<name>.all()`` reads.
+
+    ``prefetch_related_objects`` does the same but builds a queryset per incident and
+    relation, which costs more than the rest of a page of the list."""
+    by_id = {incident.pk: incident for incident in incidents}
+    for incident in incidents:
+        incident._prefetched_objects_cache = {}
+    if not by_id:
+        return
+    for name, queryset in relations.items():
+        relation = Incident._meta.get_field(name)
+        key = relation.field.attname
+        if queryset is None:
+            queryset = relation.related_model._default_manager.all()
+        groups: dict[int, list] = {pk: [] for pk in by_id}
+        for related in queryset.filter(**{f"{key}__in": list(by_id)}):
+            incident = by_id[getattr(related, key)]
+            relation.field.set_cached_value(related, incident)
+            groups[incident.pk].append(related)
+        for pk, group in groups.items():
+            by_id[pk]._prefetched_objects_cache[name] = group
+
+
+@dataclass
+class Board:
+    """The duty board: the cards it shows and the counts of everything open.
+
+    ``cards``: at most the configured number of open incidents matching the filters,
+    nearest open deadline first. ``total``: how many open incidents match the filters.
+    ``by_level``, ``by_state`` and ``by_unit`` count the open incidents matching the
+    *other* filters (a facet counts as if its own filter were not set), so each count
+    is what choosing that value would show; ``None`` stands for "not graded"."""
+
+    cards: list[Incident]
+    total: int
+    open: int
+    by_level: dict[int | None, int]
+    by_state: dict[str, int]
+    by_unit: dict[int, int]
+
+
+def incident_board(*, filters: dict[str, Any] | None = None, cards: int) -> Board:
+    """Open incidents for the board. ``filters`` may hold ``level`` (a level, or ``None``
+    for the ungraded), ``state`` and ``unit``. Two queries for the counts and the cards,
+    plus the cards' prefetches, whatever the number of open incidents."""
+    filters = filters or {}
+    tally = (
+        Incident.objects.filter(state__in=OPEN_STATES)
+        .values_list("level", "state", "unit_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    wanted = {
+        "level": lambda level, state, unit: level == filters["level"],
+        "state": lambda level, state, unit: state == filters["state"],
+        "unit": lambda level, state, unit: unit == filters["unit"],
+    }
+    active = {name: test for name, test in wanted.items() if name in filters}
+    board = Board(cards=[], total=0, open=0, by_level={}, by_state={}, by_unit={})
+    for level, state, unit, n in tally:
+        board.open += n
+        passed = {name for name, test in active.items() if test(level, state, unit)}
+        if len(passed) == len(active):
+            board.total += n
+        for name, counts, key in (
+            ("level", board.by_level, level),
+            ("state", board.by_state, state),
+            ("unit", board.by_unit, unit),
+        ):
+            if passed >= set(active) - {name}:
+                counts[key] = counts.get(key, 0) + n
+    incidents = Incident.objects.filter(state__in=OPEN_STATES)
+    if "level" in filters:
+        incidents = incidents.filter(level=filters["level"])
+    if "state" in filters:
+        incidents = incidents.filter(state=filters["state"])
+    if "unit" in filters:
+        incidents = incidents.filter(unit_id=filters["unit"])
+    board.cards = list(
+        incidents.select_related("unit", "plan_version")
+        .prefetch_related(
+            Prefetch("deadlines", queryset=Deadline.objects.order_by("due_at", "id")),
+            "plan_version__levels",
+        )
         .annotate(
             next_due=Min("deadlines__due_at", filter=Q(deadlines__status=Deadline.Status.OPEN))
         )
-        .order_by(F("next_due").asc(nulls_last=True), "level", "-discovered_at")
+        .order_by(F("next_due").asc(nulls_last=True), "level", "-discovered_at", "-id")[:cards]
     )
+    return board
 
 
 def incident_detail(*, pk: int) -> Incident:

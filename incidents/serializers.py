@@ -327,6 +327,81 @@ class IncidentListItemSerializer(serializers.Serializer):
         return permissions.available_actions(request.user if request else None, incident)
 
 
+# The share of negative comments exactly as ``MetricSnapshotSerializer`` writes it.
+_NEGATIVE_SHARE = MetricSnapshotSerializer().fields["negative_share"]
+
+
+def _moment(value, zone) -> str | None:
+    """A moment as DRF's ``DateTimeField`` writes it: ISO 8601 in the current time zone
+    (UTC as ``Z``); null for none."""
+    if not value:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class IncidentListRowSerializer(IncidentListItemSerializer):
+    """The list's items from the rows of ``selectors.incident_list``, completed by
+    ``selectors.incident_list_complete``: the fields and values of
+    ``IncidentListItemSerializer`` (which the schema names), written out in one function,
+    since serialising field by field cost more than everything else a page does. The
+    deadlines' status and the actions come from the same rules (``Deadline.display_status``,
+    ``permissions.available_actions``), on the incident the row carries."""
+
+    def to_representation(self, row):
+        zone = timezone.get_current_timezone()
+        now = self.context.get("now") or timezone.now()
+        request = self.context.get("request")
+        incident = row["incident"]
+        return {
+            "id": row["id"],
+            "version": row["version"],
+            "title": str(row["title"]),
+            "description": str(row["description"]),
+            "links": [str(link) for link in row["links"]],
+            "platform": row["platform"],
+            "event_type": row["event_type"],
+            "unit": row["unit_id"],
+            "unit_name": str(row["unit__name"]),
+            "state": row["state"],
+            "level": row["level"],
+            "colour": row["colour"] or None,
+            "suggested_level": row["suggested_level"],
+            "category": row["category"] or None,
+            "discovered_at": _moment(row["discovered_at"], zone),
+            "is_drill": row["is_drill"],
+            "metrics": None
+            if row["latest_metrics_id"] is None
+            else {
+                "id": row["latest_metrics_id"],
+                "taken_at": _moment(row["latest_metrics__taken_at"], zone),
+                "reads": row["latest_metrics__reads"],
+                "reposts": row["latest_metrics__reposts"],
+                "comments": row["latest_metrics__comments"],
+                "negative_share": _NEGATIVE_SHARE.to_representation(
+                    row["latest_metrics__negative_share"]
+                ),
+                "mainstream_media": row["latest_metrics__mainstream_media"],
+                "casualties": row["latest_metrics__casualties"],
+                "suggested_level": row["latest_metrics__suggested_level"],
+            },
+            "deadlines": [
+                {
+                    "id": deadline.pk,
+                    "kind": deadline.kind,
+                    "due_at": _moment(deadline.due_at, zone),
+                    "met_at": _moment(deadline.met_at, zone),
+                    "status": deadline.display_status(now=now),
+                    "assignee": deadline.assignee_id,
+                    "escalation_step": deadline.escalation_step,
+                    "acknowledged_at": _moment(deadline.acknowledged_at, zone),
+                }
+                for deadline in incident.deadlines.all()
+            ],
+            "actions": permissions.available_actions(request.user if request else None, incident),
+        }
+
+
 class IncidentSerializer(IncidentListItemSerializer):
     """An incident with its whole timeline."""
 

@@ -398,16 +398,16 @@ def test_incident_list_query_count_does_not_grow_with_the_number_of_incidents(
 ):
     client = api_for(office)  # the office head may act, so every item's actions are worked out
     advance(log_incident(), "reported")
-    # token and person, the person's roles, count, incidents (with unit, figures, plan),
-    # their deadlines, the levels of their plan versions, their response plans and reviews
-    # (for the guards on `respond` and `close`)
-    with django_assert_num_queries(8):
+    # token and person, the person's roles, count, incidents (with unit and figures),
+    # their deadlines, their response plans and reviews (for the guards on `respond` and
+    # `close`)
+    with django_assert_num_queries(7):
         assert len(client.get(INCIDENTS).json()["results"]) == 1
     for number in range(19):
         incident = log_incident(title=f"lead {number}", metrics={"reads": number * 20})
         if number % 2:
             advance(incident, "assessed")
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         assert len(client.get(INCIDENTS).json()["results"]) == 20
 
 
