@@ -16,8 +16,9 @@ grouping has work.
 
 1. ``jieba.lcut`` over exactly the post texts, warm (dictionary loaded), before the first
    pipeline run and again after each: the raw segmentation rate, posts/s and characters/s.
-   The intake's own cutter (``monitoring.cutter``: jieba's cut, token for token, faster)
-   over the same texts once, its tokens compared with jieba's.
+   The intake's own cutter (``monitoring.segmentation``: jieba-rs over jieba's dictionary,
+   jieba's tokens) over the same texts once, block by block as the intake cuts them, its
+   tokens compared with jieba's: posts/s and characters/s beside jieba's.
    Each run is also compared with the mean of the measurements just before and just after
    it ("around"); the verdict uses the rate measured in turn with the pipeline (2.).
    The parts of the analysis other than segmentation (sentiment on the tokens, SimHash,
@@ -40,7 +41,7 @@ grouping has work.
 
 The pipeline runs in one process, on one core, as ``jieba.lcut`` does: the ratio compares
 like with like. (PostgreSQL's server process can use the second core; SQLite runs inside
-the process.) The last line says PASS when the pipeline reaches ``--target`` (0.5) times
+the process.) The last line says PASS when the pipeline reaches ``--target`` (0.6) times
 jieba's raw rate at every rule count and database measured, else FAIL.
 """
 
@@ -170,8 +171,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--target",
         type=float,
-        default=0.5,
-        help="pipeline rate / jieba raw rate to reach (default 0.5)",
+        default=0.6,
+        help="pipeline rate / jieba raw rate to reach (default 0.6)",
     )
     parser.add_argument(
         "--profile",
@@ -425,7 +426,7 @@ class Collections:
 # inside another (segmentation inside analyse) is taken out of the outer one.
 STAGE_POINTS = (
     ("sentiment", "monitoring.intake", "analyse_all"),
-    ("segmentation", "monitoring.cutter", "Cutter.cut"),
+    ("segmentation", "monitoring.segmentation", "Cutter.cut"),
     ("simhash", "monitoring.analysis", "simhashes"),
     ("topic terms", "monitoring.analysis", "topic_terms"),
     ("look-up", "monitoring.intake", "_stored_keys"),
@@ -444,7 +445,7 @@ STAGE_POINTS = (
 STAGE_NOTES = {
     "judge": "validation, normalised URL, content hash, batch merge (rest of posts_ingest)",
     "look-up": "which posts are stored already (_stored_keys, 2 queries)",
-    "segmentation": "jieba's cut of the blocks segmented (monitoring.cutter, Segmentation)",
+    "segmentation": "jieba's tokens of the blocks segmented (segmentation.Cutter, jieba-rs)",
     "sentiment": "sentiment (choosing the blocks to segment), the rest of analysis.analyse",
     "simhash": "SimHash over character bigrams (analysis.simhash)",
     "topic terms": "topic terms of the tokens (analysis.topic_terms)",
@@ -560,10 +561,9 @@ def jieba_raw(texts: list[str]) -> tuple[Rate, list[list[str]]]:
 
 
 def cutter_raw(texts: list[str], expected: list[list[str]]) -> Rate:
-    """All the tokens of the texts from the intake's own cutter (``monitoring.cutter``,
+    """All the tokens of the texts from the intake's own cutter (``monitoring.segmentation``,
     block by block through ``Segmentation``); they must be jieba's."""
-    from monitoring.cutter import cutter
-    from monitoring.segmentation import Segmentation
+    from monitoring.segmentation import Segmentation, cutter
 
     cutter()
     started = time.perf_counter()
@@ -981,9 +981,11 @@ def _measure(args: argparse.Namespace, store: Store) -> dict[str, Any]:
     _raw_print(raw, "before the first run")
     cut = cutter_raw(texts, tokens)
     print(
-        f"the intake's cutter (monitoring.cutter), all tokens of the same texts: "
-        f"{cut.posts_per_second:,.0f} posts/s, {cut.posts_per_second / raw.posts_per_second:.2f}"
-        f" x jieba's rate; the tokens are jieba's in all {len(texts)} texts"
+        f"the intake's cutter (jieba-rs over jieba's dictionary), all tokens of the same "
+        f"texts: {cut.posts_per_second:,.0f} posts/s, {cut.chars_per_second:,.0f} characters/s"
+        f" = {cut.posts_per_second / raw.posts_per_second:.2f} x jieba's raw rate "
+        f"({raw.chars_per_second:,.0f} characters/s); the tokens are jieba's in all "
+        f"{len(texts)} texts"
     )
     parts = analysis_parts(texts, tokens)
     del tokens
@@ -1032,6 +1034,7 @@ def _measure(args: argparse.Namespace, store: Store) -> dict[str, Any]:
         "jieba": [rate.posts_per_second for rate in rates],
         "jieba_chars": [rate.chars_per_second for rate in rates],
         "cutter": cut.posts_per_second,
+        "cutter_chars": cut.chars_per_second,
         "parts": {name: len(texts) / seconds for name, seconds in parts.items()},
         "runs": [run.__dict__ | {"posts_per_second": run.posts_per_second} for run in runs],
         "profile": profile,
@@ -1145,7 +1148,7 @@ def _verdict(found: list[dict[str, Any]], *, target: float) -> int:
         "\n== summary: one process, one core. jieba raw: jieba.lcut over the same texts, "
         "batch by batch in turn with the pipeline (the ratio); around: the mean of "
         "jieba's rate measured just before and just after the run; in situ: the share "
-        "of the run spent cutting blocks (monitoring.cutter: jieba's tokens)"
+        "of the run spent cutting blocks (segmentation.Cutter: jieba's tokens)"
     )
     print(
         f"{'database':<10} {'rules':>6} {'matched':>8} {'pipeline posts/s':>17} "
@@ -1168,6 +1171,14 @@ def _verdict(found: list[dict[str, Any]], *, target: float) -> int:
                 f"{run['posts_per_second']:>17,.0f} {jieba:>18,.0f} {ratio:>6.2f} "
                 f"{around:>7.2f} {in_situ:>8.2f}  {'ok' if ok else 'below'}"
             )
+    for figures in found:
+        jieba_rate, jieba_chars = figures["jieba"][0], figures["jieba_chars"][0]
+        print(
+            f"{figures['database']:<10} the cutter {figures['cutter']:,.0f} posts/s, "
+            f"{figures['cutter_chars']:,.0f} characters/s; jieba raw {jieba_rate:,.0f} posts/s, "
+            f"{jieba_chars:,.0f} characters/s ({figures['cutter'] / jieba_rate:.2f} x), "
+            "all tokens of the same texts before the runs"
+        )
     print()
     if failed:
         print(

@@ -1,9 +1,9 @@
 """A long-lived process made ready for the monitoring intake before its first batch.
 
 Celery's worker processes (``config.celery``) and the web server's workers
-(``config.wsgi``) call :func:`process_warm` once they have started. It loads jieba's
-dictionary, the automaton of its words (``monitoring.cutter``) and the sentiment lexicon
-then, not during the first batch of posts (two or three seconds), and hands everything
+(``config.wsgi``) call :func:`process_warm` once they have started. It loads the cutter
+(jieba's dictionary in jieba-rs, ``monitoring.segmentation``) and the sentiment lexicon
+then, not during the first batch of posts (one or two seconds), and hands everything
 loaded so far to ``gc.freeze()``: those objects live as long as the process, and the full
 garbage collections that a batch's allocations set off no longer walk through them
 (measured in ``bench.monitoring_bench``: the collector took about 7 % of the intake's time
@@ -14,9 +14,7 @@ import gc
 import logging
 import time
 
-import jieba
-
-from .cutter import cutter
+from .segmentation import cutter
 from .sentiment import scorer
 
 logger = logging.getLogger(__name__)
@@ -26,10 +24,8 @@ YOUNG_THRESHOLD = 50_000
 
 
 def process_warm() -> None:
-    """Load jieba, its cutter and the configured sentiment scorer, then freeze what is
-    alive."""
+    """Load the cutter and the configured sentiment scorer, then freeze what is alive."""
     started = time.perf_counter()
-    jieba.initialize()
     cutter()
     scorer()
     gc.collect()
@@ -38,8 +34,7 @@ def process_warm() -> None:
     # at the default threshold (700) the young collections scan them again and again.
     gc.set_threshold(YOUNG_THRESHOLD, *gc.get_threshold()[1:])
     logger.info(
-        "process_warm: jieba, its cutter and the sentiment scorer loaded, "
-        "%d objects frozen (%.1f s)",
+        "process_warm: the cutter and the sentiment scorer loaded, %d objects frozen (%.1f s)",
         gc.get_freeze_count(),
         time.perf_counter() - started,
     )
