@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "core",
     "organisation",
     "plans",
     "incidents",
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "engine",
     "response",
     "monitoring",
+    "config",
 ]
 
 MIDDLEWARE = [

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from .models import Heartbeat
+from core.models import Heartbeat
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.models import Heartbeat
 from deadlines.models import Deadline, LateReport
 from deadlines.schedule import escalation_chain, next_check, reminder_points
 from notifications.models import Notification
@@ -31,8 +32,6 @@ from notifications.services import (
 from organisation.models import DutyShift, RoleAssignment, Unit, User
 from organisation.roles import Role
 from plans.levels import NUMERALS
-
-from .models import Heartbeat
 
 logger = logging.getLogger(__name__)
 

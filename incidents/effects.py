@@ -1,6 +1,8 @@
-"""Effects of the plan that other apps attach to transitions: each runs inside the
-transition's transaction, after the state has changed (e.g. the response app opens the
-follow-up clock when tracking starts). Registered in the owning app's ``ready``."""
+"""Effects that other apps attach to what happens to an incident: a transition (by its
+action name) or an event such as ``upgrade_proposed``. Each runs inside the service's
+transaction, after the change (the response app opens the follow-up clock when tracking
+starts; the notifications app alerts people of a proposed upgrade). Registered in the
+owning app's ``ready``, so the incidents app never imports the apps above it."""
 
 from collections import defaultdict
 from collections.abc import Callable
@@ -17,6 +19,7 @@ def register(action: str, effect: Effect) -> Effect:
     return effect
 
 
-def run(action: str, *, incident: Any, actor: Any, at: Any) -> None:
+def run(action: str, *, incident: Any, actor: Any, at: Any, **details: Any) -> None:
+    """Run the effects of ``action``; ``details`` (the event's own facts) go to each."""
     for effect in _EFFECTS[action]:
-        effect(incident=incident, actor=actor, at=at)
+        effect(incident=incident, actor=actor, at=at, **details)

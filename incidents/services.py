@@ -33,7 +33,7 @@ from deadlines.services import (
 from organisation.models import Unit, User
 from plans.categories import Category
 from plans.grading import suggest_level
-from plans.levels import NUMERALS, more_severe
+from plans.levels import more_severe
 from plans.models import Anchor
 from plans.selectors import plan_version_in_force
 
@@ -47,6 +47,7 @@ from .models import (
     MetricSnapshot,
     TimelineEntry,
 )
+from .timeline import timeline_record
 
 logger = logging.getLogger(__name__)
 
@@ -112,19 +113,6 @@ class Figures:
         return cls(**values)
 
 
-def _timeline(
-    *, incident: Incident, actor: User | None, kind: str, client_ip: str | None, **fields: Any
-) -> TimelineEntry:
-    return TimelineEntry.objects.create(
-        incident=incident,
-        actor=actor,
-        kind=kind,
-        client_ip=client_ip,
-        at=timezone.now(),
-        **fields,
-    )
-
-
 def _passed(incident: Incident) -> dict[str, datetime]:
     """The transitions the incident has been through, each with when it first happened:
     a deadline created later for one of them is met already."""
@@ -151,17 +139,38 @@ def _lock_and_check(*, incident: Incident, expected_version: int | None) -> Inci
     return fresh
 
 
-def _save_versioned(
-    incident: Incident, *, old_version: int, old_state: str, fields: dict[str, Any]
+def incident_save(
+    incident: Incident,
+    *,
+    fields: dict[str, Any],
+    old_version: int | None = None,
+    old_state: str | None = None,
+    versioned: bool = True,
+    within_change: bool = False,
 ) -> None:
-    """Compare-and-set on (version, state): of two concurrent changes only one wins;
-    the loser's transaction is rolled back with StaleVersion."""
-    updated = Incident.objects.filter(pk=incident.pk, version=old_version, state=old_state).update(
-        version=old_version + 1, updated_at=timezone.now(), **fields
-    )
-    if updated != 1:
-        raise StaleVersion()
-    incident.version = old_version + 1
+    """The one way to write an incident's fields once it exists, inside the caller's
+    transaction, for this app and the apps above it.
+
+    Versioned (the default): a compare-and-set on (version, state) as read in this
+    transaction (or as given), and the version moves on; of two concurrent changes only
+    one wins, the loser's transaction rolls back with StaleVersion. ``within_change``:
+    the write completes a change this transaction already saved (an effect of a
+    transition), so it is checked against that version and does not move it again.
+    ``versioned=False`` is for the cache of the latest figures (``latest_metrics``,
+    ``suggested_level``), which monitoring refreshes every few seconds: moving the version
+    for it would turn every person's open form into a conflict."""
+    if not versioned:
+        Incident.objects.filter(pk=incident.pk).update(**fields)
+    else:
+        old_version = incident.version if old_version is None else old_version
+        old_state = incident.state if old_state is None else old_state
+        new_version = old_version if within_change else old_version + 1
+        updated = Incident.objects.filter(
+            pk=incident.pk, version=old_version, state=old_state
+        ).update(version=new_version, updated_at=timezone.now(), **fields)
+        if updated != 1:
+            raise StaleVersion()
+        incident.version = new_version
     for name, value in fields.items():
         setattr(incident, name, value)
 
@@ -209,11 +218,11 @@ def _record_snapshot(
         suggested_level=suggestion.level,
         **asdict(figures),
     )
-    Incident.objects.filter(pk=incident.pk).update(
-        latest_metrics=snapshot, suggested_level=suggestion.level
+    incident_save(
+        incident,
+        fields={"latest_metrics": snapshot, "suggested_level": suggestion.level},
+        versioned=False,
     )
-    incident.latest_metrics = snapshot
-    incident.suggested_level = suggestion.level
     return snapshot
 
 
@@ -306,7 +315,7 @@ def incident_create_in_transaction(
     snapshot = _record_snapshot(
         incident=incident, figures=figures, actor=actor, taken_at=timezone.now()
     )
-    _timeline(
+    timeline_record(
         incident=incident,
         actor=actor,
         kind=TimelineEntry.Kind.CREATED,
@@ -361,7 +370,7 @@ def incident_update(
                     }
                 )
         before = {name: _audit_value(getattr(incident, name)) for name in changed}
-        _save_versioned(
+        incident_save(
             incident, old_version=incident.version, old_state=incident.state, fields=changed
         )
         data: dict[str, Any] = {
@@ -370,7 +379,7 @@ def incident_update(
         }
         if moves_clock:
             data["deadlines"] = deadlines_follow_discovery(incident=incident, now=timezone.now())
-        _timeline(
+        timeline_record(
             incident=incident,
             actor=actor,
             kind=TimelineEntry.Kind.EDITED,
@@ -426,7 +435,7 @@ def incident_record_figures_in_transaction(
         raise TransitionNotAllowed(_("A closed or dismissed incident takes no new figures."))
     before = incident.suggested_level
     snapshot = _record_snapshot(incident=incident, figures=figures, actor=actor, taken_at=taken_at)
-    _timeline(
+    timeline_record(
         incident=incident,
         actor=actor,
         kind=TimelineEntry.Kind.METRICS,
@@ -443,13 +452,9 @@ def incident_record_figures_in_transaction(
 
 def _propose_upgrade_if_figures_say_so(incident: Incident, *, actor: User | None) -> None:
     """Colour escalation: when the figures suggest a more severe level than the one
-    confirmed, the analysts and office heads are alerted at once, and the decision is a
-    deadline of its own that escalates if nobody confirms or rejects the upgrade."""
-    from notifications.models import Notification
-    from notifications.services import notifications_write
-    from organisation.roles import Role
-    from organisation.selectors import people_with_role
-
+    confirmed, the decision is a deadline of its own that escalates if nobody confirms or
+    rejects the upgrade; the effects of ``upgrade_proposed`` alert people at once (the
+    notifications app tells the analysts and office heads)."""
     if incident.state not in REGRADABLE_STATES or not more_severe(
         incident.suggested_level, incident.level
     ):
@@ -458,7 +463,7 @@ def _propose_upgrade_if_figures_say_so(incident: Incident, *, actor: User | None
     decision = deadlines_open_level_decision(incident=incident, at=now)
     if decision is None:
         return  # a proposal is already waiting for its decision
-    _timeline(
+    timeline_record(
         incident=incident,
         actor=actor,
         kind=TimelineEntry.Kind.ALERT,
@@ -468,20 +473,7 @@ def _propose_upgrade_if_figures_say_so(incident: Incident, *, actor: User | None
         to_level=incident.suggested_level,
         data={"deadline": decision.pk},
     )
-    recipients = [*people_with_role(role=Role.ANALYST), *people_with_role(role=Role.OFFICE_HEAD)]
-    notifications_write(
-        recipients=recipients,
-        kind=Notification.Kind.LEVEL_UPGRADE,
-        at=now,
-        incident_id=incident.pk,
-        deadline_id=decision.pk,
-        title=_("[%(old)s→%(new)s] %(title)s: the figures suggest a more severe level")
-        % {
-            "old": NUMERALS[incident.level],
-            "new": NUMERALS[incident.suggested_level],
-            "title": incident.title,
-        },
-    )
+    effects.run("upgrade_proposed", incident=incident, actor=actor, at=now, deadline=decision)
 
 
 def _parse_level(level: Any) -> int:
@@ -564,8 +556,8 @@ def incident_transition_in_transaction(
     method()
     fields["state"] = incident.state
     now = timezone.now()
-    _save_versioned(incident, old_version=old_version, old_state=old_state, fields=fields)
-    _timeline(
+    incident_save(incident, old_version=old_version, old_state=old_state, fields=fields)
+    timeline_record(
         incident=incident,
         actor=actor,
         kind=TimelineEntry.Kind.TRANSITION,
@@ -639,13 +631,13 @@ def incident_change_level(
                 field_errors={"level": [_("The incident is already at this level.")]}
             )
         old_level = incident.level
-        _save_versioned(
+        incident_save(
             incident,
             old_version=incident.version,
             old_state=incident.state,
             fields={"level": new_level, "colour": _colour(incident, new_level)},
         )
-        _timeline(
+        timeline_record(
             incident=incident,
             actor=actor,
             kind=TimelineEntry.Kind.LEVEL,
@@ -682,7 +674,7 @@ def incident_reject_upgrade(
         incident = _lock_and_check(incident=incident, expected_version=None)
         if not deadlines_fulfil(incident=incident, event=LEVEL_DECIDED, at=timezone.now()):
             raise TransitionNotAllowed(_("No level upgrade is waiting for a decision."))
-        _timeline(
+        timeline_record(
             incident=incident,
             actor=actor,
             kind=TimelineEntry.Kind.LEVEL,
@@ -720,7 +712,7 @@ def incident_arrive(
             arrived_at, field="arrived_at", after=alarm, after_what=_("the alarm time"), now=now
         )
         met = clocks.meet(at=at)
-        _timeline(
+        timeline_record(
             incident=incident,
             actor=actor,
             kind=TimelineEntry.Kind.ALERT,

@@ -7,9 +7,12 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from incidents import page_parts
+        from incidents import effects, page_parts
 
+        from .announcements import upgrade_proposed
         from .selectors import incident_notifications
+
+        effects.register("upgrade_proposed", upgrade_proposed)
 
         @page_parts.register
         def delivery_log(incident):

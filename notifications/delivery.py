@@ -29,8 +29,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.models import Heartbeat
 from deadlines.models import Deadline
-from engine.models import Heartbeat
 
 from .models import DeliveryAttempt, Notification
 from .webhooks import SendResult, incident_path, webhook_send

@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.errors import PermissionDenied
 from deadlines.services import deadline_acknowledge
 from incidents.models import TimelineEntry
+from incidents.timeline import timeline_record
 from organisation.models import User
 
 from .models import Notification, WebhookEndpoint
@@ -240,7 +241,7 @@ def notification_acknowledge(
         if notification.kind in CHAIN_KINDS and notification.deadline_id:
             stopped = deadline_acknowledge(pk=notification.deadline_id, by=actor, at=now)
             if stopped and notification.incident_id:
-                TimelineEntry.objects.create(
+                timeline_record(
                     incident_id=notification.incident_id,
                     actor=actor,
                     at=now,

@@ -12,6 +12,7 @@ from core.permissions import require
 from core.text import require_lengths, too_long
 from deadlines.services import deadlines_meet, deadlines_open
 from incidents.models import Incident, TimelineEntry
+from incidents.timeline import timeline_record
 from notifications.models import Notification
 from notifications.services import notifications_write
 from organisation.models import Unit, User
@@ -70,7 +71,7 @@ def _create(
             remind_user_ids=[p.pk for p in recipients],
         )
         task.save(update_fields=["deadline"])
-    TimelineEntry.objects.create(
+    timeline_record(
         incident=incident,
         actor=actor,
         at=at,
@@ -184,7 +185,7 @@ def task_record(
             )
             if task.deadline_id:
                 deadlines_meet(pk=task.deadline_id, at=completed_at)
-            TimelineEntry.objects.create(
+            timeline_record(
                 incident_id=task.incident_id,
                 actor=actor,
                 at=now,

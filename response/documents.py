@@ -26,6 +26,7 @@ from core.text import require_lengths
 from deadlines.services import deadlines_cancel, deadlines_meet, deadlines_open
 from incidents.choices import State
 from incidents.models import Incident, TimelineEntry
+from incidents.timeline import timeline_record
 from notifications.models import Notification
 from notifications.services import notifications_write
 from organisation.models import User
@@ -156,7 +157,7 @@ def _timeline(
     at: datetime | None = None,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    TimelineEntry.objects.create(
+    timeline_record(
         incident=incident,
         actor=actor,
         at=at or timezone.now(),

@@ -16,7 +16,8 @@ from deadlines.models import Deadline
 from deadlines.services import deadlines_cancel, deadlines_hand_over, deadlines_meet, deadlines_open
 from incidents.choices import State
 from incidents.models import Incident, TimelineEntry
-from incidents.services import Figures, incident_record_figures_in_transaction
+from incidents.services import Figures, incident_record_figures_in_transaction, incident_save
+from incidents.timeline import timeline_record
 from organisation.models import User
 from plans.models import DeadlineKind
 
@@ -42,8 +43,7 @@ def start_follow_up_clock(*, incident: Incident, actor: User, at: datetime) -> N
     """Effect of ``track``: the person who starts tracking is the tracker unless one is
     named, and the first follow-up is due after the level's cadence."""
     if incident.tracker_id is None:
-        Incident.objects.filter(pk=incident.pk).update(tracker=actor)
-        incident.tracker = actor
+        incident_save(incident, fields={"tracker": actor}, within_change=True)
     _open_next(incident, at=at)
 
 
@@ -125,7 +125,7 @@ def follow_up_file(
         )
         deadlines_meet(incident=incident, kind=DeadlineKind.FOLLOW_UP, at=at)
         _open_next(incident, at=at)
-        TimelineEntry.objects.create(
+        timeline_record(
             incident=incident,
             actor=actor,
             at=now,
@@ -151,10 +151,9 @@ def incident_name_tracker(
         if not incident.is_open or incident.level is None:
             raise TransitionNotAllowed(_("A tracker is named for an assessed, open incident."))
         before = incident.tracker_id
-        Incident.objects.filter(pk=incident.pk).update(tracker=tracker)
-        incident.tracker = tracker
+        incident_save(incident, fields={"tracker": tracker})
         deadlines_hand_over(incident=incident, kind=DeadlineKind.FOLLOW_UP, assignee=tracker)
-        TimelineEntry.objects.create(
+        timeline_record(
             incident=incident,
             actor=actor,
             at=timezone.now(),

@@ -14,8 +14,8 @@ from django.db import connection
 from django.utils import timezone
 
 from config import celery_app
+from core.models import Heartbeat
 from deadlines.models import Deadline
-from engine.models import Heartbeat
 from engine.sweep import sweep
 from incidents.services import incident_transition
 from notifications.delivery import (

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from core.models import Heartbeat
 from deadlines.models import Deadline, LateReport
-from engine.models import Heartbeat
 from engine.sweep import sweep
 from incidents.services import incident_transition
 from notifications.models import Notification

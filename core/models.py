@@ -3,13 +3,15 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Heartbeat(models.Model):
-    """When the engine last completed a piece of work, by name ("sweep", "delivery"):
-    what /healthz and the board's warning read."""
+    """When a piece of background work last completed, by name ("sweep", "delivery"):
+    what /healthz and the board's warning read. In core, below every app that works in
+    the background, so each records its own."""
 
     name = models.CharField(_("name"), max_length=20, primary_key=True)
     at = models.DateTimeField(_("last completed at"))
 
     class Meta:
+        db_table = "engine_heartbeat"  # its name from when the engine app held it
         verbose_name = _("heartbeat")
         verbose_name_plural = _("heartbeats")
 

@@ -1,0 +1,34 @@
+"""Who is told at once of what happens to an incident: effects the incidents services
+run (``incidents.effects``), registered in this app's ``ready``. The engine's sweep tells
+people of deadlines; these tell them of events."""
+
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from organisation.roles import Role
+from organisation.selectors import people_with_role
+from plans.levels import NUMERALS
+
+from .models import Notification
+from .services import notifications_write
+
+
+def upgrade_proposed(*, incident: Any, actor: Any, at: datetime, deadline: Any) -> None:
+    """The figures suggest a more severe level: the analysts and office heads are alerted,
+    the alert carrying the decision's deadline."""
+    recipients = [*people_with_role(role=Role.ANALYST), *people_with_role(role=Role.OFFICE_HEAD)]
+    notifications_write(
+        recipients=recipients,
+        kind=Notification.Kind.LEVEL_UPGRADE,
+        at=at,
+        incident_id=incident.pk,
+        deadline_id=deadline.pk,
+        title=_("[%(old)s→%(new)s] %(title)s: the figures suggest a more severe level")
+        % {
+            "old": NUMERALS[incident.level],
+            "new": NUMERALS[incident.suggested_level],
+            "title": incident.title,
+        },
+    )
