@@ -27,6 +27,10 @@ OPEN_STATES = frozenset(
 )
 
 
+# Level changes after the first assessment are possible while the incident is handled.
+REGRADABLE_STATES = frozenset({State.ASSESSED, State.REPORTED, State.RESPONDING, State.TRACKING})
+
+
 class EventType(models.TextChoices):
     NATURAL_DISASTER = "natural_disaster", _("Natural disaster")
     ACCIDENT = "accident", _("Accident")

@@ -7,6 +7,8 @@ from typing import Any
 from core.permissions import can, declare
 from organisation.roles import Role
 
+from .choices import REGRADABLE_STATES
+
 ACTION_ROLES: dict[str, frozenset[str]] = {
     "log": frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD}),
     "edit": frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD}),
@@ -38,8 +40,6 @@ def available_actions(user: Any, incident: Any) -> list[str]:
     from deadlines.models import Deadline
     from deadlines.services import ARRIVED
     from plans.models import DeadlineKind
-
-    from .services import REGRADABLE_STATES
 
     actions = [
         action

@@ -38,7 +38,7 @@ from plans.models import Anchor
 from plans.selectors import plan_version_in_force
 
 from . import effects, guards, permissions
-from .choices import EventType, Platform, State
+from .choices import REGRADABLE_STATES, EventType, Platform, State
 from .models import (
     DESCRIPTION_MAX_LENGTH,
     REASON_MAX_LENGTH,
@@ -60,8 +60,6 @@ EDITABLE_FIELDS = (
     "event_type",
     "discovered_at",
 )
-# Level changes after the first assessment are possible while the incident is handled.
-REGRADABLE_STATES = frozenset({State.ASSESSED, State.REPORTED, State.RESPONDING, State.TRACKING})
 
 
 # A lead is logged when it is found, so its discovery is never later than now (a minute
