@@ -5,7 +5,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
+from django.db.models import (
+    Count,
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
 
 from deadlines.models import Deadline
 
@@ -180,17 +188,28 @@ def incident_board(*, filters: dict[str, Any] | None = None, cards: int) -> Boar
         incidents = incidents.filter(state=filters["state"])
     if "unit" in filters:
         incidents = incidents.filter(unit_id=filters["unit"])
-    board.cards = list(
-        incidents.select_related("unit", "plan_version")
-        .prefetch_related(
-            Prefetch("deadlines", queryset=Deadline.objects.order_by("due_at", "id")),
-            "plan_version__levels",
+    # Which cards, sorted on their keys alone; then those incidents in full.
+    chosen = list(
+        incidents.annotate(
+            # A look-up per incident on the deadlines' index, not a GROUP BY of every
+            # open incident's columns.
+            next_due=Subquery(
+                Deadline.objects.filter(incident=OuterRef("pk"), status=Deadline.Status.OPEN)
+                .order_by("due_at")
+                .values("due_at")[:1]
+            )
         )
-        .annotate(
-            next_due=Min("deadlines__due_at", filter=Q(deadlines__status=Deadline.Status.OPEN))
-        )
-        .order_by(F("next_due").asc(nulls_last=True), "level", "-discovered_at", "-id")[:cards]
+        .order_by(F("next_due").asc(nulls_last=True), "level", "-discovered_at", "-id")
+        .values_list("pk", flat=True)[:cards]
     )
+    found = Incident.objects.select_related("unit", "plan_version").in_bulk(chosen)
+    board.cards = [found[pk] for pk in chosen if pk in found]
+    # The levels of each plan version once, shared by its incidents (``level_policy``).
+    versions = {card.plan_version_id: card.plan_version for card in board.cards}
+    for card in board.cards:
+        card.plan_version = versions[card.plan_version_id]
+    prefetch_related_objects(list(versions.values()), "levels")
+    _related_load(board.cards, {"deadlines": Deadline.objects.order_by("due_at", "id")})
     return board
 
 

@@ -20,6 +20,7 @@ from core.pages import BAD_INPUT, apply_domain_error
 from core.permissions import can
 from plans.grading import suggest_level
 from plans.levels import Level
+from plans.models import DeadlineKind
 
 from . import page_parts
 from .choices import OPEN_STATES, State
@@ -62,6 +63,14 @@ def _board_context(request: HttpRequest) -> dict[str, Any]:
     form = BoardFilterForm(request.GET)
     filters = form.filters()
     board = incident_board(filters=filters, cards=settings.FENGHUO_BOARD_CARDS)
+    # The cards' state and deadline names, each looked up once (``get_…_display``
+    # rebuilds a dictionary of the choices on every call).
+    states = {value: str(label) for value, label in State.choices}
+    kinds = {value: str(label) for value, label in DeadlineKind.choices}
+    for incident in board.cards:
+        incident.state_label = states.get(incident.state, incident.state)
+        for deadline in incident.deadlines.all():
+            deadline.kind_label = kinds.get(deadline.kind, deadline.kind)
     chosen = {name: request.GET[name] for name in ("level", "state", "unit") if name in filters}
 
     def facet(name: str, value: str, label: Any, count: int) -> dict[str, Any]:
