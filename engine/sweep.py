@@ -29,8 +29,9 @@ from notifications.services import (
     notifications_save,
     notifications_write,
 )
-from organisation.models import DutyShift, RoleAssignment, Unit, User
+from organisation.models import Unit, User
 from organisation.roles import Role
+from organisation.selectors import roster
 from plans.levels import NUMERALS
 
 logger = logging.getLogger(__name__)
@@ -44,56 +45,31 @@ class SweepResult:
 
 
 class _Batch:
-    """What one claimed batch needs to know, loaded once for all its deadlines: who holds
-    each role, who was on duty, the office, the webhook endpoints. The rows it decides to
-    write are collected and inserted together when the batch is done."""
+    """What one claimed batch needs to know, loaded once for all its deadlines: the
+    roster (who holds each role, who was on duty since the earliest due time), the
+    office, the webhook endpoints. The rows it decides to write are collected and
+    inserted together when the batch is done."""
 
     def __init__(self, deadlines: list[Deadline], *, now: datetime):
         self.now = now
-        self.people_by_role: dict[str, list[User]] = {}
-        for assignment in (
-            RoleAssignment.objects.filter(user__is_active=True)
-            .select_related("user")
-            .order_by("user_id")
-        ):
-            self.people_by_role.setdefault(assignment.role, []).append(assignment.user)
         earliest = min((d.due_at for d in deadlines), default=now)
-        self.shifts = list(
-            DutyShift.objects.filter(
-                role=Role.DUTY_OFFICER, starts_at__lte=now, ends_at__gt=min(earliest, now)
-            )
-            .select_related("person")
-            .order_by("starts_at")
-        )
+        self.roster = roster(at=now, since=earliest)
         self.endpoints = endpoints_by_unit(
-            unit_ids={p.unit_id for people in self.people_by_role.values() for p in people}
+            unit_ids={p.unit_id for p in self.roster.people.values()}
         )
         self._office: Unit | None = None
         self.rows: list[Notification] = []
         self.late_reports: list[LateReport] = []
 
-    def on_duty(self, at: datetime) -> list[User]:
-        return [
-            s.person for s in self.shifts if s.starts_at <= at < s.ends_at and s.person.is_active
-        ]
-
     def people_for_roles(self, roles: list[str]) -> list[User]:
-        """Duty officers are whoever is on duty now (all duty officers if the roster is
-        empty); other roles are everyone holding them."""
-        people: dict[int, User] = {}
-        for role in roles:
-            found = self.people_by_role.get(role, [])
-            if role == Role.DUTY_OFFICER:
-                found = self.on_duty(self.now) or found
-            people.update((p.pk, p) for p in found)
-        return list(people.values())
+        return self.roster.for_roles(roles, at=self.now)
 
     def reminder_recipients(self, deadline: Deadline) -> list[User]:
         """Whoever must act: the deadline's named people (approvers, say), else its
         assignee, else the person on duty."""
         if deadline.remind_user_ids:
-            everyone = {p.pk: p for people in self.people_by_role.values() for p in people}
-            named = [everyone[pk] for pk in deadline.remind_user_ids if pk in everyone]
+            people = self.roster.people
+            named = [people[pk] for pk in deadline.remind_user_ids if pk in people]
             if named:
                 return named
         if deadline.assignee_id:
@@ -195,7 +171,7 @@ def _advance(deadline: Deadline, batch: _Batch) -> bool:
                 deadline=deadline,
                 incident=incident,
                 unit=incident.lead_unit(deadline.level, office=batch.office()),
-                person=deadline.assignee or next(iter(batch.on_duty(deadline.due_at)), None),
+                person=deadline.assignee or next(iter(batch.roster.on_duty(deadline.due_at)), None),
                 due_at=deadline.due_at,
                 recorded_at=now,
             )

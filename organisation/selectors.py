@@ -28,6 +28,54 @@ def people_with_role(*, role: str) -> QuerySet[User]:
     return User.objects.filter(is_active=True, role_assignments__role=role).distinct()
 
 
+class Roster:
+    """Who holds each role and who is on duty over a period, read in two queries and then
+    asked many times (the sweep asks for every deadline of a batch). The one home of "the
+    duty officer on duty then, else every duty officer" (an empty roster alerts them all).
+    """
+
+    def __init__(self, *, since: datetime, until: datetime):
+        self.holders: dict[str, list[User]] = {}
+        self.people: dict[int, User] = {}
+        for assignment in (
+            RoleAssignment.objects.filter(user__is_active=True)
+            .select_related("user")
+            .order_by("user_id")
+        ):
+            self.holders.setdefault(assignment.role, []).append(assignment.user)
+            self.people[assignment.user_id] = assignment.user
+        self.shifts = list(
+            DutyShift.objects.filter(
+                role=Role.DUTY_OFFICER, starts_at__lte=until, ends_at__gt=since
+            )
+            .select_related("person")
+            .order_by("starts_at")
+        )
+
+    def on_duty(self, at: datetime) -> list[User]:
+        """The active duty officers whose shift covers ``at``."""
+        return [
+            s.person for s in self.shifts if s.starts_at <= at < s.ends_at and s.person.is_active
+        ]
+
+    def for_roles(self, roles: list[str], *, at: datetime) -> list[User]:
+        """Everyone holding one of ``roles``, each once; for the duty officer's role, only
+        whoever is on duty at ``at`` (all duty officers if nobody is)."""
+        people: dict[int, User] = {}
+        for role in roles:
+            found = self.holders.get(role, [])
+            if role == Role.DUTY_OFFICER:
+                found = self.on_duty(at) or found
+            people.update((p.pk, p) for p in found)
+        return list(people.values())
+
+
+def roster(*, at: datetime | None = None, since: datetime | None = None) -> Roster:
+    """The roster for questions about moments from ``since`` up to ``at`` (default now)."""
+    at = at or timezone.now()
+    return Roster(since=min(since or at, at), until=at)
+
+
 def directory() -> QuerySet[Unit]:
     """Units with their people and roles, for the around-the-clock contact directory."""
     people = (
