@@ -74,9 +74,9 @@ def _page_url(request: HttpRequest, number: int | None) -> str | None:
 def incidents_bare(request: HttpRequest) -> JsonResponse | HttpResponseForbidden:
     from deadlines.models import Deadline
     from deadlines.services import ARRIVED
+    from incidents.choices import REGRADABLE_STATES
     from incidents.models import Incident
     from incidents.permissions import ACTION_ROLES, can
-    from incidents.services import REGRADABLE_STATES
     from response.models import DocumentState, ResponsePlan, Review
 
     user = request.user

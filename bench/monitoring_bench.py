@@ -16,7 +16,7 @@ grouping has work.
 
 1. ``jieba.lcut`` over exactly the post texts, warm (dictionary loaded), before the first
    pipeline run and again after each: the raw segmentation rate, posts/s and characters/s.
-   The intake's own cutter (``monitoring.segmentation``: jieba-rs over jieba's dictionary,
+   The intake's own cutter (``monitoring.text.segmentation``: jieba-rs over jieba's dictionary,
    jieba's tokens) over the same texts once, block by block as the intake cuts them, its
    tokens compared with jieba's: posts/s and characters/s beside jieba's.
    Each run is also compared with the mean of the measurements just before and just after
@@ -425,22 +425,22 @@ class Collections:
 # (stage, module, attribute): what the intake calls, by the name it calls it by. A stage
 # inside another (segmentation inside analyse) is taken out of the outer one.
 STAGE_POINTS = (
-    ("sentiment", "monitoring.intake", "analyse_all"),
-    ("segmentation", "monitoring.segmentation", "Cutter.cut"),
-    ("simhash", "monitoring.analysis", "simhashes"),
-    ("topic terms", "monitoring.analysis", "topic_terms"),
-    ("look-up", "monitoring.intake", "_stored_keys"),
-    ("storage", "monitoring.intake", "_store"),
-    ("re-read", "monitoring.intake", "_stored_posts"),
-    ("grouping", "monitoring.intake", "near_duplicates_link"),
-    ("grouping", "monitoring.intake", "near_duplicates_plan"),
-    ("grouping", "monitoring.grouping", "Regrouping.apply"),
-    ("rule set", "monitoring.matching", "rule_set"),
-    ("matching", "monitoring.rules", "RuleSet.match"),
-    ("=token", "monitoring.segmentation", "Segmentation.is_boundary"),
-    ("topics", "monitoring.matching", "matches_record"),
-    ("sensitive", "monitoring.intake", "sensitive_set"),
-    ("sensitive", "monitoring.sensitive", "SensitiveSet.scan"),
+    ("sentiment", "monitoring.intake.batches", "analyse_all"),
+    ("segmentation", "monitoring.text.segmentation", "Cutter.cut"),
+    ("simhash", "monitoring.text.analysis", "simhashes"),
+    ("topic terms", "monitoring.text.analysis", "topic_terms"),
+    ("look-up", "monitoring.intake.batches", "_stored_keys"),
+    ("storage", "monitoring.intake.batches", "_store"),
+    ("re-read", "monitoring.intake.batches", "_stored_posts"),
+    ("grouping", "monitoring.topics.completion", "near_duplicates_link"),
+    ("grouping", "monitoring.topics.completion", "near_duplicates_plan"),
+    ("grouping", "monitoring.topics.grouping", "Regrouping.apply"),
+    ("rule set", "monitoring.topics.matches", "rule_set"),
+    ("matching", "monitoring.text.rules", "RuleSet.match"),
+    ("=token", "monitoring.text.segmentation", "Segmentation.is_boundary"),
+    ("topics", "monitoring.topics.matches", "matches_record"),
+    ("sensitive", "monitoring.intake.batches", "sensitive_set"),
+    ("sensitive", "monitoring.text.sensitive", "SensitiveSet.scan"),
 )
 STAGE_NOTES = {
     "judge": "validation, normalised URL, content hash, batch merge (rest of posts_ingest)",
@@ -455,9 +455,9 @@ STAGE_NOTES = {
     "rule set": "rule-set fingerprint query, once per batch (matching.rule_set)",
     "matching": "Aho-Corasick scan and rule evaluation (RuleSet.match)",
     "=token": "token boundaries for =whole-token terms (Segmentation.is_boundary)",
-    "topics": "topic clustering and PostMatch rows (topics.matches_record)",
+    "topics": "topic clustering and PostMatch rows (clustering.matches_record)",
     "match rest": "the rest of posts_match",
-    "sensitive": "sensitive-term lists: fingerprint once a batch, scan (monitoring.sensitive)",
+    "sensitive": "sensitive-term lists: fingerprint once a batch, scan (text.sensitive)",
 }
 STAGE_ORDER = (
     "judge",
@@ -488,8 +488,8 @@ def stages_installed(stages: Stages) -> Iterator[None]:
     undo = []
     points = (
         *STAGE_POINTS,
-        ("judge", "monitoring.intake", "posts_ingest"),
-        ("match rest", "monitoring.intake", "posts_match"),
+        ("judge", "monitoring.intake.batches", "posts_ingest"),
+        ("match rest", "monitoring.topics.completion", "posts_match"),
     )
     try:
         for name, module_name, attribute in points:
@@ -515,15 +515,15 @@ def stages_installed(stages: Stages) -> Iterator[None]:
 def _caches_clear() -> None:
     """Start a run as a fresh worker would: the segmentations cached for whole-token
     terms and the scorer's learned compounds emptied, then the process warmed as a worker
-    process warms itself when it starts (``monitoring.warmup``: the scorer built again,
+    process warms itself when it starts (``monitoring.text.warmup``: the scorer built again,
     what is alive frozen for the garbage collector), untimed."""
-    from monitoring import rules
-    from monitoring.sentiment import scorer
+    from monitoring.text import rules
+    from monitoring.text.sentiment import scorer
 
     rules._segmentation.cache_clear()
     scorer.cache_clear()
     try:
-        from monitoring.warmup import process_warm
+        from monitoring.text.warmup import process_warm
     except ImportError:  # before the warm-up existed
         scorer()
         gc.collect()
@@ -561,9 +561,9 @@ def jieba_raw(texts: list[str]) -> tuple[Rate, list[list[str]]]:
 
 
 def cutter_raw(texts: list[str], expected: list[list[str]]) -> Rate:
-    """All the tokens of the texts from the intake's own cutter (``monitoring.segmentation``,
+    """All the tokens of the texts from the intake's own cutter (``monitoring.text.segmentation``,
     block by block through ``Segmentation``); they must be jieba's."""
-    from monitoring.segmentation import Segmentation, cutter
+    from monitoring.text.segmentation import Segmentation, cutter
 
     cutter()
     started = time.perf_counter()
@@ -577,8 +577,8 @@ def cutter_raw(texts: list[str], expected: list[list[str]]) -> Rate:
 
 def analysis_parts(texts: list[str], tokens: list[list[str]]) -> dict[str, float]:
     """Seconds for each part of the analysis other than segmentation, alone."""
-    from monitoring.analysis import simhashes, topic_terms
-    from monitoring.sentiment import scorer
+    from monitoring.text.analysis import simhashes, topic_terms
+    from monitoring.text.sentiment import scorer
 
     _caches_clear()
     score = scorer().score
@@ -735,7 +735,7 @@ class Run:
 
 
 def _ingest_all(posts: list[dict[str, Any]], batch: int) -> Counter[str]:
-    from monitoring.intake import posts_ingest
+    from monitoring.intake.batches import posts_ingest
 
     totals: Counter[str] = Counter()
     for start in range(0, len(posts), batch):
@@ -762,7 +762,7 @@ def _ingest_interleaved(
     """:func:`_ingest_all`, with ``lcut`` (jieba's own, not the timed wrapper) over each
     batch's texts just before the batch; the garbage collector is watched during the
     intake only."""
-    from monitoring.intake import posts_ingest
+    from monitoring.intake.batches import posts_ingest
 
     totals: Counter[str] = Counter()
     seconds = Interleaved()
@@ -784,7 +784,7 @@ def _ingest_interleaved(
 
 def _rules_ready(store: Store, expressions: list[str]) -> float:
     """A fresh database with these rules; answers the seconds the rule set took to build."""
-    from monitoring.matching import rule_set, rule_set_forget
+    from monitoring.text.matching import rule_set, rule_set_forget
 
     store.fresh()
     rules_store(expressions)
@@ -792,7 +792,7 @@ def _rules_ready(store: Store, expressions: list[str]) -> float:
     started = time.perf_counter()
     compiled = rule_set()
     try:  # the sensitive-term lists, compiled once per process like the rules
-        from monitoring.sensitive import sensitive_set, sensitive_set_forget
+        from monitoring.text.sensitive import sensitive_set, sensitive_set_forget
     except ImportError:
         pass
     else:
@@ -808,7 +808,7 @@ def pipeline_run(store: Store, stream: Stream, expressions: list[str], *, batch:
     from django.db.models import Count
 
     from monitoring.models import Post, PostMatch, Topic
-    from monitoring.topics import topics_refresh
+    from monitoring.topics.refresh import topics_refresh
 
     rule_set_seconds = _rules_ready(store, expressions)
     _caches_clear()

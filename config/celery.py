@@ -15,7 +15,7 @@ app.autodiscover_tasks()
 @worker_process_init.connect
 def _process_warm(**_kwargs) -> None:
     """Each worker process loads what the monitoring intake needs before its first task."""
-    from monitoring.warmup import process_warm
+    from monitoring.text.warmup import process_warm
 
     process_warm()
 

@@ -9,15 +9,15 @@ from django.utils.translation import ngettext
 from core.admin import ReadOnlyAdminMixin
 from core.errors import InvalidInput
 
-from .feeds import feed_poll
-from .matching import RULE_ROLES
+from .intake.feeds import feed_poll
 from .models import Feed, ImportJob, Post, PostMatch, SensitiveTermList, WatchRule
-from .sensitive import term_list_create, term_list_update, terms_check, terms_parse
+from .text.matching import RULE_ROLES
+from .text.sensitive import term_list_create, term_list_update, terms_check, terms_parse
 
 
 @admin.register(Post)
 class PostAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Read-only: posts arrive through the intake (``monitoring.intake``), which merges
+    """Read-only: posts arrive through the intake (``monitoring.intake.batches``), which merges
     duplicates; an edit here would bypass it."""
 
     list_display = [
@@ -45,7 +45,7 @@ class PostAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(WatchRule)
 class WatchRuleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Read-only: rules are written through ``monitoring.matching`` (rule_create,
+    """Read-only: rules are written through ``monitoring.text.matching`` (rule_create,
     rule_update), which checks the expression and refreshes the compiled rule set."""
 
     list_display = ["name", "unit", "expression", "active", "created_by", "updated_at"]
@@ -75,7 +75,7 @@ class SensitiveTermListForm(forms.ModelForm):
 
 @admin.register(SensitiveTermList)
 class SensitiveTermListAdmin(admin.ModelAdmin):
-    """Written through ``monitoring.sensitive`` (term_list_create, term_list_update), which
+    """Written through ``monitoring.text.sensitive`` (term_list_create, term_list_update), which
     checks the terms and has every process recompile them; by the roles that write watch
     rules. A list is switched off rather than deleted."""
 
@@ -132,7 +132,7 @@ class PostMatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Feed)
 class FeedAdmin(admin.ModelAdmin):
-    """Feeds are configuration: added and edited here; ``monitoring.feeds`` polls them."""
+    """Feeds are configuration: added and edited here; ``monitoring.intake.feeds`` polls them."""
 
     list_display = [
         "name",
@@ -224,7 +224,7 @@ class FeedAdmin(admin.ModelAdmin):
 @admin.register(ImportJob)
 class ImportJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: imports are uploaded on the imports page and run by
-    ``monitoring.imports``."""
+    ``monitoring.intake.imports``."""
 
     list_display = [
         "filename",

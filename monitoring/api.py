@@ -1,9 +1,9 @@
 """The monitoring API (v1): the post intake, the post stream, the watch rules, the
 sensitive-term lists, topics and incident proposals.
 
-Thin views: ``monitoring.intake`` judges each item and stores the batch; the role table
-(``INGEST_ROLES``) lives there too. ``monitoring.matching`` writes and tries watch rules
-(``RULE_ROLES``); ``monitoring.sensitive`` writes the term lists (the same roles).
+Thin views: ``monitoring.intake.batches`` judges each item and stores the batch; the role table
+(``INGEST_ROLES``) lives there too. ``monitoring.text.matching`` writes and tries watch rules
+(``RULE_ROLES``); ``monitoring.text.sensitive`` writes the term lists (the same roles).
 Domain errors become 400/403 in ``core.api``; an expression that does not parse is a 400
 whose body also carries the numeric ``position`` of the mistake.
 """
@@ -23,8 +23,7 @@ from core.errors import InvalidInput
 from core.http import client_ip
 from core.limits import json_body_max_bytes
 
-from .intake import MAX_BATCH, posts_ingest, posts_ingest_require
-from .matching import TRY_SCAN_LIMIT, InvalidExpression, rule_create, rule_try, rule_update
+from .intake.batches import MAX_BATCH, posts_ingest, posts_ingest_require
 from .models import (
     AUTHOR_MAX_CHARS,
     TEXT_MAX_CHARS,
@@ -33,7 +32,6 @@ from .models import (
     SensitiveTermList,
     WatchRule,
 )
-from .proposals import proposal_accept, proposal_dismiss
 from .selectors import (
     post_list,
     proposal_list,
@@ -43,7 +41,6 @@ from .selectors import (
     topic_snapshots,
     topic_top_sources,
 )
-from .sensitive import term_list_create, term_list_update
 from .serializers import (
     IngestResultSerializer,
     PostFilterSerializer,
@@ -66,6 +63,9 @@ from .serializers import (
     TopicFilterSerializer,
     TopicSerializer,
 )
+from .text.matching import TRY_SCAN_LIMIT, InvalidExpression, rule_create, rule_try, rule_update
+from .text.sensitive import term_list_create, term_list_update
+from .topics.proposals import proposal_accept, proposal_dismiss
 
 TAGS = ["monitoring"]
 

@@ -8,8 +8,13 @@ class MonitoringConfig(AppConfig):
     verbose_name = _("Monitoring")
 
     def ready(self) -> None:
-        from .sensitive import term_lists_load_defaults_after_migrate
+        from .intake.batches import posts_stored
+        from .text.sensitive import term_lists_load_defaults_after_migrate
+        from .topics.completion import posts_stored_complete
 
         # The starter sensitive-term lists on first start, as plans loads its default plan
         # (flush re-emits post_migrate, so test databases have them too).
         post_migrate.connect(term_lists_load_defaults_after_migrate, sender=self)
+        # The posts a batch stored are completed at once (grouped, matched, in topics):
+        # the intake announces them, the topics above it complete them.
+        posts_stored.connect(posts_stored_complete, dispatch_uid="monitoring.posts_complete")

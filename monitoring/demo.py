@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from organisation.models import Unit, User
 
-from .intake import posts_ingest
-from .matching import rule_create
+from .intake.batches import posts_ingest
 from .models import WatchRule
-from .topics import topics_refresh
+from .text.matching import rule_create
+from .topics.refresh import topics_refresh
 
 # (minutes ago, platform, source type, author, text, reads, reposts, comments)
 _POSTS = [

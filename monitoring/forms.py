@@ -1,5 +1,5 @@
 """Forms of the monitoring pages. They check the shape of what was typed; the services
-(``monitoring.proposals``) decide what is allowed and add their own field errors, which
+(``monitoring.topics.proposals``) decide what is allowed and add their own field errors, which
 the views put back on these forms."""
 
 from typing import Any
@@ -12,7 +12,7 @@ from organisation.models import Unit
 from plans.categories import Category
 
 from .models import Sentiment, WatchRule
-from .proposals import REASON_MAX_LENGTH
+from .topics.proposals import REASON_MAX_LENGTH
 
 ANY = [("", _("Any"))]
 

@@ -1,18 +1,18 @@
 """What monitoring collects and makes of it.
 
 - ``Post``: a post seen on a platform, one row however often it arrives
-  (``monitoring.intake``), with its sentiment and SimHash (``monitoring.analysis``); a
+  (``monitoring.intake.batches``), with its sentiment and SimHash (``monitoring.text.analysis``); a
   near-duplicate repost points at the earliest copy (``original``).
 - ``WatchRule`` and ``PostMatch``: the rules the stream is matched against
-  (``monitoring.matching``); each match belongs to one topic of its rule.
+  (``monitoring.text.matching``); each match belongs to one topic of its rule.
 - ``Topic`` and ``TopicSnapshot``: matching posts clustered by rule, time and similarity
   (``monitoring.topics``), with their figures over time.
 - ``Proposal``: a topic that reached the plan's thresholds, proposed as an incident
-  (``monitoring.proposals``).
+  (``monitoring.topics.proposals``).
 - ``Feed`` and ``ImportJob``: RSS/Atom feeds polled on a schedule, and uploaded CSV or
-  Excel exports (``monitoring.feeds``, ``monitoring.imports``).
+  Excel exports (``monitoring.intake.feeds``, ``monitoring.intake.imports``).
 - ``SensitiveTermList``: terms per handling category (分类处置) that every post is scanned
-  for (``monitoring.sensitive``); a post keeps the terms found and its leading category.
+  for (``monitoring.text.sensitive``); a post keeps the terms found and its leading category.
 """
 
 from django.conf import settings
@@ -96,7 +96,7 @@ class Post(models.Model):
     simhash_band1 = models.IntegerField(null=True, blank=True, editable=False)
     simhash_band2 = models.IntegerField(null=True, blank=True, editable=False)
     simhash_band3 = models.IntegerField(null=True, blank=True, editable=False)
-    # Filled by the sensitive-term scan (``monitoring.sensitive``), with the analysis.
+    # Filled by the sensitive-term scan (``monitoring.text.sensitive``), with the analysis.
     sensitive_terms = models.JSONField(
         _("sensitive terms"),
         default=list,
@@ -125,7 +125,7 @@ class Post(models.Model):
     # Set with the row (or with a text filled in) until the post is grouped and matched,
     # in the same transaction as its matches: a post stored by a process that died before
     # matching it is completed in the background once this moment has passed
-    # (``intake.posts_complete_pending``). Empty once done.
+    # (``completion.posts_complete_pending``). Empty once done.
     complete_after = models.DateTimeField(
         _("matching due at"), null=True, blank=True, editable=False
     )
@@ -168,7 +168,7 @@ class Post(models.Model):
 
 
 class WatchRule(models.Model):
-    """A unit's watch rule: a boolean expression over terms (``monitoring.rules``). Active
+    """A unit's watch rule: a boolean expression over terms (``monitoring.text.rules``). Active
     rules are matched against every post the intake stores."""
 
     name = models.CharField(_("name"), max_length=120)
@@ -194,7 +194,7 @@ class WatchRule(models.Model):
     # background backfill compare, whatever the clocks of the writers say.
     revision = models.PositiveIntegerField(default=1, editable=False)
     # Set when the rule is written: the posts already stored still have to be matched
-    # against it (``matching.rules_backfill``, in the background).
+    # against it (``matches.rules_backfill``, in the background).
     backfill_pending = models.BooleanField(_("matching stored posts"), default=True, editable=False)
 
     class Meta:
@@ -209,7 +209,7 @@ class WatchRule(models.Model):
 class SensitiveTermList(models.Model):
     """Terms that mark a post as belonging to one handling category (分类处置), one per
     line; blank lines and lines starting with ``#`` are left out. Active lists are compiled
-    into one automaton (``monitoring.sensitive``) that every post the intake stores is
+    into one automaton (``monitoring.text.sensitive``) that every post the intake stores is
     scanned with."""
 
     category = models.CharField(_("handling category"), max_length=20, choices=Category.choices)
@@ -439,7 +439,7 @@ class Proposal(models.Model):
     def __str__(self) -> str:
         return f"{self.topic} ({self.get_state_display()})"
 
-    # The lifecycle; ``monitoring.proposals`` records who decided, when and why.
+    # The lifecycle; ``monitoring.topics.proposals`` records who decided, when and why.
     @transition(field=state, source=State.PROPOSED, target=State.ACCEPTED)
     def accept(self) -> None:
         pass
@@ -450,7 +450,7 @@ class Proposal(models.Model):
 
 
 class Feed(models.Model):
-    """An RSS or Atom feed polled on a schedule (``monitoring.feeds``); its items become
+    """An RSS or Atom feed polled on a schedule (``monitoring.intake.feeds``); its items become
     posts."""
 
     name = models.CharField(_("name"), max_length=120)
@@ -488,7 +488,7 @@ class Feed(models.Model):
 
 class ImportJob(models.Model):
     """An uploaded CSV or Excel export, imported row by row in the background
-    (``monitoring.imports``) with its progress and a per-row error report."""
+    (``monitoring.intake.imports``) with its progress and a per-row error report."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("waiting")

@@ -1,6 +1,6 @@
 """What the monitoring API accepts and answers.
 
-The intake's items are checked one by one by ``monitoring.intake`` (a bad item is rejected,
+The intake's items are checked one by one by ``monitoring.intake.batches`` (a bad item is rejected,
 the others still stored), so ``PostInputSerializer`` only documents their shape.
 """
 
@@ -12,8 +12,7 @@ from incidents.serializers import BlankAsNullChoiceField
 from organisation.models import Unit
 from plans.categories import Category
 
-from .intake import MAX_FIGURE
-from .matching import TRY_DEFAULT_DAYS, TRY_DEFAULT_LIMIT, TRY_MAX_DAYS
+from .intake.batches import MAX_FIGURE
 from .models import (
     AUTHOR_MAX_CHARS,
     TEXT_MAX_CHARS,
@@ -24,8 +23,9 @@ from .models import (
     Topic,
     WatchRule,
 )
-from .rules import MAX_EXPRESSION_LENGTH
-from .sensitive import MAX_TERM_LENGTH, MAX_TERMS_CHARS, MAX_TERMS_PER_LIST, terms_parse
+from .text.matching import TRY_DEFAULT_DAYS, TRY_DEFAULT_LIMIT, TRY_MAX_DAYS
+from .text.rules import MAX_EXPRESSION_LENGTH
+from .text.sensitive import MAX_TERM_LENGTH, MAX_TERMS_CHARS, MAX_TERMS_PER_LIST, terms_parse
 
 # Input ------------------------------------------------------------------------------------
 
@@ -145,7 +145,7 @@ TERMS_HELP = (
 
 class TermListInputSerializer(serializers.Serializer):
     """A sensitive-term list to create, or (every field optional) the changes to one. The
-    terms are checked by ``monitoring.sensitive``, which answers field messages."""
+    terms are checked by ``monitoring.text.sensitive``, which answers field messages."""
 
     category = serializers.ChoiceField(choices=Category.choices)
     name = serializers.CharField(max_length=SensitiveTermList._meta.get_field("name").max_length)

@@ -2,12 +2,12 @@
 
 from celery import shared_task
 
-from .feeds import feeds_poll_due
-from .imports import import_run, imports_run_pending
-from .intake import posts_complete_pending
-from .matching import rules_backfill
-from .sensitive import sensitive_backfill
-from .topics import topics_refresh
+from .intake.feeds import feeds_poll_due
+from .intake.imports import import_run, imports_run_pending
+from .text.sensitive import sensitive_backfill
+from .topics.completion import posts_complete_pending
+from .topics.matches import rules_backfill
+from .topics.refresh import topics_refresh
 
 
 @shared_task(name="monitoring.poll_feeds", ignore_result=True)

@@ -72,7 +72,7 @@ def csv_text(count: int, *, now: datetime) -> str:
 def watch() -> None:
     from rest_framework.authtoken.models import Token
 
-    from monitoring.matching import rule_create
+    from monitoring.text.matching import rule_create
     from organisation.models import Unit, User
 
     analyst = User.objects.get(username="analyst")
@@ -85,7 +85,7 @@ def watch() -> None:
 def import_file(path: str, *, run: bool) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from monitoring.imports import import_create, import_run
+    from monitoring.intake.imports import import_create, import_run
     from organisation.models import User
 
     with open(path, "rb") as source:
@@ -99,8 +99,8 @@ def import_file(path: str, *, run: bool) -> None:
 def recover(*, ahead: float) -> None:
     from django.utils import timezone
 
-    from monitoring.imports import imports_run_pending
-    from monitoring.intake import posts_complete_pending
+    from monitoring.intake.imports import imports_run_pending
+    from monitoring.topics.completion import posts_complete_pending
 
     later = timezone.now() + timedelta(seconds=ahead)
     while imports_run_pending(now=later):

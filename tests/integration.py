@@ -384,8 +384,8 @@ def seed(*, count: int, due_in: float, spread: float) -> None:
 
 def watch(*, feed_url: str) -> None:
     """A watch rule of the health commission and an RSS feed to poll at once."""
-    from monitoring.matching import rule_create
     from monitoring.models import Feed
+    from monitoring.text.matching import rule_create
     from organisation.models import Unit, User
 
     rule_create(

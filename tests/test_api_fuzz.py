@@ -34,11 +34,11 @@ from rest_framework.test import APIClient
 
 from incidents.models import Incident
 from incidents.services import incident_create, incident_transition
-from monitoring.intake import posts_ingest
-from monitoring.matching import rule_create, rule_set_forget
+from monitoring.intake.batches import posts_ingest
 from monitoring.models import Proposal, SensitiveTermList, Topic, WatchRule
-from monitoring.sensitive import sensitive_set_forget
-from monitoring.topics import topics_refresh
+from monitoring.text.matching import rule_create, rule_set_forget
+from monitoring.text.sensitive import sensitive_set_forget
+from monitoring.topics.refresh import topics_refresh
 from notifications.models import Notification
 from notifications.services import notifications_write
 from organisation.demo import demo_organisation_load

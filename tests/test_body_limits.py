@@ -20,7 +20,7 @@ from core.limits import JSON_MAX_DEPTH, JSONTooDeep, json_nesting_exceeds
 from core.parsers import JSONParser
 from incidents.models import Incident
 from monitoring.api import INTAKE_MAX_BODY_BYTES, PostListIngestApi
-from monitoring.intake import MAX_BATCH, MAX_FIGURE
+from monitoring.intake.batches import MAX_BATCH, MAX_FIGURE
 from monitoring.models import (
     AUTHOR_MAX_CHARS,
     TEXT_MAX_CHARS,

@@ -8,8 +8,8 @@ import pytest
 from django.forms.models import model_to_dict
 
 from core.bulk import bulk_insert
-from monitoring.matching import rule_create
 from monitoring.models import Post, Topic
+from monitoring.text.matching import rule_create
 
 MOMENT = datetime(2026, 11, 23, 15, 30, 12, 345678, tzinfo=ZoneInfo("Asia/Shanghai"))
 

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from monitoring.segmentation import Cutter, cutter
+from monitoring.text.segmentation import Cutter, cutter
 
 BLOCK = jieba.re_han_default
 

@@ -382,10 +382,10 @@ def test_the_page_moves_the_discovery_with_a_reason_and_keeps_seconds_it_cannot_
 
 @pytest.fixture
 def proposal(analyst, health_unit):
-    from monitoring.intake import posts_ingest
-    from monitoring.matching import rule_create
+    from monitoring.intake.batches import posts_ingest
     from monitoring.models import Proposal
-    from monitoring.topics import topics_refresh
+    from monitoring.text.matching import rule_create
+    from monitoring.topics.refresh import topics_refresh
 
     with at(FOUND):
         rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费", unit=health_unit)
@@ -425,7 +425,7 @@ def test_accepting_a_proposal_whose_first_post_is_ancient_is_a_clear_400(api_for
 
 def test_accepting_a_proposal_whose_first_post_is_dated_ahead_is_discovered_now(proposal, duty):
     from monitoring.models import Topic
-    from monitoring.proposals import proposal_accept
+    from monitoring.topics.proposals import proposal_accept
 
     Topic.objects.filter(pk=proposal.topic_id).update(first_post_at=minutes(120))
     with at(FOUND):

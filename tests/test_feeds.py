@@ -15,8 +15,8 @@ import time_machine
 from django.conf import settings
 from django.urls import reverse
 
-from monitoring import feeds
-from monitoring.feeds import LEASE, backoff, feed_poll, feeds_claim_due, feeds_poll_due
+from monitoring.intake import feeds
+from monitoring.intake.feeds import LEASE, backoff, feed_poll, feeds_claim_due, feeds_poll_due
 from monitoring.models import Feed, Post
 from tests.loopback import QuietHandler, loopback_server
 from tests.servers import free_port

@@ -17,9 +17,9 @@ from django.urls import reverse
 
 from config import celery_app
 from core.errors import InvalidInput, PermissionDenied
-from monitoring import imports
-from monitoring.imports import LEASE, import_create, import_run, imports_run_pending
-from monitoring.intake import posts_ingest
+from monitoring.intake import imports
+from monitoring.intake.batches import posts_ingest
+from monitoring.intake.imports import LEASE, import_create, import_run, imports_run_pending
 from monitoring.models import ImportJob, Post
 
 pytestmark = pytest.mark.django_db
@@ -309,8 +309,8 @@ def test_a_title_line_above_the_header_is_skipped_and_rows_keep_their_numbers(du
 def test_rows_dated_outside_the_window_are_rejected_alone_and_the_rest_matched(
     duty, analyst, health_unit
 ):
-    from monitoring.matching import rule_create
     from monitoring.models import PostMatch
+    from monitoring.text.matching import rule_create
 
     rule = rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费", unit=health_unit)
     rows = [

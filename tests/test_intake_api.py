@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from monitoring.intake import MAX_BATCH
+from monitoring.intake.batches import MAX_BATCH
 from monitoring.models import Post
 
 POSTS = "/api/v1/posts/"
@@ -384,9 +384,9 @@ def test_four_crawlers_sending_the_same_and_overlapping_batches_never_fail(analy
 
     from django.db import connection
 
-    from monitoring.intake import posts_ingest
-    from monitoring.matching import rule_create
+    from monitoring.intake.batches import posts_ingest
     from monitoring.models import PostMatch
+    from monitoring.text.matching import rule_create
 
     rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费", unit=health_unit)
     spans = [range(0, 40), range(0, 40), range(20, 60), range(40, 80)]

@@ -11,10 +11,11 @@ import pytest
 import time_machine
 from django.conf import settings
 
-from monitoring import intake
-from monitoring.intake import COMPLETE_GRACE, posts_complete_pending, posts_ingest
-from monitoring.matching import rule_create
+from monitoring.intake.batches import COMPLETE_GRACE, posts_ingest
 from monitoring.models import Post, PostMatch, Topic
+from monitoring.text.matching import rule_create
+from monitoring.topics import completion as intake
+from monitoring.topics.completion import posts_complete_pending
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=SHANGHAI)

@@ -5,7 +5,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from monitoring.analysis import simhash, simhash_bands
+from monitoring.text.analysis import simhash, simhash_bands
 
 BEFORE = [("monitoring", "0006_post_content_hash_one_index")]
 AFTER = [("monitoring", "0007_simhash_recomputed")]

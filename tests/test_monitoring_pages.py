@@ -15,11 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import Incident
-from monitoring.intake import posts_ingest
-from monitoring.matching import rule_create
+from monitoring.intake.batches import posts_ingest
 from monitoring.models import Post, Proposal, Topic
-from monitoring.proposals import proposal_accept
-from monitoring.topics import topics_refresh
+from monitoring.text.matching import rule_create
+from monitoring.topics.proposals import proposal_accept
+from monitoring.topics.refresh import topics_refresh
 from organisation.models import Unit
 
 pytestmark = pytest.mark.django_db

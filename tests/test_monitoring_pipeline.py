@@ -15,12 +15,13 @@ from django.db.models import F
 
 from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
 from incidents.models import Incident
-from monitoring.analysis import _CHAIN, _REPOST_NOISE, hamming, simhash, simhashes
-from monitoring.intake import posts_ingest
-from monitoring.matching import rule_create, rule_update, rules_backfill
+from monitoring.intake.batches import posts_ingest
 from monitoring.models import Post, PostMatch, Proposal, Topic, TopicSnapshot
-from monitoring.proposals import proposal_accept, proposal_dismiss
-from monitoring.topics import topics_refresh
+from monitoring.text.analysis import _CHAIN, _REPOST_NOISE, hamming, simhash, simhashes
+from monitoring.text.matching import rule_create, rule_update
+from monitoring.topics.matches import rules_backfill
+from monitoring.topics.proposals import proposal_accept, proposal_dismiss
+from monitoring.topics.refresh import topics_refresh
 from notifications.models import Notification
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -10,7 +10,7 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from monitoring.intake import posts_ingest
+from monitoring.intake.batches import posts_ingest
 from monitoring.models import Post, PostMatch, WatchRule
 from tests.schema_check import assert_documented
 

@@ -10,7 +10,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from bench.sentiment_eval import load_reviews, sample
-from monitoring.segmentation import Segmentation
+from monitoring.text.segmentation import Segmentation
 
 EDGES = [
     "",

@@ -12,10 +12,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from monitoring.intake import posts_ingest
-from monitoring.matching import rule_create
+from monitoring.intake.batches import posts_ingest
 from monitoring.models import Post, Proposal, SensitiveTermList, Topic
-from monitoring.sensitive import (
+from monitoring.text.matching import rule_create
+from monitoring.text.sensitive import (
     MAX_POST_TERMS,
     MAX_TERMS_PER_LIST,
     SensitiveSet,
@@ -25,7 +25,7 @@ from monitoring.sensitive import (
     term_list_create,
     term_lists_load_defaults,
 )
-from monitoring.topics import topics_refresh
+from monitoring.topics.refresh import topics_refresh
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Earlier than the starter lists were loaded (the test database's migrate): an edit made
@@ -409,11 +409,12 @@ def test_a_new_or_changed_list_is_applied_to_recent_stored_posts_in_the_backgrou
 
     from django.utils import timezone
 
-    from monitoring.intake import posts_ingest
-    from monitoring.matching import rule_create, rules_backfill
+    from monitoring.intake.batches import posts_ingest
     from monitoring.models import Post, Topic
-    from monitoring.sensitive import sensitive_backfill, term_list_create, term_list_update
-    from monitoring.topics import topics_refresh
+    from monitoring.text.matching import rule_create
+    from monitoring.text.sensitive import sensitive_backfill, term_list_create, term_list_update
+    from monitoring.topics.matches import rules_backfill
+    from monitoring.topics.refresh import topics_refresh
 
     sensitive_backfill()  # the starter lists: nothing stored yet
     rule_create(actor=analyst, name="医院", expression="医院", unit=health_unit)

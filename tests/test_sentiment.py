@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from bench.sentiment_eval import evaluate, load_reviews, sample, segment, split
 from monitoring.models import Sentiment
-from monitoring.segmentation import Segmentation
-from monitoring.sentiment import LexiconScorer, SentimentScore, scorer
+from monitoring.text.segmentation import Segmentation
+from monitoring.text.sentiment import LexiconScorer, SentimentScore, scorer
 
 NEGATIVE, NEUTRAL, POSITIVE = (
     Sentiment.NEGATIVE.value,

@@ -8,10 +8,10 @@ import pytest
 import time_machine
 
 from incidents.models import Incident
-from monitoring.intake import posts_ingest
-from monitoring.matching import rule_create
+from monitoring.intake.batches import posts_ingest
 from monitoring.models import Post, Proposal, Topic
-from monitoring.topics import topics_refresh
+from monitoring.text.matching import rule_create
+from monitoring.topics.refresh import topics_refresh
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 FEES = "市第一医院重复收费事件：家属称缴费单据显示多收两千元，要求医院退款。"

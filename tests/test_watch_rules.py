@@ -5,7 +5,7 @@ import random
 import jieba
 import pytest
 
-from monitoring.rules import (
+from monitoring.text.rules import (
     MAX_DEPTH,
     MAX_EXPRESSION_LENGTH,
     MAX_TERMS,
@@ -20,7 +20,7 @@ from monitoring.rules import (
     parse,
     terms,
 )
-from monitoring.segmentation import Segmentation
+from monitoring.text.segmentation import Segmentation
 
 HOSPITAL_FEES = "(医院 OR 卫健委) AND (收费 OR 投诉) NOT 招聘"
 

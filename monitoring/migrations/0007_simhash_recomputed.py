@@ -10,7 +10,7 @@ CHUNK = 2000
 
 
 def simhashes_recompute(apps, schema_editor):
-    from monitoring.analysis import BANDS, simhash_bands, simhashes
+    from monitoring.text.analysis import BANDS, simhash_bands, simhashes
 
     post_model = apps.get_model("monitoring", "Post")
     fields = ["simhash", *(f"simhash_band{band}" for band in range(BANDS))]

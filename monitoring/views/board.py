@@ -19,7 +19,6 @@ from incidents.choices import Platform
 
 from ..forms import ProposalAcceptForm, ProposalDismissForm, StreamFilterForm
 from ..models import Proposal
-from ..proposals import proposal_require
 from ..selectors import (
     level_policies_in_force,
     post_stream,
@@ -27,6 +26,7 @@ from ..selectors import (
     topic_list,
     topics_hourly_posts,
 )
+from ..topics.proposals import proposal_require
 
 NO_CONTENT = 204
 BOARD_TOPICS = 50

@@ -1,5 +1,5 @@
 """The import pages: upload a CSV or Excel export, then watch it being imported. Thin:
-``monitoring.imports`` checks, stores and runs; these pages show."""
+``monitoring.intake.imports`` checks, stores and runs; these pages show."""
 
 from django import forms
 from django.contrib import messages
@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.errors import DomainError
 from core.pages import BAD_INPUT, apply_domain_error
 
-from ..imports import (
+from ..intake.imports import (
     ACTIVE_STATES,
     import_allowed,
     import_create,

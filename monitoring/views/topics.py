@@ -1,6 +1,6 @@
 """The topic page (its figures, trend, platforms, sources, proposals and posts), and the
 decisions on a proposal, sent from the topic page or the board. Thin: a form checks what
-was typed, ``monitoring.proposals`` decides, and ``apply_domain_error`` turns its domain
+was typed, ``monitoring.topics.proposals`` decides, and ``apply_domain_error`` turns its domain
 errors into form errors, messages and 403s."""
 
 from typing import Any
@@ -19,7 +19,6 @@ from core.pages import BAD_INPUT, apply_domain_error
 
 from ..forms import ProposalAcceptForm, ProposalDismissForm
 from ..models import Proposal, Topic
-from ..proposals import proposal_accept, proposal_dismiss, proposal_require
 from ..selectors import (
     proposal_list,
     topic_copies,
@@ -28,6 +27,7 @@ from ..selectors import (
     topic_snapshots,
     topic_top_sources,
 )
+from ..topics.proposals import proposal_accept, proposal_dismiss, proposal_require
 from .board import platform_label, platform_rows, proposal_items, render_board
 
 TOPIC_PAGE_SIZE = 25

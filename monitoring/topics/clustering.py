@@ -1,45 +1,38 @@
-"""Topics: the posts one rule matched, clustered by time and similarity, and their figures.
+"""Topics: the posts one rule matched, clustered by time and similarity.
 
-**Clustering** (on intake, :func:`matches_record`). A matched post joins a topic of the
+A matched post (on completion, :func:`matches_record`) joins a topic of the
 same rule when its near-duplicate source is already in one; otherwise the topic of that
 rule, active within ``FENGHUO_TOPIC_WINDOW_HOURS`` of the post, whose term profile is most
 similar to the post's words (cosine, at least ``FENGHUO_TOPIC_SIMILARITY``); otherwise it
 starts a topic of its own. A topic's profile is the sum of its posts' term counts, trimmed
 to its ``PROFILE_TERMS`` weightiest terms. The rules involved are locked while their topics
-are chosen, so two batches never split one story into two topics by racing.
-
-**Figures** (in the background, :func:`topics_refresh`). Intake only marks a topic changed
-(``revision``); the refresh recomputes the figures of changed topics from their posts,
-keeps a snapshot per minute (the trend), and hands the topic to detection
-(``monitoring.detection``). A refresh re-reads what it works on, so running it twice, or in
-two workers at once, changes nothing more.
+are chosen, so two batches never split one story into two topics by racing. A topic
+written here is only marked changed (``revision``): its figures follow in the background
+(``monitoring.topics.refresh``).
 """
 
 import logging
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models import F
 from django.utils import timezone
 
 from core.bulk import bulk_insert
-from plans.categories import Category
 
+from ..models import Post, PostMatch, Topic, WatchRule
 from .grouping import moment_shifted
-from .models import Post, PostMatch, SourceType, Topic, TopicSnapshot, WatchRule
 
 logger = logging.getLogger(__name__)
 
 PROFILE_TERMS = 64
 KEYWORDS = 8
 TITLE_LENGTH = 80
-REFRESH_BATCH = 200
 
 
 def _window() -> timedelta:
@@ -212,190 +205,3 @@ def matches_record(
             ignore_conflicts=True,
         )
     return len(chosen)
-
-
-# --- Figures -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TopicFigures:
-    """A topic's figures at one moment, as grading reads them (``plans.grading.Figures``)."""
-
-    posts: int
-    reads: int
-    reposts: int
-    comments: int
-    likes: int
-    negative_share: Decimal
-    mainstream_media: bool
-    platforms: dict[str, int]
-    first_post_at: datetime | None
-    last_post_at: datetime | None
-    posts_last_hour: int
-    posts_baseline: int
-    casualties: bool = False
-    # Posts per sensitive category (``Post.sensitive_category``), only those with posts.
-    categories: dict[str, int] = field(default_factory=dict)
-
-
-def topic_figures(topic: Topic, *, now: datetime, baseline_hours: int) -> TopicFigures:
-    """The figures of ``topic``'s posts now (two queries). ``posts_baseline`` counts the
-    posts published in the ``baseline_hours`` before the last hour; ``categories`` the
-    posts per sensitive category."""
-    hour_ago = now - timedelta(hours=1)
-    posts = Post.objects.filter(matches__topic=topic)
-    figures = posts.aggregate(
-        posts=Count("id"),
-        reads=Sum("reads"),
-        reposts=Sum("reposts"),
-        comments=Sum("comments"),
-        likes=Sum("likes"),
-        negative=Count("id", filter=Q(sentiment="negative")),
-        mainstream=Count("id", filter=Q(source_type=SourceType.MAINSTREAM_MEDIA)),
-        first=Min("published_at"),
-        last=Max("published_at"),
-        last_hour=Count("id", filter=Q(published_at__gt=hour_ago, published_at__lte=now)),
-        baseline=Count(
-            "id",
-            filter=Q(
-                published_at__gt=hour_ago - timedelta(hours=baseline_hours),
-                published_at__lte=hour_ago,
-            ),
-        ),
-        **{
-            f"category_{category}": Count("id", filter=Q(sensitive_category=category))
-            for category in Category.values
-        },
-    )
-    platforms = dict(
-        posts.values_list("platform").annotate(n=Count("id")).order_by("-n", "platform")
-    )
-    total = figures["posts"] or 0
-    share = (
-        (Decimal(figures["negative"]) / total).quantize(Decimal("0.001")) if total else Decimal(0)
-    )
-    return TopicFigures(
-        posts=total,
-        reads=figures["reads"] or 0,
-        reposts=figures["reposts"] or 0,
-        comments=figures["comments"] or 0,
-        likes=figures["likes"] or 0,
-        negative_share=share,
-        mainstream_media=bool(figures["mainstream"]),
-        platforms=platforms,
-        first_post_at=figures["first"],
-        last_post_at=figures["last"],
-        posts_last_hour=figures["last_hour"],
-        posts_baseline=figures["baseline"],
-        categories={
-            category: figures[f"category_{category}"]
-            for category in Category.values
-            if figures[f"category_{category}"]
-        },
-    )
-
-
-def topic_source_post(topic: Topic) -> Post | None:
-    """The earliest published post of the topic."""
-    return (
-        Post.objects.filter(matches__topic=topic)
-        .order_by("published_at", "id")
-        .only("id", "text", "url")
-        .first()
-    )
-
-
-@dataclass
-class RefreshResult:
-    refreshed: int = 0
-    alerts: int = 0
-    proposals: int = 0
-    incident_snapshots: int = 0
-
-
-def topics_refresh(*, now: datetime | None = None, batch: int = REFRESH_BATCH) -> RefreshResult:
-    """Recompute the figures of the topics changed since their last refresh, snapshot
-    them, and run detection on them. Each topic in its own transaction, locked (skipped
-    when another worker holds it) and re-checked."""
-    from plans.selectors import plan_version_in_force
-
-    from .detection import topic_detect
-
-    now = now or timezone.now()
-    result = RefreshResult()
-    due = list(
-        Topic.objects.filter(revision__gt=F("refreshed_revision"))
-        .order_by("changed_at")
-        .values_list("pk", flat=True)[:batch]
-    )
-    if not due:
-        return result
-    version = plan_version_in_force()
-    for topic_id in due:
-        with transaction.atomic():
-            topic = (
-                Topic.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(pk=topic_id)
-                .select_related("rule", "incident")
-                .first()
-            )
-            if topic is None or topic.revision <= topic.refreshed_revision:
-                continue  # another worker has it, or has done it
-            figures = topic_figures(topic, now=now, baseline_hours=version.spike_baseline_hours)
-            topic_apply_figures(topic, figures, now=now)
-            outcome = topic_detect(topic, figures, version=version, now=now)
-            result.refreshed += 1
-            result.alerts += outcome.alerts
-            result.proposals += outcome.proposals
-            result.incident_snapshots += outcome.incident_snapshots
-    if result.refreshed:
-        logger.info("topics_refresh: %s", result)
-    return result
-
-
-def topic_apply_figures(topic: Topic, figures: TopicFigures, *, now: datetime) -> None:
-    """Store the figures on the topic and in the snapshot of this minute."""
-    source = topic_source_post(topic)
-    topic.posts, topic.reads, topic.reposts = figures.posts, figures.reads, figures.reposts
-    topic.comments, topic.likes = figures.comments, figures.likes
-    topic.negative_share, topic.mainstream_media = figures.negative_share, figures.mainstream_media
-    topic.platforms, topic.categories = figures.platforms, figures.categories
-    if figures.first_post_at:
-        topic.first_post_at, topic.last_post_at = figures.first_post_at, figures.last_post_at
-    if source is not None:
-        topic.source_post = source
-        topic.title = topic_title(source.text) or source.url or topic.title
-    topic.refreshed_at, topic.refreshed_revision = now, topic.revision
-    topic.save(
-        update_fields=[
-            "posts",
-            "reads",
-            "reposts",
-            "comments",
-            "likes",
-            "negative_share",
-            "mainstream_media",
-            "platforms",
-            "categories",
-            "first_post_at",
-            "last_post_at",
-            "source_post",
-            "title",
-            "refreshed_at",
-            "refreshed_revision",
-        ]
-    )
-    TopicSnapshot.objects.update_or_create(
-        topic=topic,
-        taken_at=now.replace(second=0, microsecond=0),
-        defaults={
-            "posts": figures.posts,
-            "posts_last_hour": figures.posts_last_hour,
-            "reads": figures.reads,
-            "reposts": figures.reposts,
-            "comments": figures.comments,
-            "negative_share": figures.negative_share,
-            "mainstream_media": figures.mainstream_media,
-            "platforms": figures.platforms,
-        },
-    )

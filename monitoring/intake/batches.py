@@ -1,4 +1,4 @@
-"""Post intake: batches of posts from crawlers, feeds, exports and people, stored once each.
+"""Batches of posts from crawlers, feeds, exports and people, stored once each.
 
 Every item of a batch is judged on its own: a malformed item is rejected with its reason
 and never stops the good ones. A post that is already stored (same normalised URL, or,
@@ -6,19 +6,19 @@ without a URL, same normalised text) is a duplicate: its figures grow to the lar
 values and an empty author or text is filled in, nothing else changes.
 
 The pipeline of a batch: judge the items; analyse the text of the posts not stored yet
-(sentiment, jieba segmenting only the clauses that need tokens, and the SimHashes of the
-batch together, ``monitoring.analysis``; scanned for the sensitive terms,
-``monitoring.sensitive``) before the write transaction, so it holds no lock while jieba
-runs; store them all in bulk (``core.bulk``); then, committed, group near-duplicates
-(``monitoring.grouping``), match the rules (``monitoring.matching``) and put each match
-in a topic (``monitoring.topics``). Topic figures, alerts and proposals follow in the
-background (``topics.topics_refresh``).
+(sentiment, segmenting only the clauses that need tokens, and the SimHashes of the batch
+together, ``monitoring.text.analysis``; scanned for the sensitive terms,
+``monitoring.text.sensitive``) before the write transaction, so it holds no lock while
+text is cut; store them all in bulk (``core.bulk``); then, committed, send
+:data:`posts_stored`, on which the completion (``monitoring.topics.completion``) groups
+near-duplicates, matches the rules and puts each match in a topic. Topic figures, alerts
+and proposals follow in the background (``monitoring.topics.refresh``).
 
 Nothing stored is ever left unmatched: a post is written with a mark (``complete_after``)
-that the transaction grouping and matching it clears. If the process dies between the two,
-or the grouping keeps failing, beat's :func:`posts_complete_pending` takes the marked posts
-up once their time has passed (``SKIP LOCKED`` on PostgreSQL, the write lock on SQLite)
-and completes them; a post matched twice keeps one match per rule.
+that the transaction completing it clears. If the process dies between the two, or the
+completion keeps failing, the beat's completion of pending posts takes the marked posts up
+once their time has passed (``COMPLETE_GRACE``) and completes them; a post matched twice
+keeps one match per rule.
 
 Concurrent batches: new posts are inserted first, in key order, then the stored ones are
 locked in id order, so two batches wait for each other without a cycle; a deadlock or a
@@ -40,6 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -51,11 +52,9 @@ from core.moments import earliest_moment, latest_moment, moment_problem
 from incidents.choices import Platform
 from organisation.roles import Role
 
-from .analysis import Analysis, analyse, analyse_all
-from .grouping import Regrouping, near_duplicates_link, near_duplicates_plan
-from .matching import posts_match
-from .models import AUTHOR_MAX_CHARS, TEXT_MAX_CHARS, URL_MAX_BYTES, Post, SourceType
-from .sensitive import SensitiveSet, sensitive_set
+from ..models import AUTHOR_MAX_CHARS, TEXT_MAX_CHARS, URL_MAX_BYTES, Post, SourceType
+from ..text.analysis import Analysis, analyse, analyse_all
+from ..text.sensitive import SensitiveSet, sensitive_set
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +75,6 @@ ATTEMPTS = 5
 # A stored post is left to the batch that stored it for this long; then, if still not
 # matched, the background completion takes it up.
 COMPLETE_GRACE = timedelta(seconds=30)
-# Posts per transaction of the background completion.
-COMPLETE_BATCH = 500
-# A post whose completion fails on its own is tried again after this long, so that it
-# never holds up the others.
-COMPLETE_RETRY = timedelta(hours=1)
 # SQLSTATEs of a transaction that lost a race and may simply run again.
 _TRANSIENT = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
 
@@ -88,6 +82,13 @@ T = TypeVar("T")
 
 _WHITESPACE = re.compile(r"\s+")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# Sent once a batch's new posts (and the stored ones whose text it filled in) are
+# committed, marked pending, with ``posts`` (read with ``COMPLETE_READS``) and their
+# ``analyses`` by post id. ``monitoring.topics.completion`` completes them on it (grouping,
+# matching, topics: connected in ``MonitoringConfig.ready``); the intake sits below the
+# topics and does not import them. Unanswered, the posts wait for the beat's completion.
+posts_stored = Signal()
 
 
 def posts_ingest_require(user: Any) -> None:
@@ -368,7 +369,7 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
     batch refused). Each item is accepted (a new post), a duplicate (of a stored post or of
     an earlier item of the batch: figures merged) or rejected (with its index, a reason
     and the bad fields). New posts are written in bulk, all in one transaction, marked
-    pending; then grouped and matched, which clears the mark (:func:`posts_complete`)."""
+    pending; then completed (:data:`posts_stored`), which clears the mark."""
     if not isinstance(items, list):
         raise InvalidInput(gettext_lazy("Send a list of posts."))
     if len(items) > MAX_BATCH:
@@ -408,7 +409,7 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
             strict=True,
         )
     )
-    stored, fresh, created = _again_if_raced(
+    stored, fresh, created = again_if_raced(
         "posts_ingest",
         lambda: _store(batch, analyses, lists, source=source, now=now),
         integrity=True,
@@ -430,9 +431,12 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
             posts = _stored_posts({key: batch[key] for key in fresh})
         by_id = {post.pk: analyses[_post_key(post)] for post in posts}
         try:
-            _again_if_raced("posts_complete", lambda: posts_complete(posts=posts, analyses=by_id))
+            again_if_raced(
+                "posts_complete",
+                lambda: posts_stored.send(sender=Post, posts=posts, analyses=by_id),
+            )
         except DatabaseError as error:
-            if not _transient(error):
+            if not race_lost(error):
                 raise
             # Still losing races: the posts stay marked, the background completes them.
             logger.warning(
@@ -449,22 +453,22 @@ def posts_ingest(*, items: list[dict], source: str = "api") -> IngestResult:
     return result
 
 
-def _transient(error: BaseException) -> bool:
+def race_lost(error: BaseException) -> bool:
     """Whether ``error`` is a race lost to another transaction that running it again
     resolves: a deadlock or a serialisation failure (PostgreSQL)."""
     cause = error.__cause__
     return (getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)) in _TRANSIENT
 
 
-def _again_if_raced(what: str, work: Callable[[], T], *, integrity: bool = False) -> T:
+def again_if_raced(what: str, work: Callable[[], T], *, integrity: bool = False) -> T:
     """``work()`` (one transaction), run again after a short random pause when it lost a
-    race (:func:`_transient`; with ``integrity``, also when a concurrent batch stored one
+    race (:func:`race_lost`; with ``integrity``, also when a concurrent batch stored one
     of its new posts first), at most ``ATTEMPTS`` times in all."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             return work()
         except DatabaseError as error:
-            raced = _transient(error) or (integrity and isinstance(error, IntegrityError))
+            raced = race_lost(error) or (integrity and isinstance(error, IntegrityError))
             if not raced or attempt == ATTEMPTS:
                 raise
             logger.info(
@@ -512,8 +516,8 @@ def _stored_keys(batch: dict[tuple[str, str], dict[str, Any]]) -> set[tuple[str,
     }
 
 
-# What grouping and matching read of a post.
-_COMPLETE_READS = (
+# What completing a post (grouping and matching) reads of it.
+COMPLETE_READS = (
     "id",
     "url",
     "content_hash",
@@ -528,7 +532,7 @@ _COMPLETE_READS = (
 def _stored_posts(batch: dict[tuple[str, str], dict[str, Any]]) -> list[Post]:
     """The stored posts of these keys, with what grouping and matching read."""
     by_url, by_hash = _stored(batch)
-    return [*by_url.only(*_COMPLETE_READS), *by_hash.only(*_COMPLETE_READS)]
+    return [*by_url.only(*COMPLETE_READS), *by_hash.only(*COMPLETE_READS)]
 
 
 class _Vanished(IntegrityError):
@@ -607,133 +611,3 @@ def _store(
             received_at=now
         )
     return len(existing), fresh, created
-
-
-def posts_complete(*, posts: list[Post], analyses: dict[int, Analysis] | None = None) -> int:
-    """Group and match those of ``posts`` (stored, read with ``_COMPLETE_READS``) that are
-    still marked pending, and clear their mark, all in one transaction: a post is matched
-    exactly when its mark is gone. ``analyses`` by post id, when the caller has them.
-    Answers how many matches are new. The posts are locked in id order first, so a second
-    completion of the same posts waits, then finds nothing left to do."""
-    ids = [post.pk for post in posts]
-    if not ids:
-        return 0
-    with transaction.atomic(durable=True):
-        # The posts and every row the grouping writes, locked in one statement in id
-        # order: two completions (or a completion and a batch storing duplicates) never
-        # hold rows the other one waits for. Decided before the lock on posts that are
-        # almost always still pending (the caller stored them just now).
-        regrouping = near_duplicates_plan(posts)
-        locked = dict(
-            Post.objects.filter(Q(pk__in=ids) | regrouping.rows())
-            .select_for_update(no_key=True)
-            .order_by("pk")
-            .values_list("pk", "complete_after")
-        )
-        if any(locked.get(pk) is None for pk in ids):
-            # Another completion did some of them meanwhile: decide again, on what is
-            # left, now that they are locked.
-            left = [pk for pk in ids if locked.get(pk) is not None]
-            if not left:
-                return 0
-            posts = list(Post.objects.filter(pk__in=left).only(*_COMPLETE_READS))
-            regrouping = None  # the rows are those it may write; rare enough to not lock
-        return _complete(posts, analyses, regrouping)
-
-
-def _complete(
-    posts: list[Post], analyses: dict[int, Analysis] | None, regrouping: Regrouping | None = None
-) -> int:
-    if regrouping is None:
-        near_duplicates_link(posts)
-    else:
-        regrouping.apply()
-    found = posts_match(posts, analyses=analyses)
-    Post.objects.filter(pk__in=[post.pk for post in posts]).update(complete_after=None)
-    return found
-
-
-@dataclass
-class CompleteResult:
-    posts: int = 0
-    matches: int = 0
-    failed: int = 0
-
-
-def posts_complete_pending(
-    *, now: datetime | None = None, batch: int = COMPLETE_BATCH
-) -> CompleteResult:
-    """Group and match the stored posts whose mark's time has passed (their batch's
-    process died, or lost every race), ``batch`` at a time until none is left. Each batch
-    is claimed and completed in one transaction: ``SELECT … FOR UPDATE SKIP LOCKED`` on
-    PostgreSQL, so concurrent runs share the work and a run that dies lets go of its
-    posts; the write lock on SQLite. A post that fails on its own is tried again after
-    ``COMPLETE_RETRY``, so it never holds up the rest."""
-    result = CompleteResult()
-    while True:
-        at = now or timezone.now()
-
-        def claim_and_complete(at: datetime = at) -> tuple[list[Post], int]:
-            with transaction.atomic(durable=True):
-                posts = list(
-                    Post.objects.select_for_update(skip_locked=True, no_key=True)
-                    .filter(complete_after__lte=at)
-                    .order_by("pk")
-                    .only(*_COMPLETE_READS)[:batch]
-                )
-                return posts, _complete(posts, None) if posts else 0
-
-        try:
-            posts, matches = _again_if_raced("posts_complete_pending", claim_and_complete)
-            result.matches += matches
-        except DatabaseError as error:
-            if _transient(error):
-                logger.warning("posts_complete_pending: gave up for now: %s", error)
-                break
-            raise
-        except Exception:
-            logger.exception(
-                "posts_complete_pending: a batch failed; completing its posts one by one"
-            )
-            posts = _complete_one_by_one(at=at, batch=batch, result=result)
-        result.posts += len(posts)
-        if len(posts) < batch:
-            break
-    if result.posts:
-        logger.info(
-            "posts_complete_pending: %d posts completed, %d matches, %d failed",
-            result.posts,
-            result.matches,
-            result.failed,
-        )
-    return result
-
-
-def _complete_one_by_one(*, at: datetime, batch: int, result: CompleteResult) -> list[Post]:
-    """The due posts of a batch that failed, each in its own transaction; one that fails
-    alone is put off by ``COMPLETE_RETRY``."""
-    ids = list(
-        Post.objects.filter(complete_after__lte=at)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:batch]
-    )
-    done: list[Post] = []
-    for post_id in ids:
-        try:
-            with transaction.atomic(durable=True):
-                post = (
-                    Post.objects.select_for_update(skip_locked=True, no_key=True)
-                    .filter(pk=post_id, complete_after__lte=at)
-                    .only(*_COMPLETE_READS)
-                    .first()
-                )
-                if post is not None:
-                    result.matches += _complete([post], None)
-                    done.append(post)
-        except Exception:
-            logger.exception("posts_complete_pending: post %s failed; tried again later", post_id)
-            result.failed += 1
-            Post.objects.filter(pk=post_id, complete_after__isnull=False).update(
-                complete_after=timezone.now() + COMPLETE_RETRY
-            )
-    return done

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import connections, router
 from django.db.models import Q
 
-from .analysis import BANDS, hamming, simhash_bands
-from .models import Post
+from ..models import Post
+from ..text.analysis import BANDS, hamming, simhash_bands
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +96,27 @@ def near_duplicates_plan(posts: list[Post]) -> Regrouping:
     """What :func:`near_duplicates_link` writes, read and decided but not written; the
     ``original_id`` of ``posts`` is set in memory already. A caller that holds other rows
     locks ``Regrouping.rows()`` with them before it applies it, so that no two batches
-    take their rows in different orders."""
-    hashed = [
+    take their rows in different orders.
+
+    The steps: the posts with a SimHash; the stored posts that may be their copies (one
+    query); groups joined by nearness, then by the links already stored; each post pointed
+    at its group's earliest post; the copies of a former source moved after it."""
+    hashed = _members_hashed(posts)
+    if not hashed:
+        return Regrouping()
+    pool = _candidates(hashed) + hashed
+    groups = _Groups({member.pk: member for member in pool})
+    _join_near_duplicates(groups, hashed, pool)
+    _join_stored_links(groups, pool)
+    sources_before = groups.sources()
+    changes = _links_to_roots(groups)
+    new = {member.pk for member in hashed}
+    return Regrouping(changes=changes, moved=_sources_moved(groups, sources_before, new=new))
+
+
+def _members_hashed(posts: list[Post]) -> list[_Member]:
+    """The posts that have a SimHash (the others are grouped by their exact text only)."""
+    return [
         _Member(
             post.pk,
             post.simhash,
@@ -109,35 +128,38 @@ def near_duplicates_plan(posts: list[Post]) -> Regrouping:
         for post in posts
         if post.simhash is not None
     ]
-    if not hashed:
-        return Regrouping()
+
+
+def _candidates(hashed: list[_Member]) -> list[_Member]:
+    """The stored posts, published within the window around the new ones, that share a
+    band with one of them: the only ones that can be within reach (one query)."""
     window = _window()
     earliest = moment_shifted(min(member.published_at for member in hashed), -window)
     latest = moment_shifted(max(member.published_at for member in hashed), window)
     in_any_band = Q()
     for band in range(BANDS):
         in_any_band |= Q(**{f"simhash_band{band}__in": {member.bands[band] for member in hashed}})
-    ids = {member.pk for member in hashed}
-    candidates = [
+    return [
         _Member(pk, value, published_at, original_id, tuple(bands))
         for pk, value, published_at, original_id, *bands in Post.objects.filter(
             in_any_band, published_at__gte=earliest, published_at__lte=latest
         )
-        .exclude(pk__in=ids)
+        .exclude(pk__in={member.pk for member in hashed})
         .values_list(*_FIELDS)
     ]
-    pool = candidates + hashed
-    by_band: list[dict[int, list[_Member]]] = [{} for _ in range(BANDS)]
-    for member in pool:
-        for band, value in enumerate(member.bands):
-            by_band[band].setdefault(value, []).append(member)
 
-    # Union the new posts with every pool post within reach; a group's root is its
-    # earliest post (the stored ``original`` links join the groups they already form).
-    parent: dict[int, int] = {}
-    by_id = {member.pk: member for member in pool}
 
-    def find(pk: int) -> int:
+class _Groups:
+    """Posts joined into groups (union-find by id); a group's root is its earliest
+    published post, the lower id first on a tie."""
+
+    def __init__(self, members: dict[int, _Member]) -> None:
+        self.members = members
+        self._parent: dict[int, int] = {}
+
+    def find(self, pk: int) -> int:
+        """The root of ``pk``'s group (the path to it shortened on the way)."""
+        parent = self._parent
         root = pk
         while parent.get(root, root) != root:
             root = parent[root]
@@ -145,47 +167,75 @@ def near_duplicates_plan(posts: list[Post]) -> Regrouping:
             parent[pk], pk = root, parent[pk]
         return root
 
-    def union(a: int, b: int) -> None:
-        root_a, root_b = find(a), find(b)
+    def union(self, a: int, b: int) -> None:
+        root_a, root_b = self.find(a), self.find(b)
         if root_a == root_b:
             return
-        first, second = sorted((root_a, root_b), key=lambda pk: (by_id[pk].published_at, pk))
-        parent[second] = first
+        first, second = sorted((root_a, root_b), key=lambda pk: (self.members[pk].published_at, pk))
+        self._parent[second] = first
 
+    def sources(self) -> set[int]:
+        """The members that point at no source as stored."""
+        return {pk for pk, member in self.members.items() if member.original_id is None}
+
+
+def _join_near_duplicates(groups: _Groups, hashed: list[_Member], pool: list[_Member]) -> None:
+    """Join each new post with every post of the pool within ``NEAR_DUPLICATE_BITS``,
+    looking only at those that share one of its bands."""
+    by_band: list[dict[int, list[_Member]]] = [{} for _ in range(BANDS)]
+    for member in pool:
+        for band, value in enumerate(member.bands):
+            by_band[band].setdefault(value, []).append(member)
     limit = _max_bits()
     for member in hashed:
         for band, value in enumerate(member.bands):
             for other in by_band[band].get(value, ()):
                 if other.pk != member.pk and hamming(member.simhash, other.simhash) <= limit:
-                    union(member.pk, other.pk)
-    # A stored member's group may have a source outside the pool: fetch those sources.
+                    groups.union(member.pk, other.pk)
+
+
+def _join_stored_links(groups: _Groups, pool: list[_Member]) -> None:
+    """Join the groups that the stored ``original`` links form already; a stored member's
+    source may be outside the pool (published outside the window): it is read."""
+    members = groups.members
     outside = {
         member.original_id
         for member in pool
-        if member.original_id and member.original_id not in by_id
+        if member.original_id and member.original_id not in members
     }
     for pk, published_at, original_id in Post.objects.filter(pk__in=outside).values_list(
         "id", "published_at", "original_id"
     ):
-        by_id[pk] = _Member(pk, None, published_at, original_id)
+        members[pk] = _Member(pk, None, published_at, original_id)
     for member in pool:
         if member.original_id:
-            union(member.pk, member.original_id)
+            groups.union(member.pk, member.original_id)
 
-    sources_before = {pk for pk, member in by_id.items() if member.original_id is None}
+
+def _links_to_roots(groups: _Groups) -> dict[int, int | None]:
+    """Each member pointed at its group's root (None for the root itself): the members
+    whose link changes, with their new source, also set in memory."""
     changes: dict[int, int | None] = {}
-    for member in by_id.values():
-        root = find(member.pk)
+    for member in groups.members.values():
+        root = groups.find(member.pk)
         wanted = None if root == member.pk else root
         if member.original_id != wanted:
             changes[member.pk] = wanted
             member.original_id = wanted
             if member.post is not None:
                 member.post.original_id = wanted
-    # Copies of a stored source that is a source no more follow it to the new source (a
-    # copy published earlier arrived late): rare, one statement.
-    moved = {pk: find(pk) for pk in sources_before if pk not in ids and find(pk) != pk}
-    return Regrouping(changes=changes, moved=moved)
+    return changes
+
+
+def _sources_moved(groups: _Groups, sources_before: set[int], *, new: set[int]) -> dict[int, int]:
+    """The stored sources that are sources no more (a copy published earlier arrived
+    late), with the new source their copies follow it to: rare, one statement."""
+    moved = {}
+    for pk in sources_before - new:
+        root = groups.find(pk)
+        if root != pk:
+            moved[pk] = root
+    return moved
 
 
 def _originals_set(values: dict[int, int | None], *, by: str) -> None:

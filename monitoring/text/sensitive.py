@@ -4,16 +4,17 @@ The plans handle an inquiry, hype, a fabrication and a constructive suggestion d
 (domain.md); a list of terms per category tells the desk early which one a post looks
 like. A list is one term per line; blank lines and lines starting with ``#`` are left out.
 The intake scans each post once, with its analysis and before its write transaction
-(``monitoring.intake``), and stores the distinct terms found (at most
+(``monitoring.intake.batches``), and stores the distinct terms found (at most
 :data:`MAX_POST_TERMS`) and the post's category; topics count their posts per category
-(``monitoring.topics``) and a proposal names the leading one (``monitoring.detection``).
+(``monitoring.topics.figures``) and a proposal names the leading one
+(``monitoring.topics.detection``).
 
-Matching is the watch rules' (``monitoring.rules``): text and terms normalised alike
+Matching is the watch rules' (``monitoring.text.rules``): text and terms normalised alike
 (NFKC, lower case, single spaces), a term matches as a substring, on word boundaries where
 it starts or ends with a Latin letter or digit (``app`` is not in ``happy``), and on jieba
 token boundaries when written ``=term``. All terms of the active lists are in one
 Aho-Corasick automaton (:class:`SensitiveSet`), compiled once per process and rebuilt when
-the lists change (``monitoring.compiled``), so a post costs one pass however many terms.
+the lists change (``monitoring.text.compiled``), so a post costs one pass however many terms.
 
 A post's category is the one with the most distinct terms found; a tie goes to the more
 severe handling, in the order of :data:`SEVERITY` (fabrication, hype, inquiry,
@@ -42,9 +43,9 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import InvalidInput
 from plans.categories import Category
 
+from ..models import Post, SensitiveTermList, Topic
 from .compiled import CompiledTable
 from .matching import BACKFILL_CHUNK, rule_require
-from .models import Post, SensitiveTermList, Topic
 from .rules import Term, automaton, char_offset, needs_check, normalise, occurrence_counts
 from .segmentation import Segmentation
 
@@ -58,7 +59,7 @@ MAX_TERMS_CHARS = 300_000
 MAX_POST_TERMS = 20
 # Ties between categories go to the first: the most severe handling.
 SEVERITY = (Category.FABRICATION, Category.HYPE, Category.INQUIRY, Category.CONSTRUCTIVE)
-DEFAULT_LISTS_PATH = Path(__file__).with_name("sensitive_terms.toml")
+DEFAULT_LISTS_PATH = Path(__file__).resolve().parent.parent / "sensitive_terms.toml"
 # Field errors name at most this many bad lines.
 _MAX_LINE_ERRORS = 5
 

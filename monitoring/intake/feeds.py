@@ -37,8 +37,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from .intake import MAX_BATCH, posts_ingest
-from .models import AUTHOR_MAX_CHARS, TEXT_MAX_CHARS, Feed
+from ..models import AUTHOR_MAX_CHARS, TEXT_MAX_CHARS, Feed
+from .batches import MAX_BATCH, posts_ingest
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ characters, ASCII letters, digits and ``+#&._%-`` (its ``re_han_default``), and 
 gap into single characters, keeping ``\\r\\n`` together. A block's tokens are therefore
 the same whether jieba is given the whole text or that block alone, and most of a post
 needs no segmenting at all: the sentiment scorer only needs the blocks around its words
-(``monitoring.sentiment``), a whole-token rule term only the block it occurs in
-(``monitoring.rules``), and only matched posts need all their tokens, for their topic
-terms (``monitoring.topics``). ``Segmentation(text).tokens()`` is ``jieba.lcut(text)``;
+(``monitoring.text.sentiment``), a whole-token rule term only the block it occurs in
+(``monitoring.text.rules``), and only matched posts need all their tokens, for their topic
+terms (``monitoring.topics.clustering``). ``Segmentation(text).tokens()`` is ``jieba.lcut(text)``;
 segmenting block by block costs the time of the blocks asked for.
 
 Blocks are cut by :class:`Cutter`: jieba-rs (the ``rjieba`` binding) over jieba's own

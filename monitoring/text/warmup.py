@@ -2,7 +2,7 @@
 
 Celery's worker processes (``config.celery``) and the web server's workers
 (``config.wsgi``) call :func:`process_warm` once they have started. It loads the cutter
-(jieba's dictionary in jieba-rs, ``monitoring.segmentation``) and the sentiment lexicon
+(jieba's dictionary in jieba-rs, ``monitoring.text.segmentation``) and the sentiment lexicon
 then, not during the first batch of posts (one or two seconds), and hands everything
 loaded so far to ``gc.freeze()``: those objects live as long as the process, and the full
 garbage collections that a batch's allocations set off no longer walk through them

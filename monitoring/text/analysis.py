@@ -2,12 +2,12 @@
 sensitive terms in it.
 
 The text is normalised once (``rules.normalise``) and segmented with jieba only where
-tokens are needed (``monitoring.segmentation``), once: by the sentiment scorer
-(``monitoring.sentiment``) around its words, by whole-token rule terms where they occur
-(``monitoring.rules``), and for the term weights that cluster matched posts into topics
-(``monitoring.topics``). The SimHash that finds near-duplicate reposts
-(``monitoring.grouping``) works on characters. The sensitive-term lists, compiled by the
-caller (``monitoring.sensitive``), scan the text in the same pass. All of it is plain
+tokens are needed (``monitoring.text.segmentation``), once: by the sentiment scorer
+(``monitoring.text.sentiment``) around its words, by whole-token rule terms where they occur
+(``monitoring.text.rules``), and for the term weights that cluster matched posts into topics
+(``monitoring.topics.clustering``). The SimHash that finds near-duplicate reposts
+(``monitoring.topics.grouping``) works on characters. The sensitive-term lists, compiled by the
+caller (``monitoring.text.sensitive``), scan the text in the same pass. All of it is plain
 computation, no database.
 
 SimHash (Charikar): every feature votes on 64 bits with the bits of its own 64-bit hash;

@@ -1,7 +1,7 @@
 """Sentiment of a post: negative, neutral or positive, with a value in [-1, 1].
 
 The monitoring pipeline hands each post to :func:`scorer`, the configured :class:`Scorer`,
-with its ``Segmentation`` (``monitoring.segmentation``): jieba's tokens, segmented block
+with its ``Segmentation`` (``monitoring.text.segmentation``): jieba's tokens, segmented block
 by block on demand. The default, :class:`LexiconScorer`,
 works offline: a sentiment lexicon with negation (double negation cancels), degree
 adverbs, contrast (但是 …: the clause after weighs more) and exclamation, one dict lookup
@@ -47,11 +47,11 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from monitoring.models import Sentiment
-from monitoring.rules import Finder
-from monitoring.segmentation import Segmentation, gap_tokens
+from monitoring.text.rules import Finder
+from monitoring.text.segmentation import Segmentation, gap_tokens
 
-DEFAULT_SCORER = "monitoring.sentiment.LexiconScorer"
-LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
+DEFAULT_SCORER = "monitoring.text.sentiment.LexiconScorer"
+LEXICON_DIR = Path(__file__).resolve().parent.parent / "lexicon"
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class LexiconScorer:
     - tokens jieba keeps whole (很差, 不满意, 不太好) are split into modifier and word
       the first time they are seen, then remembered in the table.
 
-    Given a ``Segmentation``, it segments only the blocks (``monitoring.segmentation``)
+    Given a ``Segmentation``, it segments only the blocks (``monitoring.text.segmentation``)
     that hold an entry of its table, and the blocks that modifiers before them may still
     reach: a block with no entry has only plain tokens, and plain tokens change nothing
     while no modifier is pending. The score is the same as from all the tokens.

@@ -1,4 +1,4 @@
-"""Deciding on an incident proposal (``monitoring.detection`` makes them).
+"""Deciding on an incident proposal (``monitoring.topics.detection`` makes them).
 
 Accepting creates a ``detected`` incident in the same transaction: titled after the
 topic's source post, discovered when the first matching post was published, with the
@@ -21,7 +21,7 @@ from incidents.models import Incident
 from incidents.services import incident_create_in_transaction
 from organisation.models import Unit
 
-from .models import Post, Proposal, Topic
+from ..models import Post, Proposal, Topic
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Detection: what a topic's fresh figures set off (called by ``topics.topics_refresh``,
+"""Detection: what a topic's fresh figures set off (called by ``refresh.topics_refresh``,
 inside the topic's transaction, with the topic locked).
 
 - **Negative share.** Once a topic has the plan's ``alert_min_posts`` posts and its share
@@ -11,7 +11,7 @@ inside the topic's transaction, with the topic locked).
   (not merely the floor), the topic is proposed as an incident at that level, once; a
   proposal still open is raised when the level rises, and a dismissed topic is proposed
   again only at a more severe level than the one dismissed. Its reasons name the topic's
-  leading sensitive category (``monitoring.sensitive``) as the handling to consider; the
+  leading sensitive category (``monitoring.text.sensitive``) as the handling to consider; the
   category itself is decided at assessment.
 - **Linked incident.** A topic accepted as an incident feeds it a snapshot of figures
   whenever they changed, so colour escalation works from live figures.
@@ -34,15 +34,15 @@ from incidents.services import Figures, incident_record_figures_in_transaction
 from notifications.models import Notification
 from notifications.services import notifications_write
 from organisation.roles import Role
-from organisation.selectors import on_duty, people_with_role
+from organisation.selectors import roster
 from plans.categories import Category
 from plans.grading import suggest_level
 from plans.levels import NUMERALS, more_severe
 from plans.models import PlanVersion
 
-from .models import Proposal, Topic, TopicSnapshot
-from .sensitive import category_leading
-from .topics import TopicFigures
+from ..models import Proposal, Topic, TopicSnapshot
+from ..text.sensitive import category_leading
+from .figures import TopicFigures
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +57,7 @@ class Outcome:
 def monitoring_desk(*, at: datetime) -> list:
     """Who monitoring alerts: the duty officers on duty (all of them when the roster is
     empty) and the analysts."""
-    officers = on_duty(at=at) or list(people_with_role(role=Role.DUTY_OFFICER))
-    return [*officers, *people_with_role(role=Role.ANALYST)]
+    return roster(at=at).for_roles([Role.DUTY_OFFICER, Role.ANALYST], at=at)
 
 
 def topic_path(topic_id: int) -> str:
