@@ -15,7 +15,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -97,7 +97,12 @@ def matches_record(
 ) -> int:
     """Record that each post was matched by its rules, each match in a topic of its rule.
     ``terms`` are the posts' topic terms by post id (``analysis.topic_terms``). Answers
-    how many matches are new; a post already matched by a rule keeps its match."""
+    how many matches are new; a post already matched by a rule keeps its match.
+
+    The steps, in one transaction: the rules locked; the matches not recorded yet; the
+    open topics of their rules read; a topic chosen for each match, in publication order
+    (the source's topic, else the most similar open one, else a new one); the topics and
+    the matches written."""
     pairs = sorted(
         ((post, rule_id) for post, rule_ids in matched for rule_id in rule_ids),
         key=lambda pair: (pair[0].published_at, pair[0].pk, pair[1]),
@@ -105,27 +110,67 @@ def matches_record(
     if not pairs:
         return 0
     now = timezone.now()
-    window = _window()
-    threshold = _threshold()
     rule_ids = sorted({rule_id for _, rule_id in pairs})
-    posts = {post.pk: post for post, _ in pairs}
     with transaction.atomic():
-        # Lock the rules (in id order, so batches never deadlock): one batch at a time
-        # chooses the topics of a rule.
-        list(
-            WatchRule.objects.select_for_update()
-            .filter(pk__in=rule_ids)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        known = set(
-            PostMatch.objects.filter(post_id__in=posts, rule_id__in=rule_ids).values_list(
-                "post_id", "rule_id"
-            )
-        )
-        pairs = [(post, rule_id) for post, rule_id in pairs if (post.pk, rule_id) not in known]
+        _rules_lock(rule_ids)
+        pairs = _unrecorded(pairs, rule_ids)
         if not pairs:
             return 0
+        choice = _Choice.read(pairs, rule_ids, now=now)
+        chosen = [
+            (post, rule_id, choice.topic_for(post, rule_id, terms)) for post, rule_id in pairs
+        ]
+        _topics_write(choice, now=now)
+        bulk_insert(
+            [
+                PostMatch(post_id=post.pk, rule_id=rule_id, topic_id=entry.topic.pk, matched_at=now)
+                for post, rule_id, entry in chosen
+            ],
+            ignore_conflicts=True,
+        )
+    return len(chosen)
+
+
+def _rules_lock(rule_ids: list[int]) -> None:
+    """Lock the rules (in id order, so batches never deadlock): one batch at a time
+    chooses the topics of a rule."""
+    list(
+        WatchRule.objects.select_for_update()
+        .filter(pk__in=rule_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _unrecorded(pairs: list[tuple[Post, int]], rule_ids: list[int]) -> list[tuple[Post, int]]:
+    """The (post, rule) pairs not recorded as matches yet."""
+    known = set(
+        PostMatch.objects.filter(
+            post_id__in={post.pk for post, _ in pairs}, rule_id__in=rule_ids
+        ).values_list("post_id", "rule_id")
+    )
+    return [(post, rule_id) for post, rule_id in pairs if (post.pk, rule_id) not in known]
+
+
+@dataclass
+class _Choice:
+    """Choosing the topics of a batch's matches: the open topics of their rules within
+    the window around the posts, and the topics their near-duplicate sources are in."""
+
+    now: datetime
+    window: timedelta
+    threshold: float
+    open_by_rule: dict[int, list[_Open]]
+    open_by_id: dict[int, _Open]
+    # (post id, rule id): the topic a post of that rule is in, for its later copies.
+    source_entries: dict[tuple[int, int], _Open]
+    created: list[_Open] = field(default_factory=list)
+
+    @classmethod
+    def read(
+        cls, pairs: list[tuple[Post, int]], rule_ids: list[int], *, now: datetime
+    ) -> "_Choice":
+        window = _window()
         earliest = moment_shifted(min(post.published_at for post, _ in pairs), -window)
         latest = moment_shifted(max(post.published_at for post, _ in pairs), window)
         open_by_rule: dict[int, list[_Open]] = {}
@@ -136,7 +181,7 @@ def matches_record(
             entry = _Open(topic=topic, norm=_norm(topic.profile))
             open_by_rule.setdefault(topic.rule_id, []).append(entry)
             open_by_id[topic.pk] = entry
-        # The topics the near-duplicate sources are in, per rule.
+        # The topics the near-duplicate sources are in, per rule (read when not open).
         sources = {post.original_id for post, _ in pairs if post.original_id}
         source_topics = {
             (post_id, rule_id): topic_id
@@ -147,61 +192,74 @@ def matches_record(
         missing = {topic_id for topic_id in source_topics.values() if topic_id not in open_by_id}
         for topic in Topic.objects.filter(pk__in=missing).only(*_CHOICE_READS):
             open_by_id[topic.pk] = _Open(topic=topic, norm=_norm(topic.profile))
-        source_entries = {key: open_by_id[topic_id] for key, topic_id in source_topics.items()}
-
-        created: list[_Open] = []
-        chosen: list[tuple[Post, int, _Open]] = []
-        for post, rule_id in pairs:
-            post_terms = terms.get(post.pk, Counter())
-            entry = source_entries.get((post.original_id, rule_id))
-            if entry is None:
-                best = 0.0
-                for candidate in open_by_rule.get(rule_id, ()):
-                    topic = candidate.topic
-                    if not (
-                        moment_shifted(topic.first_post_at, -window)
-                        <= post.published_at
-                        <= moment_shifted(topic.last_post_at, window)
-                    ):
-                        continue
-                    similarity = _cosine(post_terms, topic.profile, candidate.norm)
-                    if similarity >= threshold and similarity > best:
-                        entry, best = candidate, similarity
-            if entry is None:
-                entry = _Open(
-                    topic=Topic(
-                        rule_id=rule_id,
-                        title=topic_title(post.text) or post.url or "—",
-                        profile={},
-                        first_post_at=post.published_at,
-                        last_post_at=post.published_at,
-                        created_at=now,
-                    ),
-                    norm=0.0,
-                )
-                created.append(entry)
-                open_by_rule.setdefault(rule_id, []).append(entry)
-            entry.add(post, post_terms, now)
-            chosen.append((post, rule_id, entry))
-            # Later copies of this post, in this batch, join its topic.
-            source_entries.setdefault((post.pk, rule_id), entry)
-
-        bulk_insert([entry.topic for entry in created])
-        for entry in open_by_id.values():
-            if entry.touched:
-                Topic.objects.filter(pk=entry.topic.pk).update(
-                    profile=entry.topic.profile,
-                    keywords=entry.topic.keywords,
-                    first_post_at=entry.topic.first_post_at,
-                    last_post_at=entry.topic.last_post_at,
-                    changed_at=now,
-                    revision=F("revision") + 1,
-                )
-        bulk_insert(
-            [
-                PostMatch(post_id=post.pk, rule_id=rule_id, topic_id=entry.topic.pk, matched_at=now)
-                for post, rule_id, entry in chosen
-            ],
-            ignore_conflicts=True,
+        return cls(
+            now=now,
+            window=window,
+            threshold=_threshold(),
+            open_by_rule=open_by_rule,
+            open_by_id=open_by_id,
+            source_entries={key: open_by_id[topic_id] for key, topic_id in source_topics.items()},
         )
-    return len(chosen)
+
+    def topic_for(self, post: Post, rule_id: int, terms: dict[int, Counter[str]]) -> _Open:
+        """The topic the match joins, with the post added to it: its source's topic of the
+        rule, else the most similar open one, else a new one."""
+        post_terms = terms.get(post.pk, Counter())
+        entry = self.source_entries.get((post.original_id, rule_id))
+        if entry is None:
+            entry = self._most_similar(post, rule_id, post_terms)
+        if entry is None:
+            entry = self._started(post, rule_id)
+        entry.add(post, post_terms, self.now)
+        # Later copies of this post, in this batch, join its topic.
+        self.source_entries.setdefault((post.pk, rule_id), entry)
+        return entry
+
+    def _most_similar(self, post: Post, rule_id: int, post_terms: Counter[str]) -> _Open | None:
+        """The open topic of the rule, within the window of the post, whose profile is the
+        most similar to its terms, at least ``threshold``."""
+        best, best_similarity = None, 0.0
+        for candidate in self.open_by_rule.get(rule_id, ()):
+            topic = candidate.topic
+            if not (
+                moment_shifted(topic.first_post_at, -self.window)
+                <= post.published_at
+                <= moment_shifted(topic.last_post_at, self.window)
+            ):
+                continue
+            similarity = _cosine(post_terms, topic.profile, candidate.norm)
+            if similarity >= self.threshold and similarity > best_similarity:
+                best, best_similarity = candidate, similarity
+        return best
+
+    def _started(self, post: Post, rule_id: int) -> _Open:
+        """A new topic of the rule, titled after the post."""
+        entry = _Open(
+            topic=Topic(
+                rule_id=rule_id,
+                title=topic_title(post.text) or post.url or "—",
+                profile={},
+                first_post_at=post.published_at,
+                last_post_at=post.published_at,
+                created_at=self.now,
+            ),
+            norm=0.0,
+        )
+        self.created.append(entry)
+        self.open_by_rule.setdefault(rule_id, []).append(entry)
+        return entry
+
+
+def _topics_write(choice: _Choice, *, now: datetime) -> None:
+    """Insert the new topics; update the open ones that posts joined, marked changed."""
+    bulk_insert([entry.topic for entry in choice.created])
+    for entry in choice.open_by_id.values():
+        if entry.touched:
+            Topic.objects.filter(pk=entry.topic.pk).update(
+                profile=entry.topic.profile,
+                keywords=entry.topic.keywords,
+                first_post_at=entry.topic.first_post_at,
+                last_post_at=entry.topic.last_post_at,
+                changed_at=now,
+                revision=F("revision") + 1,
+            )
