@@ -3,6 +3,8 @@ time, and the late reports (迟报) the engine records when one passes unmet. Th
 sweep advances the enforcement columns; ``deadlines.services`` opens, meets, cancels,
 acknowledges and recomputes them."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -12,10 +14,10 @@ from plans.levels import Level
 from plans.models import DeadlineKind
 
 
-class DeadlineQuerySet(models.QuerySet):
+class DeadlineQuerySet(models.QuerySet["Deadline"]):
     """The two ways an open deadline ends. Both take it out of the engine's sweep."""
 
-    def meet(self, *, at) -> int:
+    def meet(self, *, at: datetime) -> int:
         return self.filter(status=Deadline.Status.OPEN).update(
             status=Deadline.Status.MET, met_at=at, next_check_at=None
         )
@@ -111,7 +113,7 @@ class Deadline(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} @ {self.due_at:%Y-%m-%d %H:%M}"
 
-    def display_status(self, now=None) -> str:
+    def display_status(self, now: datetime | None = None) -> str:
         """open, overdue, met, met_late or cancelled: what a person wants to know."""
         if self.status == self.Status.MET:
             return "met_late" if self.met_at and self.met_at > self.due_at else "met"

@@ -9,13 +9,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import QuerySet
-
 from organisation.selectors import people_with_role
 from plans.calendar import in_working_hours
 from plans.models import Anchor, DeadlineKind, DeadlineRule
 
-from .models import Deadline
+from .models import Deadline, DeadlineQuerySet
 from .schedule import deadline_schedule, first_check
 
 if TYPE_CHECKING:
@@ -39,11 +37,11 @@ def deadlines_apply_level(
     rules = {rule.kind: rule for rule in discovery_rules if rule.level == level}
     discovery_kinds = {rule.kind for rule in discovery_rules}
     existing = {d.kind: d for d in incident.deadlines.all()}
-    for kind, deadline in existing.items():
-        if kind in discovery_kinds and kind not in rules and deadline.status == "open":
-            deadline.status = Deadline.Status.CANCELLED
-            deadline.next_check_at = None
-            deadline.save(update_fields=["status", "next_check_at"])
+    for kind, dropped in existing.items():
+        if kind in discovery_kinds and kind not in rules and dropped.status == "open":
+            dropped.status = Deadline.Status.CANCELLED
+            dropped.next_check_at = None
+            dropped.save(update_fields=["status", "next_check_at"])
     for kind, rule in rules.items():
         due_at = incident.discovered_at + timedelta(minutes=rule.minutes)
         deadline = existing.get(kind)
@@ -78,14 +76,16 @@ def deadlines_follow_discovery(*, incident: "Incident", now: datetime) -> dict[s
     says: a late report stands. One the move puts in the past is overdue at once and the
     next sweep escalates it. Met and cancelled ones stay as they were. Answers the kinds
     moved (with old and new due times) and kept overdue, for the timeline."""
+    moved: list[dict[str, str]] = []
+    kept: list[str] = []
+    if incident.level is None:  # not graded: no level, no deadlines
+        return {"moved": moved, "kept_overdue": kept}
     rules = {
         rule.kind: rule
         for rule in incident.plan_version.deadline_rules.filter(
             anchor=Anchor.DISCOVERED, level=incident.level
         )
     }
-    moved: list[dict[str, str]] = []
-    kept: list[str] = []
     deadlines = (
         incident.deadlines.select_for_update(of=("self",))
         .filter(status=Deadline.Status.OPEN, kind__in=rules, assignee__isnull=True)
@@ -107,6 +107,8 @@ def deadlines_follow_discovery(*, incident: "Incident", now: datetime) -> dict[s
 
 def deadlines_start_anchor(*, incident: "Incident", anchor: str, at: datetime) -> None:
     """Deadlines whose clock starts with a stage (e.g. the review) start at ``at``."""
+    if incident.level is None:  # not graded: no level, no deadlines
+        return
     for rule in _rules(incident, incident.level, anchor):
         deadline, _created = Deadline.objects.update_or_create(
             incident=incident,
@@ -123,7 +125,7 @@ def deadlines_start_anchor(*, incident: "Incident", anchor: str, at: datetime) -
         deadline_schedule(deadline=deadline)
 
 
-def deadlines_open(**fields) -> Deadline:
+def deadlines_open(**fields: Any) -> Deadline:
     """A new one-off deadline (an approval, a task, a follow-up, a decision), inserted
     with the moment the engine must first look at it."""
     deadline = Deadline(**fields)
@@ -193,7 +195,7 @@ def deadlines_open_level_decision(*, incident: "Incident", at: datetime) -> Dead
 
 def _open(
     *, incident: "Incident | None" = None, kind: str | None = None, pk: int | None = None
-) -> QuerySet[Deadline]:
+) -> DeadlineQuerySet:
     """The open deadlines of an incident (of one kind), or the one with ``pk``."""
     found = Deadline.objects.filter(status=Deadline.Status.OPEN)
     if pk is not None:

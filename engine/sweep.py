@@ -13,6 +13,7 @@ it reads only rows whose ``next_check_at`` has passed (an index on status, next_
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -72,7 +73,7 @@ class _Batch:
             named = [people[pk] for pk in deadline.remind_user_ids if pk in people]
             if named:
                 return named
-        if deadline.assignee_id:
+        if deadline.assignee is not None:
             return [deadline.assignee]
         return self.people_for_roles([Role.DUTY_OFFICER])
 
@@ -81,7 +82,7 @@ class _Batch:
             self._office = Unit.objects.filter(kind=Unit.Kind.OFFICE).order_by("sort_order").first()
         return self._office
 
-    def notify(self, *, recipients: list[User], **fields) -> None:
+    def notify(self, *, recipients: list[User], **fields: Any) -> None:
         self.rows.extend(
             notification_rows(
                 recipients=recipients, at=self.now, endpoints_by_unit=self.endpoints, **fields

@@ -546,8 +546,10 @@ def incident_transition_in_transaction(
     if blocked:
         raise TransitionNotAllowed(" ".join(blocked))
     fields: dict[str, Any] = {}
+    assessed_level: int | None = None
     if action == "assess":
         fields = _assess_fields(incident, level=level, category=category, reason=reason)
+        assessed_level = fields["level"]
     if action == "dismiss" and not reason:
         raise InvalidInput(field_errors={"reason": [_("Say why this lead is dismissed.")]})
     old_state, old_version = incident.state, incident.version
@@ -571,9 +573,9 @@ def incident_transition_in_transaction(
             else {}
         ),
     )
-    if action == "assess":
-        deadlines_apply_level(incident=incident, level=incident.level, passed=_passed(incident))
-        deadlines_start_arrival_clocks(incident=incident, level=incident.level, at=now)
+    if assessed_level is not None:
+        deadlines_apply_level(incident=incident, level=assessed_level, passed=_passed(incident))
+        deadlines_start_arrival_clocks(incident=incident, level=assessed_level, at=now)
     deadlines_fulfil(incident=incident, event=action, at=now)
     if incident.state == State.REVIEWING:
         deadlines_start_anchor(incident=incident, anchor=Anchor.REVIEWING, at=now)

@@ -217,7 +217,8 @@ def topic_copies(topic: Topic, *, sources: list[int], per_source: int = 5) -> di
     )
     grouped: dict[int, list[Post]] = defaultdict(list)
     for post in rows:
-        grouped[post.original_id].append(post)
+        if post.original_id is not None:  # always: the filter takes copies only
+            grouped[post.original_id].append(post)
     return grouped
 
 

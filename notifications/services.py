@@ -139,7 +139,12 @@ def notification_rows(
             )
     if Notification.Channel.WEBHOOK in wanted:
         endpoint_ids = sorted(
-            {endpoint_id for p in people for endpoint_id in endpoints_by_unit.get(p.unit_id, [])}
+            {
+                endpoint_id
+                for p in people
+                if p.unit_id is not None
+                for endpoint_id in endpoints_by_unit.get(p.unit_id, [])
+            }
         )
         for endpoint_id in endpoint_ids:
             rows.append(

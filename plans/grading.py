@@ -15,12 +15,21 @@ from .models import LevelPolicy, PlanVersion
 
 
 class Figures(Protocol):
-    reads: int
-    reposts: int
-    comments: int
-    negative_share: Decimal
-    mainstream_media: bool
-    casualties: bool
+    """What grading reads of a set of figures (a snapshot, or figures not yet saved);
+    read-only, so that frozen values qualify."""
+
+    @property
+    def reads(self) -> int: ...
+    @property
+    def reposts(self) -> int: ...
+    @property
+    def comments(self) -> int: ...
+    @property
+    def negative_share(self) -> Decimal: ...
+    @property
+    def mainstream_media(self) -> bool: ...
+    @property
+    def casualties(self) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ import logging
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Field, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +23,9 @@ from .models import (
     Plan,
     PlanVersion,
 )
+
+if TYPE_CHECKING:
+    from organisation.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -83,21 +86,23 @@ def plan_version_validate(*, version: PlanVersion) -> None:
         except ValidationError as exc:
             errors.extend(f"{policy}: {m}" for m in exc.messages)
     for name in ("min_reads", "min_reposts", "min_comments"):
-        prev_value, prev_level = None, None
+        field = LevelPolicy._meta.get_field(name)
+        label = field.verbose_name if isinstance(field, Field) else name
+        milder: tuple[int, int] | None = None  # (value, level) of the milder level set
         for number in sorted(levels, reverse=True):  # least severe first
             value = getattr(levels[number], name)
             if value is None:
                 continue
-            if prev_value is not None and value < prev_value:
+            if milder is not None and value < milder[0]:
                 errors.append(
                     _("%(field)s of %(severe)s is below that of %(milder)s.")
                     % {
-                        "field": LevelPolicy._meta.get_field(name).verbose_name,
+                        "field": label,
                         "severe": Level(number).label,
-                        "milder": Level(prev_level).label,
+                        "milder": Level(milder[1]).label,
                     }
                 )
-            prev_value, prev_level = value, number
+            milder = (value, number)
     for rule in version.deadline_rules.all():
         if rule.level not in levels:
             errors.append(_("%(rule)s refers to a level the plan lacks.") % {"rule": rule})
@@ -125,7 +130,7 @@ def plan_version_validate(*, version: PlanVersion) -> None:
 
 
 @transaction.atomic
-def plan_version_publish(*, version: PlanVersion, actor=None) -> PlanVersion:
+def plan_version_publish(*, version: PlanVersion, actor: "User | None" = None) -> PlanVersion:
     """Bring a draft into force; the version in force before it is retired. Incidents
     already running keep the version they started under."""
     version = PlanVersion.objects.select_for_update().get(pk=version.pk)

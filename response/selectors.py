@@ -11,9 +11,10 @@ from .models import Decision, DocumentState, FollowUp, ResponsePlan, Review, Sta
 from .permissions import tasks_scope
 
 Document = ResponsePlan | Statement | Review
+DocumentModel = type[ResponsePlan] | type[Statement] | type[Review]
 
 
-def _documents(model: type) -> QuerySet:
+def _documents(model: DocumentModel) -> QuerySet[Document]:
     prefetches: list[Any] = [
         Prefetch(
             "decisions", queryset=Decision.objects.select_related("approver").order_by("at", "id")
@@ -29,7 +30,9 @@ def _documents(model: type) -> QuerySet:
     )
 
 
-def document_list(*, model: type, filters: dict[str, Any] | None = None) -> QuerySet:
+def document_list(
+    *, model: DocumentModel, filters: dict[str, Any] | None = None
+) -> QuerySet[Document]:
     """Response plans, statements or reviews, newest first; every version is a row."""
     filters = filters or {}
     queryset = _documents(model)
@@ -40,11 +43,11 @@ def document_list(*, model: type, filters: dict[str, Any] | None = None) -> Quer
     return queryset.order_by("-created_at", "-id")
 
 
-def document_detail(*, model: type, pk: int) -> Document:
+def document_detail(*, model: DocumentModel, pk: int) -> Document:
     return _documents(model).get(pk=pk)
 
 
-def open_draft_id(*, model: type, incident_id: int) -> int | None:
+def open_draft_id(*, model: DocumentModel, incident_id: int) -> int | None:
     """The draft a save would edit in place, if there is one."""
     return (
         model.objects.filter(incident_id=incident_id, state=DocumentState.DRAFT)
