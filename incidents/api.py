@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from core.api import query_filters
 from core.http import client_ip
 from core.permissions import require
+from organisation.roles import who_may
 
 from . import permissions
 from .models import Incident
@@ -140,9 +141,10 @@ class IncidentDetailApi(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Correct what was logged",
-        description="Only the fields sent change; the version moves on by one. Moving "
-        "`discovered_at` of an assessed incident takes the office head and a "
-        "`reason`: open deadlines move with it, overdue ones stay overdue.",
+        description="Only the fields sent change; the version moves on by one. Who may: "
+        f"{who_may('edit')} Moving `discovered_at` of an assessed incident takes a "
+        "`reason` (open deadlines move with it, overdue ones stay overdue) and one of: "
+        f"{who_may('move_discovery')}",
         request=IncidentUpdateSerializer,
         responses={200: IncidentSerializer, **ERRORS},
     )
@@ -200,6 +202,7 @@ def _transition_api(transition: str) -> type[IncidentTransitionApi]:
         post=extend_schema(
             tags=TAGS,
             summary=TRANSITION_SUMMARIES[transition],
+            description=f"Who may: {who_may(transition)}",
             request=input_serializer,
             responses={200: IncidentSerializer, **ERRORS},
         )

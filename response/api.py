@@ -38,6 +38,7 @@ from core.http import client_ip
 from core.permissions import require
 from incidents.models import Incident
 from incidents.serializers import output_context
+from organisation.roles import who_may
 
 from . import permissions
 from .assignments import task_assign, task_record
@@ -496,7 +497,7 @@ class IncidentTrackerApi(APIView):
         tags=["follow-ups"],
         summary="Name the tracker of an incident",
         description="The named person files the follow-up reports; the open follow-up due "
-        "passes to them. Office head or analyst.",
+        f"passes to them. Who may: {who_may('assign_task')}",
         request=TrackerSerializer,
         responses={
             200: inline_serializer(
@@ -540,9 +541,9 @@ class FollowUpListCreateApi(APIView):
     @extend_schema(
         tags=["follow-ups"],
         summary="File a follow-up report (续报)",
-        description="While the incident is tracked (else 409), by its tracker, the office "
-        "head, an analyst or a duty officer. Meets the follow-up due and starts "
-        "the next one at the level's cadence.",
+        description="While the incident is tracked (else 409). Who may: its tracker, and "
+        f"{who_may('file_follow_up')} Meets the follow-up due and starts the next one at "
+        "the level's cadence.",
         request=FollowUpCreateSerializer,
         responses={201: FollowUpSerializer, **ERRORS},
     )
