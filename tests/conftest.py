@@ -1,6 +1,6 @@
-"""Personas and helpers shared by the suite. The personas are the demo organisation's
-people (organisation.demo), named after their roles: duty, analyst, office, deputy,
-leader, liaison, spokesperson, admin."""
+"""Fixtures shared by the suite: the personas (the demo organisation's people, named
+after their roles: tests.helpers.PERSONAS), an incident logged and walked along its
+lifecycle, API clients. Plain helpers live in tests/helpers.py."""
 
 from typing import Any
 
@@ -12,6 +12,7 @@ from incidents.models import Incident
 from incidents.services import incident_create, incident_transition
 from organisation.demo import demo_organisation_load
 from organisation.models import Unit, User
+from tests.helpers import approve_a_response_plan, approve_the_review
 
 
 @pytest.fixture
@@ -116,41 +117,6 @@ def advance(analyst, office, leader):
         return incident
 
     return walk
-
-
-def approve_a_response_plan(incident: Incident, *, author: User):
-    """Draft, submit and approve a response plan, as the plan routes it at the level."""
-    from response.documents import (
-        approvers,
-        document_decide,
-        document_save_draft,
-        document_submit,
-    )
-    from response.models import ResponsePlan
-
-    incident = Incident.objects.get(pk=incident.pk)  # as it is now, graded
-    plan = document_save_draft(
-        model=ResponsePlan,
-        incident=incident,
-        actor=author,
-        fields={"facts": "经核实，情况属实。", "category": "inquiry"},
-    )
-    plan = document_submit(doc=plan, actor=author)
-    approver = next(p for p in approvers(incident=incident) if p.pk != author.pk)
-    return document_decide(doc=plan, actor=approver, verdict="approve", comment="同意")
-
-
-def approve_the_review(incident: Incident, *, author: User) -> Incident:
-    """Submit the pre-filled review and have it approved: the incident closes."""
-    from response.documents import approvers, document_decide, document_submit
-    from response.models import Review
-
-    incident = Incident.objects.get(pk=incident.pk)
-    review = Review.objects.filter(incident=incident).order_by("-version").first()
-    review = document_submit(doc=review, actor=author)
-    approver = next(p for p in approvers(incident=incident) if p.pk != review.author_id)
-    document_decide(doc=review, actor=approver, verdict="approve", comment="同意")
-    return Incident.objects.get(pk=incident.pk)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from incidents.models import Incident, TimelineEntry
 from organisation.demo import DEMO_PASSWORD
 from organisation.models import Unit
-from tests.conftest import approve_a_response_plan, approve_the_review
+from tests.helpers import approve_a_response_plan, approve_the_review
 
 INCIDENTS = "/api/v1/incidents/"
 FOUND = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.get_fixed_timezone(8 * 60))

@@ -47,7 +47,7 @@ from response.assignments import task_assign, task_record
 from response.documents import document_save_draft, document_submit
 from response.models import ResponsePlan, Review, Statement, Task, TaskUpdate
 from response.tracking import follow_up_file
-from tests.conftest import approve_a_response_plan, approve_the_review
+from tests.helpers import approve_a_response_plan, approve_the_review
 from tests.schema_check import assert_documented
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 15))

@@ -2,7 +2,6 @@
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.forms.models import model_to_dict
@@ -10,8 +9,9 @@ from django.forms.models import model_to_dict
 from core.bulk import bulk_insert
 from monitoring.models import Post, Topic
 from monitoring.text.matching import rule_create
+from tests.helpers import SHANGHAI
 
-MOMENT = datetime(2026, 11, 23, 15, 30, 12, 345678, tzinfo=ZoneInfo("Asia/Shanghai"))
+MOMENT = datetime(2026, 11, 23, 15, 30, 12, 345678, tzinfo=SHANGHAI)
 
 
 def _posts(prefix: str) -> list[Post]:

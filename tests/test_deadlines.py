@@ -1,19 +1,17 @@
 """Deadlines as rows: computed from the discovery time by the plan level, met by the
 transition that fulfils them, recomputed when the level changes."""
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 import time_machine
 
 from incidents.services import incident_change_level, incident_transition, incident_update
-from tests.conftest import approve_the_review
+from tests.helpers import MONDAY_MORNING, approve_the_review
 
 pytestmark = pytest.mark.django_db
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-FOUND = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
+FOUND = MONDAY_MORNING
 
 
 def minutes_after_discovery(incident, kind):

@@ -4,11 +4,9 @@ Webhooks go to a real loopback server (``Robot``); email to Django's locmem back
 
 import logging
 import threading
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.core import mail
 from django.db import connection
 from django.utils import timezone
@@ -30,19 +28,20 @@ from notifications.models import DeliveryAttempt, Notification, WebhookEndpoint
 from notifications.services import notifications_write
 from notifications.tasks import deliver_task
 from organisation.demo import demo_organisation_load
+from tests import helpers
+from tests.helpers import MONDAY_MORNING
 from tests.servers import free_port
 from tests.test_webhooks import robot_server
 
 pytestmark = pytest.mark.django_db
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
+T0 = MONDAY_MORNING
 ROBOT_OK = (200, {"errcode": 0, "errmsg": "ok"})
 TITLE = "[Ⅰ] 网友反映医院收费问题：报告已超时"
 
 
 def at(seconds: float):
-    return time_machine.travel(T0 + timedelta(seconds=seconds), tick=False)
+    return helpers.at(T0 + timedelta(seconds=seconds))
 
 
 def deliver_at(seconds: float):

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from core.errors import InvalidInput, PermissionDenied
@@ -21,16 +20,12 @@ from incidents.services import (
     incident_update,
 )
 from notifications.models import Notification
+from tests.helpers import MONDAY_MORNING, SHANGHAI, at
 
 pytestmark = pytest.mark.django_db
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-FOUND = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday, in working hours
+FOUND = MONDAY_MORNING
 INCIDENTS = "/api/v1/incidents/"
-
-
-def at(moment: datetime):
-    return time_machine.travel(moment, tick=False)
 
 
 def minutes(n: float) -> datetime:

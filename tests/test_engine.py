@@ -1,11 +1,9 @@
 """The deadline engine: reminders before due, the escalation chain after, late reports,
 acknowledgement and fulfilment — with the clock moved to each boundary."""
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
-import time_machine
 
 from core.models import Heartbeat
 from deadlines.models import Deadline, LateReport
@@ -13,15 +11,16 @@ from engine.sweep import sweep
 from incidents.services import incident_transition
 from notifications.models import Notification
 from notifications.services import notification_acknowledge
+from tests import helpers
+from tests.helpers import MONDAY_MORNING
 
 pytestmark = pytest.mark.django_db
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-FOUND = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
+FOUND = MONDAY_MORNING
 
 
 def at(minutes: float):
-    return time_machine.travel(FOUND + timedelta(minutes=minutes), tick=False)
+    return helpers.at(FOUND + timedelta(minutes=minutes))
 
 
 def sent(**filters) -> list[tuple[str, int, str]]:

@@ -1,20 +1,20 @@
 """The engine watches itself: /healthz, and the announcement when it resumes."""
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
-import time_machine
 
 from engine.sweep import sweep
 from notifications.models import Notification
+from tests import helpers
+from tests.helpers import MONDAY_MORNING
 
 pytestmark = pytest.mark.django_db
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+T0 = MONDAY_MORNING
 
 
 def at(seconds: float):
-    return time_machine.travel(T0 + timedelta(seconds=seconds), tick=False)
+    return helpers.at(T0 + timedelta(seconds=seconds))
 
 
 def test_healthz_is_503_before_the_first_sweep(client):

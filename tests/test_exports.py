@@ -3,22 +3,20 @@
 import io
 import os
 import re
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
-import time_machine
 
 from engine.sweep import sweep
 from incidents.models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH, Incident, TimelineEntry
 from response.documents import document_save_draft
 from response.exports import LABELS, review_docx, review_pdf
 from response.models import TEXT_MAX_LENGTH, FollowUp, Review
-from tests.conftest import approve_the_review
+from tests.helpers import MONDAY_MORNING, approve_the_review, at
 
 pytestmark = pytest.mark.django_db
 
-FOUND = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+FOUND = MONDAY_MORNING
 TITLE = "网友反映医院收费问题"
 LESSONS = "首报时限意识不足，值班信息报送需提速。"
 SECTIONS = [
@@ -33,10 +31,6 @@ SECTIONS = [
     "经验教训",
     "预案改进建议",
 ]
-
-
-def at(moment: datetime):
-    return time_machine.travel(moment, tick=False)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -18,12 +17,12 @@ from django.urls import reverse
 from monitoring.intake import feeds
 from monitoring.intake.feeds import LEASE, backoff, feed_poll, feeds_claim_due, feeds_poll_due
 from monitoring.models import Feed, Post
+from tests.helpers import SHANGHAI
 from tests.loopback import QuietHandler, loopback_server
 from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>

@@ -6,7 +6,6 @@ the pages where the duty officer uploads and watches it."""
 import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -21,10 +20,10 @@ from monitoring.intake import imports
 from monitoring.intake.batches import posts_ingest
 from monitoring.intake.imports import LEASE, import_create, import_run, imports_run_pending
 from monitoring.models import ImportJob, Post
+from tests.helpers import SHANGHAI
 
 pytestmark = pytest.mark.django_db
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=SHANGHAI)
 
 HEADER = [

@@ -5,10 +5,8 @@ import or feed, nor overflowing a window later."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.conf import settings
 
 from monitoring.intake.batches import COMPLETE_GRACE, posts_ingest
@@ -16,8 +14,8 @@ from monitoring.models import Post, PostMatch, Topic
 from monitoring.text.matching import rule_create
 from monitoring.topics import completion as intake
 from monitoring.topics.completion import posts_complete_pending
+from tests.helpers import SHANGHAI, at
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=SHANGHAI)
 ANGRY = "市第一医院重复收费太过分了，患者投诉无门，第{n}条：{detail}"
 DETAILS = [
@@ -34,7 +32,7 @@ DETAILS = [
 
 @pytest.fixture(autouse=True)
 def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
+    with at(NOW) as traveller:
         yield traveller
 
 

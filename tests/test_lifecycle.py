@@ -7,6 +7,7 @@ from core.errors import InvalidInput, PermissionDenied, StaleVersion, Transition
 from incidents.models import Incident, TimelineEntry
 from incidents.services import incident_change_level, incident_transition
 from tests.conftest import approve_a_response_plan
+from tests.helpers import TRANSITION_ROLES
 
 pytestmark = pytest.mark.django_db
 
@@ -18,15 +19,7 @@ PATH = [
     ("review", "tracking", "reviewing"),
     ("close", "reviewing", "closed"),
 ]
-# Who may take each step, and one role that may not.
-ALLOWED = {
-    "assess": ["analyst", "office"],
-    "report": ["analyst", "office"],
-    "respond": ["office", "leader", "deputy"],
-    "track": ["office"],
-    "review": ["office"],
-    "close": ["office", "leader", "deputy"],
-}
+# Who may not take each step (who may: tests.helpers.TRANSITION_ROLES).
 REFUSED = {
     "assess": ["duty", "spokesperson", "liaison", "leader"],
     "report": ["duty", "liaison"],
@@ -49,7 +42,7 @@ def _params(action, incident):
 def test_each_step_is_taken_by_the_roles_the_plan_names(
     action, source, target, people, log_incident, advance
 ):
-    for login in ALLOWED[action]:
+    for login in TRANSITION_ROLES[action]:
         incident = advance(log_incident(), source)
         if action == "respond":
             approve_a_response_plan(incident, author=people["office"])

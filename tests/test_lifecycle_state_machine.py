@@ -15,7 +15,7 @@ from core.errors import (
 )
 from incidents.models import Incident
 from incidents.services import incident_change_level, incident_create, incident_transition
-from tests.conftest import approve_a_response_plan, approve_the_review
+from tests.helpers import PERSONAS, TRANSITION_ROLES, approve_a_response_plan, approve_the_review
 
 # The lifecycle as the plan states it, written independently of the model.
 EDGES = {
@@ -43,17 +43,7 @@ REGRADABLE = {"assessed", "reported", "responding", "tracking"}
 # closes when its review is approved.
 GUARDED = {("reported", "respond"), ("reviewing", "close")}
 ACTIONS = ["assess", "report", "respond", "track", "review", "close", "dismiss", "change_level"]
-ALLOWED = {
-    "assess": ["analyst", "office"],
-    "report": ["analyst", "office"],
-    "respond": ["office", "leader", "deputy"],
-    "track": ["office"],
-    "review": ["office"],
-    "close": ["office", "leader", "deputy"],
-    "dismiss": ["analyst", "office"],
-}
 REACHED: set[str] = set()
-LOGINS = ["duty", "analyst", "office", "deputy", "leader", "liaison", "spokesperson", "admin"]
 
 
 @pytest.mark.django_db
@@ -75,7 +65,7 @@ def test_random_action_sequences_keep_the_lifecycle_legal_and_audited(people, he
 
         @rule(
             action=st.sampled_from(ACTIONS),
-            login=st.sampled_from(LOGINS),
+            login=st.sampled_from(PERSONAS),
             level=st.integers(0, 5),
             category=st.sampled_from(["inquiry", "hype", "x"]),
             reason=st.sampled_from(["", "按预案处置"]),
@@ -99,7 +89,7 @@ def test_random_action_sequences_keep_the_lifecycle_legal_and_audited(people, he
                     self.state = "closed"
                     REACHED.add("closed")
                     return
-                login = data.draw(st.sampled_from(ALLOWED[action]))
+                login = data.draw(st.sampled_from(TRANSITION_ROLES[action]))
                 self.act(action, login, self.level or 3, "inquiry", "按预案处置", False)
 
         def act(self, action, login, level, category, reason, stale):

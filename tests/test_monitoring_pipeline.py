@@ -7,7 +7,6 @@ import unicodedata
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -23,8 +22,8 @@ from monitoring.topics.matches import rules_backfill
 from monitoring.topics.proposals import proposal_accept, proposal_dismiss
 from monitoring.topics.refresh import topics_refresh
 from notifications.models import Notification
+from tests.helpers import SHANGHAI, at
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=SHANGHAI)
 
 FEES = "市第一医院被曝重复收费，患者家属晒出缴费单据，多收了两千多元，医院至今未退款。"
@@ -38,7 +37,7 @@ NOTICE = "市第一医院公布收费标准和退款流程，第{n}条说明。"
 
 @pytest.fixture(autouse=True)
 def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
+    with at(NOW) as traveller:
         yield traveller
 
 

@@ -1,7 +1,6 @@
 """The demo start and the organisation: who is on duty now."""
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -11,9 +10,9 @@ from monitoring.models import Post, Proposal, Topic
 from organisation.models import DutyShift, RoleAssignment, User
 from organisation.roles import Role
 from organisation.selectors import on_duty
+from tests.helpers import SHANGHAI
 
 pytestmark = pytest.mark.django_db
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_the_demo_loads_one_login_per_role_and_can_run_twice(settings):

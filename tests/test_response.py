@@ -3,10 +3,8 @@ statements meeting their deadlines, checklists, tasks and follow-ups enforced by
 engine, and the review with its accountability section."""
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from core.errors import InvalidInput, PermissionDenied, StaleVersion, TransitionNotAllowed
 from engine.sweep import sweep
@@ -25,15 +23,10 @@ from response.documents import (
 from response.models import ResponsePlan, Review, Statement, Task
 from response.reviews import review_record
 from response.tracking import follow_up_file
-from tests.conftest import approve_a_response_plan, approve_the_review
+from tests.helpers import MONDAY_MORNING, SHANGHAI, approve_a_response_plan, approve_the_review, at
 
 pytestmark = pytest.mark.django_db
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-FOUND = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
-
-
-def at(moment: datetime):
-    return time_machine.travel(moment, tick=False)
+FOUND = MONDAY_MORNING
 
 
 def plan_for(incident, author, **fields):

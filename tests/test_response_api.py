@@ -4,10 +4,8 @@ tasks, follow-ups and the review exported. The rules are tested with the service
 routing and refusals as the browser."""
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from engine.sweep import sweep
 from incidents.models import Incident
@@ -16,11 +14,10 @@ from response.assignments import task_assign
 from response.documents import document_save_draft, document_submit
 from response.models import FollowUp, ResponsePlan, Review, Statement, Task
 from response.tracking import follow_up_file
-from tests.conftest import approve_a_response_plan
+from tests.helpers import MONDAY_MORNING, approve_a_response_plan, at
 
 pytestmark = pytest.mark.django_db
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-FOUND = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
+FOUND = MONDAY_MORNING
 API = "/api/v1"
 PLANS = f"{API}/response-plans/"
 STATEMENTS = f"{API}/statements/"
@@ -48,10 +45,6 @@ PLAN_FIELDS = {
     "units",
     "statement_line",
 }
-
-
-def at(moment: datetime):
-    return time_machine.travel(moment, tick=False)
 
 
 def plan_body(incident: Incident, **fields) -> dict:

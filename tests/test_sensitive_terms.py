@@ -3,10 +3,8 @@ lists' API and admin, the stream filter, topic figures and proposal reasons."""
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
@@ -26,8 +24,8 @@ from monitoring.text.sensitive import (
     term_lists_load_defaults,
 )
 from monitoring.topics.refresh import topics_refresh
+from tests.helpers import SHANGHAI, at
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Earlier than the starter lists were loaded (the test database's migrate): an edit made
 # now must reach the scan even though it moves no "last updated" forward.
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=SHANGHAI)
@@ -42,7 +40,7 @@ PLAIN = "市第一医院公布收费标准和退款流程。"
 
 @pytest.fixture(autouse=True)
 def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
+    with at(NOW) as traveller:
         yield traveller
 
 

@@ -2,25 +2,24 @@
 sentiment and source-post answers."""
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from incidents.models import Incident
 from monitoring.intake.batches import posts_ingest
 from monitoring.models import Post, Proposal, Topic
 from monitoring.text.matching import rule_create
 from monitoring.topics.refresh import topics_refresh
+from tests.helpers import SHANGHAI, at
 
-NOW = datetime(2026, 11, 23, 15, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=SHANGHAI)
 FEES = "市第一医院重复收费事件：家属称缴费单据显示多收两千元，要求医院退款。"
 ANGRY = "市第一医院重复收费太过分了，患者投诉无门，强烈不满，必须严查！"
 
 
 @pytest.fixture(autouse=True)
 def clock():
-    with time_machine.travel(NOW, tick=False):
+    with at(NOW):
         yield
 
 

@@ -2,10 +2,8 @@
 clocks of a Ⅰ/Ⅱ alarm, enforced by the same engine."""
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from core.errors import TransitionNotAllowed
 from deadlines.models import Deadline
@@ -18,15 +16,10 @@ from incidents.services import (
     incident_transition,
 )
 from notifications.models import Notification
+from tests.helpers import MONDAY_MORNING, SHANGHAI, at
 
 pytestmark = pytest.mark.django_db
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-MONDAY_MORNING = datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)  # in working hours
 SATURDAY_NIGHT = datetime(2026, 3, 7, 22, 0, tzinfo=SHANGHAI)
-
-
-def at(moment):
-    return time_machine.travel(moment, tick=False)
 
 
 def alerts(incident, **filters):

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -22,12 +21,12 @@ import time_machine
 from notifications.models import Notification, WebhookEndpoint
 from notifications.services import notifications_write
 from notifications.webhooks import webhook_send
+from tests.helpers import SHANGHAI
 from tests.loopback import QuietHandler, loopback_server
 from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=SHANGHAI)
 ROBOT_OK = (200, {"errcode": 0, "errmsg": "ok"})
 
