@@ -1,13 +1,14 @@
 """Reads of incidents for the board, the lists and the API; each a fixed number of
 queries whatever the number of incidents."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import (
     Count,
     F,
+    ForeignObjectRel,
+    Model,
     OuterRef,
     Prefetch,
     QuerySet,
@@ -42,7 +43,7 @@ def _filtered(queryset: QuerySet[Incident], filters: dict[str, Any] | None) -> Q
 
 
 # The latest figures as the list shows them (``latest_metrics__…`` in a row).
-LIST_FIGURES = (
+LIST_METRICS = (
     "taken_at",
     "reads",
     "reposts",
@@ -54,7 +55,7 @@ LIST_FIGURES = (
 )
 
 
-class ListRows(Sequence):
+class ListRows:
     """A list's rows as a paginator takes them: sliced as ``values()`` rows, counted on
     the filtered incidents alone. (The joins that bring a row its unit's name and
     figures change no count, but they made counting 10,000 incidents cost as much as
@@ -70,7 +71,7 @@ class ListRows(Sequence):
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int | slice) -> Any:
         return self.rows[index]
 
 
@@ -81,7 +82,7 @@ def incident_list(*, filters: dict[str, Any] | None = None) -> ListRows:
     incidents = _filtered(Incident.objects.all(), filters)
     columns = [field.attname for field in Incident._meta.concrete_fields]
     rows = incidents.order_by("-discovered_at", "-id").values(
-        *columns, "unit__name", *(f"latest_metrics__{name}" for name in LIST_FIGURES)
+        *columns, "unit__name", *(f"latest_metrics__{name}" for name in LIST_METRICS)
     )
     return ListRows(incidents, rows)
 
@@ -114,23 +115,27 @@ def _related_load(incidents: list[Incident], relations: dict[str, QuerySet | Non
 
     ``prefetch_related_objects`` does the same but builds a queryset per incident and
     relation, which costs more than the rest of a page of the list."""
+    caches: dict[int, dict[str, list]] = {incident.pk: {} for incident in incidents}
     by_id = {incident.pk: incident for incident in incidents}
     for incident in incidents:
-        incident._prefetched_objects_cache = {}
+        # Django's own attribute for prefetched rows (not in the model's type).
+        cast(Any, incident)._prefetched_objects_cache = caches[incident.pk]
     if not by_id:
         return
     for name, queryset in relations.items():
         relation = Incident._meta.get_field(name)
+        if not isinstance(relation, ForeignObjectRel):
+            raise TypeError(f"{name} is not a reverse relation of Incident")
         key = relation.field.attname
         if queryset is None:
-            queryset = relation.related_model._default_manager.all()
+            queryset = cast(type[Model], relation.related_model)._default_manager.all()
         groups: dict[int, list] = {pk: [] for pk in by_id}
         for related in queryset.filter(**{f"{key}__in": list(by_id)}):
             incident = by_id[getattr(related, key)]
             relation.field.set_cached_value(related, incident)
             groups[incident.pk].append(related)
         for pk, group in groups.items():
-            by_id[pk]._prefetched_objects_cache[name] = group
+            caches[pk][name] = group
 
 
 @dataclass
