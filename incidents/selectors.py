@@ -2,6 +2,7 @@
 queries whatever the number of incidents."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from django.db.models import (
@@ -233,7 +234,9 @@ def incident_detail(*, pk: int) -> Incident:
     )
 
 
-def incident_statistics(*, since=None, until=None) -> dict:
+def incident_statistics(
+    *, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, Any]:
     """Counts for the leadership: incidents by level, handling category and outcome, and
     late reports by unit. Drills (演练) are kept out."""
     from django.db.models import Count
