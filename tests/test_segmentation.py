@@ -40,6 +40,7 @@ def test_tokens_are_jiebas(text):
     assert Segmentation(text).tokens() == jieba.lcut(text)
 
 
+@pytest.mark.slow
 def test_tokens_of_real_reviews_are_jiebas():
     for item in sample(load_reviews().items, 1000):
         assert Segmentation(item.text).tokens() == jieba.lcut(item.text), item.text
