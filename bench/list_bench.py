@@ -570,8 +570,8 @@ def _both(args: argparse.Namespace, argv: list[str]) -> int:
 
 def _verdict(found: list[dict[str, Any]], args: argparse.Namespace) -> int:
     failed = []
-    for figures in found:
-        failed += _report(figures, args)
+    for metrics in found:
+        failed += _report(metrics, args)
     print()
     if failed:
         print(f"FAIL: {'; '.join(failed)}")

@@ -33,7 +33,7 @@ def local_now_to_the_minute():
     return timezone.localtime().replace(second=0, microsecond=0)
 
 
-class FiguresForm(forms.Form):
+class MetricsFieldsForm(forms.Form):
     """The figures seen (reads, reposts, …). The negative share is typed as a percentage
     and handed to the services as a fraction from 0 to 1."""
 
@@ -112,7 +112,7 @@ class DescriptiveFieldsMixin(forms.Form):
         }
 
 
-class IncidentCreateForm(DescriptiveFieldsMixin, FiguresForm):
+class IncidentCreateForm(DescriptiveFieldsMixin, MetricsFieldsForm):
     """The log form (登记舆情): the lead and the figures seen."""
 
     is_drill = forms.BooleanField(
@@ -245,7 +245,7 @@ class ChangeLevelForm(VersionedForm):
     )
 
 
-class MetricsForm(FiguresForm):
+class MetricsForm(MetricsFieldsForm):
     """New figures for an open incident (a snapshot)."""
 
     taken_at = forms.DateTimeField(

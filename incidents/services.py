@@ -68,7 +68,7 @@ DISCOVERY_TOLERANCE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
-class Figures:
+class Metrics:
     reads: int = 0
     reposts: int = 0
     comments: int = 0
@@ -77,7 +77,7 @@ class Figures:
     casualties: bool = False
 
     @classmethod
-    def from_input(cls, data: dict[str, Any] | None) -> "Figures":
+    def from_input(cls, data: dict[str, Any] | None) -> "Metrics":
         data = data or {}
         errors: dict[str, list[str]] = {}
         values: dict[str, Any] = {}
@@ -205,16 +205,16 @@ def _validate_descriptive(data: dict[str, Any]) -> None:
 
 
 def _record_snapshot(
-    *, incident: Incident, figures: Figures, actor: User, taken_at: datetime
+    *, incident: Incident, metrics: Metrics, actor: User, taken_at: datetime
 ) -> MetricSnapshot:
     previous = incident.latest_metrics
-    suggestion = suggest_level(version=incident.plan_version, figures=figures, previous=previous)
+    suggestion = suggest_level(version=incident.plan_version, metrics=metrics, previous=previous)
     snapshot = MetricSnapshot.objects.create(
         incident=incident,
         taken_at=taken_at,
         recorded_by=actor,
         suggested_level=suggestion.level,
-        **asdict(figures),
+        **asdict(metrics),
     )
     incident_save(
         incident,
@@ -290,14 +290,14 @@ def incident_create_in_transaction(
     if unit is None:
         raise InvalidInput(field_errors={"unit": [_("Choose the involved unit.")]})
     errors: dict[str, list[str]] = {}
-    for check in (lambda: _validate_descriptive(data), lambda: Figures.from_input(metrics)):
+    for check in (lambda: _validate_descriptive(data), lambda: Metrics.from_input(metrics)):
         try:
             check()
         except InvalidInput as exc:
             errors.update(exc.field_errors)
     if errors:
         raise InvalidInput(field_errors=errors)
-    figures = Figures.from_input(metrics)
+    parsed = Metrics.from_input(metrics)
     incident = Incident.objects.create(
         plan_version=plan_version_in_force(),
         title=title.strip(),
@@ -311,7 +311,7 @@ def incident_create_in_transaction(
         is_drill=bool(is_drill),
     )
     snapshot = _record_snapshot(
-        incident=incident, figures=figures, actor=actor, taken_at=timezone.now()
+        incident=incident, metrics=parsed, actor=actor, taken_at=timezone.now()
     )
     timeline_record(
         incident=incident,
@@ -406,7 +406,7 @@ def incident_add_metrics(
 ) -> MetricSnapshot:
     """Add a timestamped snapshot of the figures; the suggested level is re-evaluated."""
     require(actor, "add_metrics")
-    figures = Figures.from_input(metrics)
+    parsed = Metrics.from_input(metrics)
     taken_at = taken_at or timezone.now()
     if taken_at > timezone.now() + timedelta(minutes=1):
         raise InvalidInput(field_errors={"taken_at": [_("Cannot be in the future.")]})
@@ -414,15 +414,15 @@ def incident_add_metrics(
         raise InvalidInput(field_errors={"taken_at": [problem]})
     with transaction.atomic(durable=True):
         incident = _lock_and_check(incident=incident, expected_version=None)
-        return incident_record_figures_in_transaction(
-            incident=incident, figures=figures, actor=actor, taken_at=taken_at, client_ip=client_ip
+        return incident_record_metrics_in_transaction(
+            incident=incident, metrics=parsed, actor=actor, taken_at=taken_at, client_ip=client_ip
         )
 
 
-def incident_record_figures_in_transaction(
+def incident_record_metrics_in_transaction(
     *,
     incident: Incident,
-    figures: Figures,
+    metrics: Metrics,
     actor: User,
     taken_at: datetime,
     client_ip: str | None = None,
@@ -432,7 +432,7 @@ def incident_record_figures_in_transaction(
     if not incident.is_open:
         raise TransitionNotAllowed(_("A closed or dismissed incident takes no new figures."))
     before = incident.suggested_level
-    snapshot = _record_snapshot(incident=incident, figures=figures, actor=actor, taken_at=taken_at)
+    snapshot = _record_snapshot(incident=incident, metrics=metrics, actor=actor, taken_at=taken_at)
     timeline_record(
         incident=incident,
         actor=actor,
@@ -444,11 +444,11 @@ def incident_record_figures_in_transaction(
             "suggested_level": snapshot.suggested_level,
         },
     )
-    _propose_upgrade_if_figures_say_so(incident, actor=actor)
+    _propose_upgrade_if_metrics_say_so(incident, actor=actor)
     return snapshot
 
 
-def _propose_upgrade_if_figures_say_so(incident: Incident, *, actor: User | None) -> None:
+def _propose_upgrade_if_metrics_say_so(incident: Incident, *, actor: User | None) -> None:
     """Colour escalation: when the figures suggest a more severe level than the one
     confirmed, the decision is a deadline of its own that escalates if nobody confirms or
     rejects the upgrade; the effects of ``upgrade_proposed`` alert people at once (the
@@ -652,7 +652,7 @@ def incident_change_level(
         deadlines_fulfil(incident=incident, event=LEVEL_DECIDED, at=now)
         deadlines_start_arrival_clocks(incident=incident, level=new_level, at=now)
         # Still short of what the figures suggest: the next proposal starts at once.
-        _propose_upgrade_if_figures_say_so(incident, actor=None)
+        _propose_upgrade_if_metrics_say_so(incident, actor=None)
     return incident
 
 

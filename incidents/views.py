@@ -190,7 +190,7 @@ def _render_detail(
         earlier = [s for s in snapshots if s.pk < latest.pk]
         previous = earlier[-1] if earlier else None
     suggestion = (
-        suggest_level(version=incident.plan_version, figures=latest, previous=previous)
+        suggest_level(version=incident.plan_version, metrics=latest, previous=previous)
         if latest is not None
         else None
     )
@@ -203,7 +203,7 @@ def _render_detail(
         "deadlines": list(incident.deadlines.all()),
         "timeline": list(incident.timeline.all()),
         # The trend chart (ECharts): the snapshots in time order.
-        "figures_chart": [
+        "metrics_chart": [
             {
                 "at": s.taken_at.isoformat(),
                 "reads": s.reads,
@@ -213,7 +213,7 @@ def _render_detail(
             }
             for s in sorted(snapshots, key=lambda s: (s.taken_at, s.pk))
         ],
-        "figures_series_names": json.dumps(
+        "metrics_series_names": json.dumps(
             {
                 "reads": str(_("Reads")),
                 "reposts": str(_("Reposts")),

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from .models import LevelPolicy, PlanVersion
 
 
-class Figures(Protocol):
+class Metrics(Protocol):
     """What grading reads of a set of figures (a snapshot, or figures not yet saved);
     read-only, so that frozen values qualify."""
 
@@ -40,10 +40,10 @@ class Suggestion:
     floor: bool = False
 
 
-def _negative_condition(policy: LevelPolicy, figures: Figures, previous: Figures | None) -> bool:
+def _negative_condition(policy: LevelPolicy, metrics: Metrics, previous: Metrics | None) -> bool:
     if policy.min_negative_share is None and not policy.negative_rising_suffices:
         return True
-    share = Decimal(figures.negative_share)
+    share = Decimal(metrics.negative_share)
     if policy.min_negative_share is not None and share >= policy.min_negative_share:
         return True
     return bool(
@@ -53,29 +53,29 @@ def _negative_condition(policy: LevelPolicy, figures: Figures, previous: Figures
     )
 
 
-def _triggers(policy: LevelPolicy, figures: Figures, previous: Figures | None) -> list[str]:
+def _triggers(policy: LevelPolicy, metrics: Metrics, previous: Metrics | None) -> list[str]:
     reasons = []
-    if policy.on_casualties and figures.casualties:
+    if policy.on_casualties and metrics.casualties:
         reasons.append(_("casualties"))
-    if policy.on_mainstream_media and figures.mainstream_media:
+    if policy.on_mainstream_media and metrics.mainstream_media:
         reasons.append(_("mainstream media carry it"))
     if policy.has_volume_trigger:
         volume = [
             label
             for label, value, minimum in (
-                (_("reads"), figures.reads, policy.min_reads),
-                (_("reposts"), figures.reposts, policy.min_reposts),
-                (_("comments"), figures.comments, policy.min_comments),
+                (_("reads"), metrics.reads, policy.min_reads),
+                (_("reposts"), metrics.reposts, policy.min_reposts),
+                (_("comments"), metrics.comments, policy.min_comments),
             )
             if minimum is not None and value >= minimum
         ]
-        if volume and _negative_condition(policy, figures, previous):
+        if volume and _negative_condition(policy, metrics, previous):
             reasons.append(_("%(what)s over the threshold") % {"what": "/".join(volume)})
     return reasons
 
 
 def suggest_level(
-    *, version: PlanVersion, figures: Figures, previous: Figures | None = None
+    *, version: PlanVersion, metrics: Metrics, previous: Metrics | None = None
 ) -> Suggestion:
     """The level the plan suggests for ``figures``; ``previous`` is the snapshot before,
     for plans where a rising negative share counts."""
@@ -83,7 +83,7 @@ def suggest_level(
     if not policies:
         raise ValueError(f"plan version {version.pk} has no levels")
     for policy in policies:
-        reasons = _triggers(policy, figures, previous)
+        reasons = _triggers(policy, metrics, previous)
         if reasons:
             return Suggestion(level=policy.level, reasons=reasons)
     return Suggestion(level=policies[-1].level, reasons=[_("below every threshold")], floor=True)

@@ -11,7 +11,7 @@ from incidents.forms import (
     BLANK_CHOICE,
     DATETIME_LOCAL_FORMAT,
     DateTimeLocalInput,
-    FiguresForm,
+    MetricsFieldsForm,
     local_now_to_the_minute,
 )
 from organisation.models import Unit, User
@@ -180,7 +180,7 @@ class TaskRecordForm(forms.Form):
     )
 
 
-class FollowUpForm(FiguresForm):
+class FollowUpForm(MetricsFieldsForm):
     """A follow-up report; the figures are optional and recorded only when given."""
 
     what_changed = _text(_("What changed"), required=True, rows=3)

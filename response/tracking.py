@@ -16,7 +16,7 @@ from deadlines.models import Deadline
 from deadlines.services import deadlines_cancel, deadlines_hand_over, deadlines_meet, deadlines_open
 from incidents.choices import State
 from incidents.models import Incident, TimelineEntry
-from incidents.services import Figures, incident_record_figures_in_transaction, incident_save
+from incidents.services import Metrics, incident_record_metrics_in_transaction, incident_save
 from incidents.timeline import timeline_record
 from organisation.models import User
 from plans.models import DeadlineKind
@@ -89,7 +89,7 @@ def follow_up_file(
     if not (what_changed or "").strip():
         raise InvalidInput(field_errors={"what_changed": [_("Say what changed.")]})
     require_lengths(TEXT_MAX_LENGTH, what_changed=what_changed, actions_taken=actions_taken)
-    figures = Figures.from_input(metrics) if metrics else None
+    parsed = Metrics.from_input(metrics) if metrics else None
     with transaction.atomic(durable=True):
         incident = (
             Incident.objects.select_for_update(of=("self",))
@@ -109,10 +109,10 @@ def follow_up_file(
             after_what=_("the report or the tracking it follows"),
         )
         snapshot = (
-            incident_record_figures_in_transaction(
-                incident=incident, figures=figures, actor=actor, taken_at=now, client_ip=client_ip
+            incident_record_metrics_in_transaction(
+                incident=incident, metrics=parsed, actor=actor, taken_at=now, client_ip=client_ip
             )
-            if figures
+            if parsed
             else None
         )
         follow_up = FollowUp.objects.create(

@@ -4,18 +4,18 @@ from decimal import Decimal
 
 import pytest
 
-from incidents.services import Figures
+from incidents.services import Metrics
 from plans.grading import suggest_level
 from plans.selectors import plan_version_in_force
 
 pytestmark = pytest.mark.django_db
 
 
-def suggest(previous=None, **figures):
+def suggest(previous=None, **metrics):
     return suggest_level(
         version=plan_version_in_force(),
-        figures=Figures(**figures),
-        previous=Figures(**previous) if previous else None,
+        metrics=Metrics(**metrics),
+        previous=Metrics(**previous) if previous else None,
     ).level
 
 

@@ -508,8 +508,8 @@ def test_topic_page_shows_the_source_post_figures_platforms_and_top_sources(
         story["first"].astimezone(timezone.get_current_timezone()).strftime("%Y-%m-%d %H:%M")
         in source
     )
-    figures = content.split('id="topic-figures"')[1].split("</dl>")[0]
-    assert "<dd>70</dd>" in figures and "<dd>100%</dd>" in figures
+    metrics = content.split('id="topic-figures"')[1].split("</dl>")[0]
+    assert "<dd>70</dd>" in metrics and "<dd>100%</dd>" in metrics
     platforms = content.split('id="topic-platforms"')[1].split("</section>")[0]
     assert re.findall(r'data-platform="(\w+)"', platforms) == ["douyin", "weibo"]
     sources = content.split('id="topic-sources"')[1].split("</section>")[0]

@@ -61,14 +61,14 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 # PositiveBigIntegerField holds a signed 64-bit integer on every backend.
 MAX_FIGURE = 9_223_372_036_854_775_807
-FIGURES = ("reads", "reposts", "comments", "likes")
-FIELDS = frozenset({"platform", "url", "author", "text", "published_at", "source_type", *FIGURES})
+METRICS = ("reads", "reposts", "comments", "likes")
+FIELDS = frozenset({"platform", "url", "author", "text", "published_at", "source_type", *METRICS})
 # Who may feed posts in: the monitoring desk, and sysadmin accounts that crawlers use.
 INGEST_ROLES = frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD, Role.SYSADMIN})
 # The choices as sets: ``Choices.values`` builds a list at every call.
 PLATFORMS = frozenset(Platform.values)
 SOURCE_TYPES = frozenset(SourceType.values)
-UPDATED_FIELDS = (*FIGURES, "author", "text", "content_hash", "received_at", "updated_at")
+UPDATED_FIELDS = (*METRICS, "author", "text", "content_hash", "received_at", "updated_at")
 # Attempts of a transaction that a concurrent batch got in the way of (PostgreSQL): it
 # stored the same new post first, or the two deadlocked.
 ATTEMPTS = 5
@@ -224,7 +224,7 @@ def _moment(value: Any) -> datetime:
     raise _Bad(_("Not an ISO 8601 date and time."))
 
 
-def _figure(value: Any) -> int:
+def _metric(value: Any) -> int:
     """A whole number, 0 or more, that a 64-bit column holds; crawlers' "12" and 12.0
     count."""
     if isinstance(value, str) and value.strip().isdigit():
@@ -275,7 +275,7 @@ ITEM_FIELDS: tuple[_Field, ...] = (
     _Field("text", _text(TEXT_MAX_CHARS), default=""),
     _Field("author", _text(AUTHOR_MAX_CHARS), default=""),
     _Field("published_at", _moment, required=True),
-    *(_Field(name, _figure, default=0, blank_is_absent=False) for name in FIGURES),
+    *(_Field(name, _metric, default=0, blank_is_absent=False) for name in METRICS),
 )
 FIELDS = frozenset(spec.name for spec in ITEM_FIELDS)
 
@@ -340,7 +340,7 @@ def _key(clean: dict[str, Any]) -> tuple[str, str]:
 def _merge(into: Any, new: dict[str, Any], get, set_) -> bool:
     """Figures to the larger value, empty author or text filled; True if anything changed."""
     changed = False
-    for name in FIGURES:
+    for name in METRICS:
         if new[name] > get(into, name):
             set_(into, name, new[name])
             changed = True

@@ -47,7 +47,7 @@ from core.errors import InvalidInput, PermissionDenied
 from incidents.choices import Platform
 
 from ..models import ImportJob, SourceType
-from .batches import FIGURES, MAX_BATCH, posts_ingest, posts_ingest_require
+from .batches import MAX_BATCH, METRICS, posts_ingest, posts_ingest_require
 
 logger = logging.getLogger(__name__)
 
@@ -391,7 +391,7 @@ def row_post(
         item["published_at"] = cell_moment(columns.cell(cells, "published_at"))
     except _CellError as error:
         errors["published_at"] = [str(error)]
-    for name in FIGURES:
+    for name in METRICS:
         try:
             item[name] = cell_figure(columns.cell(cells, name))
         except _CellError as error:

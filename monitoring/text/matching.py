@@ -82,10 +82,10 @@ def expression_check(expression: str) -> str:
 
 def _fingerprint() -> tuple:
     # Every write of a rule counts its revision up; the count catches deletions.
-    figures = WatchRule.objects.aggregate(
+    metrics = WatchRule.objects.aggregate(
         total=Count("id"), revisions=Sum("revision"), last_id=Max("id")
     )
-    return (figures["total"], figures["revisions"], figures["last_id"])
+    return (metrics["total"], metrics["revisions"], metrics["last_id"])
 
 
 def _rule_set_build() -> RuleSet[int]:

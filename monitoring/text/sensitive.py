@@ -6,7 +6,7 @@ like. A list is one term per line; blank lines and lines starting with ``#`` are
 The intake scans each post once, with its analysis and before its write transaction
 (``monitoring.intake.batches``), and stores the distinct terms found (at most
 :data:`MAX_POST_TERMS`) and the post's category; topics count their posts per category
-(``monitoring.topics.figures``) and a proposal names the leading one
+(``monitoring.topics.metrics``) and a proposal names the leading one
 (``monitoring.topics.detection``).
 
 Matching is the watch rules' (``monitoring.text.rules``): text and terms normalised alike
@@ -206,10 +206,10 @@ class SensitiveSet:
 def _fingerprint() -> tuple:
     # Every write counts ``revision`` up, so the sum moves whatever the clocks of the
     # writers say; the count and the last id catch deletions and a delete-then-create.
-    figures = SensitiveTermList.objects.aggregate(
+    metrics = SensitiveTermList.objects.aggregate(
         total=Count("id"), revisions=Sum("revision"), last_id=Max("id")
     )
-    return (figures["total"], figures["revisions"], figures["last_id"])
+    return (metrics["total"], metrics["revisions"], metrics["last_id"])
 
 
 def _sensitive_set_build() -> SensitiveSet:

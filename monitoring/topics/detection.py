@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from incidents.models import Incident
-from incidents.services import Figures, incident_record_figures_in_transaction
+from incidents.services import Metrics, incident_record_metrics_in_transaction
 from notifications.models import Notification
 from notifications.services import notifications_write
 from organisation.roles import Role
@@ -42,7 +42,7 @@ from plans.models import PlanVersion
 
 from ..models import Proposal, Topic, TopicSnapshot
 from ..text.sensitive import category_leading
-from .figures import TopicFigures
+from .metrics import TopicMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +82,8 @@ def _alert(topic: Topic, *, kind: str, title: str, body: str, at: datetime, step
     )
 
 
-def _negative(topic: Topic, figures: TopicFigures, version: PlanVersion, now: datetime) -> int:
-    over = figures.posts >= version.alert_min_posts and figures.negative_share >= Decimal(
+def _negative(topic: Topic, metrics: TopicMetrics, version: PlanVersion, now: datetime) -> int:
+    over = metrics.posts >= version.alert_min_posts and metrics.negative_share >= Decimal(
         version.alert_negative_share
     )
     if not over:
@@ -101,40 +101,40 @@ def _negative(topic: Topic, figures: TopicFigures, version: PlanVersion, now: da
         at=now,
         step=_hour(now),
         title=_("Negative share %(share)d%%: %(title)s")
-        % {"share": round(figures.negative_share * 100), "title": topic.title},
+        % {"share": round(metrics.negative_share * 100), "title": topic.title},
         body=_("%(negative)d of %(posts)d posts matched by rule “%(rule)s” are negative.")
         % {
-            "negative": round(figures.negative_share * figures.posts),
-            "posts": figures.posts,
+            "negative": round(metrics.negative_share * metrics.posts),
+            "posts": metrics.posts,
             "rule": topic.rule.name,
         },
     )
 
 
-def spike_holds(figures: TopicFigures, version: PlanVersion) -> bool:
+def spike_holds(metrics: TopicMetrics, version: PlanVersion) -> bool:
     """Whether the last hour's posts are a spike against the topic's own baseline."""
-    baseline = Decimal(figures.posts_baseline) / version.spike_baseline_hours
+    baseline = Decimal(metrics.posts_baseline) / version.spike_baseline_hours
     return (
-        figures.posts_last_hour >= version.spike_min_posts
-        and figures.posts_last_hour >= version.spike_factor * baseline
+        metrics.posts_last_hour >= version.spike_min_posts
+        and metrics.posts_last_hour >= version.spike_factor * baseline
     )
 
 
-def _spike(topic: Topic, figures: TopicFigures, version: PlanVersion, now: datetime) -> int:
-    if not spike_holds(figures, version):
+def _spike(topic: Topic, metrics: TopicMetrics, version: PlanVersion, now: datetime) -> int:
+    if not spike_holds(metrics, version):
         return 0
     if topic.spike_alerted_at is not None and topic.spike_alerted_at > now - timedelta(hours=1):
         return 0
     topic.spike_alerted_at = now
     topic.save(update_fields=["spike_alerted_at"])
-    baseline = figures.posts_baseline / version.spike_baseline_hours
+    baseline = metrics.posts_baseline / version.spike_baseline_hours
     return _alert(
         topic,
         kind=Notification.Kind.TOPIC_SPIKE,
         at=now,
         step=_hour(now),
         title=_("Spike: %(count)d posts in the last hour: %(title)s")
-        % {"count": figures.posts_last_hour, "title": topic.title},
+        % {"count": metrics.posts_last_hour, "title": topic.title},
         body=_("Its average over the %(hours)d hours before was %(baseline).1f an hour.")
         % {"hours": version.spike_baseline_hours, "baseline": baseline},
     )
@@ -148,12 +148,12 @@ def _previous_snapshot(topic: Topic, now: datetime) -> TopicSnapshot | None:
     )
 
 
-def _reasons(reasons: list[str], figures: TopicFigures) -> list[str]:
+def _reasons(reasons: list[str], metrics: TopicMetrics) -> list[str]:
     """The plan's reasons, and the leading sensitive category of the topic's posts."""
-    leading = category_leading(figures.categories)
+    leading = category_leading(metrics.categories)
     if not leading:
         return reasons
-    count = figures.categories[leading]
+    count = metrics.categories[leading]
     return [
         *reasons,
         ngettext(
@@ -165,11 +165,11 @@ def _reasons(reasons: list[str], figures: TopicFigures) -> list[str]:
     ]
 
 
-def _propose(topic: Topic, figures: TopicFigures, version: PlanVersion, now: datetime) -> int:
+def _propose(topic: Topic, metrics: TopicMetrics, version: PlanVersion, now: datetime) -> int:
     if topic.incident_id is not None:
         return 0
     suggestion = suggest_level(
-        version=version, figures=figures, previous=_previous_snapshot(topic, now)
+        version=version, metrics=metrics, previous=_previous_snapshot(topic, now)
     )
     if suggestion.floor:
         return 0
@@ -178,7 +178,7 @@ def _propose(topic: Topic, figures: TopicFigures, version: PlanVersion, now: dat
         return 0
     if last is not None and not more_severe(suggestion.level, last.suggested_level):
         return 0  # open at this level or more severe, or dismissed at it
-    reasons = _reasons(suggestion.reasons, figures)
+    reasons = _reasons(suggestion.reasons, metrics)
     if last is not None and last.state == Proposal.State.PROPOSED:
         Proposal.objects.filter(pk=last.pk).update(
             suggested_level=suggestion.level, reasons=reasons
@@ -204,7 +204,7 @@ def _propose(topic: Topic, figures: TopicFigures, version: PlanVersion, now: dat
     return 1
 
 
-def _feed_incident(topic: Topic, figures: TopicFigures, now: datetime) -> int:
+def _feed_incident(topic: Topic, metrics: TopicMetrics, now: datetime) -> int:
     """A snapshot of the live figures for the incident accepted from the topic, when they
     changed. Figures only grow (people may have recorded more than monitoring sees); the
     negative share is the topic's; casualties stay as people recorded them."""
@@ -216,12 +216,12 @@ def _feed_incident(topic: Topic, figures: TopicFigures, now: datetime) -> int:
     if not incident.is_open:
         return 0
     latest = incident.latest_metrics
-    new = Figures(
-        reads=max(figures.reads, latest.reads if latest else 0),
-        reposts=max(figures.reposts, latest.reposts if latest else 0),
-        comments=max(figures.comments, latest.comments if latest else 0),
-        negative_share=figures.negative_share,
-        mainstream_media=figures.mainstream_media or bool(latest and latest.mainstream_media),
+    new = Metrics(
+        reads=max(metrics.reads, latest.reads if latest else 0),
+        reposts=max(metrics.reposts, latest.reposts if latest else 0),
+        comments=max(metrics.comments, latest.comments if latest else 0),
+        negative_share=metrics.negative_share,
+        mainstream_media=metrics.mainstream_media or bool(latest and latest.mainstream_media),
         casualties=bool(latest and latest.casualties),
     )
     if latest is not None and all(
@@ -236,19 +236,19 @@ def _feed_incident(topic: Topic, figures: TopicFigures, now: datetime) -> int:
         .first()
     )
     actor = accepted.decided_by if accepted else incident.created_by
-    incident_record_figures_in_transaction(
-        incident=incident, figures=new, actor=actor, taken_at=now
+    incident_record_metrics_in_transaction(
+        incident=incident, metrics=new, actor=actor, taken_at=now
     )
     return 1
 
 
 def topic_detect(
-    topic: Topic, figures: TopicFigures, *, version: PlanVersion, now: datetime
+    topic: Topic, metrics: TopicMetrics, *, version: PlanVersion, now: datetime
 ) -> Outcome:
     """Everything the topic's new figures set off; inside the caller's transaction."""
     outcome = Outcome()
-    outcome.alerts += bool(_negative(topic, figures, version, now))
-    outcome.alerts += bool(_spike(topic, figures, version, now))
-    outcome.proposals += _propose(topic, figures, version, now)
-    outcome.incident_snapshots += _feed_incident(topic, figures, now)
+    outcome.alerts += bool(_negative(topic, metrics, version, now))
+    outcome.alerts += bool(_spike(topic, metrics, version, now))
+    outcome.proposals += _propose(topic, metrics, version, now)
+    outcome.incident_snapshots += _feed_incident(topic, metrics, now)
     return outcome

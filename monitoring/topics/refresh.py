@@ -16,7 +16,7 @@ from plans.selectors import plan_version_in_force
 
 from ..models import Topic
 from .detection import topic_detect
-from .figures import topic_apply_figures, topic_figures
+from .metrics import topic_apply_metrics, topic_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +55,9 @@ def topics_refresh(*, now: datetime | None = None, batch: int = REFRESH_BATCH) -
             )
             if topic is None or topic.revision <= topic.refreshed_revision:
                 continue  # another worker has it, or has done it
-            figures = topic_figures(topic, now=now, baseline_hours=version.spike_baseline_hours)
-            topic_apply_figures(topic, figures, now=now)
-            outcome = topic_detect(topic, figures, version=version, now=now)
+            metrics = topic_metrics(topic, now=now, baseline_hours=version.spike_baseline_hours)
+            topic_apply_metrics(topic, metrics, now=now)
+            outcome = topic_detect(topic, metrics, version=version, now=now)
             result.refreshed += 1
             result.alerts += outcome.alerts
             result.proposals += outcome.proposals

@@ -16,8 +16,8 @@ from .clustering import topic_title
 
 
 @dataclass(frozen=True)
-class TopicFigures:
-    """A topic's figures at one moment, as grading reads them (``plans.grading.Figures``)."""
+class TopicMetrics:
+    """A topic's figures at one moment, as grading reads them (``plans.grading.Metrics``)."""
 
     posts: int
     reads: int
@@ -36,13 +36,13 @@ class TopicFigures:
     categories: dict[str, int] = field(default_factory=dict)
 
 
-def topic_figures(topic: Topic, *, now: datetime, baseline_hours: int) -> TopicFigures:
+def topic_metrics(topic: Topic, *, now: datetime, baseline_hours: int) -> TopicMetrics:
     """The figures of ``topic``'s posts now (two queries). ``posts_baseline`` counts the
     posts published in the ``baseline_hours`` before the last hour; ``categories`` the
     posts per sensitive category."""
     hour_ago = now - timedelta(hours=1)
     posts = Post.objects.filter(matches__topic=topic)
-    figures = posts.aggregate(
+    metrics = posts.aggregate(
         posts=Count("id"),
         reads=Sum("reads"),
         reposts=Sum("reposts"),
@@ -68,27 +68,27 @@ def topic_figures(topic: Topic, *, now: datetime, baseline_hours: int) -> TopicF
     platforms = dict(
         posts.values_list("platform").annotate(n=Count("id")).order_by("-n", "platform")
     )
-    total = figures["posts"] or 0
+    total = metrics["posts"] or 0
     share = (
-        (Decimal(figures["negative"]) / total).quantize(Decimal("0.001")) if total else Decimal(0)
+        (Decimal(metrics["negative"]) / total).quantize(Decimal("0.001")) if total else Decimal(0)
     )
-    return TopicFigures(
+    return TopicMetrics(
         posts=total,
-        reads=figures["reads"] or 0,
-        reposts=figures["reposts"] or 0,
-        comments=figures["comments"] or 0,
-        likes=figures["likes"] or 0,
+        reads=metrics["reads"] or 0,
+        reposts=metrics["reposts"] or 0,
+        comments=metrics["comments"] or 0,
+        likes=metrics["likes"] or 0,
         negative_share=share,
-        mainstream_media=bool(figures["mainstream"]),
+        mainstream_media=bool(metrics["mainstream"]),
         platforms=platforms,
-        first_post_at=figures["first"],
-        last_post_at=figures["last"],
-        posts_last_hour=figures["last_hour"],
-        posts_baseline=figures["baseline"],
+        first_post_at=metrics["first"],
+        last_post_at=metrics["last"],
+        posts_last_hour=metrics["last_hour"],
+        posts_baseline=metrics["baseline"],
         categories={
-            category: figures[f"category_{category}"]
+            category: metrics[f"category_{category}"]
             for category in Category.values
-            if figures[f"category_{category}"]
+            if metrics[f"category_{category}"]
         },
     )
 
@@ -103,15 +103,15 @@ def topic_source_post(topic: Topic) -> Post | None:
     )
 
 
-def topic_apply_figures(topic: Topic, figures: TopicFigures, *, now: datetime) -> None:
+def topic_apply_metrics(topic: Topic, metrics: TopicMetrics, *, now: datetime) -> None:
     """Store the figures on the topic and in the snapshot of this minute."""
     source = topic_source_post(topic)
-    topic.posts, topic.reads, topic.reposts = figures.posts, figures.reads, figures.reposts
-    topic.comments, topic.likes = figures.comments, figures.likes
-    topic.negative_share, topic.mainstream_media = figures.negative_share, figures.mainstream_media
-    topic.platforms, topic.categories = figures.platforms, figures.categories
-    if figures.first_post_at:
-        topic.first_post_at, topic.last_post_at = figures.first_post_at, figures.last_post_at
+    topic.posts, topic.reads, topic.reposts = metrics.posts, metrics.reads, metrics.reposts
+    topic.comments, topic.likes = metrics.comments, metrics.likes
+    topic.negative_share, topic.mainstream_media = metrics.negative_share, metrics.mainstream_media
+    topic.platforms, topic.categories = metrics.platforms, metrics.categories
+    if metrics.first_post_at:
+        topic.first_post_at, topic.last_post_at = metrics.first_post_at, metrics.last_post_at
     if source is not None:
         topic.source_post = source
         topic.title = topic_title(source.text) or source.url or topic.title
@@ -139,13 +139,13 @@ def topic_apply_figures(topic: Topic, figures: TopicFigures, *, now: datetime) -
         topic=topic,
         taken_at=now.replace(second=0, microsecond=0),
         defaults={
-            "posts": figures.posts,
-            "posts_last_hour": figures.posts_last_hour,
-            "reads": figures.reads,
-            "reposts": figures.reposts,
-            "comments": figures.comments,
-            "negative_share": figures.negative_share,
-            "mainstream_media": figures.mainstream_media,
-            "platforms": figures.platforms,
+            "posts": metrics.posts,
+            "posts_last_hour": metrics.posts_last_hour,
+            "reads": metrics.reads,
+            "reposts": metrics.reposts,
+            "comments": metrics.comments,
+            "negative_share": metrics.negative_share,
+            "mainstream_media": metrics.mainstream_media,
+            "platforms": metrics.platforms,
         },
     )
