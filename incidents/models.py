@@ -90,7 +90,11 @@ class Incident(models.Model):
 
     class Meta:
         ordering = ["-discovered_at"]
-        indexes = [models.Index(fields=["state", "level"])]
+        indexes = [
+            models.Index(fields=["state", "level"]),
+            # The incident list's order: newest discovery first.
+            models.Index(fields=["-discovered_at", "-id"], name="incident_discovered_idx"),
+        ]
         verbose_name = _("incident")
         verbose_name_plural = _("incidents")
 
