@@ -151,9 +151,9 @@ def _insert(
 
 # --- PostgreSQL: COPY --------------------------------------------------------------------
 # A multi-row INSERT of a thousand posts spends more time having psycopg2 quote its 25,000
-# parameters and PostgreSQL parse them than inserting (measured: 83 ms quoting, 67 ms in the
-# server). COPY takes the rows as tab-separated text: the ids are taken from the table's
-# sequence first, then the rows are streamed in one COPY.
+# parameters and PostgreSQL parse them than inserting (bench/README.md has the figures).
+# COPY takes the rows as tab-separated text: the ids are taken from the table's sequence
+# first, then the rows are streamed in one COPY.
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -165,8 +165,8 @@ def _copy_text(value: Any) -> str:
     if value is True or value is False:
         return "t" if value else "f"
     if isinstance(value, str):
-        # str.translate goes character by character (10 µs for a post's text); most
-        # values hold nothing to escape, and four searches say so in a fraction of that.
+        # str.translate goes character by character; most values hold nothing to escape,
+        # and four searches say so in a fraction of its time.
         if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
             return value.translate(_COPY_ESCAPES)
         return value

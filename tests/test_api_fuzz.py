@@ -13,8 +13,8 @@ objects of the world (see ``aim_at_the_world``), so the actions act rather than 
 
 Budget: ``EXAMPLES`` (15) fuzzed examples per operation and role, with a fixed seed and
 Hypothesis derandomised (the same requests on every run); the coverage and stateful phases
-are off. About 70 operations × 4 roles take 2.5 minutes on SQLite and 2.8 on PostgreSQL
-on 2 shared cores, half of it in review.pdf. ``FUZZ_EXAMPLES=200`` digs deeper by hand.
+are off: the run must fit in the suite's time (the README's "Measured" has what it takes).
+``FUZZ_EXAMPLES=200`` digs deeper by hand.
 """
 
 import os

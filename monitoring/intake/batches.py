@@ -145,8 +145,8 @@ def content_hash(text: str) -> str:
 # --- Judging an item ------------------------------------------------------------------------
 # An item is read field by field from a table: each field takes only its own JSON type (a
 # list or an object where a string belongs is refused like any wrong value, never looked
-# up), and an absent one takes its default. A DRF serializer would say the same at about
-# four times the cost per item, on the intake's hot path.
+# up), and an absent one takes its default. A DRF serializer would say the same at several
+# times the cost per item (bench/README.md), on the intake's hot path.
 
 
 class _Bad(ValueError):
@@ -596,8 +596,8 @@ def _store(
             if changed_any:
                 post.updated_at = post.received_at = now
                 changed.append((post, key if text_filled else None))
-        # One UPDATE per changed post: bulk_update's CASE expressions cost the ORM about
-        # ten times more Python time per row (measured on a batch of 1,000).
+        # One UPDATE per changed post: bulk_update's CASE expressions cost the ORM far
+        # more Python time per row (bench/README.md).
         for post, analysed in changed:
             Post.objects.filter(pk=post.pk).update(
                 **{name: getattr(post, name) for name in UPDATED_FIELDS},

@@ -5,8 +5,8 @@ with its ``Segmentation`` (``monitoring.text.segmentation``): jieba's tokens, se
 by block on demand. The default, :class:`LexiconScorer`,
 works offline: a sentiment lexicon with negation (double negation cancels), degree
 adverbs, contrast (但是 …: the clause after weighs more) and exclamation, one dict lookup
-per token. On labelled Chinese reviews it was not built from it is right about 7 times in
-10 and finds about 3 negative reviews in 4 (``bench/README.md`` has the figures).
+per token. How well it does on labelled Chinese reviews it was not built from is in
+``bench/README.md`` and the README.
 
 The lexicon has two parts (``monitoring/lexicon/README.md`` gives the details):
 
@@ -191,8 +191,8 @@ class LexiconScorer:
     """
 
     # Chosen on the tuning half of the evaluation data (python -m bench.sentiment_eval
-    # --tune), all but BEFORE_CONTRAST: 1.0 scored best there (by 0.006 of accuracy), but
-    # in posts and complaints the clause after 但是 carries the stance.
+    # --tune), all but BEFORE_CONTRAST: 1.0 scored a little better there (bench/README.md),
+    # but in posts and complaints the clause after 但是 carries the stance.
     SCOPE = 3
     NEUTRAL_BELOW = 0.5
     NEGATIVE_BIAS = 1.5

@@ -3,11 +3,10 @@
 Celery's worker processes (``config.celery``) and the web server's workers
 (``config.wsgi``) call :func:`process_warm` once they have started. It loads the cutter
 (jieba's dictionary in jieba-rs, ``monitoring.text.segmentation``) and the sentiment lexicon
-then, not during the first batch of posts (one or two seconds), and hands everything
+then, so that the first batch of posts does not wait for them, and hands everything
 loaded so far to ``gc.freeze()``: those objects live as long as the process, and the full
 garbage collections that a batch's allocations set off no longer walk through them
-(measured in ``bench.monitoring_bench``: the collector took about 7 % of the intake's time
-before, mostly in such full collections).
+(``bench/README.md`` has what the collector cost the intake before).
 """
 
 import gc
