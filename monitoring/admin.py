@@ -8,10 +8,10 @@ from django.utils.translation import ngettext
 
 from core.admin import ReadOnlyAdminMixin
 from core.errors import InvalidInput
+from core.permissions import can
 
 from .intake.feeds import feed_poll
 from .models import Feed, ImportJob, Post, PostMatch, SensitiveTermList, WatchRule
-from .text.matching import RULE_ROLES
 from .text.sensitive import term_list_create, term_list_update, terms_check, terms_parse
 
 
@@ -92,7 +92,7 @@ class SensitiveTermListAdmin(admin.ModelAdmin):
         return len(terms_parse(term_list.terms))
 
     def _may_write(self, request) -> bool:
-        return request.user.is_active and request.user.has_role(*RULE_ROLES)
+        return can(request.user, "write_rules")
 
     def has_add_permission(self, request) -> bool:
         return super().has_add_permission(request) and self._may_write(request)

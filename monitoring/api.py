@@ -22,8 +22,10 @@ from core.api import paginated_answer, query_filters
 from core.errors import InvalidInput
 from core.http import client_ip
 from core.limits import json_body_max_bytes
+from core.permissions import require
+from organisation.roles import who_may
 
-from .intake.batches import MAX_BATCH, posts_ingest, posts_ingest_require
+from .intake.batches import MAX_BATCH, posts_ingest
 from .models import (
     AUTHOR_MAX_CHARS,
     TEXT_MAX_CHARS,
@@ -130,13 +132,13 @@ class PostListIngestApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        posts_ingest_require(request.user)
+        require(request.user, "ingest_posts")
         result = posts_ingest(items=_items(request.data), source="api")
         return Response(IngestResultSerializer(result).data)
 
 
 RULE_TAGS = ["watch rules"]
-RULE_ROLES_TEXT = "Roles: analyst, office head, system administrator."
+RULE_ROLES_TEXT = "Who may: " + who_may("write_rules")
 RULE_ERRORS = {
     400: OpenApiResponse(
         RuleErrorSerializer,

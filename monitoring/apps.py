@@ -8,6 +8,7 @@ class MonitoringConfig(AppConfig):
     verbose_name = _("Monitoring")
 
     def ready(self) -> None:
+        from . import permissions  # noqa: F401  (declares monitoring's actions)
         from .intake.batches import posts_stored
         from .text.sensitive import term_lists_load_defaults_after_migrate
         from .topics.completion import posts_stored_complete

@@ -47,10 +47,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.bulk import bulk_insert
-from core.errors import InvalidInput, PermissionDenied
+from core.errors import InvalidInput
 from core.moments import earliest_moment, latest_moment, moment_problem
 from incidents.choices import Platform
-from organisation.roles import Role
 
 from ..models import AUTHOR_MAX_CHARS, TEXT_MAX_CHARS, URL_MAX_BYTES, Post, SourceType
 from ..text.analysis import Analysis, analyse, analyse_all
@@ -64,7 +63,6 @@ MAX_FIGURE = 9_223_372_036_854_775_807
 METRICS = ("reads", "reposts", "comments", "likes")
 FIELDS = frozenset({"platform", "url", "author", "text", "published_at", "source_type", *METRICS})
 # Who may feed posts in: the monitoring desk, and sysadmin accounts that crawlers use.
-INGEST_ROLES = frozenset({Role.DUTY_OFFICER, Role.ANALYST, Role.OFFICE_HEAD, Role.SYSADMIN})
 # The choices as sets: ``Choices.values`` builds a list at every call.
 PLATFORMS = frozenset(Platform.values)
 SOURCE_TYPES = frozenset(SourceType.values)
@@ -89,17 +87,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # matching, topics: connected in ``MonitoringConfig.ready``); the intake sits below the
 # topics and does not import them. Unanswered, the posts wait for the beat's completion.
 posts_stored = Signal()
-
-
-def posts_ingest_require(user: Any) -> None:
-    """Only the roles of ``INGEST_ROLES`` may feed posts in (403 otherwise)."""
-    if (
-        user is None
-        or not user.is_authenticated
-        or not user.is_active
-        or not user.has_role(*INGEST_ROLES)
-    ):
-        raise PermissionDenied()
 
 
 @dataclass

@@ -44,10 +44,11 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, PermissionDenied
+from core.permissions import require
 from incidents.choices import Platform
 
 from ..models import ImportJob, SourceType
-from .batches import MAX_BATCH, METRICS, posts_ingest, posts_ingest_require
+from .batches import MAX_BATCH, METRICS, posts_ingest
 
 logger = logging.getLogger(__name__)
 
@@ -538,7 +539,7 @@ def header_find(sheet: Sheet) -> tuple[int, Columns]:
 def import_allowed(user: Any) -> bool:
     """Whether ``user`` may upload imports: the intake's roles."""
     try:
-        posts_ingest_require(user)
+        require(user, "ingest_posts")
     except PermissionDenied:
         return False
     return True
@@ -548,7 +549,7 @@ def import_create(*, actor: Any, upload: Any) -> ImportJob:
     """Store an uploaded CSV or Excel (.xlsx) export as a pending import and ask a worker
     to run it once committed. Roles: those of the intake. Refused (on ``file``): other
     formats, an empty file, one over ``FENGHUO_IMPORT_MAX_BYTES``."""
-    posts_ingest_require(actor)
+    require(actor, "ingest_posts")
     if upload is None:
         raise InvalidInput(field_errors={"file": [_("Choose a CSV or Excel (.xlsx) file.")]})
     filename = os.path.basename(str(upload.name or "")).strip()

@@ -18,9 +18,9 @@ from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import InvalidInput, PermissionDenied
+from core.errors import InvalidInput
+from core.permissions import require
 from organisation.models import Unit
-from organisation.roles import Role
 
 from ..models import Post, WatchRule
 from .compiled import CompiledTable
@@ -29,7 +29,6 @@ from .rules import RuleSet, RuleSyntaxError, matches, parse
 logger = logging.getLogger(__name__)
 
 # Who may write watch rules and try expressions: the analysts and those above them.
-RULE_ROLES = frozenset({Role.ANALYST, Role.OFFICE_HEAD, Role.SYSADMIN})
 # rule_try reads at most this many posts of the window, newest first: a preview must stay
 # quick however busy the stream was.
 TRY_SCAN_LIMIT = 5000
@@ -54,17 +53,6 @@ class InvalidExpression(InvalidInput):
                 ]
             }
         )
-
-
-def rule_require(user: Any) -> None:
-    """Only the roles of ``RULE_ROLES`` may write rules or try expressions (403 otherwise)."""
-    if (
-        user is None
-        or not user.is_authenticated
-        or not user.is_active
-        or not user.has_role(*RULE_ROLES)
-    ):
-        raise PermissionDenied()
 
 
 def expression_check(expression: str) -> str:
@@ -116,7 +104,7 @@ def rule_create(
 ) -> WatchRule:
     """A new watch rule of ``unit``. Roles: analyst, office head, system administrator. The
     expression must parse (400 with the position of the mistake otherwise)."""
-    rule_require(actor)
+    require(actor, "write_rules")
     expression = expression_check(expression)
     with transaction.atomic(durable=True):
         rule = WatchRule.objects.create(
@@ -130,7 +118,7 @@ def rule_update(*, rule: WatchRule, actor: Any, **changes: Any) -> WatchRule:
     """Change a rule's ``name``, ``expression``, ``unit`` or ``active``; the same roles and
     checks as :func:`rule_create`. Posts already stored keep their matches; the rule as it
     now is matches new posts, and the recent stored ones in the background."""
-    rule_require(actor)
+    require(actor, "write_rules")
     unknown = set(changes) - {"name", "expression", "unit", "active"}
     if unknown:
         raise InvalidInput(field_errors={name: [_("Unknown field.")] for name in unknown})
@@ -166,7 +154,7 @@ def rule_try(
     """The posts published in the last ``days`` that ``expression`` matches, newest first,
     at most ``limit`` of them; ``count`` is how many matched in all. Only the newest
     ``TRY_SCAN_LIMIT`` posts of the window are read (``scanned`` says how many were)."""
-    rule_require(actor)
+    require(actor, "write_rules")
     node = parse(expression_check(expression)) if expression else None
     if node is None:
         raise InvalidInput(field_errors={"expression": [_("This field is required.")]})

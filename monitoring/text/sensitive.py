@@ -41,11 +41,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import InvalidInput
+from core.permissions import require
 from plans.categories import Category
 
 from ..models import Post, SensitiveTermList, Topic
 from .compiled import CompiledTable
-from .matching import BACKFILL_CHUNK, rule_require
+from .matching import BACKFILL_CHUNK
 from .rules import Term, automaton, char_offset, needs_check, normalise, occurrence_counts
 from .segmentation import Segmentation
 
@@ -275,7 +276,7 @@ def term_list_create(
     """A new list of terms for ``category``. Roles: those who write watch rules (analyst,
     office head, system administrator). 400 with field messages when the list has no
     term, a term longer than ``MAX_TERM_LENGTH`` or more than ``MAX_TERMS_PER_LIST``."""
-    rule_require(actor)
+    require(actor, "write_rules")
     fields = _checked({"category": category, "name": name, "terms": terms, "active": active})
     with transaction.atomic(durable=True):
         term_list = SensitiveTermList.objects.create(**fields, created_by=actor)
@@ -290,7 +291,7 @@ def term_list_update(
     checks as :func:`term_list_create`. The list as it now is scans the posts that arrive
     next, in every process, and the recent stored ones in the background
     (:func:`sensitive_backfill`)."""
-    rule_require(actor)
+    require(actor, "write_rules")
     unknown = set(changes) - {"category", "name", "terms", "active"}
     if unknown:
         raise InvalidInput(field_errors={name: [_("Unknown field.")] for name in unknown})

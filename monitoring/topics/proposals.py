@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import InvalidInput, PermissionDenied, TransitionNotAllowed
-from core.permissions import can
+from core.errors import InvalidInput, TransitionNotAllowed
+from core.permissions import require
 from incidents.choices import EventType, Platform
 from incidents.models import Incident
 from incidents.services import incident_create_in_transaction
@@ -27,13 +27,6 @@ logger = logging.getLogger(__name__)
 
 EVIDENCE_LINKS = 10
 REASON_MAX_LENGTH = 2000
-
-
-def proposal_require(user: Any) -> None:
-    """Those who may log incidents decide on proposals: duty officers, analysts, office
-    heads (403 otherwise)."""
-    if not can(user, "log"):
-        raise PermissionDenied()
 
 
 def _lock(proposal: Proposal) -> Proposal:
@@ -77,7 +70,7 @@ def proposal_accept(
 ) -> Incident:
     """Accept: a ``detected`` incident linked to the topic. ``unit`` defaults to the
     rule's unit, ``title`` to the topic's."""
-    proposal_require(actor)
+    require(actor, "decide_proposal")
     with transaction.atomic(durable=True):
         proposal = _lock(proposal)
         topic = Topic.objects.select_for_update().get(pk=proposal.topic_id)
@@ -130,7 +123,7 @@ def proposal_accept(
 def proposal_dismiss(*, proposal: Proposal, actor: Any, reason: str) -> Proposal:
     """Dismiss with a reason (400 without one). The topic is proposed again only if it
     reaches a more severe level."""
-    proposal_require(actor)
+    require(actor, "decide_proposal")
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(field_errors={"reason": [_("Say why it is dismissed.")]})

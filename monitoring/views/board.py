@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core.errors import PermissionDenied
+from core.permissions import require
 from incidents.choices import Platform
 
 from ..forms import ProposalAcceptForm, ProposalDismissForm, StreamFilterForm
@@ -26,7 +27,6 @@ from ..selectors import (
     topic_list,
     topics_hourly_posts,
 )
-from ..topics.proposals import proposal_require
 
 NO_CONTENT = 204
 BOARD_TOPICS = 50
@@ -42,7 +42,7 @@ SPARKLINE_WIDTH, SPARKLINE_HEIGHT, SPARKLINE_PAD = 96, 24, 2
 def may_decide(user: Any) -> bool:
     """Whether the person may accept or dismiss proposals (the service says)."""
     try:
-        proposal_require(user)
+        require(user, "decide_proposal")
     except PermissionDenied:
         return False
     return True

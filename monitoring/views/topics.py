@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import DomainError
 from core.http import client_ip
 from core.pages import BAD_INPUT, apply_domain_error
+from core.permissions import require
 
 from ..forms import ProposalAcceptForm, ProposalDismissForm
 from ..models import Proposal, Topic
@@ -27,7 +28,7 @@ from ..selectors import (
     topic_snapshots,
     topic_top_sources,
 )
-from ..topics.proposals import proposal_accept, proposal_dismiss, proposal_require
+from ..topics.proposals import proposal_accept, proposal_dismiss
 from .board import platform_label, platform_rows, proposal_items, render_board
 
 TOPIC_PAGE_SIZE = 25
@@ -117,7 +118,9 @@ def _decide(request: HttpRequest, pk: int, *, key: str, form: Any, act: Any) -> 
     (the board or the topic page) again, with the form's errors or the message."""
     proposal = _proposal_or_404(pk)
     try:
-        proposal_require(request.user)  # a role that may not decide gets 403, whatever it sent
+        require(
+            request.user, "decide_proposal"
+        )  # a role that may not decide gets 403, whatever it sent
     except DomainError as exc:
         apply_domain_error(request, exc)
 
