@@ -1,9 +1,9 @@
 """The monitoring API (v1): the post intake, the post stream, the watch rules, the
 sensitive-term lists, topics and incident proposals.
 
-Thin views: ``monitoring.intake.batches`` judges each item and stores the batch; the role table
-(``INGEST_ROLES``) lives there too. ``monitoring.text.matching`` writes and tries watch rules
-(``RULE_ROLES``); ``monitoring.text.sensitive`` writes the term lists (the same roles).
+Thin views: ``monitoring.intake.batches`` judges each item and stores the batch;
+``monitoring.text.matching`` writes and tries watch rules; ``monitoring.text.sensitive``
+writes the term lists. Who may is ``monitoring.permissions``' table.
 Domain errors become 400/403 in ``core.api``; an expression that does not parse is a 400
 whose body also carries the numeric ``position`` of the mistake.
 """
