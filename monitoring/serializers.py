@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidents.choices import EventType, Platform
+from incidents.models import REASON_MAX_LENGTH, TITLE_MAX_LENGTH
 from incidents.serializers import BlankAsNullChoiceField
 from organisation.models import Unit
 from plans.categories import Category
@@ -201,13 +202,15 @@ class ProposalAcceptSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        max_length=200,
+        max_length=TITLE_MAX_LENGTH,
         help_text="The topic's title when blank.",
     )
 
 
 class ProposalDismissSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, help_text="Why it is not an incident.")
+    reason = serializers.CharField(
+        max_length=REASON_MAX_LENGTH, help_text="Why it is not an incident."
+    )
 
 
 # Output -----------------------------------------------------------------------------------

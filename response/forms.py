@@ -17,7 +17,16 @@ from incidents.forms import (
 from organisation.models import Unit, User
 from plans.categories import Category
 
-from .models import TEXT_MAX_LENGTH, Channel, Decision, ResponsePlan, Review, Statement
+from .models import (
+    LINK_MAX_LENGTH,
+    TASK_TITLE_MAX_LENGTH,
+    TEXT_MAX_LENGTH,
+    Channel,
+    Decision,
+    ResponsePlan,
+    Review,
+    Statement,
+)
 
 DATETIME_INPUTS = [DATETIME_LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 
@@ -132,14 +141,14 @@ class PublishForm(forms.Form):
     url = forms.CharField(
         label=_("Link"),
         required=False,
-        max_length=200,
+        max_length=LINK_MAX_LENGTH,
         widget=forms.URLInput(),
         help_text=_("Where it can be read, if online."),
     )
 
 
 class TaskAssignForm(forms.Form):
-    title = forms.CharField(label=_("Task"), max_length=200)
+    title = forms.CharField(label=_("Task"), max_length=TASK_TITLE_MAX_LENGTH)
     description = _text(_("Description"))
     unit = forms.ModelChoiceField(
         label=_("Unit"), queryset=Unit.objects.order_by("sort_order", "name")
@@ -168,7 +177,9 @@ class TaskAssignForm(forms.Form):
 
 class TaskRecordForm(forms.Form):
     text = _text(_("What was done"), required=True, rows=2)
-    link = forms.CharField(label=_("Link"), required=False, max_length=200, widget=forms.URLInput())
+    link = forms.CharField(
+        label=_("Link"), required=False, max_length=LINK_MAX_LENGTH, widget=forms.URLInput()
+    )
     attachment = forms.FileField(label=_("Attached file"), required=False)
     done = forms.BooleanField(label=_("The task is done (this is the outcome)"), required=False)
     completed_at = forms.DateTimeField(

@@ -13,6 +13,10 @@ from plans.categories import Category
 # fields, decisions' comments, tasks and their progress, follow-up reports. Serializers,
 # forms and services read it; README lists it.
 TEXT_MAX_LENGTH = 20_000
+# A task's title, and a link (of a publication, of a task's progress): forms and
+# serializers read these.
+TASK_TITLE_MAX_LENGTH = 200
+LINK_MAX_LENGTH = 200
 
 
 class DocumentState(models.TextChoices):
@@ -143,7 +147,7 @@ class Publication(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     published_at = models.DateTimeField(_("published at"))
-    url = models.URLField(_("link"), blank=True)
+    url = models.URLField(_("link"), max_length=LINK_MAX_LENGTH, blank=True)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("published by"),
@@ -247,7 +251,7 @@ class Task(models.Model):
         on_delete=models.CASCADE,
         related_name="tasks",
     )
-    title = models.CharField(_("task"), max_length=200)
+    title = models.CharField(_("task"), max_length=TASK_TITLE_MAX_LENGTH)
     description = models.TextField(_("description"), blank=True)
     unit = models.ForeignKey(
         "organisation.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="tasks"
@@ -298,7 +302,7 @@ class TaskUpdate(models.Model):
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     text = models.TextField(_("text"))
-    link = models.URLField(_("link"), blank=True)
+    link = models.URLField(_("link"), max_length=LINK_MAX_LENGTH, blank=True)
     attachment = models.FileField(_("attached file"), upload_to="evidence/%Y/%m/", blank=True)
     is_outcome = models.BooleanField(_("outcome"), default=False)
 

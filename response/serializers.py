@@ -23,7 +23,7 @@ from incidents.serializers import (
 from organisation.models import Unit, User
 from plans.categories import Category
 
-from .models import TEXT_MAX_LENGTH, Channel, Decision, DocumentState, Task
+from .models import TASK_TITLE_MAX_LENGTH, TEXT_MAX_LENGTH, Channel, Decision, DocumentState, Task
 
 
 class NamedChoiceField(serializers.ChoiceField):
@@ -139,7 +139,7 @@ class TaskAssignSerializer(StrictInputSerializer):
     """A task for a unit (its liaisons), or for one of its people."""
 
     incident = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all())
-    title = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=TASK_TITLE_MAX_LENGTH)
     description = free_text(allow_blank=True, default="")
     unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
     assignee = serializers.PrimaryKeyRelatedField(
