@@ -8,7 +8,9 @@ class MonitoringConfig(AppConfig):
     verbose_name = _("Monitoring")
 
     def ready(self) -> None:
-        from . import permissions  # noqa: F401  (declares monitoring's actions)
+        # Declares monitoring's actions; registers its tasks in every process, so that
+        # one sent by name (an import's run) finds its task, eager in tests.
+        from . import permissions, tasks  # noqa: F401
         from .intake.batches import posts_stored
         from .text.sensitive import term_lists_load_defaults_after_migrate
         from .topics.completion import posts_stored_complete
