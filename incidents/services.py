@@ -224,36 +224,12 @@ def _record_snapshot(
     return snapshot
 
 
-def incident_create(
-    *,
-    actor: User,
-    title: str,
-    platform: str,
-    event_type: str,
-    unit: Unit | None = None,
-    description: str = "",
-    links: list[str] | None = None,
-    discovered_at: datetime | None = None,
-    metrics: dict[str, Any] | None = None,
-    client_ip: str | None = None,
-    is_drill: bool = False,
-) -> Incident:
+def incident_create(*, actor: User, **fields: Any) -> Incident:
     """Log a lead (监测发现). It starts ``detected`` under the plan version in force, with
-    the figures seen and the level they suggest."""
+    the metrics seen and the level they suggest; ``fields`` are those of
+    :func:`incident_create_in_transaction`."""
     with transaction.atomic(durable=True):
-        incident = incident_create_in_transaction(
-            actor=actor,
-            title=title,
-            platform=platform,
-            event_type=event_type,
-            unit=unit,
-            description=description,
-            links=links,
-            discovered_at=discovered_at,
-            metrics=metrics,
-            client_ip=client_ip,
-            is_drill=is_drill,
-        )
+        incident = incident_create_in_transaction(actor=actor, **fields)
     logger.info("incident %s logged by %s", incident.pk, actor)
     return incident
 
