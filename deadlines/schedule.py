@@ -3,8 +3,15 @@ steps of its level's escalation chain after due, all from the incident's plan ve
 
 from datetime import datetime, timedelta
 
+from django.dispatch import Signal
+
 from deadlines.models import Deadline
 from plans.models import EscalationStep, PlanVersion
+
+# Sent with ``at`` when a deadline is opened or recomputed to be first looked at then. The
+# engine, above, connects its wake-up to it: a moment sooner than the sweep it has planned
+# is then not left for beat's next round.
+next_check_set = Signal()
 
 
 def reminder_points(*, deadline: Deadline, version: PlanVersion) -> list[datetime]:
@@ -63,3 +70,10 @@ def deadline_schedule(*, deadline: Deadline) -> None:
     """Set when the sweep must first look at a recomputed deadline."""
     deadline.next_check_at = first_check(deadline=deadline)
     Deadline.objects.filter(pk=deadline.pk).update(next_check_at=deadline.next_check_at)
+    next_check_announce(deadline)
+
+
+def next_check_announce(deadline: Deadline) -> None:
+    """Tell whoever listens (the engine) when this open deadline is next due a look."""
+    if deadline.next_check_at is not None:
+        next_check_set.send(sender=Deadline, at=deadline.next_check_at)

@@ -14,7 +14,7 @@ from plans.calendar import in_working_hours
 from plans.models import Anchor, DeadlineKind, DeadlineRule
 
 from .models import Deadline, DeadlineQuerySet
-from .schedule import deadline_schedule, first_check
+from .schedule import deadline_schedule, first_check, next_check_announce
 
 if TYPE_CHECKING:
     from incidents.models import Incident
@@ -131,6 +131,7 @@ def deadlines_open(**fields: Any) -> Deadline:
     deadline = Deadline(**fields)
     deadline.next_check_at = first_check(deadline=deadline)
     deadline.save()
+    next_check_announce(deadline)
     return deadline
 
 

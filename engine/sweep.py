@@ -1,13 +1,16 @@
 """The deadline sweep: the engine's one mechanism.
 
-Celery beat runs it every few seconds (``FENGHUO_SWEEP_INTERVAL``). It claims the open
-deadlines whose ``next_check_at`` has come, with ``SELECT … FOR UPDATE SKIP LOCKED`` on
-PostgreSQL so that concurrent sweeps share the work; on SQLite the transaction takes the
-database's write lock when it begins (``transaction_mode=IMMEDIATE``), so sweeps run one
-after another. For each deadline it advances the reminder count and escalation step with
-a compare-and-set update and writes the notifications in the same transaction; the
-outbox keys make a repeated write harmless. A sweep costs what is due, not what is open:
-it reads only rows whose ``next_check_at`` has passed (an index on status, next_check_at).
+Celery beat runs it every ``FENGHUO_SWEEP_INTERVAL`` seconds, and each sweep sends a
+wake-up for the next moment a deadline is owed something (``engine.wakeup``), so alerts
+go out on time between beat's rounds. It claims the open deadlines whose
+``next_check_at`` has come, with ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL so that
+concurrent sweeps share the work; on SQLite the transaction takes the database's write
+lock when it begins (``transaction_mode=IMMEDIATE``), so sweeps run one after another.
+For each deadline it advances the reminder count and escalation step with a
+compare-and-set update and writes the notifications in the same transaction; the outbox
+keys make a repeated write harmless. A sweep costs what is due, not what is open: it
+reads only rows whose ``next_check_at`` has passed (an index on status, next_check_at),
+and a sweep with nothing due is one query on that index (:func:`_look`).
 """
 
 import logging
@@ -17,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -34,6 +38,9 @@ from organisation.models import Unit, User
 from organisation.roles import Role
 from organisation.selectors import roster
 from plans.levels import NUMERALS
+
+from .models import SweepWakeup
+from .wakeup import wake_up_needed, wake_up_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +188,7 @@ def _advance(deadline: Deadline, batch: _Batch) -> bool:
 
 
 def _heartbeat(*, now: datetime) -> None:
-    """Record the completed sweep; after a silence longer than the stale threshold the
+    """Record that the engine sweeps; after a silence longer than the stale threshold the
     office heads and system administrators are told the engine has resumed (once per
     silence: the key carries when it began)."""
     with transaction.atomic():
@@ -207,33 +214,104 @@ def _heartbeat(*, now: datetime) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _Look:
+    """What a sweep reads first: the next moment an open deadline is owed something,
+    when a sweep was last recorded, and the wake-up pending (its row's moment)."""
+
+    next_check_at: datetime | None
+    heartbeat_at: datetime | None
+    wake_up_at: datetime | None
+
+    def due(self, now: datetime) -> bool:
+        return self.next_check_at is not None and self.next_check_at <= now
+
+
+def _look() -> _Look:
+    """One query: the earliest ``next_check_at`` of the open deadlines (the first entry
+    of the index on status, next_check_at) beside the heartbeat and wake-up rows, each
+    read by its primary key. Before the first recorded sweep there is no heartbeat row
+    to read beside, and it takes three."""
+    earliest = (
+        Deadline.objects.filter(status=Deadline.Status.OPEN, next_check_at__isnull=False)
+        .order_by("next_check_at")
+        .values("next_check_at")[:1]
+    )
+    wake_up = SweepWakeup.objects.filter(pk=1).values("at")
+    found = (
+        Heartbeat.objects.filter(name="sweep")
+        .annotate(next_check=Subquery(earliest), wake_up=Subquery(wake_up))
+        .values_list("at", "next_check", "wake_up")
+        .first()
+    )
+    if found is not None:
+        return _Look(heartbeat_at=found[0], next_check_at=found[1], wake_up_at=found[2])
+    return _Look(
+        heartbeat_at=None,
+        next_check_at=earliest.values_list("next_check_at", flat=True).first(),
+        wake_up_at=wake_up.values_list("at", flat=True).first(),
+    )
+
+
+def _heartbeat_due(at: datetime | None, *, now: datetime) -> bool:
+    """The heartbeat is written when it is a quarter of the stale threshold old, not on
+    every sweep: /healthz and the board see a silence long before it matters, and an idle
+    sweep writes nothing."""
+    return at is None or (now - at).total_seconds() >= settings.FENGHUO_ENGINE_STALE_AFTER / 4
+
+
+def _sweep_due(*, now: datetime, batch: int, total: SweepResult) -> int:
+    """Claim and advance what is due at ``now``, batch after batch; answers how many
+    deadlines were advanced. Batches are small so that each one's alerts are committed,
+    and visible, without waiting for the rest."""
+    advanced = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Deadline.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=Deadline.Status.OPEN, next_check_at__lte=now)
+                .select_related("incident__plan_version", "incident__unit", "assignee")
+                .prefetch_related(
+                    "incident__plan_version__escalation_steps", "incident__plan_version__levels"
+                )
+                .order_by("next_check_at")[:batch]
+            )
+            if due:
+                work = _Batch(due, now=now)
+                advanced += sum(_advance(deadline, work) for deadline in due)
+                written, late = work.save()
+                total.notifications += written
+                total.late_reports += late
+        if len(due) < batch:
+            total.deadlines += advanced
+            return advanced
+
+
 def sweep(*, now: datetime | None = None, batch: int = 100) -> SweepResult:
-    """Advance every deadline that is due for a look; answers what it did. Batches are
-    small so that each one's alerts are committed, and visible, without waiting for the
-    rest."""
+    """Advance every deadline that is due for a look; answers what it did.
+
+    It looks again after each round, so what fell due meanwhile is swept now, and ends
+    when nothing is due, or when what is due is locked by another sweep (which looks again
+    once it commits). Then it sends a wake-up for the next moment, unless one at or
+    before it is pending."""
     total = SweepResult()
     with translation.override(settings.LANGUAGE_CODE):
         while True:
             now_ = now or timezone.now()
-            with transaction.atomic():
-                due = list(
-                    Deadline.objects.select_for_update(skip_locked=True, of=("self",))
-                    .filter(status=Deadline.Status.OPEN, next_check_at__lte=now_)
-                    .select_related("incident__plan_version", "incident__unit", "assignee")
-                    .prefetch_related(
-                        "incident__plan_version__escalation_steps", "incident__plan_version__levels"
-                    )
-                    .order_by("next_check_at")[:batch]
-                )
-                if due:
-                    work = _Batch(due, now=now_)
-                    total.deadlines += sum(_advance(deadline, work) for deadline in due)
-                    written, late = work.save()
-                    total.notifications += written
-                    total.late_reports += late
-            if len(due) < batch:
+            look = _look()
+            advanced = _sweep_due(now=now_, batch=batch, total=total) if look.due(now_) else 0
+            if _heartbeat_due(look.heartbeat_at, now=timezone.now()):
+                _heartbeat(now=timezone.now())
+            if not advanced:
                 break
-        _heartbeat(now=timezone.now())
+    # Not for a moment already past: what is due then is another sweep's, in hand.
+    moment = look.next_check_at
+    if (
+        moment is not None
+        and moment > now_
+        and wake_up_needed(moment, pending=look.wake_up_at, now=now_)
+    ):
+        wake_up_on_commit(moment)
     if total.deadlines:
         logger.info(
             "sweep: %s deadlines, %s notifications, %s late reports",

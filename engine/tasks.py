@@ -3,8 +3,10 @@
 from celery import shared_task
 
 from .sweep import sweep
+from .wakeup import SWEEP_TASK
 
 
-@shared_task(name="engine.sweep", ignore_result=True)
+@shared_task(name=SWEEP_TASK, ignore_result=True)
 def sweep_task() -> None:
+    """Beat's periodic sweep and the wake-ups (``engine.wakeup``) alike."""
     sweep()
