@@ -70,6 +70,14 @@ class Notification(models.Model):
         TOPIC_NEGATIVE = "topic_negative", _("negative share of a topic")
         TOPIC_SPIKE = "topic_spike", _("spike of a topic")
         INCIDENT_PROPOSED = "incident_proposed", _("incident proposed by monitoring")
+        # Issue 14: work reaches the person who must act.
+        LEAD_LOGGED = "lead_logged", _("new lead to assess")
+        APPROVAL_REROUTED = "approval_rerouted", _("approval moved to other approvers")
+        STATEMENT_TO_PUBLISH = "statement_to_publish", _("statement awaiting publication")
+        TRACKER_NAMED = "tracker_named", _("named tracker")
+        ARRIVAL_SUMMONS = "arrival_summons", _("summoned to your post")
+        WARNING = "warning", _("warning to a member unit")
+        LEVEL_CHANGE_PENDING = "level_change_pending", _("level change awaiting decision")
 
     class Channel(models.TextChoices):
         IN_APP = "in_app", _("in the app")
