@@ -1,7 +1,8 @@
 """Effects that other apps attach to what happens to an incident: a transition (by its
 action name) or an event such as ``upgrade_proposed``. Each runs inside the service's
 transaction, after the change (the response app opens the follow-up clock when tracking
-starts; the notifications app alerts people of a proposed upgrade). Registered in the
+starts; the notifications app alerts people of a proposed upgrade; ``level_changed``,
+with ``old_level`` and ``new_level``, re-routes pending approvals). Registered in the
 owning app's ``ready``, so the incidents app never imports the apps above it."""
 
 from collections import defaultdict

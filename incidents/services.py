@@ -528,7 +528,7 @@ def incident_transition_in_transaction(
         assessed_level = fields["level"]
     if action == "dismiss" and not reason:
         raise InvalidInput(field_errors={"reason": [_("Say why this lead is dismissed.")]})
-    old_state, old_version = incident.state, incident.version
+    old_state, old_version, old_level = incident.state, incident.version, incident.level
     method()
     fields["state"] = incident.state
     now = timezone.now()
@@ -553,6 +553,15 @@ def incident_transition_in_transaction(
         deadlines_apply_level(incident=incident, level=assessed_level, passed=_passed(incident))
         deadlines_start_arrival_clocks(incident=incident, level=assessed_level, at=now)
     deadlines_fulfil(incident=incident, event=action, at=now)
+    if assessed_level is not None:
+        effects.run(
+            "level_changed",
+            incident=incident,
+            actor=actor,
+            at=now,
+            old_level=old_level,
+            new_level=assessed_level,
+        )
     if incident.state == State.REVIEWING:
         deadlines_start_anchor(incident=incident, anchor=Anchor.REVIEWING, at=now)
     effects.run(action, incident=incident, actor=actor, at=now)
@@ -627,6 +636,15 @@ def incident_change_level(
         deadlines_apply_level(incident=incident, level=new_level, passed=_passed(incident))
         deadlines_fulfil(incident=incident, event=LEVEL_DECIDED, at=now)
         deadlines_start_arrival_clocks(incident=incident, level=new_level, at=now)
+        # Pending approvals follow the level to its approvers (the response app's effect).
+        effects.run(
+            "level_changed",
+            incident=incident,
+            actor=actor,
+            at=now,
+            old_level=old_level,
+            new_level=new_level,
+        )
         # Still short of what the figures suggest: the next proposal starts at once.
         _propose_upgrade_if_metrics_say_so(incident, actor=None)
     return incident

@@ -11,7 +11,7 @@ class ResponseConfig(AppConfig):
 
         from . import permissions  # noqa: F401  (declares the response's actions)
         from .assignments import create_checklist_tasks
-        from .documents import no_approved_response_plan, no_approved_review
+        from .documents import approvals_reroute, no_approved_response_plan, no_approved_review
         from .reviews import start_review
         from .tracking import start_follow_up_clock, stop_follow_up_clock
 
@@ -22,3 +22,5 @@ class ResponseConfig(AppConfig):
         effects.register("track", start_follow_up_clock)
         effects.register("review", stop_follow_up_clock)
         effects.register("review", start_review)
+        # A level change sends pending submissions to the new level's approvers.
+        effects.register("level_changed", approvals_reroute)

@@ -13,26 +13,15 @@ from core.text import require_lengths, too_long
 from deadlines.services import deadlines_meet, deadlines_open
 from incidents.models import Incident, TimelineEntry
 from incidents.timeline import timeline_record
-from notifications.models import Notification
-from notifications.services import notifications_write
 from organisation.models import Unit, User
-from organisation.roles import Role
 from plans.models import DeadlineKind
 
 from . import permissions
+from .announcements import task_assigned, task_people
 from .evidence import evidence_check
 from .models import TEXT_MAX_LENGTH, Task, TaskUpdate
 
 TASK_DONE = "task_done"
-
-
-def _unit_people(unit: Unit) -> list[User]:
-    """A unit's liaisons (and head), who receive its tasks when no person is named."""
-    return list(
-        User.objects.filter(
-            is_active=True, unit=unit, role_assignments__role__in=[Role.LIAISON, Role.UNIT_HEAD]
-        ).distinct()
-    )
 
 
 def _create(
@@ -58,7 +47,8 @@ def _create(
         created_by=actor,
         created_at=at,
     )
-    recipients = [assignee] if assignee else _unit_people(unit)
+    # The engine reminds the assignee, else the unit's people; all of them are told now.
+    recipients = [assignee] if assignee else task_people(unit=unit, assignee=None)
     if due_at is not None:
         task.deadline = deadlines_open(
             incident=incident,
@@ -79,16 +69,7 @@ def _create(
         action="task_assigned",
         data={"task": task.pk, "unit": unit.pk, "assignee": assignee.pk if assignee else None},
     )
-    notifications_write(
-        recipients=recipients,
-        kind=Notification.Kind.TASK_ASSIGNED,
-        at=at,
-        incident_id=incident.pk,
-        deadline_id=task.deadline_id,
-        step=task.pk,
-        title=_("%(title)s: a task for %(unit)s: %(task)s")
-        % {"title": incident.title, "unit": unit.name, "task": title},
-    )
+    task_assigned(task=task, at=at)
     return task
 
 

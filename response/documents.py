@@ -23,18 +23,24 @@ from core.errors import InvalidInput, PermissionDenied, StaleVersion, Transition
 from core.moments import happened_at
 from core.permissions import require
 from core.text import require_lengths
+from deadlines.models import Deadline
+from deadlines.schedule import deadline_schedule, reminder_points
 from deadlines.services import deadlines_cancel, deadlines_meet, deadlines_open
 from incidents.choices import State
 from incidents.models import Incident, TimelineEntry
 from incidents.timeline import timeline_record
-from notifications.models import Notification
-from notifications.services import notifications_write
 from organisation.models import User
 from organisation.roles import Role
 from plans.categories import Category
 from plans.levels import NUMERALS
 from plans.models import ApprovalRule, DeadlineKind
 
+from .announcements import (
+    approval_decided,
+    approval_requested,
+    approval_rerouted,
+    statement_to_publish,
+)
 from .models import (
     TEXT_MAX_LENGTH,
     Channel,
@@ -313,20 +319,80 @@ def document_submit(*, doc: Document, actor: User, client_ip: str | None = None)
             client_ip=client_ip,
             at=now,
         )
-        notifications_write(
-            recipients=people,
-            kind=Notification.Kind.APPROVAL_REQUESTED,
-            at=now,
-            incident_id=incident.pk,
-            deadline_id=deadline.pk,
-            title=_("%(title)s: %(document)s v%(version)d awaits your approval")
-            % {
-                "title": incident.title,
-                "document": model._meta.verbose_name,
-                "version": doc.version,
-            },
-        )
+        approval_requested(doc=doc, approvers=people, deadline=deadline, at=now)
     return doc
+
+
+def approvals_reroute(
+    *,
+    incident: Incident,
+    actor: Any,
+    at: datetime,
+    old_level: int | None,
+    new_level: int,
+    **details: Any,
+) -> None:
+    """Effect of a level change (``level_changed``): every version awaiting a decision
+    goes to the new level's approvers. Its approval deadline moves with it (the new
+    level's window from the submission, the new approvers reminded); the new approvers
+    are told it awaits them, the old ones that it left them. Decisions already given
+    stay counted."""
+    if old_level is None or old_level == new_level:
+        return
+    rule = incident.plan_version.approval_rules.filter(level=new_level).first()
+    if rule is None:
+        return
+    for model in KINDS:
+        pending = (
+            model.objects.filter(incident=incident, state=DocumentState.SUBMITTED)
+            .select_related("approval_deadline", "author")
+            .prefetch_related("contributors")
+            .order_by("pk")
+        )
+        for doc in pending:
+            doc.incident = incident
+            deadline = doc.approval_deadline
+            before = set(deadline.remind_user_ids) if deadline else set()
+            people = eligible_approvers(doc=doc)
+            after = {p.pk for p in people}
+            if deadline is not None and deadline.status == Deadline.Status.OPEN:
+                _move_approval_deadline(
+                    deadline, incident=incident, minutes=rule.minutes, remind=after, now=at
+                )
+            joined = [p for p in people if p.pk not in before]
+            if joined and deadline is not None:
+                approval_requested(
+                    doc=doc, approvers=joined, deadline=deadline, at=at, step=new_level
+                )
+            left = list(User.objects.filter(pk__in=before - after).order_by("pk"))
+            if left:
+                approval_rerouted(
+                    doc=doc,
+                    left=left,
+                    deadline=deadline,
+                    old_level=old_level,
+                    new_level=new_level,
+                    at=at,
+                )
+
+
+def _move_approval_deadline(
+    deadline: Deadline, *, incident: Incident, minutes: int, remind: set[int], now: datetime
+) -> None:
+    """The approval deadline takes the new level's window from its start and reminds the
+    new approvers; reminders whose moment has passed are not owed again."""
+    starts = deadline.starts_at or now
+    deadline.level = incident.level
+    deadline.due_at = starts + timedelta(minutes=minutes)
+    deadline.remind_user_ids = sorted(remind)
+    points = reminder_points(deadline=deadline, version=incident.plan_version)
+    deadline.reminders_sent = sum(1 for p in points if p <= now)
+    if deadline.due_at > now:
+        deadline.escalation_step = -1
+    deadline.save(
+        update_fields=["level", "due_at", "remind_user_ids", "reminders_sent", "escalation_step"]
+    )
+    deadline_schedule(deadline=deadline)
 
 
 def document_decide(
@@ -425,20 +491,9 @@ def _settle(doc: Document, *, state: str, actor: User, at: datetime, client_ip: 
                 client_ip=client_ip,
                 reason=_("Review v%(version)d approved.") % {"version": doc.version},
             )
-    notifications_write(
-        recipients=[doc.author],
-        kind=Notification.Kind.APPROVAL_DECIDED,
-        at=at,
-        incident_id=doc.incident_id,
-        step=doc.version,
-        title=_("%(title)s: %(document)s v%(version)d %(state)s")
-        % {
-            "title": doc.incident.title,
-            "document": model._meta.verbose_name,
-            "version": doc.version,
-            "state": DocumentState(state).label,
-        },
-    )
+    approval_decided(doc=doc, state=state, at=at)
+    if model is Statement and state == DocumentState.APPROVED:
+        statement_to_publish(statement=doc, at=at)
 
 
 def statement_publish(

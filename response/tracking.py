@@ -21,6 +21,7 @@ from incidents.timeline import timeline_record
 from organisation.models import User
 from plans.models import DeadlineKind
 
+from .announcements import tracker_named
 from .models import TEXT_MAX_LENGTH, FollowUp
 
 FOLLOW_UP_FILED = "follow_up_filed"
@@ -153,13 +154,16 @@ def incident_name_tracker(
         before = incident.tracker_id
         incident_save(incident, fields={"tracker": tracker})
         deadlines_hand_over(incident=incident, kind=DeadlineKind.FOLLOW_UP, assignee=tracker)
+        now = timezone.now()
         timeline_record(
             incident=incident,
             actor=actor,
-            at=timezone.now(),
+            at=now,
             kind=TimelineEntry.Kind.RESPONSE,
             action="tracker_named",
             client_ip=client_ip,
             data={"tracker": tracker.pk, "before": before},
         )
+        if before != tracker.pk:
+            tracker_named(incident=incident, tracker=tracker, actor=actor, at=now)
     return incident
