@@ -3,6 +3,7 @@
 from django.urls import path
 
 from incidents.api import (
+    FindingListCreateApi,
     IncidentArriveApi,
     IncidentChangeLevelApi,
     IncidentDetailApi,
@@ -99,6 +100,7 @@ urlpatterns = [
         name="task-evidence",
     ),
     path("follow-ups/", FollowUpListCreateApi.as_view(), name="follow-up-list"),
+    path("accountability/", FindingListCreateApi.as_view(), name="finding-list"),
     path("incidents/<int:id>/tracker/", IncidentTrackerApi.as_view(), name="incident-tracker"),
     path("posts/", PostListIngestApi.as_view(), name="post-list"),
     path("rules/", RuleListCreateApi.as_view(), name="rule-list"),

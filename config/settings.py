@@ -186,6 +186,7 @@ SPECTACULAR_SETTINGS = {
         "TaskStateEnum": "response.models.Task.State",
         # The handling category, also as a post's "sensitive_category".
         "CategoryEnum": "plans.categories.Category",
+        "FindingKindEnum": "incidents.models.Finding.Kind",
     },
 }
 

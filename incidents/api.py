@@ -16,18 +16,22 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from core.api import query_filters
+from core.api import paginated_answer, query_filters
 from core.http import client_ip
 from core.permissions import require
 from organisation.roles import who_may
 
 from . import permissions
+from .accountability import finding_record
 from .models import Incident
-from .selectors import incident_detail, incident_list, incident_list_complete
+from .selectors import finding_list, incident_detail, incident_list, incident_list_complete
 from .serializers import (
     ArriveSerializer,
     AssessSerializer,
     ChangeLevelSerializer,
+    FindingCreateSerializer,
+    FindingFilterSerializer,
+    FindingSerializer,
     IncidentCreateSerializer,
     IncidentFilterSerializer,
     IncidentListItemSerializer,
@@ -306,3 +310,38 @@ class IncidentMetricsApi(APIView):
             client_ip=client_ip(request),
         )
         return Response(MetricSnapshotSerializer(snapshot).data, status=status.HTTP_201_CREATED)
+
+
+# Accountability (责任追究) -------------------------------------------------------------------
+
+
+class FindingListCreateApi(APIView):
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    @extend_schema(
+        tags=["accountability"],
+        summary="List findings of accountability",
+        description="Oldest first, paginated. The engine's late reports (迟报 of deadlines) "
+        "are in the review's accountability section beside these.",
+        parameters=[FindingFilterSerializer],
+        responses={200: FindingSerializer(many=True), 400: ERRORS[400]},
+    )
+    def get(self, request: Request) -> Response:
+        filters = query_filters(request, FindingFilterSerializer)
+        return paginated_answer(self, request, finding_list(filters=filters), FindingSerializer)
+
+    @extend_schema(
+        tags=["accountability"],
+        summary="Record a finding (漏报, 谎报, 瞒报, 迟报 or 表彰)",
+        description=f"On the incident's timeline. Who may: {who_may('record_finding')}",
+        request=FindingCreateSerializer,
+        responses={201: FindingSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        require(request.user, "record_finding")
+        serializer = FindingCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        finding = finding_record(
+            actor=request.user, client_ip=client_ip(request), **serializer.validated_data
+        )
+        return Response(FindingSerializer(finding).data, status=status.HTTP_201_CREATED)

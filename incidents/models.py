@@ -268,3 +268,53 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.at:%Y-%m-%d %H:%M} {self.kind} {self.action}"
+
+
+class Finding(models.Model):
+    """A finding of accountability (责任追究, 001 篇三) recorded on an incident by the
+    office head or the leadership: a report that was late, omitted, false or concealed,
+    or good work commended; for one unit and, if named, one person. Findings are only
+    ever added; the engine's late reports (``deadlines.LateReport``) stand beside them."""
+
+    class Kind(models.TextChoices):
+        LATE = "late", _("late report (迟报)")
+        OMITTED = "omitted", _("omitted report (漏报)")
+        FALSE = "false", _("false report (谎报)")
+        CONCEALED = "concealed", _("concealed report (瞒报)")
+        COMMENDATION = "commendation", _("commendation (表彰)")
+
+    incident = models.ForeignKey(
+        Incident, verbose_name=_("incident"), on_delete=models.CASCADE, related_name="findings"
+    )
+    kind = models.CharField(_("finding"), max_length=20, choices=Kind.choices)
+    unit = models.ForeignKey(
+        "organisation.Unit",
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
+        related_name="findings",
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="findings",
+    )
+    text = models.TextField(_("what happened"))
+    evidence = models.TextField(_("evidence"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        verbose_name = _("accountability finding")
+        verbose_name_plural = _("accountability findings")
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.kind} {self.unit_id}"

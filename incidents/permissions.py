@@ -23,6 +23,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "review": frozenset({Role.OFFICE_HEAD}),
     "close": frozenset({Role.OFFICE_HEAD, Role.LEADER, Role.DEPUTY_LEADER}),
     "dismiss": frozenset({Role.ANALYST, Role.OFFICE_HEAD}),
+    # 责任追究: findings of late, omitted, false or concealed reports, and commendations.
+    "record_finding": frozenset({Role.OFFICE_HEAD, Role.LEADER, Role.DEPUTY_LEADER}),
 }
 # Deciding on a proposed upgrade is deciding on the level.
 ACTION_ROLES["reject_upgrade"] = ACTION_ROLES["change_level"]

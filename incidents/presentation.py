@@ -18,6 +18,7 @@ ACTION_LABELS = {
     "task_done": _("task completed"),
     "follow_up_filed": _("follow-up report filed"),
     "tracker_named": _("tracker named"),
+    "finding_recorded": _("accountability finding recorded"),
     "statement_published": _("statement published"),
     "response_plan_drafted": _("response plan drafted"),
     "response_plan_edited": _("response plan edited"),

@@ -21,7 +21,7 @@ from deadlines.models import Deadline
 
 from . import guards
 from .choices import OPEN_STATES
-from .models import Incident, TimelineEntry
+from .models import Finding, Incident, TimelineEntry
 
 
 def _with_related(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
@@ -268,4 +268,21 @@ def incident_statistics(
         "late_by_unit": list(
             late.values("unit__name").annotate(n=Count("id")).order_by("-n", "unit__name")
         ),
+        # Findings of accountability (漏报, 谎报, 瞒报, 迟报, 表彰) by unit and kind.
+        "findings_by_unit": list(
+            Finding.objects.filter(incident__in=incidents)
+            .values("unit__name", "kind")
+            .annotate(n=Count("id"))
+            .order_by("unit__name", "kind")
+        ),
     }
+
+
+def finding_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Finding]:
+    """Findings of accountability, oldest first, filtered by incident, unit and kind."""
+    filters = filters or {}
+    found = Finding.objects.select_related("unit").order_by("recorded_at", "id")
+    for name in ("incident", "unit", "kind"):
+        if filters.get(name) is not None:
+            found = found.filter(**{name: filters[name]})
+    return found

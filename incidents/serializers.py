@@ -15,14 +15,21 @@ from rest_framework.utils import html
 
 from core.limits import MAX_COUNT, MAX_ID
 from deadlines.models import Deadline
-from organisation.models import Unit
+from organisation.models import Unit, User
 from plans.categories import Category
 from plans.levels import Colour, Level
 from plans.models import DeadlineKind
 
 from . import permissions
 from .choices import EventType, Platform, State
-from .models import DESCRIPTION_MAX_LENGTH, REASON_MAX_LENGTH, TITLE_MAX_LENGTH, TimelineEntry
+from .models import (
+    DESCRIPTION_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Finding,
+    Incident,
+    TimelineEntry,
+)
 
 # Every action ``permissions.available_actions`` may answer.
 ACTIONS = (*permissions.TRANSITIONS, "change_level", "reject_upgrade", "arrive")
@@ -410,3 +417,46 @@ class IncidentSerializer(IncidentListItemSerializer):
 
 def output_context(request) -> dict:
     return {"request": request, "now": timezone.now()}
+
+
+# Accountability (责任追究) -------------------------------------------------------------------
+
+
+class FindingCreateSerializer(StrictInputSerializer):
+    """A finding: late, omitted, false or concealed report, or a commendation."""
+
+    incident = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.all())
+    kind = serializers.ChoiceField(choices=Finding.Kind.choices)
+    unit = serializers.PrimaryKeyRelatedField(queryset=Unit.objects.all())
+    person = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, allow_null=True, default=None
+    )
+    text = serializers.CharField(max_length=REASON_MAX_LENGTH, help_text="What happened.")
+    evidence = serializers.CharField(
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Where the evidence is, or what it shows.",
+    )
+
+
+class FindingFilterSerializer(serializers.Serializer):
+    incident = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Incident id."
+    )
+    unit = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    kind = serializers.ChoiceField(choices=Finding.Kind.choices, required=False)
+
+
+class FindingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    incident = serializers.IntegerField(source="incident_id")
+    kind = serializers.ChoiceField(choices=Finding.Kind.choices)
+    unit = serializers.IntegerField(source="unit_id")
+    unit_name = serializers.CharField(source="unit.name")
+    person = serializers.IntegerField(source="person_id", allow_null=True)
+    text = serializers.CharField()
+    evidence = serializers.CharField()
+    recorded_by = serializers.IntegerField(source="recorded_by_id")
+    recorded_at = serializers.DateTimeField()

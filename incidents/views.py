@@ -359,6 +359,7 @@ def statistics_view(request: HttpRequest) -> HttpResponse:
     from plans.levels import Level
 
     from .choices import State
+    from .models import Finding
     from .selectors import incident_statistics
 
     stats = incident_statistics()
@@ -374,6 +375,14 @@ def statistics_view(request: HttpRequest) -> HttpResponse:
             ],
             "states": [
                 (str(label), stats["by_state"].get(value, 0)) for value, label in State.choices
+            ],
+            "findings": [
+                {
+                    "unit": row["unit__name"],
+                    "kind": str(Finding.Kind(row["kind"]).label),
+                    "n": row["n"],
+                }
+                for row in stats["findings_by_unit"]
             ],
         },
     )

@@ -117,6 +117,16 @@ LABELS: dict[str, str] = {
     "responsible_unit": "责任单位",
     "responsible_person": "责任人",
     "all_in_time": "各项时限均按时完成",
+    "findings": "责任认定与表彰",
+    "finding_kind": "认定",
+    "finding_text": "事实",
+    "evidence": "证据",
+    "no_findings": "无",
+    "late_finding": "迟报",
+    "omitted": "漏报",
+    "false": "谎报",
+    "concealed": "瞒报",
+    "commendation": "表彰",
     "approver": "审批人",
     "approved_at": "审批时间",
     "comment": "审批意见",
@@ -402,6 +412,27 @@ def report_blocks(incident: Incident) -> list[Block]:
             ],
             [3, 3, 3, 2, 3, 2],
             empty=L["all_in_time"],
+        )
+    )
+    blocks.append(Block("para", L["findings"]))
+    kinds = {"late": L["late_finding"]} | {
+        k: L[k] for k in ("omitted", "false", "concealed", "commendation")
+    }
+    blocks.append(
+        _table(
+            [
+                L["finding_kind"],
+                L["responsible_unit"],
+                L["responsible_person"],
+                L["finding_text"],
+                L["evidence"],
+            ],
+            [
+                [kinds[f["kind"]], f["unit"], f["person"], f["text"], f["evidence"]]
+                for f in record["findings"]
+            ],
+            [2, 3, 2, 6, 3],
+            empty=L["no_findings"],
         )
     )
 

@@ -131,6 +131,20 @@ def review_record(*, incident: Incident) -> dict[str, Any]:
             for f in FollowUp.objects.filter(incident=incident).select_related("author")
         ],
         "accountability": accountability,
+        # 责任追究 recorded by people: 漏报, 谎报, 瞒报, 迟报, and 表彰 (incidents.accountability).
+        "findings": [
+            {
+                "kind": f.kind,
+                "kind_label": str(f.get_kind_display()),
+                "unit": str(f.unit),
+                "person": str(f.person or ""),
+                "text": f.text,
+                "evidence": f.evidence,
+                "recorded_at": when(f.recorded_at),
+                "recorded_by": str(f.recorded_by),
+            }
+            for f in incident.findings.select_related("unit", "person", "recorded_by")
+        ],
         "publications": Publication.objects.filter(statement__incident=incident).count(),
         "open_deadlines": deadlines.filter(status=Deadline.Status.OPEN).count(),
     }
@@ -170,6 +184,12 @@ def review_summary(record: dict[str, Any]) -> str:
         )
     else:
         lines.append(_("Every deadline was met in time."))
+    if record["findings"]:
+        lines.append(_("Findings of accountability:"))
+        lines.extend(
+            f"- {row['kind_label']}: {row['unit']} {row['person']}: {row['text']}".rstrip()
+            for row in record["findings"]
+        )
     return "\n".join(lines)
 
 

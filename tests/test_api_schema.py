@@ -41,6 +41,7 @@ EXPECTED_PATHS = {
     "/api/v1/tasks/{id}/complete/": {"post"},
     "/api/v1/tasks/{id}/updates/{update_id}/attachment": {"get"},
     "/api/v1/follow-ups/": {"get", "post"},
+    "/api/v1/accountability/": {"get", "post"},
     "/api/v1/posts/": {"get", "post"},
     "/api/v1/rules/": {"get", "post"},
     "/api/v1/rules/{id}/": {"get", "patch"},
