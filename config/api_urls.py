@@ -26,7 +26,7 @@ from monitoring.api import (
     TopicDetailApi,
     TopicListApi,
 )
-from notifications.api import NotificationAcknowledgeApi, NotificationListApi
+from notifications.api import MeWorkApi, NotificationAcknowledgeApi, NotificationListApi
 from organisation.api import TokenObtainApi, UnitListApi
 from response.api import (
     FollowUpListCreateApi,
@@ -115,6 +115,7 @@ urlpatterns = [
     path("proposals/<int:id>/accept/", ProposalAcceptApi.as_view(), name="proposal-accept"),
     path("proposals/<int:id>/dismiss/", ProposalDismissApi.as_view(), name="proposal-dismiss"),
     path("notifications/", NotificationListApi.as_view(), name="notification-list"),
+    path("me/work/", MeWorkApi.as_view(), name="me-work"),
     path(
         "notifications/<int:id>/acknowledge/",
         NotificationAcknowledgeApi.as_view(),

@@ -10,8 +10,11 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         # Declares monitoring's actions; registers its tasks in every process, so that
         # one sent by name (an import's run) finds its task, eager in tests.
+        from notifications import work
+
         from . import permissions, tasks  # noqa: F401
         from .intake.batches import posts_stored
+        from .selectors import work_items
         from .text.sensitive import term_lists_load_defaults_after_migrate
         from .topics.completion import posts_stored_complete
 
@@ -21,3 +24,5 @@ class MonitoringConfig(AppConfig):
         # The posts a batch stored are completed at once (grouped, matched, in topics):
         # the intake announces them, the topics above it complete them.
         posts_stored.connect(posts_stored_complete, dispatch_uid="monitoring.posts_complete")
+        # The work list: proposals to decide, for those whose role decides them.
+        work.register(work_items)

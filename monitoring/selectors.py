@@ -17,8 +17,13 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Coalesce, RowNumber, TruncHour
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from core.permissions import can
+from notifications.work import Kind, WorkItem
+from organisation.models import User
 from plans.selectors import plan_version_in_force
 
 from .models import (
@@ -161,6 +166,24 @@ def topic_posts(topic: Topic) -> QuerySet[Post]:
 def proposals_open() -> QuerySet[Proposal]:
     """Proposals waiting for the duty officer, newest first."""
     return proposal_list(filters={"state": Proposal.State.PROPOSED})
+
+
+def work_items(user: User, now: datetime) -> list[WorkItem]:
+    """The proposals waiting on ``user`` if their role decides them (a provider of
+    ``notifications.work``): one query, none for those who may not decide."""
+    if not can(user, "decide_proposal"):
+        return []
+    link = reverse("monitoring:board")
+    return [
+        WorkItem(
+            kind=Kind.PROPOSAL,
+            title=_("Decide on the proposal: %(topic)s") % {"topic": proposal.topic.title},
+            link=link,
+        )
+        for proposal in Proposal.objects.filter(state=Proposal.State.PROPOSED)
+        .select_related("topic")
+        .order_by("-created_at", "-id")
+    ]
 
 
 # --- The monitoring pages (imports kept here: the module head belongs to the pipeline) ---

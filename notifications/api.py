@@ -17,8 +17,14 @@ from core.http import client_ip
 
 from .models import Notification
 from .selectors import notification_list
-from .serializers import NotificationFilterSerializer, NotificationSerializer
+from .serializers import (
+    NotificationFilterSerializer,
+    NotificationSerializer,
+    WorkFilterSerializer,
+    WorkListSerializer,
+)
 from .services import notification_acknowledge
+from .work import work_list
 
 TAGS = ["notifications"]
 ERRORS = {
@@ -72,3 +78,30 @@ class NotificationAcknowledgeApi(APIView):
             notification=notification, actor=request.user, client_ip=client_ip(request)
         )
         return Response(NotificationSerializer(notification).data)
+
+
+class MeWorkApi(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="My work list (待我处理)",
+        description=(
+            "What waits on the caller now, nearest due first (items with no due time "
+            "last): versions they may approve, open tasks of their unit (liaison, unit "
+            "head) or assigned to them, open deadlines they answer for, arrivals to "
+            "confirm, monitoring proposals to decide (if their role decides them), "
+            "follow-up reports due. Each item links to the page where it is done. Not "
+            "paginated: the whole list, in a fixed number of queries."
+        ),
+        parameters=[WorkFilterSerializer],
+        responses={
+            200: WorkListSerializer,
+            400: ERRORS[400],
+            403: OpenApiResponse(description="Not logged in."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        filters = query_filters(request, WorkFilterSerializer)
+        items = work_list(user=request.user)
+        if filters.get("kind"):
+            items = [item for item in items if item.kind == filters["kind"]]
+        return Response(WorkListSerializer({"count": len(items), "results": items}).data)

@@ -11,8 +11,11 @@ class NotificationsConfig(AppConfig):
 
         from .announcements import upgrade_proposed
         from .selectors import incident_notifications
+        from .work import deadline_items
+        from .work import register as work_register
 
         effects.register("upgrade_proposed", upgrade_proposed)
+        work_register(deadline_items)
 
         @page_parts.register
         def delivery_log(incident):

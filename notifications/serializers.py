@@ -51,3 +51,42 @@ class NotificationSerializer(serializers.ModelSerializer):
 
     def get_recipient_name(self, notification: Notification) -> str | None:
         return str(notification.recipient) if notification.recipient_id else None
+
+
+WORK_KINDS = [
+    ("approval", "a version to approve"),
+    ("task", "a task of your unit or yours"),
+    ("deadline", "a deadline you answer for"),
+    ("arrival", "an arrival to confirm"),
+    ("proposal", "a monitoring proposal to decide"),
+    ("follow_up", "a follow-up report due"),
+    ("warning", "a warning to confirm"),
+]
+
+
+class WorkFilterSerializer(serializers.Serializer):
+    """Filters of the work list (query parameters)."""
+
+    kind = serializers.ChoiceField(
+        choices=WORK_KINDS, required=False, help_text="Only the items of this kind."
+    )
+
+
+class WorkItemSerializer(serializers.Serializer):
+    """One thing waiting on the caller."""
+
+    kind = serializers.ChoiceField(choices=WORK_KINDS, read_only=True)
+    incident = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Null for an item about no incident."
+    )
+    incident_title = serializers.CharField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    due_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Null when nothing sets a time."
+    )
+    link = serializers.CharField(read_only=True, help_text="The page where it is done.")
+
+
+class WorkListSerializer(serializers.Serializer):
+    count = serializers.IntegerField(read_only=True)
+    results = WorkItemSerializer(many=True, read_only=True)

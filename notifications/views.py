@@ -19,6 +19,7 @@ from core.pages import apply_domain_error
 from .models import Notification
 from .selectors import notification_list, unread_count
 from .services import notification_acknowledge, notifications_mark_all_read
+from .work import work_for_request
 
 INBOX_PAGE_SIZE = 50
 NO_CONTENT = 204
@@ -54,7 +55,11 @@ def bell(request: HttpRequest) -> HttpResponse:
             # into the top bar (and do not throw away what the person is typing).
             return HttpResponse(status=NO_CONTENT)
         return redirect_to_login(request.get_full_path())
-    return render(request, "notifications/_bell.html", {"unread": unread_count(user=request.user)})
+    return render(
+        request,
+        "notifications/_bell.html",
+        {"unread": unread_count(user=request.user), "work": len(work_for_request(request))},
+    )
 
 
 @login_required

@@ -1,11 +1,18 @@
 """Reads of the response for the API: documents with their decisions, tasks, follow-ups.
 Each list is a fixed number of queries whatever the number of rows."""
 
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from deadlines.models import Deadline
+from incidents.choices import State
+from notifications.work import Kind, WorkItem, names, reminded
 from organisation.models import User
+from organisation.roles import Role
 
 from .models import Decision, DocumentState, FollowUp, ResponsePlan, Review, Statement, Task
 from .permissions import tasks_scope
@@ -92,3 +99,58 @@ def follow_up_list(*, filters: dict[str, Any] | None = None) -> QuerySet[FollowU
 
 def follow_up_detail(*, pk: int) -> FollowUp:
     return FollowUp.objects.select_related("author", "snapshot").get(pk=pk)
+
+
+def work_items(user: User, now: datetime) -> list[WorkItem]:
+    """What of the response waits on ``user`` (a provider of ``notifications.work``):
+    versions they may still decide on (named by the approval deadline, which a level
+    change keeps with the approvers) and open tasks assigned to them or to their unit,
+    if they are its liaison or head. One query per document kind, one for the tasks."""
+    items: list[WorkItem] = []
+    for model in (ResponsePlan, Statement, Review):
+        pending = (
+            model.objects.filter(
+                state=DocumentState.SUBMITTED,
+                approval_deadline__status=Deadline.Status.OPEN,
+            )
+            .filter(reminded(user, field="approval_deadline__remind_user_ids"))
+            .exclude(decisions__approver=user)
+            .select_related("incident", "approval_deadline")
+            .order_by("pk")
+        )
+        for doc in pending:
+            deadline = doc.approval_deadline
+            if deadline is None or not names(deadline.remind_user_ids, user):
+                continue
+            items.append(
+                WorkItem(
+                    kind=Kind.APPROVAL,
+                    title=_("Approve %(document)s v%(version)d")
+                    % {"document": model._meta.verbose_name, "version": doc.version},
+                    link=reverse("response:incident", args=[doc.incident_id]),
+                    due_at=deadline.due_at,
+                    incident=doc.incident_id,
+                    incident_title=doc.incident.title,
+                )
+            )
+    mine = Q(assignee=user)
+    if user.unit_id is not None and user.has_role(Role.LIAISON, Role.UNIT_HEAD):
+        mine |= Q(unit_id=user.unit_id)
+    tasks = (
+        Task.objects.filter(mine, state=Task.State.OPEN)
+        .exclude(incident__state__in=[State.CLOSED, State.DISMISSED])
+        .select_related("incident")
+        .order_by("pk")
+    )
+    for task in tasks:
+        items.append(
+            WorkItem(
+                kind=Kind.TASK,
+                title=task.title,
+                link=reverse("response:incident", args=[task.incident_id]),
+                due_at=task.due_at,
+                incident=task.incident_id,
+                incident_title=task.incident.title,
+            )
+        )
+    return items

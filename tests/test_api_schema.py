@@ -54,6 +54,7 @@ EXPECTED_PATHS = {
     "/api/v1/proposals/{id}/": {"get"},
     "/api/v1/proposals/{id}/accept/": {"post"},
     "/api/v1/proposals/{id}/dismiss/": {"post"},
+    "/api/v1/me/work/": {"get"},
 }
 
 

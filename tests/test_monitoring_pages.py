@@ -32,12 +32,14 @@ PRAISE = "医院收费规范，患者满意，点赞感谢"
 # below): session, user, the user's roles, who is on duty, the bell's unread count, the
 # engine's heartbeat; the open proposals, the plan in force and its levels; the topics
 # and their posts per hour; the stream's count, page and the posts' matches; the rules
-# and units of the filter form.
-BOARD_QUERIES = 16
+# and units of the filter form; the bell's work list (deadlines, the three kinds of
+# documents to approve, tasks, proposals).
+BOARD_QUERIES = 22
 
 # The topic page, at most: the same six as the board's, the topic, its posts (count and
-# page) and their copies, its snapshots, top sources, proposals, the plan and its levels.
-TOPIC_QUERIES = 15
+# page) and their copies, its snapshots, top sources, proposals, the plan and its levels;
+# the bell's work list (six).
+TOPIC_QUERIES = 21
 
 BLUE = "rgb(21, 101, 192)"  # #1565c0, level Ⅳ in the default plan
 # Looked at by a person, not compared.
