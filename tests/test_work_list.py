@@ -173,3 +173,42 @@ def test_the_board_shows_the_panel_and_the_bell_counts_it(
     assert f'data-work="{expected}"' in content
     assert 'data-kind="approval"' in content
     assert f'data-work="{expected}"' in bell
+
+
+def test_a_monitoring_proposal_waits_on_those_who_decide_it(
+    analyst, duty, liaison, spokesperson, health_unit, api_for
+):
+    from core.permissions import can
+    from monitoring.intake.batches import posts_ingest
+    from monitoring.models import Proposal
+    from monitoring.text.matching import rule_create
+    from monitoring.topics.refresh import topics_refresh
+
+    with at(MONDAY_MORNING):
+        rule_create(actor=analyst, name="医院收费", expression="医院 AND 收费", unit=health_unit)
+        posts_ingest(
+            items=[
+                {
+                    "platform": "weibo",
+                    "url": "https://weibo.com/p/1",
+                    "author": "网友",
+                    "text": "市第一医院被曝重复收费，患者家属晒出缴费单据。",
+                    "published_at": (MONDAY_MORNING - timedelta(minutes=30)).isoformat(),
+                    "reads": 60,
+                    "reposts": 0,
+                    "comments": 0,
+                    "likes": 0,
+                    "source_type": "social_account",
+                }
+            ],
+            source="test",
+        )
+        topics_refresh()
+        proposal = Proposal.objects.get()
+        [item] = kinds(work(api_for, duty), "proposal")
+        assert item["incident"] is None and item["due_at"] is None
+        assert item["link"] == reverse("monitoring:board")
+        assert proposal.topic.title in item["title"]
+        # Only the roles that decide proposals see them.
+        for person in (liaison, spokesperson):
+            assert bool(kinds(work(api_for, person), "proposal")) == can(person, "decide_proposal")
