@@ -17,6 +17,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.api import paginated_answer, query_filters
+from core.errors import PermissionDenied
 from core.http import client_ip
 from core.permissions import require
 from organisation.roles import who_may
@@ -126,7 +127,8 @@ class IncidentListCreateApi(APIView):
         responses={201: IncidentSerializer, 400: ERRORS[400], 403: ERRORS[403]},
     )
     def post(self, request: Request) -> Response:
-        require(request.user, "log")
+        if not permissions.may_log_a_lead(request.user):
+            raise PermissionDenied()
         serializer = IncidentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         incident = incident_create(

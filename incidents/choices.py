@@ -61,3 +61,11 @@ class Platform(models.TextChoices):
     FORUM = "forum", _("Forum")
     TV_PRESS = "tv_press", _("TV or newspaper")
     OTHER = "other", _("Other")
+
+
+class Source(models.TextChoices):
+    """Where a lead came from."""
+
+    OFFICE = "office", _("logged by the office")
+    MEMBER_UNIT = "member_unit", _("reported by a member unit (成员单位报送)")
+    MONITORING = "monitoring", _("accepted from monitoring")

@@ -9,7 +9,7 @@ from plans.categories import Category
 from plans.levels import Colour, Level
 
 from . import guards
-from .choices import EventType, Platform, State
+from .choices import EventType, Platform, Source, State
 
 # The longest description and reason that may be typed in (characters): the pages, the API
 # and the review's exports stay fast whatever is pasted. Serializers, forms and services
@@ -76,6 +76,11 @@ class Incident(models.Model):
     )
     # A drill (演练) runs the whole plan, marked as such, and stays out of statistics.
     is_drill = models.BooleanField(_("drill"), default=False)
+    # Where the lead came from: the office, a member unit's report (成员单位报送), or
+    # monitoring.
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.OFFICE
+    )
     # The named person who files follow-up reports while the incident is tracked.
     tracker = models.ForeignKey(
         settings.AUTH_USER_MODEL,

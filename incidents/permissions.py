@@ -25,11 +25,21 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "dismiss": frozenset({Role.ANALYST, Role.OFFICE_HEAD}),
     # 责任追究: findings of late, omitted, false or concealed reports, and commendations.
     "record_finding": frozenset({Role.OFFICE_HEAD, Role.LEADER, Role.DEPUTY_LEADER}),
+    # A member unit's 舆情信息员 and head report a lead of their own unit to the office
+    # (001 篇三); the office's roles log any ("log").
+    "report_lead": frozenset({Role.LIAISON, Role.UNIT_HEAD}),
 }
 # Deciding on a proposed upgrade is deciding on the level.
 ACTION_ROLES["reject_upgrade"] = ACTION_ROLES["change_level"]
 
 declare(ACTION_ROLES)
+
+
+def may_log_a_lead(user: Any) -> bool:
+    """Whoever may log a lead: the office's roles for any unit, a member unit's liaison
+    or head for their own (the service checks the unit)."""
+    return can(user, "log") or can(user, "report_lead")
+
 
 TRANSITIONS = ("assess", "report", "respond", "track", "review", "close", "dismiss")
 

@@ -21,7 +21,7 @@ from plans.levels import Colour, Level
 from plans.models import DeadlineKind
 
 from . import permissions
-from .choices import EventType, Platform, State
+from .choices import EventType, Platform, Source, State
 from .models import (
     DESCRIPTION_MAX_LENGTH,
     REASON_MAX_LENGTH,
@@ -410,8 +410,12 @@ class IncidentListRowSerializer(IncidentListItemSerializer):
 
 
 class IncidentSerializer(IncidentListItemSerializer):
-    """An incident with its whole timeline."""
+    """An incident with its whole timeline, and where the lead came from."""
 
+    source = serializers.ChoiceField(
+        choices=Source.choices,
+        help_text="office, member_unit (成员单位报送) or monitoring.",
+    )
     timeline = TimelineEntrySerializer(many=True)
 
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
-from core.errors import InvalidInput, StaleVersion, TransitionNotAllowed
+from core.errors import InvalidInput, PermissionDenied, StaleVersion, TransitionNotAllowed
 from core.limits import MAX_COUNT
 from core.moments import happened_at, moment_problem
-from core.permissions import require
+from core.permissions import can, require
 from core.text import require_lengths, too_long
 from deadlines.models import Deadline
 from deadlines.services import (
@@ -38,7 +38,7 @@ from plans.models import Anchor
 from plans.selectors import plan_version_in_force
 
 from . import effects, guards, permissions
-from .choices import REGRADABLE_STATES, EventType, Platform, State
+from .choices import REGRADABLE_STATES, EventType, Platform, Source, State
 from .models import (
     DESCRIPTION_MAX_LENGTH,
     REASON_MAX_LENGTH,
@@ -248,11 +248,18 @@ def incident_create_in_transaction(
     client_ip: str | None = None,
     is_drill: bool = False,
     timeline_data: dict | None = None,
+    source: str = Source.OFFICE,
 ) -> Incident:
     """:func:`incident_create` inside a transaction the caller holds (accepting a
-    monitoring proposal creates the incident and links it in one)."""
-    require(actor, "log")
+    monitoring proposal creates the incident and links it in one). A member unit's
+    liaison or head logs a lead of their own unit only: it is a report to the office
+    (成员单位报送), and the office is alerted (the ``lead_reported`` effects)."""
     unit = unit or actor.unit
+    if not can(actor, "log"):
+        require(actor, "report_lead")
+        if unit is None or unit.pk != actor.unit_id:
+            raise PermissionDenied(_("A member unit reports leads of its own unit only."))
+        source = Source.MEMBER_UNIT
     discovered_at = discovered_at or timezone.now()
     links = links or []
     data = {
@@ -285,6 +292,7 @@ def incident_create_in_transaction(
         event_type=event_type,
         created_by=actor,
         is_drill=bool(is_drill),
+        source=source,
     )
     snapshot = _record_snapshot(
         incident=incident, metrics=parsed, actor=actor, taken_at=timezone.now()
@@ -298,6 +306,8 @@ def incident_create_in_transaction(
         to_level=None,
         data={"suggested_level": snapshot.suggested_level, **(timeline_data or {})},
     )
+    if source == Source.MEMBER_UNIT:
+        effects.run("lead_reported", incident=incident, actor=actor, at=incident.created_at)
     return incident
 
 

@@ -33,7 +33,7 @@ from .forms import (
     MetricsForm,
 )
 from .models import Incident
-from .permissions import available_actions
+from .permissions import available_actions, may_log_a_lead
 from .presentation import ACTION_LABELS
 from .selectors import incident_board, incident_detail
 from .services import (
@@ -123,7 +123,7 @@ def board_partial(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def incident_create_view(request: HttpRequest) -> HttpResponse:
-    if not can(request.user, "log"):
+    if not may_log_a_lead(request.user):
         raise Forbidden(_("Your role does not allow logging incidents."))
     status = 200
     if request.method == "POST":

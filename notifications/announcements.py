@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from organisation.roles import Role
-from organisation.selectors import people_with_role
+from organisation.selectors import people_with_role, roster
 from plans.levels import NUMERALS
 
 from .models import Notification
@@ -31,4 +31,18 @@ def upgrade_proposed(*, incident: Any, actor: Any, at: datetime, deadline: Any) 
             "new": NUMERALS[incident.suggested_level],
             "title": incident.title,
         },
+    )
+
+
+def lead_reported(*, incident: Any, actor: Any, at: datetime) -> None:
+    """A member unit reported a lead (成员单位报送): the office heads and the duty officer
+    on duty (every duty officer when nobody is) are told at once."""
+    recipients = roster(at=at).for_roles([Role.OFFICE_HEAD, Role.DUTY_OFFICER], at=at)
+    notifications_write(
+        recipients=recipients,
+        kind=Notification.Kind.LEAD_LOGGED,
+        at=at,
+        incident_id=incident.pk,
+        title=_("%(unit)s reports a lead: %(title)s")
+        % {"unit": incident.unit, "title": incident.title},
     )

@@ -37,6 +37,7 @@ INCIDENT_FIELDS = {
     "category",
     "discovered_at",
     "is_drill",
+    "source",
     "metrics",
     "deadlines",
     "timeline",
@@ -345,7 +346,7 @@ def test_incident_list_items_carry_metrics_deadlines_and_actions_but_no_timeline
 ):
     advance(log_incident(), "assessed")
     [item] = as_analyst.get(INCIDENTS).json()["results"]
-    assert set(item) == INCIDENT_FIELDS - {"timeline"}
+    assert set(item) == INCIDENT_FIELDS - {"timeline", "source"}
     assert item["metrics"]["reads"] == 50
     # Ⅲ/Ⅳ: report, first response; and the task the category checklist gave a due time.
     assert {d["kind"] for d in item["deadlines"]} == {"report", "first_response", "task"}

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.errors import InvalidInput, TransitionNotAllowed
 from core.permissions import require
-from incidents.choices import EventType, Platform
+from incidents.choices import EventType, Platform, Source
 from incidents.models import Incident
 from incidents.services import incident_create_in_transaction
 from organisation.models import Unit
@@ -82,6 +82,7 @@ def proposal_accept(
         try:
             incident = incident_create_in_transaction(
                 actor=actor,
+                source=Source.MONITORING,
                 title=(title or topic.title)[:200],
                 platform=_main_platform(topic),
                 event_type=event_type,
