@@ -41,16 +41,33 @@ def escalation_chain(*, version: PlanVersion, level: int) -> list[EscalationStep
     )
 
 
+def escalates_after_acknowledgement(*, deadline: Deadline, version: PlanVersion) -> bool:
+    """Whether the plan says this deadline's chain climbs on after an acknowledgement
+    (per kind and level; issue 14: Ⅰ/Ⅱ report and first response by default). Reads the
+    version's deadline rules, prefetched by the sweep."""
+    return any(
+        rule.escalate_after_acknowledgement
+        for rule in version.deadline_rules.all()
+        if rule.level == deadline.level and rule.kind == deadline.kind
+    )
+
+
 def next_check(
-    *, deadline: Deadline, points: list[datetime], chain: list[EscalationStep]
+    *,
+    deadline: Deadline,
+    points: list[datetime],
+    chain: list[EscalationStep],
+    climbs_after_acknowledgement: bool = False,
 ) -> datetime | None:
-    """The next moment something is owed for this deadline, given what was done."""
+    """The next moment something is owed for this deadline, given what was done. An
+    acknowledgement stops the chain unless ``climbs_after_acknowledgement``."""
     if deadline.status != Deadline.Status.OPEN:
         return None
     candidates = []
     if deadline.reminders_sent < len(points):
         candidates.append(points[deadline.reminders_sent])
-    if deadline.acknowledged_at is None and deadline.escalation_step + 1 < len(chain):
+    climbing = deadline.acknowledged_at is None or climbs_after_acknowledgement
+    if climbing and deadline.escalation_step + 1 < len(chain):
         wait = chain[deadline.escalation_step + 1].wait_minutes
         candidates.append(deadline.due_at + timedelta(minutes=wait))
     return min(candidates) if candidates else None
@@ -63,6 +80,9 @@ def first_check(*, deadline: Deadline) -> datetime | None:
         deadline=deadline,
         points=reminder_points(deadline=deadline, version=version),
         chain=escalation_chain(version=version, level=deadline.level),
+        climbs_after_acknowledgement=escalates_after_acknowledgement(
+            deadline=deadline, version=version
+        ),
     )
 
 

@@ -14,7 +14,12 @@ from plans.calendar import in_working_hours
 from plans.models import Anchor, DeadlineKind, DeadlineRule
 
 from .models import Deadline, DeadlineQuerySet
-from .schedule import deadline_schedule, first_check, next_check_announce
+from .schedule import (
+    deadline_schedule,
+    escalates_after_acknowledgement,
+    first_check,
+    next_check_announce,
+)
 
 if TYPE_CHECKING:
     from incidents.models import Incident
@@ -242,12 +247,28 @@ def deadlines_hand_over(*, incident: "Incident", kind: str, assignee: Any) -> in
     return _open(incident=incident, kind=kind).update(assignee=assignee)
 
 
-def deadline_acknowledge(*, pk: int, by: Any, at: datetime) -> bool:
-    """Someone alerted about deadline ``pk`` confirms they have it: its escalation chain
-    stops at the step it reached (the deadline stays open until met). Answers whether
-    this call acknowledged it (False when it already was)."""
-    return bool(
-        Deadline.objects.filter(pk=pk, acknowledged_at__isnull=True).update(
-            acknowledged_at=at, acknowledged_by=by, next_check_at=None
-        )
+def deadline_acknowledge(*, pk: int, by: Any, at: datetime) -> str | None:
+    """Someone alerted about overdue deadline ``pk`` confirms they have it; the first to
+    do so is recorded as who handles it (``acknowledged_by``/``at``). Where the plan says
+    the chain climbs on after an acknowledgement (``escalates_after_acknowledgement``),
+    it does, sparing whoever acknowledged (the sweep reads their acknowledgements): the
+    answer is ``"climbing"``, for every acknowledger. Otherwise the chain stops at the
+    step it reached (the deadline stays open until met): ``"stopped"`` for the first
+    acknowledgement, None for a later one."""
+    deadline = (
+        Deadline.objects.select_related("incident__plan_version")
+        .filter(pk=pk, status=Deadline.Status.OPEN)
+        .first()
     )
+    first = Deadline.objects.filter(pk=pk, acknowledged_at__isnull=True)
+    if deadline is not None and escalates_after_acknowledgement(
+        deadline=deadline, version=deadline.incident.plan_version
+    ):
+        first.update(acknowledged_at=at, acknowledged_by=by)
+        return ACK_CLIMBING
+    stopped = first.update(acknowledged_at=at, acknowledged_by=by, next_check_at=None)
+    return ACK_STOPPED if stopped else None
+
+
+ACK_CLIMBING = "climbing"  # acknowledged; the chain climbs on without the acknowledger
+ACK_STOPPED = "stopped"  # acknowledged; the chain stops at the step it reached

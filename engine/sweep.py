@@ -26,9 +26,15 @@ from django.utils.translation import gettext as _
 
 from core.models import Heartbeat
 from deadlines.models import Deadline, LateReport
-from deadlines.schedule import escalation_chain, next_check, reminder_points
+from deadlines.schedule import (
+    escalates_after_acknowledgement,
+    escalation_chain,
+    next_check,
+    reminder_points,
+)
 from notifications.models import Notification
 from notifications.services import (
+    CHAIN_KINDS,
     endpoints_by_unit,
     notification_rows,
     notifications_save,
@@ -66,6 +72,8 @@ class _Batch:
             unit_ids={p.unit_id for p in self.roster.people.values()}
         )
         self._office: Unit | None = None
+        self._deadlines = deadlines
+        self._acknowledgers: dict[int, set[int]] | None = None
         self.rows: list[Notification] = []
         self.late_reports: list[LateReport] = []
 
@@ -83,6 +91,24 @@ class _Batch:
         if deadline.assignee is not None:
             return [deadline.assignee]
         return self.people_for_roles([Role.DUTY_OFFICER])
+
+    def acknowledgers(self, deadline: Deadline) -> set[int]:
+        """Who acknowledged an overdue or escalation alert of this deadline: a chain that
+        climbs on after acknowledgements spares them (one query per batch, only when a
+        deadline of the batch was acknowledged)."""
+        if deadline.acknowledged_by_id is None:
+            return set()
+        if self._acknowledgers is None:
+            self._acknowledgers = {}
+            acknowledged = [d.pk for d in self._deadlines if d.acknowledged_by_id is not None]
+            for deadline_id, person_id in Notification.objects.filter(
+                deadline_id__in=acknowledged,
+                kind__in=CHAIN_KINDS,
+                acknowledged_at__isnull=False,
+                recipient__isnull=False,
+            ).values_list("deadline_id", "recipient_id"):
+                self._acknowledgers.setdefault(deadline_id, set()).add(person_id)
+        return self._acknowledgers.get(deadline.pk, set()) | {deadline.acknowledged_by_id}
 
     def office(self) -> Unit | None:
         if self._office is None:
@@ -114,6 +140,7 @@ def _advance(deadline: Deadline, batch: _Batch) -> bool:
     version = incident.plan_version
     points = reminder_points(deadline=deadline, version=version)
     chain = escalation_chain(version=version, level=deadline.level)
+    climbs = escalates_after_acknowledgement(deadline=deadline, version=version)
     before = (deadline.reminders_sent, deadline.escalation_step, deadline.next_check_at)
     reminder_step = None
     passed = [i for i, point in enumerate(points) if point <= now]
@@ -124,7 +151,7 @@ def _advance(deadline: Deadline, batch: _Batch) -> bool:
             reminder_step = max(passed)
         deadline.reminders_sent = max(passed) + 1
     new_steps: list[int] = []
-    if now >= deadline.due_at and deadline.acknowledged_at is None:
+    if now >= deadline.due_at and (deadline.acknowledged_at is None or climbs):
         reached = [
             i
             for i, step in enumerate(chain)
@@ -134,7 +161,9 @@ def _advance(deadline: Deadline, batch: _Batch) -> bool:
             # Every step not yet taken is taken: each names other people to alert.
             new_steps = list(range(deadline.escalation_step + 1, max(reached) + 1))
             deadline.escalation_step = max(reached)
-    deadline.next_check_at = next_check(deadline=deadline, points=points, chain=chain)
+    deadline.next_check_at = next_check(
+        deadline=deadline, points=points, chain=chain, climbs_after_acknowledgement=climbs
+    )
     claimed = Deadline.objects.filter(
         pk=deadline.pk,
         status=Deadline.Status.OPEN,
@@ -161,9 +190,16 @@ def _advance(deadline: Deadline, batch: _Batch) -> bool:
                 deadline, _("%(what)s due at %(time)s") % {"what": kind_label, "time": due_local}
             ),
         )
+    spared = batch.acknowledgers(deadline) if new_steps else set()
+    handled = ""
+    if deadline.acknowledged_by is not None:
+        handled = _("%(name)s acknowledged it at %(time)s and is handling it.") % {
+            "name": deadline.acknowledged_by,
+            "time": timezone.localtime(deadline.acknowledged_at).strftime("%H:%M"),
+        }
     for step in new_steps:
         batch.notify(
-            recipients=batch.people_for_roles(chain[step].roles),
+            recipients=[p for p in batch.people_for_roles(chain[step].roles) if p.pk not in spared],
             kind=Notification.Kind.OVERDUE if step == 0 else Notification.Kind.ESCALATION,
             step=step,
             **common,
@@ -171,6 +207,7 @@ def _advance(deadline: Deadline, batch: _Batch) -> bool:
                 deadline,
                 _("%(what)s overdue since %(time)s") % {"what": kind_label, "time": due_local},
             ),
+            body=handled,
         )
     if new_steps and new_steps[0] == 0:
         # 迟报: the unit that leads at the level, and the person who had to act.
@@ -270,9 +307,13 @@ def _sweep_due(*, now: datetime, batch: int, total: SweepResult) -> int:
             due = list(
                 Deadline.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(status=Deadline.Status.OPEN, next_check_at__lte=now)
-                .select_related("incident__plan_version", "incident__unit", "assignee")
+                .select_related(
+                    "incident__plan_version", "incident__unit", "assignee", "acknowledged_by"
+                )
                 .prefetch_related(
-                    "incident__plan_version__escalation_steps", "incident__plan_version__levels"
+                    "incident__plan_version__escalation_steps",
+                    "incident__plan_version__levels",
+                    "incident__plan_version__deadline_rules",
                 )
                 .order_by("next_check_at")[:batch]
             )

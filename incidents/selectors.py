@@ -28,7 +28,9 @@ def _with_related(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
     return queryset.select_related("unit", "latest_metrics", "plan_version").prefetch_related(
         Prefetch(
             "deadlines",
-            queryset=Deadline.objects.select_related("assignee", "task").order_by("due_at"),
+            queryset=Deadline.objects.select_related(
+                "assignee", "task", "acknowledged_by"
+            ).order_by("due_at"),
         ),
         "plan_version__levels",
         *guards.prefetches(),

@@ -276,7 +276,14 @@ class DeadlineSerializer(serializers.Serializer):
     escalation_step = serializers.IntegerField(
         help_text="The escalation step reached after due (-1: none yet)."
     )
-    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_at = serializers.DateTimeField(
+        allow_null=True, help_text="When an overdue alert of it was first acknowledged."
+    )
+    acknowledged_by = serializers.IntegerField(
+        source="acknowledged_by_id",
+        allow_null=True,
+        help_text="Who first acknowledged an overdue alert of it (who handles it), or null.",
+    )
 
     @extend_schema_field(serializers.ChoiceField(choices=DEADLINE_STATUSES))
     def get_status(self, deadline: Deadline) -> str:

@@ -19,7 +19,8 @@ from .tasks import deliver_task
 
 logger = logging.getLogger(__name__)
 
-# Alerts about a passed deadline: acknowledging one stops that deadline's chain.
+# Alerts about a passed deadline: acknowledging one stops that deadline's chain (or, where
+# the plan says it climbs on, that chain's alerts to the acknowledger).
 CHAIN_KINDS = frozenset({Notification.Kind.OVERDUE, Notification.Kind.ESCALATION})
 ALL_CHANNELS = tuple(Notification.Channel.values)
 
@@ -231,8 +232,10 @@ def notification_acknowledge(
     *, notification: Notification, actor: User, client_ip: str | None = None
 ) -> Notification:
     """The recipient confirms they have the alert. For an overdue or escalation alert
-    this stops the deadline's escalation chain at the step it reached (the deadline
-    stays open until it is met); the acknowledgement is on the incident's timeline."""
+    this records who handles the deadline and stops its escalation chain at the step it
+    reached (the deadline stays open until it is met), unless the plan says the chain
+    climbs on: then only the acknowledger is spared its later steps. The
+    acknowledgement is on the incident's timeline."""
     if notification.recipient_id != actor.pk:
         raise PermissionDenied()
     with transaction.atomic(durable=True):
@@ -244,8 +247,8 @@ def notification_acknowledge(
         if not updated:
             return notification  # already acknowledged: nothing more to do
         if notification.kind in CHAIN_KINDS and notification.deadline_id:
-            stopped = deadline_acknowledge(pk=notification.deadline_id, by=actor, at=now)
-            if stopped and notification.incident_id:
+            chain = deadline_acknowledge(pk=notification.deadline_id, by=actor, at=now)
+            if chain is not None and notification.incident_id:
                 timeline_record(
                     incident_id=notification.incident_id,
                     actor=actor,
@@ -257,6 +260,7 @@ def notification_acknowledge(
                         "notification": notification.pk,
                         "deadline": notification.deadline_id,
                         "step": notification.step,
+                        "chain": chain,  # "stopped", or "climbing" without the actor
                     },
                 )
     return notification

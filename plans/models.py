@@ -410,6 +410,17 @@ class DeadlineRule(models.Model):
         _("due within (minutes)"), validators=[MinValueValidator(1)]
     )
     fulfilled_by = models.CharField(_("met by"), max_length=20, choices=FulfilmentEvent.choices)
+    # Once overdue, an acknowledgement records who handles it and spares that person the
+    # later steps, but the chain still climbs to the leadership until the deadline is met
+    # (no one person can silence it). Unset, an acknowledgement stops the chain.
+    escalate_after_acknowledgement = models.BooleanField(
+        _("escalation continues after an acknowledgement"),
+        default=False,
+        help_text=_(
+            "Acknowledging an overdue alert then stops only the alerts to the person who "
+            "acknowledged; the chain climbs until the deadline is met."
+        ),
+    )
 
     class Meta:
         ordering = ["version", "level", "minutes"]

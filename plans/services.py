@@ -45,7 +45,7 @@ _LEVEL_FIELDS = (
     "min_negative_share",
     "negative_rising_suffices",
 )
-_RULE_FIELDS = ("kind", "anchor", "minutes", "fulfilled_by")
+_RULE_FIELDS = ("kind", "anchor", "minutes", "fulfilled_by", "escalate_after_acknowledgement")
 _STEP_FIELDS = ("wait_minutes", "roles")
 _ARRIVAL_FIELDS = ("kind", "roles", "minutes_in_hours", "minutes_off_hours")
 _APPROVAL_FIELDS = ("roles", "lead_unit_only", "required", "minutes")

@@ -1,5 +1,6 @@
-"""The deadline engine: reminders before due, the escalation chain after, late reports,
-acknowledgement and fulfilment — with the clock moved to each boundary."""
+"""The deadline engine: reminders before due, the escalation chain after, late reports
+and fulfilment — with the clock moved to each boundary. Acknowledgements:
+test_engine_acknowledgement.py."""
 
 from datetime import timedelta
 
@@ -10,7 +11,6 @@ from deadlines.models import Deadline, LateReport
 from engine.sweep import sweep
 from incidents.services import incident_transition
 from notifications.models import Notification
-from notifications.services import notification_acknowledge
 from tests import helpers
 from tests.helpers import MONDAY_MORNING
 
@@ -97,21 +97,6 @@ def test_an_overdue_deadline_is_recorded_as_a_late_report_of_the_leading_unit(le
     assert late.deadline.kind == "report"
     assert late.unit.name == "领导小组办公室"  # Ⅰ: the office leads (004)
     assert late.due_at == FOUND + timedelta(minutes=30)
-
-
-def test_acknowledging_the_overdue_alert_stops_the_chain_at_its_step(level_one, duty):
-    sweep_at(30)
-    alert = Notification.objects.get(
-        kind="overdue", recipient=duty, deadline__kind="report", channel="in_app"
-    )
-    with at(32):
-        notification_acknowledge(notification=alert, actor=duty)
-    sweep_at(40)
-    sweep_at(50)
-    assert sent(kind="escalation") == []
-    deadline = level_one.deadlines.get(kind="report")
-    assert (deadline.status, deadline.acknowledged_by) == ("open", duty)
-    assert level_one.timeline.filter(kind="alert", action="acknowledge", actor=duty).exists()
 
 
 def test_reporting_in_time_ends_reminders_and_escalation(level_one, office):
