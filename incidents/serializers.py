@@ -409,6 +409,7 @@ class IncidentListRowSerializer(IncidentListItemSerializer):
                     "assignee": deadline.assignee_id,
                     "escalation_step": deadline.escalation_step,
                     "acknowledged_at": _moment(deadline.acknowledged_at, zone),
+                    "acknowledged_by": deadline.acknowledged_by_id,
                 }
                 for deadline in incident.deadlines.all()
             ],
