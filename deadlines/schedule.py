@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.dispatch import Signal
 
 from deadlines.models import Deadline
-from plans.models import EscalationStep, PlanVersion
+from plans.models import ARRIVAL_KINDS, EscalationStep, PlanVersion
 
 # Sent with ``at`` when a deadline is opened or recomputed to be first looked at then. The
 # engine, above, connects its wake-up to it: a moment sooner than the sweep it has planned
@@ -14,15 +14,43 @@ from plans.models import EscalationStep, PlanVersion
 next_check_set = Signal()
 
 
+def summons_points(*, deadline: Deadline, version: PlanVersion) -> list[datetime]:
+    """An arrival clock's summons (issue 14): the moment it starts, then every
+    ``summons_every_minutes`` of its arrival rule, strictly before due. Empty for other
+    deadlines. Reads the version's arrival rules, prefetched by the sweep."""
+    if deadline.kind not in ARRIVAL_KINDS or deadline.starts_at is None:
+        return []
+    rule = next(
+        (
+            r
+            for r in version.arrival_rules.all()
+            if r.level == deadline.level and r.kind == deadline.kind
+        ),
+        None,
+    )
+    if rule is None or deadline.due_at <= deadline.starts_at:
+        return []
+    points = [deadline.starts_at]
+    if rule.summons_every_minutes:
+        every = timedelta(minutes=rule.summons_every_minutes)
+        while points[-1] + every < deadline.due_at:
+            points.append(points[-1] + every)
+    return points
+
+
 def reminder_points(*, deadline: Deadline, version: PlanVersion) -> list[datetime]:
     """Reminder times, strictly before due: half the window (if the plan says so), and a
     fixed time before due, shorter for short windows (default 5 min up to an hour's
-    window, else 1 hour)."""
+    window, else 1 hour). An arrival clock with repeated summons has those instead (its
+    first at the start); summoned once, it has that and the reminders."""
+    summons = summons_points(deadline=deadline, version=version)
+    if len(summons) > 1:
+        return summons
     starts = deadline.starts_at or deadline.incident.discovered_at
     window = deadline.due_at - starts
     if window <= timedelta(0):
         return []
-    points = set()
+    points = set(summons)
     if version.remind_at_half_window:
         points.add(starts + window / 2)
     short = window <= timedelta(minutes=version.short_window_minutes)
@@ -31,7 +59,7 @@ def reminder_points(*, deadline: Deadline, version: PlanVersion) -> list[datetim
     )
     if timedelta(0) < before < window:
         points.add(deadline.due_at - before)
-    return sorted(p for p in points if starts < p < deadline.due_at)
+    return sorted(p for p in points if starts < p < deadline.due_at or p in summons)
 
 
 def escalation_chain(*, version: PlanVersion, level: int) -> list[EscalationStep]:

@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Subquery
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -31,6 +32,7 @@ from deadlines.schedule import (
     escalation_chain,
     next_check,
     reminder_points,
+    summons_points,
 )
 from notifications.models import Notification
 from notifications.services import (
@@ -180,7 +182,23 @@ def _advance(deadline: Deadline, batch: _Batch) -> bool:
     kind_label = deadline.get_kind_display()
     due_local = timezone.localtime(deadline.due_at).strftime("%H:%M")
     common = {"incident_id": incident.pk, "deadline_id": deadline.pk}
-    if reminder_step is not None:
+    if reminder_step is not None and points[reminder_step] in summons_points(
+        deadline=deadline, version=version
+    ):
+        # An arrival clock's summons: the person, on every channel, until they arrive.
+        batch.notify(
+            recipients=batch.reminder_recipients(deadline),
+            kind=Notification.Kind.ARRIVAL_SUMMONS,
+            step=reminder_step,
+            **common,
+            title=_title(
+                deadline,
+                _("Alarm: %(what)s by %(time)s. Confirm your arrival on the incident page.")
+                % {"what": kind_label, "time": due_local},
+            ),
+            link=reverse("incidents:detail", args=[incident.pk]),
+        )
+    elif reminder_step is not None:
         batch.notify(
             recipients=batch.reminder_recipients(deadline),
             kind=Notification.Kind.REMINDER,
@@ -314,6 +332,7 @@ def _sweep_due(*, now: datetime, batch: int, total: SweepResult) -> int:
                     "incident__plan_version__escalation_steps",
                     "incident__plan_version__levels",
                     "incident__plan_version__deadline_rules",
+                    "incident__plan_version__arrival_rules",
                 )
                 .order_by("next_check_at")[:batch]
             )

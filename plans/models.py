@@ -355,6 +355,17 @@ class ArrivalRule(models.Model):
     minutes_off_hours = models.PositiveIntegerField(
         _("within (minutes), otherwise"), validators=[MinValueValidator(1)]
     )
+    # The summons (issue 14): each person is alerted on every channel the moment the
+    # clock starts, and again every so many minutes until they confirm or it passes.
+    summons_every_minutes = models.PositiveIntegerField(
+        _("summon again every (minutes)"),
+        default=5,
+        help_text=_(
+            "Each person is summoned when the clock starts and again at this interval until "
+            "they confirm their arrival or the clock passes; 0: summoned once, then reminded "
+            "as for other deadlines."
+        ),
+    )
 
     class Meta:
         ordering = ["version", "level", "kind"]

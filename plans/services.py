@@ -47,7 +47,13 @@ _LEVEL_FIELDS = (
 )
 _RULE_FIELDS = ("kind", "anchor", "minutes", "fulfilled_by", "escalate_after_acknowledgement")
 _STEP_FIELDS = ("wait_minutes", "roles")
-_ARRIVAL_FIELDS = ("kind", "roles", "minutes_in_hours", "minutes_off_hours")
+_ARRIVAL_FIELDS = (
+    "kind",
+    "roles",
+    "minutes_in_hours",
+    "minutes_off_hours",
+    "summons_every_minutes",
+)
 _APPROVAL_FIELDS = ("roles", "lead_unit_only", "required", "minutes")
 _CHECKLIST_FIELDS = ("category", "order", "title", "due_same_day", "due_minutes")
 _VERSION_FIELDS = (
@@ -226,7 +232,9 @@ def plan_import(*, document: dict[str, Any], publish: bool = True) -> PlanVersio
     ):
         for entry in document.get(key, []):
             for level in entry["levels"]:
-                row = model(version=version, level=level, **{n: entry[n] for n in names})
+                row = model(
+                    version=version, level=level, **{n: entry[n] for n in names if n in entry}
+                )
                 row.full_clean()
                 row.save()
     for order, entry in enumerate(document.get("checklist", [])):

@@ -18,7 +18,7 @@ from deadlines.models import Deadline
 from deadlines.services import deadlines_open
 from engine.models import SweepWakeup
 from engine.sweep import sweep
-from engine.wakeup import SWEEP_TASK, horizon
+from engine.wakeup import SWEEP_TASK, _WakeUp, horizon
 from incidents.services import incident_transition
 from tests.helpers import MONDAY_MORNING, at
 from tests.servers import free_port
@@ -29,14 +29,20 @@ FOUND = MONDAY_MORNING
 
 
 @pytest.fixture
-def level_one(log_incident, analyst):
+def level_one(log_incident, analyst, django_capture_on_commit_callbacks):
     """A Ⅰ incident found at FOUND and graded at once: its deadlines (report, staff
-    arrival, …) are owed reminders and escalations minutes apart."""
-    with at(FOUND):
+    arrival, …) are owed reminders and escalations minutes apart. The alarm's first
+    summons are due at once: the wake-up the grading asks for is the sweep run here."""
+    with at(FOUND), django_capture_on_commit_callbacks() as callbacks:
         incident = log_incident(discovered_at=FOUND, metrics={"casualties": True})
-        return incident_transition(
+        incident = incident_transition(
             incident=incident, action="assess", actor=analyst, level=1, category="hype"
         )
+        sweep()
+    for callback in callbacks:
+        if isinstance(callback, _WakeUp):
+            callback.done = True
+    return incident
 
 
 @pytest.fixture
