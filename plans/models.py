@@ -130,6 +130,14 @@ class PlanVersion(models.Model):
         return self.status == self.Status.DRAFT
 
 
+class FollowUpFrom(models.TextChoices):
+    """The stage from which a level's follow-up reports (续报) are due."""
+
+    REPORTED = "reported", _("the report to the leadership group")
+    RESPONDING = "responding", _("the start of the response")
+    TRACKING = "tracking", _("the start of tracking")
+
+
 class LevelPolicy(models.Model):
     """What one level means in a plan version: colour, name, the thresholds that
     suggest it, and who leads the response."""
@@ -174,6 +182,13 @@ class LevelPolicy(models.Model):
         _("follow-up reports every (hours) while tracked"),
         default=24,
         validators=[MinValueValidator(1)],
+    )
+    # 续报 are filed throughout the response; their cadence clock starts at this stage.
+    follow_up_from = models.CharField(
+        _("follow-up reports due from"),
+        max_length=20,
+        choices=FollowUpFrom.choices,
+        default=FollowUpFrom.RESPONDING,
     )
     negative_rising_suffices = models.BooleanField(
         _("a rising negative share also counts"),

@@ -37,6 +37,7 @@ _LEVEL_FIELDS = (
     "meaning",
     "lead",
     "follow_up_hours",
+    "follow_up_from",
     "on_casualties",
     "on_mainstream_media",
     "min_reads",

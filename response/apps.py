@@ -21,7 +21,8 @@ class ResponseConfig(AppConfig):
         guards.register("respond", no_approved_response_plan, prefetch="response_plans")
         guards.register("close", no_approved_review, prefetch="reviews")
         effects.register("assess", create_checklist_tasks)
-        effects.register("track", start_follow_up_clock)
+        for action in ("report", "respond", "track"):
+            effects.register(action, start_follow_up_clock)
         effects.register("review", stop_follow_up_clock)
         effects.register("review", start_review)
         # A level change sends pending submissions to the new level's approvers.

@@ -40,12 +40,37 @@ def _open_next(incident: Incident, *, at: datetime) -> Deadline:
     )
 
 
+# 续报 are filed throughout the response: from the report until the review starts.
+FOLLOW_UP_STATES = frozenset({State.REPORTED, State.RESPONDING, State.TRACKING})
+
+
+_STAGES = (State.REPORTED, State.RESPONDING, State.TRACKING)
+
+
+def _cadence_started(incident: Incident) -> bool:
+    """Whether the incident has reached the stage its level's follow-ups are due from."""
+    start = incident.level_policy().follow_up_from
+    return incident.state in _STAGES and _STAGES.index(incident.state) >= _STAGES.index(start)
+
+
+def _clock_running(incident: Incident) -> bool:
+    return incident.deadlines.filter(
+        kind=DeadlineKind.FOLLOW_UP, status=Deadline.Status.OPEN
+    ).exists()
+
+
 def start_follow_up_clock(*, incident: Incident, actor: User, at: datetime) -> None:
-    """Effect of ``track``: the person who starts tracking is the tracker unless one is
-    named, and the first follow-up is due after the level's cadence."""
-    if incident.tracker_id is None:
+    """Effect of ``report``, ``respond`` and ``track``: the follow-up cadence starts at the
+    stage the level's policy names (``follow_up_from``: Ⅰ/Ⅱ at the report, Ⅲ/Ⅳ at the
+    response by default), or at tracking at the latest; the first follow-up is due after
+    the level's cadence. At ``track`` the person who starts tracking is the tracker
+    unless one is named."""
+    if incident.state == State.TRACKING and incident.tracker_id is None:
         incident_save(incident, fields={"tracker": actor}, within_change=True)
-    _open_next(incident, at=at)
+        # A follow-up already due (Ⅰ/Ⅱ from the report) passes to the tracker.
+        deadlines_hand_over(incident=incident, kind=DeadlineKind.FOLLOW_UP, assignee=actor)
+    if _cadence_started(incident) and not _clock_running(incident):
+        _open_next(incident, at=at)
 
 
 def stop_follow_up_clock(*, incident: Incident, actor: User, at: datetime) -> None:
@@ -97,9 +122,9 @@ def follow_up_file(
             .select_related("plan_version", "latest_metrics")
             .get(pk=incident.pk)
         )
-        if incident.state != State.TRACKING:
+        if incident.state not in FOLLOW_UP_STATES:
             raise TransitionNotAllowed(
-                _("Follow-up reports are filed while the incident is tracked.")
+                _("Follow-up reports are filed from the report until the review starts.")
             )
         now = timezone.now()
         at = happened_at(
@@ -125,7 +150,9 @@ def follow_up_file(
             snapshot=snapshot,
         )
         deadlines_meet(incident=incident, kind=DeadlineKind.FOLLOW_UP, at=at)
-        _open_next(incident, at=at)
+        # Before the cadence starts (a Ⅳ being reported, say) a report owes no next one.
+        if _cadence_started(incident):
+            _open_next(incident, at=at)
         timeline_record(
             incident=incident,
             actor=actor,

@@ -305,10 +305,39 @@ def test_a_missed_follow_up_is_late_like_any_deadline(log_incident, advance):
     assert follow_up.late_report.person.username == "office"
 
 
-def test_follow_ups_are_filed_only_while_tracked(log_incident, advance, office):
-    incident = advance(log_incident(), "responding")
+def test_follow_ups_are_filed_from_the_report_until_the_review(log_incident, advance, office):
+    incident = advance(log_incident(), "assessed")
     with pytest.raises(TransitionNotAllowed):
         follow_up_file(incident=incident, actor=office, what_changed="x")
+    incident = advance(incident, "responding")
+    follow_up_file(incident=incident, actor=office, what_changed="处置进展")
+    incident = advance(incident, "reviewing")
+    with pytest.raises(TransitionNotAllowed):
+        follow_up_file(incident=incident, actor=office, what_changed="x")
+    assert incident.follow_ups.count() == 1
+
+
+@pytest.mark.parametrize(("level", "starts"), [(1, "reported"), (2, "reported"), (4, "responding")])
+def test_the_follow_up_cadence_starts_at_the_stage_the_plan_names(
+    level, starts, log_incident, advance, office
+):
+    metrics = {1: {"casualties": True}, 2: {"mainstream_media": True}, 4: {}}[level]
+    incident = advance(log_incident(metrics=metrics), "assessed", level=level)
+    for state in ("reported", "responding"):
+        incident = advance(incident, state)
+        due = incident.deadlines.filter(kind="follow_up", status="open")
+        assert due.exists() == (
+            (state == "reported" and starts == "reported") or state == "responding"
+        )
+
+
+def test_a_report_before_the_cadence_starts_owes_no_next_one(log_incident, advance, office):
+    incident = advance(log_incident(), "reported", level=4)
+    follow_up_file(incident=incident, actor=office, what_changed="主动续报")
+    assert not incident.deadlines.filter(kind="follow_up").exists()
+    incident = advance(incident, "tracking")
+    clock = incident.deadlines.get(kind="follow_up", status="open")
+    assert clock.assignee == office  # the tracker
 
 
 def test_the_review_is_prefilled_with_the_accountability_section(log_incident, advance, office):

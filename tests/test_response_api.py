@@ -417,10 +417,8 @@ def test_a_follow_up_filed_while_tracking_meets_its_due_and_opens_the_next(
     assert [f["id"] for f in listed["results"]] == [body["id"]]
 
 
-def test_a_follow_up_is_refused_unless_the_incident_is_tracked(
-    api_for, office, log_incident, advance
-):
-    incident = advance(log_incident(), "responding")
+def test_a_follow_up_is_refused_before_the_report(api_for, office, log_incident, advance):
+    incident = advance(log_incident(), "assessed")
     answer = api_for(office).post(
         FOLLOW_UPS, {"incident": incident.pk, "what_changed": "x"}, format="json"
     )
