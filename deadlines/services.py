@@ -19,6 +19,7 @@ from .schedule import (
     escalates_after_acknowledgement,
     first_check,
     next_check_announce,
+    reminder_points,
 )
 
 if TYPE_CHECKING:
@@ -272,3 +273,23 @@ def deadline_acknowledge(*, pk: int, by: Any, at: datetime) -> str | None:
 
 ACK_CLIMBING = "climbing"  # acknowledged; the chain climbs on without the acknowledger
 ACK_STOPPED = "stopped"  # acknowledged; the chain stops at the step it reached
+
+
+def deadline_reroute(
+    deadline: Deadline, *, incident: "Incident", minutes: int, remind: set[int], now: datetime
+) -> None:
+    """An approval deadline follows its submission to the approvers of a new level: it
+    takes the new level's window from its start and reminds the new approvers; reminders
+    whose moment has passed are not owed again."""
+    starts = deadline.starts_at or now
+    deadline.level = incident.level if incident.level is not None else deadline.level
+    deadline.due_at = starts + timedelta(minutes=minutes)
+    deadline.remind_user_ids = sorted(remind)
+    points = reminder_points(deadline=deadline, version=incident.plan_version)
+    deadline.reminders_sent = sum(1 for p in points if p <= now)
+    if deadline.due_at > now:
+        deadline.escalation_step = -1
+    deadline.save(
+        update_fields=["level", "due_at", "remind_user_ids", "reminders_sent", "escalation_step"]
+    )
+    deadline_schedule(deadline=deadline)

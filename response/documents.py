@@ -24,8 +24,7 @@ from core.moments import happened_at
 from core.permissions import require
 from core.text import require_lengths
 from deadlines.models import Deadline
-from deadlines.schedule import deadline_schedule, reminder_points
-from deadlines.services import deadlines_cancel, deadlines_meet, deadlines_open
+from deadlines.services import deadline_reroute, deadlines_cancel, deadlines_meet, deadlines_open
 from incidents.choices import State
 from incidents.models import Incident, TimelineEntry
 from incidents.timeline import timeline_record
@@ -356,7 +355,7 @@ def approvals_reroute(
             people = eligible_approvers(doc=doc)
             after = {p.pk for p in people}
             if deadline is not None and deadline.status == Deadline.Status.OPEN:
-                _move_approval_deadline(
+                deadline_reroute(
                     deadline, incident=incident, minutes=rule.minutes, remind=after, now=at
                 )
             joined = [p for p in people if p.pk not in before]
@@ -374,25 +373,6 @@ def approvals_reroute(
                     new_level=new_level,
                     at=at,
                 )
-
-
-def _move_approval_deadline(
-    deadline: Deadline, *, incident: Incident, minutes: int, remind: set[int], now: datetime
-) -> None:
-    """The approval deadline takes the new level's window from its start and reminds the
-    new approvers; reminders whose moment has passed are not owed again."""
-    starts = deadline.starts_at or now
-    deadline.level = incident.level
-    deadline.due_at = starts + timedelta(minutes=minutes)
-    deadline.remind_user_ids = sorted(remind)
-    points = reminder_points(deadline=deadline, version=incident.plan_version)
-    deadline.reminders_sent = sum(1 for p in points if p <= now)
-    if deadline.due_at > now:
-        deadline.escalation_step = -1
-    deadline.save(
-        update_fields=["level", "due_at", "remind_user_ids", "reminders_sent", "escalation_step"]
-    )
-    deadline_schedule(deadline=deadline)
 
 
 def document_decide(
