@@ -96,10 +96,12 @@ fh_ensure_venv() {  # create the virtualenv, (re)install the project when pyproj
         rm -rf "$FENGHUO_VENV"
         "$FH_PYTHON" -m venv "$FENGHUO_VENV" || fh_die "could not create $FENGHUO_VENV"
     fi
-    if [ ! -f "$stamp" ] || [ "$FENGHUO_ROOT/pyproject.toml" -nt "$stamp" ]; then
-        fh_header "Installing Fenghuo and its dependencies (pip install -e '.[dev]')"
+    if [ ! -f "$stamp" ] || [ "$FENGHUO_ROOT/pyproject.toml" -nt "$stamp" ] ||
+        [ "$FENGHUO_ROOT/constraints.txt" -nt "$stamp" ]; then
+        fh_header "Installing Fenghuo and its dependencies (pip install -c constraints.txt -e '.[dev]')"
         (cd "$FENGHUO_ROOT" &&
-            "$FENGHUO_VENV/bin/python" -m pip install --disable-pip-version-check -e '.[dev]') ||
+            "$FENGHUO_VENV/bin/python" -m pip install --disable-pip-version-check \
+                -c constraints.txt -e '.[dev]') ||
             fh_die "pip install failed"
         touch "$stamp"
     fi
