@@ -72,3 +72,13 @@ def approve_the_review(incident: Incident, *, author: User) -> Incident:
     approver = next(p for p in approvers(incident=incident) if p.pk != review.author_id)
     document_decide(doc=review, actor=approver, verdict="approve", comment="同意")
     return Incident.objects.get(pk=incident.pk)
+
+
+def celery_setting(monkeypatch, name: str, value) -> None:
+    """Set a Celery setting for one test. The app reads Django's settings with the
+    ``CELERY`` namespace, and Celery looks the namespaced key up first, so both the plain
+    and the namespaced key are set (the plain one alone is ignored by some releases)."""
+    from config.celery import app
+
+    monkeypatch.setitem(app.conf, name, value)
+    monkeypatch.setitem(app.conf, f"CELERY_{name.upper()}", value)

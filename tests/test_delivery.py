@@ -29,7 +29,7 @@ from notifications.services import notifications_write
 from notifications.tasks import deliver_task
 from organisation.demo import demo_organisation_load
 from tests import helpers
-from tests.helpers import MONDAY_MORNING
+from tests.helpers import MONDAY_MORNING, celery_setting
 from tests.servers import free_port
 from tests.test_webhooks import robot_server
 
@@ -174,7 +174,7 @@ def test_in_app_rows_alone_do_not_nudge_delivery(duty, django_capture_on_commit_
 def test_the_nudge_delivers_at_once_when_tasks_run_in_process(
     duty, robot, office_robot, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    celery_setting(monkeypatch, "task_always_eager", True)
     with django_capture_on_commit_callbacks(execute=True):
         notify([duty])
     assert len(robot.requests) == 1
@@ -184,8 +184,8 @@ def test_the_nudge_delivers_at_once_when_tasks_run_in_process(
 def test_a_broker_that_is_down_only_logs_and_the_rows_stay_for_beat(
     duty, office_robot, monkeypatch, django_capture_on_commit_callbacks, caplog
 ):
-    monkeypatch.setitem(celery_app.conf, "broker_url", f"redis://127.0.0.1:{free_port()}/0")
-    monkeypatch.setitem(celery_app.conf, "broker_transport_options", {"max_retries": 0})
+    celery_setting(monkeypatch, "broker_url", f"redis://127.0.0.1:{free_port()}/0")
+    celery_setting(monkeypatch, "broker_transport_options", {"max_retries": 0})
     monkeypatch.setattr(celery_app, "_pool", None)  # connect with the settings above
     monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
     with (

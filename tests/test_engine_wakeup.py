@@ -20,7 +20,7 @@ from engine.models import SweepWakeup
 from engine.sweep import sweep
 from engine.wakeup import SWEEP_TASK, _WakeUp, horizon
 from incidents.services import incident_transition
-from tests.helpers import MONDAY_MORNING, at
+from tests.helpers import MONDAY_MORNING, at, celery_setting
 from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
@@ -193,8 +193,8 @@ def test_a_deadline_already_due_wakes_the_sweep_at_once(level_one, broker, commi
 
 
 def test_a_broker_that_is_down_does_not_fail_the_service(level_one, monkeypatch, committed, caplog):
-    monkeypatch.setitem(celery_app.conf, "broker_url", f"redis://127.0.0.1:{free_port()}/0")
-    monkeypatch.setitem(celery_app.conf, "broker_transport_options", {"max_retries": 0})
+    celery_setting(monkeypatch, "broker_url", f"redis://127.0.0.1:{free_port()}/0")
+    celery_setting(monkeypatch, "broker_transport_options", {"max_retries": 0})
     monkeypatch.setattr(celery_app, "_pool", None)  # connect with the settings above
     monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
     with (
@@ -209,7 +209,7 @@ def test_a_broker_that_is_down_does_not_fail_the_service(level_one, monkeypatch,
 
 
 def test_tasks_run_in_process_send_no_wake_up(level_one, broker, committed, monkeypatch):
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    celery_setting(monkeypatch, "task_always_eager", True)
     sweep_at(next_moment() - timedelta(seconds=30), committed)
     assert broker == []
 

@@ -14,13 +14,12 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from config import celery_app
 from core.errors import InvalidInput, PermissionDenied
 from monitoring.intake import imports
 from monitoring.intake.batches import posts_ingest
 from monitoring.intake.imports import LEASE, import_create, import_run, imports_run_pending
 from monitoring.models import ImportJob, Post
-from tests.helpers import SHANGHAI
+from tests.helpers import SHANGHAI, celery_setting
 
 pytestmark = pytest.mark.django_db
 
@@ -535,7 +534,7 @@ def test_the_worker_is_asked_once_the_upload_is_committed(
     monkeypatch,
     django_capture_on_commit_callbacks,
 ):
-    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    celery_setting(monkeypatch, "task_always_eager", True)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         job = import_create(actor=duty, upload=upload("now.csv", csv_bytes(ROWS[:2])))
 
