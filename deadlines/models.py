@@ -29,7 +29,14 @@ class DeadlineQuerySet(models.QuerySet["Deadline"]):
 
 
 # Obligations an incident may owe many times: each its own row.
-REPEATABLE_KINDS = ("level_decision", "approval", "task", "follow_up")
+REPEATABLE_KINDS = (
+    "level_decision",
+    "approval",
+    "task",
+    "follow_up",
+    "warning_confirm",
+    "level_change",
+)
 
 
 class Deadline(models.Model):
@@ -63,6 +70,16 @@ class Deadline(models.Model):
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The member unit this obligation belongs to (a warning to confirm): the unit roles of
+    # its escalation (liaison, unit head) are that unit's people.
+    unit = models.ForeignKey(
+        "organisation.Unit",
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     # Who the engine reminds, when not the assignee or the person on duty (approvers of

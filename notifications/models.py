@@ -78,6 +78,8 @@ class Notification(models.Model):
         ARRIVAL_SUMMONS = "arrival_summons", _("summoned to your post")
         WARNING = "warning", _("warning to a member unit")
         LEVEL_CHANGE_PENDING = "level_change_pending", _("level change awaiting decision")
+        LEVEL_CHANGE_DECIDED = "level_change_decided", _("level change decided")
+        WARNING_CONFIRMED = "warning_confirmed", _("warning confirmed")
 
     class Channel(models.TextChoices):
         IN_APP = "in_app", _("in the app")

@@ -25,6 +25,14 @@ class Plan(models.Model):
         return self.name
 
 
+def default_level_raisers() -> list[str]:
+    return ["analyst", "office_head", "deputy_leader", "leader"]
+
+
+def default_level_deciders() -> list[str]:
+    return ["leader", "deputy_leader"]
+
+
 class PlanVersion(models.Model):
     """One version of a plan. Drafts are editable; a published version is frozen, so
     incidents that started under it keep exactly the rules they started with."""
@@ -108,6 +116,41 @@ class PlanVersion(models.Model):
         default=24,
         validators=[MinValueValidator(1)],
     )
+    # A member unit reports a major incident to the office within this window of its
+    # discovery (001 篇三); logging the lead meets it.
+    unit_report_minutes = models.PositiveIntegerField(
+        _("member units report a lead to the office within (minutes)"),
+        default=120,
+        validators=[MinValueValidator(1)],
+    )
+    # Warnings (预警) to member units: each confirms receipt within
+    # ``warning_confirm_minutes``; unconfirmed, it goes to the unit's head at due and to
+    # the office head ``warning_office_after_minutes`` later.
+    warning_confirm_minutes = models.PositiveIntegerField(
+        _("member units confirm a warning within (minutes)"),
+        default=30,
+        validators=[MinValueValidator(1)],
+    )
+    warning_office_after_minutes = models.PositiveIntegerField(
+        _("an unconfirmed warning reaches the office head after (minutes past due)"),
+        default=15,
+    )
+    # Level changes (issue 14): raising is the safer direction and applies at once for
+    # ``level_raisers``; lowering, and any change to a reported level whose policy says so,
+    # is a proposal that a person holding ``level_deciders`` decides (not its proposer).
+    level_raisers = models.JSONField(
+        _("who may raise a level at once"),
+        default=default_level_raisers,
+        help_text=_("Roles; the deciders below may raise at once too."),
+    )
+    level_deciders = models.JSONField(
+        _("who decides a proposed level change"), default=default_level_deciders
+    )
+    level_change_decision_minutes = models.PositiveIntegerField(
+        _("decide on a proposed level change within (minutes)"),
+        default=30,
+        validators=[MinValueValidator(1)],
+    )
 
     class Meta:
         ordering = ["plan", "-number"]
@@ -128,6 +171,23 @@ class PlanVersion(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status == self.Status.DRAFT
+
+    def clean(self) -> None:
+        errors = {}
+        for name in ("level_raisers", "level_deciders"):
+            try:
+                _validate_roles(getattr(self, name))
+            except ValidationError as exc:
+                errors[name] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+
+class WarnAt(models.TextChoices):
+    """The stage at which a level's warnings (预警) go to the member units."""
+
+    ASSESS = "assess", _("assessment")
+    REPORT = "report", _("the report to the leadership group")
 
 
 class FollowUpFrom(models.TextChoices):
@@ -189,6 +249,20 @@ class LevelPolicy(models.Model):
         max_length=20,
         choices=FollowUpFrom.choices,
         default=FollowUpFrom.RESPONDING,
+    )
+    # Warnings (预警): sent at this stage to the involved unit and to ``warn_units``.
+    warn_at = models.CharField(
+        _("warn the member units at"), max_length=10, choices=WarnAt.choices, default=WarnAt.REPORT
+    )
+    warn_units = models.ManyToManyField(
+        "organisation.Unit",
+        verbose_name=_("also warn these units"),
+        blank=True,
+        related_name="+",
+    )
+    # Once reported at this level, any change of level is a proposal the deciders decide.
+    change_needs_decision_once_reported = models.BooleanField(
+        _("once reported, a level change needs a decision"), default=False
     )
     negative_rising_suffices = models.BooleanField(
         _("a rising negative share also counts"),
@@ -340,6 +414,12 @@ class DeadlineKind(models.TextChoices):
     STAFF_ARRIVAL = "staff_arrival", _("Office staff at their posts")
     MEETING_ASSEMBLY = "meeting_assembly", _("Joint-meeting members assembled")
     INFORMANTS_ONLINE = "informants_online", _("Informants online")
+    # Issue 14: the clock from the first minute, reports from member units, warnings and
+    # level changes decided by the leadership.
+    ASSESSMENT = "assessment", _("Assess and grade the lead")
+    UNIT_REPORT = "unit_report", _("Member unit reports the lead to the office")
+    WARNING_CONFIRM = "warning_confirm", _("Confirm receipt of the warning")
+    LEVEL_CHANGE = "level_change", _("Decide on the proposed level change")
 
 
 ARRIVAL_KINDS = (
@@ -409,6 +489,7 @@ class Anchor(models.TextChoices):
 class FulfilmentEvent(models.TextChoices):
     """What meets a deadline: the incident's transitions (later issues add statements)."""
 
+    ASSESS = "assess", _("assessed and graded")
     REPORT = "report", _("reported to the leadership group")
     RESPOND = "respond", _("response started")
     TRACK = "track", _("tracking started")

@@ -38,6 +38,8 @@ _LEVEL_FIELDS = (
     "lead",
     "follow_up_hours",
     "follow_up_from",
+    "warn_at",
+    "change_needs_decision_once_reported",
     "on_casualties",
     "on_mainstream_media",
     "min_reads",
@@ -71,6 +73,12 @@ _VERSION_FIELDS = (
     "spike_factor",
     "spike_min_posts",
     "spike_baseline_hours",
+    "unit_report_minutes",
+    "warning_confirm_minutes",
+    "warning_office_after_minutes",
+    "level_raisers",
+    "level_deciders",
+    "level_change_decision_minutes",
 )
 
 
@@ -165,10 +173,11 @@ def plan_version_new_draft(*, source: PlanVersion, note: str = "") -> PlanVersio
         note=note,
         **{f: getattr(source, f) for f in _VERSION_FIELDS},
     )
-    LevelPolicy.objects.bulk_create(
-        LevelPolicy(version=draft, level=p.level, **{f: getattr(p, f) for f in _LEVEL_FIELDS})
-        for p in source.levels.all()
-    )
+    for policy in source.levels.prefetch_related("warn_units"):
+        copy = LevelPolicy.objects.create(
+            version=draft, level=policy.level, **{f: getattr(policy, f) for f in _LEVEL_FIELDS}
+        )
+        copy.warn_units.set(policy.warn_units.all())
     DeadlineRule.objects.bulk_create(
         DeadlineRule(version=draft, level=r.level, **{f: getattr(r, f) for f in _RULE_FIELDS})
         for r in source.deadline_rules.all()

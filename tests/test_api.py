@@ -349,7 +349,12 @@ def test_incident_list_items_carry_metrics_deadlines_and_actions_but_no_timeline
     assert set(item) == INCIDENT_FIELDS - {"timeline", "source"}
     assert item["metrics"]["reads"] == 50
     # Ⅲ/Ⅳ: report, first response; and the task the category checklist gave a due time.
-    assert {d["kind"] for d in item["deadlines"]} == {"report", "first_response", "task"}
+    assert {d["kind"] for d in item["deadlines"]} == {
+        "assessment",
+        "report",
+        "first_response",
+        "task",
+    }
     assert "report" in item["actions"]
 
 
@@ -700,6 +705,7 @@ def test_level_one_assessment_sets_the_report_and_first_response_deadlines(
     assert datetime.fromisoformat(deadlines["first_response"]["due_at"]) == FOUND + timedelta(
         minutes=180
     )
+    assert deadlines.pop("assessment")["status"] == "met"
     assert {d["status"] for d in deadlines.values()} == {"open"}
     assert deadlines["report"]["met_at"] is None
 
@@ -731,7 +737,8 @@ def test_report_after_the_due_time_is_met_late(as_duty, as_analyst, as_office):
 def test_dismissed_incident_owes_no_deadline(as_analyst, log_incident, advance):
     incident = advance(log_incident(), "assessed")
     answer = as_analyst.post(detail(incident, "dismiss"), {"reason": "核实为误报"}, format="json")
-    assert {d["status"] for d in answer.json()["deadlines"]} == {"cancelled"}
+    owed = [d for d in answer.json()["deadlines"] if d["kind"] != "assessment"]
+    assert owed and {d["status"] for d in owed} == {"cancelled"}
 
 
 # Figures ------------------------------------------------------------------------------------
