@@ -12,7 +12,8 @@ from incidents.models import Incident
 from incidents.services import incident_create, incident_transition
 from organisation.demo import demo_organisation_load
 from organisation.models import Unit, User
-from tests.helpers import approve_a_response_plan, approve_the_review
+from tests.helpers import approve_a_response_plan, approve_the_review, celery_setting
+from tests.servers import free_port
 
 
 @pytest.fixture
@@ -149,3 +150,14 @@ def _english_messages():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """The Celery app sends to a Redis nobody listens on, and gives up at once."""
+    from config.celery import app
+
+    celery_setting(monkeypatch, "broker_url", f"redis://127.0.0.1:{free_port()}/0")
+    celery_setting(monkeypatch, "broker_transport_options", {"max_retries": 0})
+    monkeypatch.setattr(app, "_pool", None)  # connect with the settings above
+    monkeypatch.setattr(app.amqp, "_producer_pool", None)

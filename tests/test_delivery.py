@@ -11,7 +11,6 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from config import celery_app
 from core.models import Heartbeat
 from deadlines.models import Deadline
 from engine.sweep import sweep
@@ -30,7 +29,6 @@ from notifications.tasks import deliver_task
 from organisation.demo import demo_organisation_load
 from tests import helpers
 from tests.helpers import MONDAY_MORNING, celery_setting
-from tests.servers import free_port
 from tests.test_webhooks import robot_server
 
 pytestmark = pytest.mark.django_db
@@ -182,12 +180,8 @@ def test_the_nudge_delivers_at_once_when_tasks_run_in_process(
 
 
 def test_a_broker_that_is_down_only_logs_and_the_rows_stay_for_beat(
-    duty, office_robot, monkeypatch, django_capture_on_commit_callbacks, caplog
+    duty, office_robot, broker_down, django_capture_on_commit_callbacks, caplog
 ):
-    celery_setting(monkeypatch, "broker_url", f"redis://127.0.0.1:{free_port()}/0")
-    celery_setting(monkeypatch, "broker_transport_options", {"max_retries": 0})
-    monkeypatch.setattr(celery_app, "_pool", None)  # connect with the settings above
-    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
     with (
         caplog.at_level(logging.WARNING, logger="notifications.services"),
         django_capture_on_commit_callbacks(execute=True),

@@ -21,7 +21,6 @@ from engine.sweep import sweep
 from engine.wakeup import SWEEP_TASK, _WakeUp, horizon
 from incidents.services import incident_transition
 from tests.helpers import MONDAY_MORNING, at, celery_setting
-from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -192,11 +191,7 @@ def test_a_deadline_already_due_wakes_the_sweep_at_once(level_one, broker, commi
     assert len(broker) == 1 and "eta" not in broker[0]
 
 
-def test_a_broker_that_is_down_does_not_fail_the_service(level_one, monkeypatch, committed, caplog):
-    celery_setting(monkeypatch, "broker_url", f"redis://127.0.0.1:{free_port()}/0")
-    celery_setting(monkeypatch, "broker_transport_options", {"max_retries": 0})
-    monkeypatch.setattr(celery_app, "_pool", None)  # connect with the settings above
-    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
+def test_a_broker_that_is_down_does_not_fail_the_service(level_one, broker_down, committed, caplog):
     with (
         caplog.at_level(logging.WARNING, logger="engine.wakeup"),
         at(FOUND + timedelta(minutes=1)),

@@ -20,7 +20,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from incidents.models import Incident, TimelineEntry
-from tests.helpers import celery_setting
 from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -278,16 +277,6 @@ urlpatterns = [
         ("bug", query_a_missing_table),
     )
 ]
-
-
-@pytest.fixture
-def broker_down(monkeypatch):
-    from config.celery import app
-
-    celery_setting(monkeypatch, "broker_url", f"redis://127.0.0.1:{free_port()}/0")
-    celery_setting(monkeypatch, "broker_transport_options", {"max_retries": 0})
-    monkeypatch.setattr(app, "_pool", None)  # connect with the settings above
-    monkeypatch.setattr(app.amqp, "_producer_pool", None)
 
 
 @pytest.mark.urls("tests.test_outages")
