@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from organisation.selectors import people_with_role
 from plans.calendar import in_working_hours
+from plans.levels import Level, more_severe
 from plans.models import Anchor, DeadlineKind, DeadlineRule
 
-from .models import Deadline, DeadlineQuerySet
+from .models import Deadline, DeadlineQuerySet, LateReport
 from .schedule import (
     deadline_schedule,
     escalates_after_acknowledgement,
@@ -30,16 +31,33 @@ def _rules(incident: "Incident", level: int, anchor: str) -> list[DeadlineRule]:
     return list(incident.plan_version.deadline_rules.filter(level=level, anchor=anchor))
 
 
+# The clocks a lead runs before it is graded, at its suggested level: the plan's timing
+# runs from discovery ("found → level proposed → reported"), not from the assessment.
+LEAD_KINDS = (DeadlineKind.ASSESSMENT, DeadlineKind.REPORT)
+
+
 def deadlines_apply_level(
-    *, incident: "Incident", level: int, passed: Mapping[str, datetime]
+    *,
+    incident: "Incident",
+    level: int,
+    passed: Mapping[str, datetime],
+    kinds: tuple[str, ...] | None = None,
+    overdue_stands_at: datetime | None = None,
 ) -> None:
-    """Create or recompute the discovery-anchored deadlines for ``level``.
+    """Create or recompute the discovery-anchored deadlines for ``level`` (only those of
+    ``kinds``, when given: a lead's clocks before its assessment).
 
     Open deadlines take the new level's due time, counted from the discovery time;
     met ones stay as they were met; obligations the new level lacks are cancelled. A new
     obligation whose event the incident has already ``passed`` (event → when) is met then.
+    With ``overdue_stands_at`` (the assessment of a lead), a deadline already overdue
+    then is not relaxed: grading a lead lower does not undo its late report.
     """
-    discovery_rules = incident.plan_version.deadline_rules.filter(anchor=Anchor.DISCOVERED)
+    discovery_rules = [
+        rule
+        for rule in incident.plan_version.deadline_rules.filter(anchor=Anchor.DISCOVERED)
+        if kinds is None or rule.kind in kinds
+    ]
     rules = {rule.kind: rule for rule in discovery_rules if rule.level == level}
     discovery_kinds = {rule.kind for rule in discovery_rules}
     existing = {d.kind: d for d in incident.deadlines.all()}
@@ -65,6 +83,12 @@ def deadlines_apply_level(
             )
             deadline_schedule(deadline=deadline)
         elif deadline.status != Deadline.Status.MET:
+            if (
+                overdue_stands_at is not None
+                and deadline.status == Deadline.Status.OPEN
+                and deadline.due_at <= overdue_stands_at < due_at
+            ):
+                continue
             deadline.level = level
             deadline.starts_at = incident.discovered_at
             deadline.due_at = due_at
@@ -74,9 +98,22 @@ def deadlines_apply_level(
             deadline_schedule(deadline=deadline)
 
 
+def deadlines_start_lead(*, incident: "Incident", level: int) -> bool:
+    """A lead's clocks (``LEAD_KINDS``) at its suggested ``level``, from its discovery
+    time: opened when it is logged, tightened when the figures suggest a more severe
+    level before the assessment, never relaxed before it (the assessment decides).
+    Answers whether they changed."""
+    running = incident.deadlines.filter(kind__in=LEAD_KINDS).values_list("level", flat=True)
+    if running and not more_severe(level, min(running)):
+        return False
+    deadlines_apply_level(incident=incident, level=level, passed={}, kinds=LEAD_KINDS)
+    return True
+
+
 def deadlines_follow_discovery(*, incident: "Incident", now: datetime) -> dict[str, list]:
-    """The discovery time of an assessed incident was corrected: its open
-    discovery-anchored deadlines follow it, unless already overdue at ``now``.
+    """The discovery time was corrected: the open discovery-anchored deadlines (a lead's
+    clocks at its suggested level, or a graded incident's) follow it, unless already
+    overdue at ``now``.
 
     An overdue deadline keeps its due time and its escalation, whatever the new time
     says: a late report stands. One the move puts in the past is overdue at once and the
@@ -84,24 +121,23 @@ def deadlines_follow_discovery(*, incident: "Incident", now: datetime) -> dict[s
     moved (with old and new due times) and kept overdue, for the timeline."""
     moved: list[dict[str, str]] = []
     kept: list[str] = []
-    if incident.level is None:  # not graded: no level, no deadlines
-        return {"moved": moved, "kept_overdue": kept}
     rules = {
-        rule.kind: rule
-        for rule in incident.plan_version.deadline_rules.filter(
-            anchor=Anchor.DISCOVERED, level=incident.level
-        )
+        (rule.level, rule.kind): rule
+        for rule in incident.plan_version.deadline_rules.filter(anchor=Anchor.DISCOVERED)
     }
     deadlines = (
         incident.deadlines.select_for_update(of=("self",))
-        .filter(status=Deadline.Status.OPEN, kind__in=rules, assignee__isnull=True)
+        .filter(status=Deadline.Status.OPEN, assignee__isnull=True)
         .order_by("pk")
     )
     for deadline in deadlines:
+        rule = rules.get((deadline.level, deadline.kind))
+        if rule is None:
+            continue
         if deadline.due_at <= now:
             kept.append(deadline.kind)
             continue
-        due_at = incident.discovered_at + timedelta(minutes=rules[deadline.kind].minutes)
+        due_at = incident.discovered_at + timedelta(minutes=rule.minutes)
         moved.append(
             {"kind": deadline.kind, "from": deadline.due_at.isoformat(), "to": due_at.isoformat()}
         )
@@ -152,6 +188,35 @@ def deadlines_cancel_open(*, incident: "Incident") -> int:
 
 
 ARRIVED = "arrival"  # the event that meets an arrival clock: the person says they are there
+LOGGED = "logged"  # the event that meets a member unit's report to the office
+
+
+def deadlines_record_unit_report(
+    *, incident: "Incident", unit: Any, person: Any, at: datetime
+) -> Deadline:
+    """A member unit reported a lead to the office (001 篇三: within the plan's
+    ``unit_report_minutes`` of discovery): the obligation is met by the logging itself,
+    so it is written met at ``at``; past the window it is a late report (迟报) of the
+    unit and the person who logged it."""
+    minutes = incident.plan_version.unit_report_minutes
+    deadline = Deadline.objects.create(
+        incident=incident,
+        kind=DeadlineKind.UNIT_REPORT,
+        level=incident.suggested_level or Level.IV,
+        unit=unit,
+        fulfilled_by=LOGGED,
+        starts_at=incident.discovered_at,
+        due_at=incident.discovered_at + timedelta(minutes=minutes),
+        met_at=at,
+        status=Deadline.Status.MET,
+    )
+    if at > deadline.due_at:
+        LateReport.objects.create(
+            deadline=deadline, incident=incident, unit=unit, person=person, due_at=deadline.due_at
+        )
+    return deadline
+
+
 LEVEL_DECIDED = "level_decision"  # a proposed upgrade confirmed or rejected
 
 

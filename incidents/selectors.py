@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.db.models import (
+    Case,
     Count,
     F,
     ForeignObjectRel,
@@ -14,13 +15,15 @@ from django.db.models import (
     Prefetch,
     QuerySet,
     Subquery,
+    Value,
+    When,
     prefetch_related_objects,
 )
 
 from deadlines.models import Deadline
 
 from . import guards
-from .choices import OPEN_STATES
+from .choices import OPEN_STATES, State
 from .models import Finding, Incident, TimelineEntry
 
 
@@ -145,8 +148,9 @@ def _related_load(incidents: list[Incident], relations: dict[str, QuerySet | Non
 class Board:
     """The duty board: the cards it shows and the counts of everything open.
 
-    ``cards``: at most the configured number of open incidents matching the filters,
-    nearest open deadline first. ``total``: how many open incidents match the filters.
+    ``cards``: at most the configured number of open incidents matching the filters:
+    unassessed leads first (待研判), the most severe suggestion first, then nearest open
+    deadline first. ``total``: how many open incidents match the filters.
     ``by_level``, ``by_state`` and ``by_unit`` count the open incidents matching the
     *other* filters (a facet counts as if its own filter were not set), so each count
     is what choosing that value would show; ``None`` stands for "not graded"."""
@@ -157,6 +161,11 @@ class Board:
     by_level: dict[int | None, int]
     by_state: dict[str, int]
     by_unit: dict[int, int]
+
+
+# Where graded incidents sort among the board's unassessed leads (ranked 1–4 by their
+# suggested level): after them.
+LEAD_RANK_GRADED = 9
 
 
 def incident_board(*, filters: dict[str, Any] | None = None, cards: int) -> Board:
@@ -207,7 +216,14 @@ def incident_board(*, filters: dict[str, Any] | None = None, cards: int) -> Boar
                 .values("due_at")[:1]
             )
         )
-        .order_by(F("next_due").asc(nulls_last=True), "level", "-discovered_at", "-id")
+        .annotate(
+            # Unassessed leads first, the most severe suggestion first (待研判).
+            lead_rank=Case(
+                When(state=State.DETECTED, then=F("suggested_level")),
+                default=Value(LEAD_RANK_GRADED),
+            )
+        )
+        .order_by("lead_rank", F("next_due").asc(nulls_last=True), "level", "-discovered_at", "-id")
         .values_list("pk", flat=True)[:cards]
     )
     found = Incident.objects.select_related("unit", "plan_version").in_bulk(chosen)

@@ -27,8 +27,10 @@ from deadlines.services import (
     deadlines_follow_discovery,
     deadlines_fulfil,
     deadlines_open_level_decision,
+    deadlines_record_unit_report,
     deadlines_start_anchor,
     deadlines_start_arrival_clocks,
+    deadlines_start_lead,
 )
 from organisation.models import Unit, User
 from plans.categories import Category
@@ -253,7 +255,9 @@ def incident_create_in_transaction(
     """:func:`incident_create` inside a transaction the caller holds (accepting a
     monitoring proposal creates the incident and links it in one). A member unit's
     liaison or head logs a lead of their own unit only: it is a report to the office
-    (成员单位报送), and the office is alerted (the ``lead_reported`` effects)."""
+    (成员单位报送) that meets the unit's report deadline. The lead's assessment and report
+    clocks start at once, at its suggested level, and the ``lead_logged`` effects alert
+    the people who must assess it."""
     unit = unit or actor.unit
     if not can(actor, "log"):
         require(actor, "report_lead")
@@ -297,6 +301,13 @@ def incident_create_in_transaction(
     snapshot = _record_snapshot(
         incident=incident, metrics=parsed, actor=actor, taken_at=timezone.now()
     )
+    # The clock starts at logging: the assessment and the report are owed from discovery
+    # at the suggested level, before anyone has graded the lead.
+    deadlines_start_lead(incident=incident, level=snapshot.suggested_level)
+    if source == Source.MEMBER_UNIT:
+        deadlines_record_unit_report(
+            incident=incident, unit=unit, person=actor, at=incident.created_at
+        )
     timeline_record(
         incident=incident,
         actor=actor,
@@ -306,8 +317,7 @@ def incident_create_in_transaction(
         to_level=None,
         data={"suggested_level": snapshot.suggested_level, **(timeline_data or {})},
     )
-    if source == Source.MEMBER_UNIT:
-        effects.run("lead_reported", incident=incident, actor=actor, at=incident.created_at)
+    effects.run("lead_logged", incident=incident, actor=actor, at=incident.created_at)
     return incident
 
 
@@ -322,9 +332,10 @@ def incident_update(
 ) -> Incident:
     """Correct what was logged.
 
-    Before assessment the discovery time is corrected freely. After it, the deadlines
-    run from it: moving it takes the office head and a reason, and the open deadlines
-    follow it except those already overdue, which stay overdue (a late report stands).
+    The open deadlines run from the discovery time and follow it when it is corrected,
+    except those already overdue, which stay overdue (a late report stands). Before
+    assessment it is corrected freely; after it, moving it takes the office head and a
+    reason.
     """
     require(actor, "edit")
     unknown = set(changes) - set(EDITABLE_FIELDS)
@@ -361,7 +372,7 @@ def incident_update(
             "before": before,
             "after": {n: _audit_value(v) for n, v in changed.items()},
         }
-        if moves_clock:
+        if "discovered_at" in changed:
             data["deadlines"] = deadlines_follow_discovery(incident=incident, now=timezone.now())
         timeline_record(
             incident=incident,
@@ -430,6 +441,9 @@ def incident_record_metrics_in_transaction(
             "suggested_level": snapshot.suggested_level,
         },
     )
+    if incident.state == State.DETECTED:
+        # Before the assessment, a lead's clocks follow its suggestion up, never down.
+        deadlines_start_lead(incident=incident, level=snapshot.suggested_level)
     _propose_upgrade_if_metrics_say_so(incident, actor=actor)
     return snapshot
 
@@ -560,7 +574,15 @@ def incident_transition_in_transaction(
         ),
     )
     if assessed_level is not None:
-        deadlines_apply_level(incident=incident, level=assessed_level, passed=_passed(incident))
+        # The lead's assessment clock is met as it ran (at its suggested level); then its
+        # clocks take the confirmed level, a late one staying late.
+        deadlines_fulfil(incident=incident, event=action, at=now)
+        deadlines_apply_level(
+            incident=incident,
+            level=assessed_level,
+            passed=_passed(incident),
+            overdue_stands_at=now,
+        )
         deadlines_start_arrival_clocks(incident=incident, level=assessed_level, at=now)
     deadlines_fulfil(incident=incident, event=action, at=now)
     if assessed_level is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from incidents.choices import Source
 from organisation.roles import Role
 from organisation.selectors import people_with_role, roster
 from plans.levels import NUMERALS
@@ -34,15 +35,25 @@ def upgrade_proposed(*, incident: Any, actor: Any, at: datetime, deadline: Any) 
     )
 
 
-def lead_reported(*, incident: Any, actor: Any, at: datetime) -> None:
-    """A member unit reported a lead (成员单位报送): the office heads and the duty officer
-    on duty (every duty officer when nobody is) are told at once."""
-    recipients = roster(at=at).for_roles([Role.OFFICE_HEAD, Role.DUTY_OFFICER], at=at)
+def lead_logged(*, incident: Any, actor: Any, at: datetime) -> None:
+    """A lead was logged: its clocks run from discovery, so the analysts and office heads
+    are alerted at once with the suggested colour, to assess it. A member unit's report
+    (成员单位报送) also goes to the duty officer on duty (every duty officer when nobody
+    is). Whoever logged it is not told of their own lead."""
+    roles = [Role.ANALYST, Role.OFFICE_HEAD]
+    if incident.source == Source.MEMBER_UNIT:
+        roles.append(Role.DUTY_OFFICER)
+    recipients = [p for p in roster(at=at).for_roles(roles, at=at) if p.pk != actor.pk]
+    policy = incident.plan_version.levels.filter(level=incident.suggested_level).first()
+    colour = f"{NUMERALS[policy.level]} {policy.get_colour_display()}" if policy else ""
+    if incident.source == Source.MEMBER_UNIT:
+        title = _("[%(colour)s] %(unit)s reports a lead to assess: %(title)s")
+    else:
+        title = _("[%(colour)s] A new lead to assess: %(title)s")
     notifications_write(
         recipients=recipients,
         kind=Notification.Kind.LEAD_LOGGED,
         at=at,
         incident_id=incident.pk,
-        title=_("%(unit)s reports a lead: %(title)s")
-        % {"unit": incident.unit, "title": incident.title},
+        title=title % {"colour": colour, "unit": incident.unit, "title": incident.title},
     )

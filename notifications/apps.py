@@ -9,13 +9,13 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from incidents import effects, page_parts
 
-        from .announcements import lead_reported, upgrade_proposed
+        from .announcements import lead_logged, upgrade_proposed
         from .selectors import incident_notifications
         from .work import deadline_items
         from .work import register as work_register
 
         effects.register("upgrade_proposed", upgrade_proposed)
-        effects.register("lead_reported", lead_reported)
+        effects.register("lead_logged", lead_logged)
         work_register(deadline_items)
 
         @page_parts.register

@@ -2,7 +2,8 @@
 
 Each app says what of its own waits on whom through a provider registered in its
 ``ready`` (response: approvals and tasks; monitoring: proposals to decide); this app
-adds the deadlines a person answers for (arrivals, follow-ups, the rest). It sits here,
+adds the deadlines a person answers for (arrivals, follow-ups, a lead's assessment and
+report for those who may take those steps, the rest). It sits here,
 below response and monitoring and above incidents and deadlines, because the bell it
 counts for lives here; the board shows it through this app's template tag, so neither
 incidents nor notifications imports an app above it. Every provider answers in a fixed
@@ -19,9 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.permissions import can
 from deadlines.models import Deadline
 from organisation.models import User
-from plans.models import ARRIVAL_KINDS, DeadlineKind
+from plans.models import ARRIVAL_KINDS, DeadlineKind, FulfilmentEvent
 
 
 class Kind:
@@ -123,17 +125,36 @@ def incident_link(incident_id: int) -> str:
     return reverse("incidents:detail", args=[incident_id])
 
 
+# Deadlines owed by whoever may take the step that meets them (nobody in particular is
+# named): a lead's assessment and its report to the leadership group.
+MET_BY_THEIR_STEP = (FulfilmentEvent.ASSESS, FulfilmentEvent.REPORT)
+
+
 def deadline_items(user: User, now: datetime) -> list[WorkItem]:
-    """The open deadlines ``user`` answers for (assignee, or among those reminded),
-    but those another app lists as its own: one query."""
+    """The open deadlines ``user`` answers for (assignee, or among those reminded, or,
+    for one nobody is named on, allowed to take the step that meets it), but those
+    another app lists as its own: one query."""
     rows = (
         Deadline.objects.filter(status=Deadline.Status.OPEN, incident__isnull=False)
         .exclude(kind__in=LISTED_BY_THEIR_APP)
         .select_related("incident")
     )
+    steps = [event for event in MET_BY_THEIR_STEP if can(user, event)]
+    by_step = Q(assignee__isnull=True, remind_user_ids=[], fulfilled_by__in=steps)
     items = []
-    for deadline in rows.filter(Q(assignee=user) | reminded(user)).order_by("due_at", "pk"):
-        if deadline.assignee_id != user.pk and not names(deadline.remind_user_ids, user):
+    for deadline in rows.filter(Q(assignee=user) | reminded(user) | by_step).order_by(
+        "due_at", "pk"
+    ):
+        answers = (
+            deadline.assignee_id == user.pk
+            or names(deadline.remind_user_ids, user)
+            or (
+                deadline.assignee_id is None
+                and not deadline.remind_user_ids
+                and deadline.fulfilled_by in steps
+            )
+        )
+        if not answers:
             continue
         if deadline.kind in ARRIVAL_KINDS:
             kind = Kind.ARRIVAL

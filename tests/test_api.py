@@ -695,7 +695,12 @@ def test_level_one_assessment_sets_the_report_and_first_response_deadlines(
             format="json",
         )
         assert created.json()["suggested_level"] == 1
-        assert created.json()["deadlines"] == []
+        # The clock starts at logging, at the suggested level, from discovery.
+        lead_clocks = _deadlines(created.json())
+        assert {kind: d["due_at"] for kind, d in lead_clocks.items()} == {
+            "assessment": (FOUND + timedelta(minutes=15)).isoformat(),
+            "report": (FOUND + timedelta(minutes=30)).isoformat(),
+        }
         pk = created.json()["id"]
         assessed = as_analyst.post(
             detail(pk, "assess"), {"level": 1, "category": "hype"}, format="json"

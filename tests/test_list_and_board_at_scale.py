@@ -23,6 +23,9 @@ from incidents.selectors import incident_list, incident_list_complete
 from incidents.serializers import IncidentListItemSerializer, IncidentListRowSerializer
 from incidents.services import incident_add_metrics
 from organisation.models import Unit
+from plans.models import DeadlineKind
+from plans.selectors import plan_version_in_force
+from tests.helpers import MONDAY_MORNING, at
 
 pytestmark = pytest.mark.django_db
 
@@ -144,20 +147,26 @@ def test_list_counts_and_filters_as_before(many, api_for, office, health_unit):
 
 @pytest.fixture
 def board_of_five(log_incident, advance):
-    """Five open incidents whose report deadlines fall due 10, 20 … 50 minutes from
-    now (level Ⅳ), logged in another order, and one closed."""
-    now = timezone.now()
-    report_minutes = 240  # the default plan's level Ⅳ report window
-    made = {}
-    for minutes in (30, 10, 50, 20, 40):
-        discovered = now - timedelta(minutes=report_minutes - minutes)
-        made[minutes] = advance(
-            log_incident(title=f"{minutes}分钟后到期", discovered_at=discovered),
-            "assessed",
-            level=4,
+    """Five open incidents whose nearest deadlines (the first public response, level Ⅳ)
+    fall due 10, 20 … 50 minutes from now, logged in another order, and one closed. The
+    clock stands on a morning: the checklist's tasks fall due at the end of the day."""
+    with at(MONDAY_MORNING):
+        now = timezone.now()
+        window = (
+            plan_version_in_force()
+            .deadline_rules.get(level=4, kind=DeadlineKind.FIRST_RESPONSE)
+            .minutes
         )
-    advance(log_incident(title="已结案"), "closed")
-    return made
+        made = {}
+        for minutes in (30, 10, 50, 20, 40):
+            discovered = now - timedelta(minutes=window - minutes)
+            made[minutes] = advance(
+                log_incident(title=f"{minutes}分钟后到期", discovered_at=discovered),
+                "assessed",
+                level=4,
+            )
+        advance(log_incident(title="已结案"), "closed")
+        yield made
 
 
 def test_board_shows_at_most_the_configured_cards_nearest_deadline_first(

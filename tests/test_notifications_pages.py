@@ -28,6 +28,7 @@ def bell_count(content: str) -> int | None:
 @pytest.fixture
 def report_deadline(log_incident, advance):
     incident = advance(log_incident(metrics={"casualties": True}), "assessed")
+    Notification.objects.all().delete()  # the lead alert of logging, long read
     return incident, incident.deadlines.get(kind="report")
 
 

@@ -63,7 +63,7 @@ def test_login_page_renders_with_the_language_switcher(client):
     assert reverse("set_language") in content
 
 
-def test_board_lists_open_incidents_nearest_deadline_first_with_level_classes(
+def test_board_lists_leads_then_open_incidents_nearest_deadline_first_with_level_classes(
     client, duty, analyst, log_incident, advance
 ):
     now = timezone.now()
@@ -87,17 +87,19 @@ def test_board_lists_open_incidents_nearest_deadline_first_with_level_classes(
     content = response.content.decode()
 
     assert response.status_code == 200
-    assert board_titles(content) == ["一级：半小时内报告", "二级：一小时内报告", "尚未研判"]
+    # Unassessed leads first (待研判), then the nearest deadline first.
+    assert board_titles(content) == ["尚未研判", "一级：半小时内报告", "二级：一小时内报告"]
     assert f'class="incident-card level-red" data-incident="{red.pk}"' in re.sub(
         r"\s+", " ", content
     )
     assert f'class="incident-card level-orange" data-incident="{orange.pk}"' in re.sub(
         r"\s+", " ", content
     )
-    assert "incident-card level-none" in content
+    # A lead takes its suggested colour, marked as not yet graded.
+    assert "incident-card level-blue is-lead" in content
     assert 'hx-get="/board/list/"' in content and 'hx-trigger="every 30s"' in content
     cards = re.sub(r'<section id="work-panel".*?</section>', "", content, flags=re.S)
-    assert cards.count("data-due=") == 2
+    assert cards.count("data-due=") == 3  # the lead's assessment counts down too
 
 
 def test_board_partial_answers_the_list_alone_for_htmx(client, duty, log_incident):

@@ -118,6 +118,11 @@ def test_a_proposal_is_accepted_through_the_api(api_for, duty, topic):
     incident = Incident.objects.get(pk=answer.json()["incident"])
     assert incident.state == "detected"
     assert incident.discovered_at == NOW - timedelta(hours=3)
+    # Its clocks run from the first post, at the suggested level (Ⅳ: 12 h to assess).
+    assert {d.kind: d.due_at for d in incident.deadlines.all()} == {
+        "assessment": NOW + timedelta(hours=9),
+        "report": NOW + timedelta(hours=21),
+    }
     assert answer.json()["state"] == "accepted"
     again = api.post(f"/api/v1/proposals/{proposal['id']}/accept/", {}, format="json")
     assert again.status_code == 409

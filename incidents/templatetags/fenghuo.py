@@ -8,6 +8,7 @@ from django import template
 from django.utils.translation import gettext as _
 
 from deadlines.models import Deadline
+from incidents.choices import State
 from incidents.presentation import ACTION_LABELS, DEADLINE_STATUS_LABELS
 from organisation.roles import Role
 from organisation.selectors import duty_shifts_at
@@ -42,9 +43,17 @@ def plan_level_label(incident: Any, level: int | None) -> str:
 
 @register.filter
 def level_class(incident: Any) -> str:
-    """``level-red`` … ``level-blue`` for a graded incident, ``level-none`` before."""
+    """``level-red`` … ``level-blue`` for a graded incident; a lead awaiting its
+    assessment (待研判) takes its suggested level's colour, marked ``is-lead``;
+    ``level-none`` otherwise."""
     colour = getattr(incident, "colour", "")
-    return f"level-{colour}" if colour else "level-none"
+    if colour:
+        return f"level-{colour}"
+    if getattr(incident, "state", None) == State.DETECTED and incident.suggested_level:
+        policy = incident.level_policy(incident.suggested_level)
+        if policy is not None:
+            return f"level-{policy.colour} is-lead"
+    return "level-none"
 
 
 @register.filter
