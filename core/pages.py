@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied as Forbidden
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from .errors import DomainError, InvalidInput, PermissionDenied, StaleVersion
@@ -72,3 +73,15 @@ def form_post(
         return again(status, form if status == BAD_INPUT else None)
     messages.success(request, done)
     return redirect(to(result) if callable(to) else to)
+
+
+def next_or(request: HttpRequest, default: str) -> str:
+    """Where to go after a post: the page it came from (``next``, as sent by a step taken
+    from another page, the board's work list say) when it is one of ours, else
+    ``default``."""
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db import connection
 from django.db.models import Q
@@ -50,6 +51,26 @@ LABELS = {
 
 
 @dataclass(frozen=True)
+class WorkAction:
+    """A step the person may take from the work list itself, in two taps: the button,
+    then a confirmation in the page's own dialog saying what will happen
+    (``static/js/confirm.js``). ``url`` takes a POST of ``fields`` (and ``next``, the
+    page to come back to). Without JavaScript the button is a link to ``fallback``, a
+    page offering the same step. A provider sets it only for a person the service would
+    let take the step now; the service checks again."""
+
+    url: str
+    label: str
+    confirmation: str
+    fallback: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def encoded_fields(self) -> str:
+        return urlencode(self.fields)
+
+
+@dataclass(frozen=True)
 class WorkItem:
     kind: str
     title: str
@@ -57,6 +78,7 @@ class WorkItem:
     due_at: datetime | None = None
     incident: int | None = None
     incident_title: str = ""
+    action: WorkAction | None = None
 
     @property
     def kind_label(self) -> str:

@@ -10,9 +10,11 @@ from django.utils.translation import gettext as _
 
 from deadlines.models import Deadline
 from incidents.choices import State
-from notifications.work import Kind, WorkItem, names, reminded
+from notifications.work import Kind, WorkAction, WorkItem, names, reminded
 from organisation.models import User
 from organisation.roles import Role
+from plans.levels import NUMERALS
+from plans.models import ApprovalRule
 
 from .models import Decision, DocumentState, FollowUp, ResponsePlan, Review, Statement, Task
 from .permissions import tasks_scope
@@ -101,12 +103,65 @@ def follow_up_detail(*, pk: int) -> FollowUp:
     return FollowUp.objects.select_related("author", "snapshot").get(pk=pk)
 
 
+# The section of the response page where each document is decided.
+SECTIONS = {ResponsePlan: "plan", Statement: "statement", Review: "review"}
+
+
+def _approval_confirmation(doc: Document, rule: ApprovalRule) -> str:
+    """What approving ``doc`` does, said before it is done."""
+    words = {
+        "document": doc._meta.verbose_name,
+        "title": doc.incident.title,
+        "level": NUMERALS.get(rule.level, rule.level),
+        "required": rule.required,
+    }
+    if rule.required > 1:
+        text = _(
+            "Approve the %(document)s of 〔%(title)s〕 (%(level)s)? It takes effect once "
+            "%(required)d approvers have approved it."
+        )
+    elif isinstance(doc, Statement):
+        text = _(
+            "Approve the statement of 〔%(title)s〕 (%(level)s)? It takes effect at once: "
+            "the spokesperson is asked to publish it."
+        )
+    elif isinstance(doc, Review):
+        text = _(
+            "Approve the review of 〔%(title)s〕 (%(level)s)? It takes effect at once and "
+            "closes the incident."
+        )
+    else:
+        text = _("Approve the response plan of 〔%(title)s〕 (%(level)s)? It takes effect at once.")
+    return text % words
+
+
+def _approve_action(doc: Document, user: User, rule: ApprovalRule | None) -> WorkAction | None:
+    """Approve from the work list, for a person who may decide now: routed to them by
+    the service (among those the approval deadline reminds, which leaves out whoever
+    wrote or edited the version and follows level changes), not decided by them yet, and
+    still holding a role the plan's rule names (roles can change after the routing).
+    ``document_decide`` checks it all again. Rejecting needs a reason: it stays on the
+    response page."""
+    if rule is None or not user.is_active or not user.has_role(*rule.roles):
+        return None
+    section = SECTIONS[type(doc)]
+    return WorkAction(
+        url=reverse("response:decide", args=[doc.incident_id, section, doc.pk]),
+        label=_("Approve"),
+        confirmation=_approval_confirmation(doc, rule),
+        fallback=f"{reverse('response:incident', args=[doc.incident_id])}#{section}",
+        fields=(("verdict", Decision.Verdict.APPROVE),),
+    )
+
+
 def work_items(user: User, now: datetime) -> list[WorkItem]:
     """What of the response waits on ``user`` (a provider of ``notifications.work``):
     versions they may still decide on (named by the approval deadline, which a level
-    change keeps with the approvers) and open tasks assigned to them or to their unit,
-    if they are its liaison or head. One query per document kind, one for the tasks."""
+    change keeps with the approvers), with the approve action where they may approve
+    now, and open tasks assigned to them or to their unit, if they are its liaison or
+    head. One query per document kind, one for their approval rules, one for the tasks."""
     items: list[WorkItem] = []
+    docs: list[Document] = []
     for model in (ResponsePlan, Statement, Review):
         pending = (
             model.objects.filter(
@@ -118,21 +173,34 @@ def work_items(user: User, now: datetime) -> list[WorkItem]:
             .select_related("incident", "approval_deadline")
             .order_by("pk")
         )
-        for doc in pending:
-            deadline = doc.approval_deadline
-            if deadline is None or not names(deadline.remind_user_ids, user):
-                continue
-            items.append(
-                WorkItem(
-                    kind=Kind.APPROVAL,
-                    title=_("Approve %(document)s v%(version)d")
-                    % {"document": model._meta.verbose_name, "version": doc.version},
-                    link=reverse("response:incident", args=[doc.incident_id]),
-                    due_at=deadline.due_at,
-                    incident=doc.incident_id,
-                    incident_title=doc.incident.title,
-                )
+        docs.extend(
+            doc
+            for doc in pending
+            if doc.approval_deadline is not None
+            and names(doc.approval_deadline.remind_user_ids, user)
+        )
+    rules: dict[tuple[int, int], ApprovalRule] = {}
+    if docs:
+        rules = {
+            (rule.version_id, rule.level): rule
+            for rule in ApprovalRule.objects.filter(
+                version_id__in={doc.incident.plan_version_id for doc in docs}
             )
+        }
+    for doc in docs:
+        rule = rules.get((doc.incident.plan_version_id, doc.incident.level or 0))
+        items.append(
+            WorkItem(
+                kind=Kind.APPROVAL,
+                title=_("Approve %(document)s v%(version)d")
+                % {"document": doc._meta.verbose_name, "version": doc.version},
+                link=reverse("response:incident", args=[doc.incident_id]),
+                due_at=doc.approval_deadline.due_at if doc.approval_deadline else None,
+                incident=doc.incident_id,
+                incident_title=doc.incident.title,
+                action=_approve_action(doc, user, rule),
+            )
+        )
     mine = Q(assignee=user)
     if user.unit_id is not None and user.has_role(Role.LIAISON, Role.UNIT_HEAD):
         mine |= Q(unit_id=user.unit_id)

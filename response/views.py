@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import DomainError
 from core.http import client_ip
-from core.pages import apply_domain_error, form_post
+from core.pages import apply_domain_error, form_post, next_or
 from core.permissions import can
 from incidents.choices import State
 from incidents.models import Incident
@@ -241,16 +241,25 @@ def _render_page(
 
 
 def _after_post(
-    request: HttpRequest, pk: int, *, key: str, form: Any, act: Any, done: str, anchor: str
+    request: HttpRequest,
+    pk: int,
+    *,
+    key: str,
+    form: Any,
+    act: Any,
+    done: str,
+    anchor: str,
+    to: str | None = None,
 ) -> HttpResponse:
     """Validate ``form``, run ``act`` (which calls services) and answer: back to the page
-    with a message on success, or the page again with the form's errors or the conflict."""
+    (or to ``to``) with a message on success, or the page again with the form's errors
+    or the conflict."""
     return form_post(
         request,
         form,
         act,
         done=done,
-        to=f"{_page_url(pk)}#{anchor}",
+        to=to or f"{_page_url(pk)}#{anchor}",
         again=lambda status, bound: _render_page(
             request, pk, bound={key: bound} if bound is not None else None, status=status
         ),
@@ -326,6 +335,8 @@ def document_submit_view(request: HttpRequest, pk: int, kind: str, doc_pk: int) 
 @login_required
 @require_POST
 def document_decide_view(request: HttpRequest, pk: int, kind: str, doc_pk: int) -> HttpResponse:
+    """The decision; taken from another page (the board's work list sends ``next``) it
+    goes back there on success. A refusal shows the response page with the reason."""
     doc = _document_or_404(kind, pk, doc_pk)
     form = DecisionForm(request.POST, auto_id=f"id_decide_{kind}_%s")
     return _after_post(
@@ -342,6 +353,7 @@ def document_decide_view(request: HttpRequest, pk: int, kind: str, doc_pk: int) 
             client_ip=client_ip(request),
         ),
         done=_("Your decision has been recorded."),
+        to=next_or(request, f"{_page_url(pk)}#{kind}"),
     )
 
 

@@ -144,8 +144,9 @@ def test_the_work_list_query_count_does_not_grow_with_its_items(
             submit(ResponsePlan, incident, office, {"facts": "经核实属实。"})
             submit(Statement, incident, office, {"text": "已关注。", "channels": ["weibo"]})
         client = api_for(head)
-        # Token auth, the person's roles; deadlines, three kinds of documents, tasks.
-        with django_assert_num_queries(7):
+        # Token auth, the person's roles; deadlines, three kinds of documents, the
+        # approval rules (who may approve at once from the list), tasks.
+        with django_assert_num_queries(8):
             answer = client.get(WORK_URL)
     assert len(kinds(answer.data["results"], "approval")) == 2 * count
     assert len(kinds(answer.data["results"], "task")) >= count
@@ -212,3 +213,88 @@ def test_a_monitoring_proposal_waits_on_those_who_decide_it(
         # Only the roles that decide proposals see them.
         for person in (liaison, spokesperson):
             assert bool(kinds(work(api_for, person), "proposal")) == can(person, "decide_proposal")
+
+
+def approval_of(user, plan) -> list:
+    """The approval items of ``plan`` in ``user``'s work list (a fresh read of the person,
+    as a new request would have)."""
+    from organisation.models import User
+
+    person = User.objects.get(pk=user.pk)
+    return [
+        i for i in work_list(user=person) if i.kind == "approval" and i.incident == plan.incident_id
+    ]
+
+
+def test_the_approver_approves_from_the_work_list_and_comes_back_to_the_board(
+    client, log_incident, advance, office, leader
+):
+    with at(MONDAY_MORNING):
+        incident = advance(log_incident(title="待批准的事件"), "reported", level=1)
+        plan = submit(ResponsePlan, incident, office, {"facts": "经核实属实。"})
+        [item] = approval_of(leader, plan)
+        action = item.action
+        assert action is not None
+        assert action.url == reverse("response:decide", args=[incident.pk, "plan", plan.pk])
+        assert action.fallback == reverse("response:incident", args=[incident.pk]) + "#plan"
+        assert "待批准的事件" in action.confirmation and "Ⅰ" in action.confirmation
+        client.force_login(leader)
+        board = client.get(reverse("incidents:board")).content.decode()
+        # The button, with what the dialog needs; without JavaScript a link to the page.
+        assert f'href="{action.fallback}"' in board
+        assert f'data-confirm-url="{action.url}"' in board
+        assert board.count('id="confirm-dialog"') == 1
+        # What the dialog posts: the verdict and the page to come back to.
+        answer = client.post(
+            action.url, {**dict(action.fields), "next": reverse("incidents:board")}
+        )
+    assert answer.status_code == 302 and answer.url == reverse("incidents:board")
+    plan.refresh_from_db()
+    assert plan.state == DocumentState.APPROVED
+    assert not approval_of(leader, plan)
+
+
+def test_a_decision_does_not_go_back_to_another_site(client, log_incident, advance, office, leader):
+    with at(MONDAY_MORNING):
+        incident = advance(log_incident(), "reported", level=1)
+        plan = submit(ResponsePlan, incident, office, {"facts": "经核实属实。"})
+        client.force_login(leader)
+        answer = client.post(
+            reverse("response:decide", args=[incident.pk, "plan", plan.pk]),
+            {"verdict": "approve", "next": "https://example.com/"},
+        )
+    assert answer.status_code == 302
+    assert answer.url == reverse("response:incident", args=[incident.pk]) + "#plan"
+
+
+def test_no_approve_button_for_the_author_or_for_who_may_no_longer_approve(
+    client, log_incident, advance, people
+):
+    from organisation.models import RoleAssignment
+    from organisation.roles import Role
+
+    leader, deputy = people["leader"], people["deputy"]
+    # The deputy leader, who approves at Ⅰ, also writes: four eyes, not two.
+    RoleAssignment.objects.create(user=deputy, role=Role.ANALYST)
+    with at(MONDAY_MORNING):
+        incident = advance(log_incident(), "reported", level=1)
+        plan = submit(ResponsePlan, incident, deputy, {"facts": "经核实属实。"})
+        assert not approval_of(deputy, plan)
+        for name in ("office", "analyst", "duty", "spokesperson", "head"):
+            assert not approval_of(people[name], plan)
+        [item] = approval_of(leader, plan)
+        assert item.action is not None
+        # The leader steps down after the routing: the item still names them, but there
+        # is no button, because the service would refuse.
+        RoleAssignment.objects.filter(user=leader, role=Role.LEADER).delete()
+        [item] = approval_of(leader, plan)
+        assert item.action is None
+        client.force_login(leader)
+        assert "data-confirm-url" not in client.get(reverse("incidents:board")).content.decode()
+        refused = client.post(
+            reverse("response:decide", args=[incident.pk, "plan", plan.pk]),
+            {"verdict": "approve", "next": reverse("incidents:board")},
+        )
+    assert refused.status_code == 403
+    plan.refresh_from_db()
+    assert plan.state == DocumentState.SUBMITTED and not plan.decisions.exists()
