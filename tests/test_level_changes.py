@@ -3,18 +3,26 @@ level at once (the safer direction); lowering a level, and any change to a repor
 is a proposal that the leader or a deputy decides, never its proposer; until then the
 incident keeps its level and its stricter deadlines."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from core.errors import PermissionDenied, StaleVersion, TransitionNotAllowed
 from deadlines.models import Deadline
 from engine.sweep import sweep
 from incidents.models import Incident, LevelChange
-from incidents.services import incident_change_level, incident_transition, level_change_decide
+from incidents.services import (
+    incident_change_level,
+    incident_create,
+    incident_transition,
+    level_change_decide,
+)
 from notifications.models import Notification
 from notifications.work import Kind, work_list
+from organisation.demo import demo_organisation_load
 from tests.helpers import MONDAY_MORNING, at
 
 pytestmark = pytest.mark.django_db
@@ -330,3 +338,50 @@ def test_the_level_form_says_a_lowering_waits_for_the_leadership(
     )
     assert "The level change waits for the leadership" in answer.content.decode()
     assert Incident.objects.get(pk=incident.pk).level == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deciders_at_the_same_moment_one_decides_the_other_gets_a_conflict(health_unit):
+    people = demo_organisation_load(roster_days=1)
+    incident = incident_create(
+        actor=people["duty"],
+        title="并发决定",
+        platform="weibo",
+        event_type="other",
+        unit=health_unit,
+        metrics={"casualties": True},
+    )
+    incident = incident_transition(
+        incident=incident, action="assess", actor=people["analyst"], level=1, category="hype"
+    )
+    change = incident_change_level(
+        incident=incident, actor=people["analyst"], level=4, reason="谣言"
+    )
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def act(login: str, approve: bool) -> None:
+        try:
+            barrier.wait(timeout=10)
+            level_change_decide(change=change, actor=people[login], approve=approve, reason="意见")
+            outcomes[login] = "ok"
+        except Exception as conflict:
+            outcomes[login] = conflict
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=act, args=("leader", True)),
+        threading.Thread(target=act, args=("deputy", False)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    winners = [login for login, outcome in outcomes.items() if outcome == "ok"]
+    losers = [outcome for outcome in outcomes.values() if outcome != "ok"]
+    assert len(winners) == 1, outcomes
+    assert len(losers) == 1 and isinstance(losers[0], StaleVersion), outcomes
+    change.refresh_from_db()
+    expected = {"leader": ("approved", 4), "deputy": ("rejected", 1)}[winners[0]]
+    assert (change.status, Incident.objects.get(pk=incident.pk).level) == expected
