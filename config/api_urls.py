@@ -10,6 +10,9 @@ from incidents.api import (
     IncidentListCreateApi,
     IncidentMetricsApi,
     IncidentRejectUpgradeApi,
+    LevelChangeApproveApi,
+    LevelChangeListApi,
+    LevelChangeRejectApi,
     transition_apis,
 )
 from monitoring.api import (
@@ -63,6 +66,17 @@ urlpatterns = [
         name="incident-reject-upgrade",
     ),
     path("incidents/<int:id>/arrive/", IncidentArriveApi.as_view(), name="incident-arrive"),
+    path("level-changes/", LevelChangeListApi.as_view(), name="level-change-list"),
+    path(
+        "level-changes/<int:id>/approve/",
+        LevelChangeApproveApi.as_view(),
+        name="level-change-approve",
+    ),
+    path(
+        "level-changes/<int:id>/reject/",
+        LevelChangeRejectApi.as_view(),
+        name="level-change-reject",
+    ),
     *[
         path(f"incidents/<int:id>/{transition}/", view.as_view(), name=f"incident-{transition}")
         for transition, view in transition_apis.items()

@@ -24,7 +24,8 @@ from organisation.roles import who_may
 
 from . import permissions
 from .accountability import finding_record
-from .models import Incident
+from .level_changes import level_change_list
+from .models import Incident, LevelChange
 from .selectors import finding_list, incident_detail, incident_list, incident_list_complete
 from .serializers import (
     ArriveSerializer,
@@ -39,6 +40,9 @@ from .serializers import (
     IncidentListRowSerializer,
     IncidentSerializer,
     IncidentUpdateSerializer,
+    LevelChangeDecideSerializer,
+    LevelChangeFilterSerializer,
+    LevelChangeSerializer,
     MetricSnapshotCreateSerializer,
     MetricSnapshotSerializer,
     RejectUpgradeSerializer,
@@ -53,6 +57,7 @@ from .services import (
     incident_reject_upgrade,
     incident_transition,
     incident_update,
+    level_change_decide,
 )
 
 TAGS = ["incidents"]
@@ -224,9 +229,17 @@ class IncidentChangeLevelApi(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Change the level of an assessed incident",
-        description="Always with a reason; the deadlines follow the new level.",
+        description=(
+            "Always with a reason. A raise by one of the plan's `level_raisers` (by default "
+            "analyst, office head, deputy leader, leader) applies at once: 200 with the "
+            "incident, the deadlines following the new level. A lowering, a change to a "
+            "reported Ⅰ/Ⅱ, or a raise by anyone else is a proposal for the plan's "
+            "`level_deciders` (leader or deputy leader, not the proposer): 202 with the "
+            "pending level change, the incident's level and deadlines unchanged until it is "
+            f"decided. Who may ask: {who_may('change_level')}"
+        ),
         request=ChangeLevelSerializer,
-        responses={200: IncidentSerializer, **ERRORS},
+        responses={200: IncidentSerializer, 202: LevelChangeSerializer, **ERRORS},
     )
     def post(self, request: Request, id: int) -> Response:
         require(request.user, "change_level")
@@ -234,7 +247,7 @@ class IncidentChangeLevelApi(APIView):
         serializer = ChangeLevelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        incident_change_level(
+        outcome = incident_change_level(
             incident=incident,
             actor=request.user,
             level=data["level"],
@@ -242,6 +255,8 @@ class IncidentChangeLevelApi(APIView):
             expected_version=data.get("version"),
             client_ip=client_ip(request),
         )
+        if isinstance(outcome, LevelChange):
+            return Response(LevelChangeSerializer(outcome).data, status=status.HTTP_202_ACCEPTED)
         return _incident_answer(request, id)
 
 
@@ -312,6 +327,90 @@ class IncidentMetricsApi(APIView):
             client_ip=client_ip(request),
         )
         return Response(MetricSnapshotSerializer(snapshot).data, status=status.HTTP_201_CREATED)
+
+
+# Level changes awaiting the leadership's decision ---------------------------------------------
+
+LEVEL_CHANGE_ERRORS = {
+    **ERRORS,
+    404: OpenApiResponse(description="No such level change."),
+    409: OpenApiResponse(
+        description="No longer awaiting a decision, or the incident moved on since."
+    ),
+}
+
+
+def _level_change(id: int) -> LevelChange:
+    try:
+        return LevelChange.objects.select_related("incident").get(pk=id)
+    except LevelChange.DoesNotExist:
+        raise Http404 from None
+
+
+class LevelChangeListApi(APIView):
+    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+
+    @extend_schema(
+        tags=TAGS,
+        summary="List level changes proposed for decision",
+        description="Newest first, paginated; filter by incident and status.",
+        parameters=[LevelChangeFilterSerializer],
+        responses={200: LevelChangeSerializer(many=True), 400: ERRORS[400]},
+    )
+    def get(self, request: Request) -> Response:
+        filters = query_filters(request, LevelChangeFilterSerializer)
+        return paginated_answer(
+            self, request, level_change_list(filters=filters), LevelChangeSerializer
+        )
+
+
+class LevelChangeDecideApi(APIView):
+    """Approve or reject a pending level change (``approve`` says which)."""
+
+    approve = True
+
+    def post(self, request: Request, id: int) -> Response:
+        change = _level_change(id)
+        serializer = LevelChangeDecideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        change = level_change_decide(
+            change=change,
+            actor=request.user,
+            approve=self.approve,
+            reason=serializer.validated_data.get("reason", ""),
+            client_ip=client_ip(request),
+        )
+        return Response(LevelChangeSerializer(change).data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=TAGS,
+        summary="Approve a proposed level change",
+        description="The level changes as proposed and the deadlines follow it; the "
+        "decision deadline is met and the proposer told. Who may: a person holding one of "
+        "the plan's `level_deciders` roles (leader or deputy leader by default) who did not "
+        "propose it.",
+        request=LevelChangeDecideSerializer,
+        responses={200: LevelChangeSerializer, **LEVEL_CHANGE_ERRORS},
+    )
+)
+class LevelChangeApproveApi(LevelChangeDecideApi):
+    approve = True
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=TAGS,
+        summary="Reject a proposed level change (a reason is required)",
+        description="The level stays; the decision deadline is met and the proposer told. "
+        "Who may: as for approving.",
+        request=LevelChangeDecideSerializer,
+        responses={200: LevelChangeSerializer, **LEVEL_CHANGE_ERRORS},
+    )
+)
+class LevelChangeRejectApi(LevelChangeDecideApi):
+    approve = False
 
 
 # Accountability (责任追究) -------------------------------------------------------------------

@@ -7,4 +7,12 @@ class IncidentsConfig(AppConfig):
     verbose_name = _("Incidents")
 
     def ready(self) -> None:
-        from . import permissions  # noqa: F401  (declares the incidents' actions)
+        from . import (
+            effects,
+            permissions,  # noqa: F401  (declares the incidents' actions)
+        )
+        from .level_changes import withdraw_when_leaving_regrading
+
+        # A level change awaiting decision ends when the level no longer changes.
+        for action in ("review", "dismiss"):
+            effects.register(action, withdraw_when_leaving_regrading)

@@ -245,6 +245,17 @@ class ChangeLevelForm(VersionedForm):
     )
 
 
+class LevelChangeDecideForm(forms.Form):
+    """A leader's or deputy's decision on a proposed level change."""
+
+    reason = forms.CharField(
+        label=_("Reason (required to reject)"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class MetricsForm(MetricsFieldsForm):
     """New figures for an open incident (a snapshot)."""
 

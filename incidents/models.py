@@ -323,3 +323,73 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.kind} {self.unit_id}"
+
+
+class LevelChange(models.Model):
+    """A level change that waits for the leadership's decision (issue 14): lowering a
+    level, a change to a reported level whose policy says so, or a raise by someone the
+    plan does not let raise at once. Until a decider other than the proposer approves
+    it, the incident keeps its level and its stricter deadlines. At most one is pending
+    per incident: a newer proposal supersedes it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting decision")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+        # The incident moved on (another level change, the review, a dismissal) or a
+        # newer proposal replaced it: nothing is left to decide.
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    incident = models.ForeignKey(
+        Incident,
+        verbose_name=_("incident"),
+        on_delete=models.CASCADE,
+        related_name="level_changes",
+    )
+    from_level = models.PositiveSmallIntegerField(_("from level"), choices=Level.choices)
+    to_level = models.PositiveSmallIntegerField(_("to level"), choices=Level.choices)
+    reason = models.TextField(_("reason"))
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("proposed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    proposed_at = models.DateTimeField(_("proposed at"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+    # The decision's clock: the deciders are reminded, and escalated to, by the engine.
+    deadline = models.ForeignKey(
+        "deadlines.Deadline",
+        verbose_name=_("decision deadline"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["proposed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident"],
+                condition=models.Q(status="pending"),
+                name="level_change_one_pending",
+            )
+        ]
+        verbose_name = _("level change")
+        verbose_name_plural = _("level changes")
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.from_level}→{self.to_level} {self.status}"

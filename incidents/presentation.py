@@ -12,6 +12,10 @@ ACTION_LABELS = {
     "dismiss": _("dismiss"),
     "change_level": _("change the level"),
     "reject_upgrade": _("keep the level (reject the proposed upgrade)"),
+    # Level changes for the leadership to decide (incidents/level_changes.py).
+    "propose_level_change": _("level change proposed for decision"),
+    "reject_level_change": _("proposed level change rejected"),
+    "withdraw_level_change": _("proposed level change withdrawn"),
     "arrive": _("I am at my post"),
     # Timeline entries of the response (response/documents.py, assignments, tracking).
     "task_assigned": _("task assigned"),

@@ -28,6 +28,7 @@ from .models import (
     TITLE_MAX_LENGTH,
     Finding,
     Incident,
+    LevelChange,
     TimelineEntry,
 )
 
@@ -472,3 +473,46 @@ class FindingSerializer(serializers.Serializer):
     evidence = serializers.CharField()
     recorded_by = serializers.IntegerField(source="recorded_by_id")
     recorded_at = serializers.DateTimeField()
+
+
+# Level changes awaiting the leadership's decision -----------------------------------------
+
+
+class LevelChangeFilterSerializer(serializers.Serializer):
+    incident = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, required=False, help_text="Incident id."
+    )
+    status = serializers.ChoiceField(choices=LevelChange.Status.choices, required=False)
+
+
+class LevelChangeDecideSerializer(StrictInputSerializer):
+    """A decision on a proposed level change; rejecting takes a reason."""
+
+    reason = serializers.CharField(
+        allow_blank=True,
+        required=False,
+        default="",
+        max_length=REASON_MAX_LENGTH,
+        help_text="Why (required to reject).",
+    )
+
+
+class LevelChangeSerializer(serializers.Serializer):
+    """A level change proposed for the leadership's decision, and its outcome."""
+
+    id = serializers.IntegerField()
+    incident = serializers.IntegerField(source="incident_id")
+    from_level = LevelNumberField()
+    to_level = LevelNumberField()
+    reason = serializers.CharField()
+    proposed_by = serializers.CharField(source="proposed_by.username", help_text="Username.")
+    proposed_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=LevelChange.Status.choices)
+    decided_by = serializers.CharField(
+        source="decided_by.username", allow_null=True, help_text="Username, once decided."
+    )
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_reason = serializers.CharField()
+    due_at = serializers.DateTimeField(
+        source="deadline.due_at", allow_null=True, help_text="Decide by."
+    )

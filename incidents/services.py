@@ -26,6 +26,7 @@ from deadlines.services import (
     deadlines_cancel_open,
     deadlines_follow_discovery,
     deadlines_fulfil,
+    deadlines_meet,
     deadlines_open_level_decision,
     deadlines_record_unit_report,
     deadlines_start_anchor,
@@ -35,17 +36,18 @@ from deadlines.services import (
 from organisation.models import Unit, User
 from plans.categories import Category
 from plans.grading import suggest_level
-from plans.levels import more_severe
+from plans.levels import NUMERALS, more_severe
 from plans.models import Anchor
 from plans.selectors import plan_version_in_force
 
-from . import effects, guards, permissions
+from . import effects, guards, level_changes, permissions
 from .choices import REGRADABLE_STATES, EventType, Platform, Source, State
 from .models import (
     DESCRIPTION_MAX_LENGTH,
     REASON_MAX_LENGTH,
     TITLE_MAX_LENGTH,
     Incident,
+    LevelChange,
     MetricSnapshot,
     TimelineEntry,
 )
@@ -628,9 +630,14 @@ def incident_change_level(
     reason: str,
     expected_version: int | None = None,
     client_ip: str | None = None,
-) -> Incident:
+) -> Incident | LevelChange:
     """Raise or lower the level of an assessed incident (004: the level follows the
-    incident's development). Always with a reason; deadlines follow the new level."""
+    incident's development), always with a reason. A raise by the plan's
+    ``level_raisers`` applies at once and the deadlines follow the new level; a lowering,
+    a change to a reported level whose policy says so, or a raise by anyone else, is a
+    proposal for the leadership to decide (``incidents.level_changes``), and the
+    incident keeps its level and deadlines meanwhile. Answers the incident when the
+    change applied, the pending ``LevelChange`` when it waits for a decision."""
     require(actor, "change_level")
     new_level = _parse_level(level)
     reason = (reason or "").strip()
@@ -647,39 +654,151 @@ def incident_change_level(
             raise InvalidInput(
                 field_errors={"level": [_("The incident is already at this level.")]}
             )
-        old_level = incident.level
-        incident_save(
-            incident,
-            old_version=incident.version,
-            old_state=incident.state,
-            fields={"level": new_level, "colour": _colour(incident, new_level)},
+        if level_changes.needs_decision(incident=incident, actor=actor, level=new_level):
+            return level_changes.level_change_propose_in_transaction(
+                incident=incident, actor=actor, level=new_level, reason=reason, client_ip=client_ip
+            )
+        incident_apply_level_in_transaction(
+            incident=incident, actor=actor, level=new_level, reason=reason, client_ip=client_ip
         )
-        timeline_record(
-            incident=incident,
-            actor=actor,
-            kind=TimelineEntry.Kind.LEVEL,
-            action="change_level",
-            client_ip=client_ip,
-            from_level=old_level,
-            to_level=new_level,
-            reason=reason,
-        )
-        now = timezone.now()
-        deadlines_apply_level(incident=incident, level=new_level, passed=_passed(incident))
-        deadlines_fulfil(incident=incident, event=LEVEL_DECIDED, at=now)
-        deadlines_start_arrival_clocks(incident=incident, level=new_level, at=now)
-        # Pending approvals follow the level to its approvers (the response app's effect).
-        effects.run(
-            "level_changed",
-            incident=incident,
-            actor=actor,
-            at=now,
-            old_level=old_level,
-            new_level=new_level,
-        )
-        # Still short of what the figures suggest: the next proposal starts at once.
-        _propose_upgrade_if_metrics_say_so(incident, actor=None)
     return incident
+
+
+def incident_apply_level_in_transaction(
+    *,
+    incident: Incident,
+    actor: User,
+    level: int,
+    reason: str,
+    client_ip: str | None = None,
+    at: datetime | None = None,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """The level changes now, inside the caller's transaction (a raise at once, or an
+    approved proposal, whose people ``data`` names for the timeline): the deadlines
+    follow the new level, Ⅰ/Ⅱ arrival clocks start, pending approvals follow it to their
+    approvers, and a change still pending is withdrawn, as the level has moved on."""
+    old_level = incident.level
+    now = at or timezone.now()
+    incident_save(
+        incident,
+        old_version=incident.version,
+        old_state=incident.state,
+        fields={"level": level, "colour": _colour(incident, level)},
+    )
+    timeline_record(
+        incident=incident,
+        actor=actor,
+        kind=TimelineEntry.Kind.LEVEL,
+        action="change_level",
+        client_ip=client_ip,
+        at=now,
+        from_level=old_level,
+        to_level=level,
+        reason=reason,
+        data=data or {},
+    )
+    level_changes.level_changes_withdraw(
+        incident=incident,
+        actor=actor,
+        at=now,
+        why=_("The level was changed to %(level)s meanwhile.") % {"level": NUMERALS[level]},
+    )
+    deadlines_apply_level(incident=incident, level=level, passed=_passed(incident))
+    deadlines_fulfil(incident=incident, event=LEVEL_DECIDED, at=now)
+    deadlines_start_arrival_clocks(incident=incident, level=level, at=now)
+    # Pending approvals follow the level to its approvers (the response app's effect).
+    effects.run(
+        "level_changed",
+        incident=incident,
+        actor=actor,
+        at=now,
+        old_level=old_level,
+        new_level=level,
+    )
+    # Still short of what the figures suggest: the next proposal starts at once.
+    _propose_upgrade_if_metrics_say_so(incident, actor=None)
+
+
+def level_change_decide(
+    *,
+    change: LevelChange,
+    actor: User,
+    approve: bool,
+    reason: str = "",
+    client_ip: str | None = None,
+) -> LevelChange:
+    """A leader or deputy (the plan's ``level_deciders``) who did not propose the change
+    approves it, and the level changes as an immediate change would, or rejects it (with
+    a reason) and the level stays. Either meets the decision deadline and tells the
+    proposer. A change no longer pending, or whose incident moved on, is refused."""
+    level_changes.require_decider(change, actor)
+    reason = (reason or "").strip()
+    require_lengths(REASON_MAX_LENGTH, reason=reason)
+    if not approve and not reason:
+        raise InvalidInput(field_errors={"reason": [_("Say why the level stays.")]})
+    with transaction.atomic(durable=True):
+        level_changes.lock(change.incident)
+        change = (
+            LevelChange.objects.select_for_update(of=("self",))
+            .select_related("incident__plan_version", "proposed_by")
+            .get(pk=change.pk)
+        )
+        incident = change.incident
+        if change.status != LevelChange.Status.PENDING:
+            raise StaleVersion(
+                _(
+                    "This level change is no longer awaiting a decision: it was decided or "
+                    "withdrawn."
+                )
+            )
+        if incident.state not in REGRADABLE_STATES or incident.level != change.from_level:
+            raise TransitionNotAllowed(
+                _(
+                    "The incident moved on since this change was proposed (its level or stage "
+                    "changed): propose again if a change is still needed."
+                )
+            )
+        now = timezone.now()
+        status = LevelChange.Status.APPROVED if approve else LevelChange.Status.REJECTED
+        LevelChange.objects.filter(pk=change.pk).update(
+            status=status, decided_by=actor, decided_at=now, decision_reason=reason
+        )
+        change.status, change.decided_by, change.decided_at = status, actor, now
+        change.decision_reason = reason
+        if change.deadline_id:
+            deadlines_meet(pk=change.deadline_id, at=now)
+        both = {
+            "level_change": change.pk,
+            "proposed_by": change.proposed_by_id,
+            "proposed_by_name": str(change.proposed_by),
+            "decision_reason": reason,
+        }
+        if approve:
+            incident_apply_level_in_transaction(
+                incident=incident,
+                actor=actor,
+                level=change.to_level,
+                reason=change.reason,
+                client_ip=client_ip,
+                at=now,
+                data=both,
+            )
+        else:
+            timeline_record(
+                incident=incident,
+                actor=actor,
+                kind=TimelineEntry.Kind.LEVEL,
+                action="reject_level_change",
+                client_ip=client_ip,
+                at=now,
+                from_level=change.from_level,
+                to_level=change.to_level,
+                reason=reason,
+                data=both,
+            )
+        effects.run("level_change_decided", incident=incident, actor=actor, at=now, change=change)
+    return change
 
 
 def incident_reject_upgrade(

@@ -9,6 +9,11 @@ urlpatterns = [
     path("incidents/new/", views.incident_create_view, name="create"),
     path("incidents/<int:pk>/", views.incident_detail_view, name="detail"),
     path("incidents/<int:pk>/act/<slug:action>/", views.incident_act, name="act"),
+    path(
+        "incidents/<int:pk>/level-changes/<int:change>/<slug:verdict>/",
+        views.level_change_decide_view,
+        name="decide_level_change",
+    ),
     path("incidents/<int:pk>/metrics/", views.incident_metrics, name="metrics"),
     path("incidents/<int:pk>/edit/", views.incident_edit, name="edit"),
     path("statistics/", views.statistics_view, name="statistics"),

@@ -30,9 +30,11 @@ from .forms import (
     BoardFilterForm,
     IncidentCreateForm,
     IncidentEditForm,
+    LevelChangeDecideForm,
     MetricsForm,
 )
-from .models import Incident
+from .level_changes import may_decide, needs_decision, pending_level_change
+from .models import Incident, LevelChange
 from .permissions import available_actions, may_log_a_lead
 from .presentation import ACTION_LABELS
 from .selectors import incident_board, incident_detail
@@ -44,6 +46,7 @@ from .services import (
     incident_reject_upgrade,
     incident_transition,
     incident_update,
+    level_change_decide,
 )
 
 
@@ -194,6 +197,7 @@ def _render_detail(
         if latest is not None
         else None
     )
+    level_change = pending_level_change(incident)
     may_add_metrics = incident.is_open and can(user, "add_metrics")
     may_edit = incident.is_open and can(user, "edit")
     context = {
@@ -222,6 +226,17 @@ def _render_detail(
             }
         ),
         "action_forms": action_forms,
+        "level_change": level_change,
+        "level_change_hint": _level_change_hint(user, incident)
+        if "change_level" in actions
+        else "",
+        "level_change_form": (
+            bound.get("level_change", LevelChangeDecideForm(auto_id="id_level_change_%s"))
+            if level_change is not None
+            and level_change.proposed_by_id != user.pk
+            and may_decide(user, incident)
+            else None
+        ),
         "metrics_form": bound.get("metrics", _metrics_form()) if may_add_metrics else None,
         "edit_form": bound.get("edit", _edit_form(incident)) if may_edit else None,
         "open_form": next(iter(bound), None),
@@ -230,15 +245,24 @@ def _render_detail(
     return render(request, "incidents/detail.html", context, status=status)
 
 
+def _level_change_hint(user: Any, incident: Incident) -> str:
+    """What the level form tells the person: which changes wait for the leadership."""
+    others = [n for n in Level.values if n != incident.level]
+    waiting = [n for n in others if needs_decision(incident=incident, actor=user, level=n)]
+    if not waiting:
+        return ""
+    if len(waiting) == len(others):
+        return str(_("This change will need the leadership's decision."))
+    return str(_("Raising applies at once; lowering will need the leadership's decision."))
+
+
 @login_required
 @require_GET
 def incident_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, pk)
 
 
-def _perform(
-    action: str, *, request: HttpRequest, incident: Incident, data: dict[str, Any]
-) -> None:
+def _perform(action: str, *, request: HttpRequest, incident: Incident, data: dict[str, Any]) -> Any:
     common = {
         "incident": incident,
         "actor": request.user,
@@ -247,8 +271,8 @@ def _perform(
         "client_ip": client_ip(request),
     }
     if action == "change_level":
-        incident_change_level(level=data["level"], **common)
-    elif action == "reject_upgrade":
+        return incident_change_level(level=data["level"], **common)
+    if action == "reject_upgrade":
         incident_reject_upgrade(
             incident=incident,
             actor=request.user,
@@ -268,24 +292,26 @@ def _perform(
         )
     else:
         incident_transition(action=action, **common)
+    return None
 
 
 def _after_post(
-    request: HttpRequest, pk: int, *, key: str, form: Any, act: Any, done: str
+    request: HttpRequest, pk: int, *, key: str, form: Any, act: Any, done: Any
 ) -> HttpResponse:
     """Validate ``form``, run ``act`` (which calls a service) and answer: back to the page
-    with a message on success, or the page again with the form's errors or the conflict."""
+    with a message on success (``done``, or a function of what ``act`` answered), or the
+    page again with the form's errors or the conflict."""
     if not form.is_valid():
         return _render_detail(request, pk, bound={key: form}, status=BAD_INPUT)
     try:
-        act(form.cleaned_data)
+        result = act(form.cleaned_data)
     except DomainError as exc:
         status = apply_domain_error(request, exc, form)
         # On a conflict the person sees the incident as it now is, with fresh forms.
         return _render_detail(
             request, pk, bound={key: form} if status == BAD_INPUT else None, status=status
         )
-    messages.success(request, done)
+    messages.success(request, done(result) if callable(done) else done)
     return redirect("incidents:detail", pk=pk)
 
 
@@ -302,7 +328,43 @@ def incident_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         key=action,
         form=form,
         act=lambda data: _perform(action, request=request, incident=incident, data=data),
-        done=_("Done: %(action)s.") % {"action": ACTION_LABELS[action]},
+        done=lambda result: (
+            _("The level change waits for the leadership's decision.")
+            if isinstance(result, LevelChange)
+            else _("Done: %(action)s.") % {"action": ACTION_LABELS[action]}
+        ),
+    )
+
+
+@login_required
+@require_POST
+def level_change_decide_view(
+    request: HttpRequest, pk: int, change: int, verdict: str
+) -> HttpResponse:
+    """A leader or deputy approves or rejects the level change proposed on the incident."""
+    if verdict not in ("approve", "reject"):
+        raise Http404(_("No such action."))
+    proposed = LevelChange.objects.select_related("incident").filter(pk=change, incident=pk).first()
+    if proposed is None:
+        raise Http404(_("No such level change."))
+    form = LevelChangeDecideForm(request.POST, auto_id="id_level_change_%s")
+    return _after_post(
+        request,
+        pk,
+        key="level_change",
+        form=form,
+        act=lambda data: level_change_decide(
+            change=proposed,
+            actor=request.user,
+            approve=verdict == "approve",
+            reason=data.get("reason", ""),
+            client_ip=client_ip(request),
+        ),
+        done=(
+            _("The level change is approved.")
+            if verdict == "approve"
+            else _("The level change is rejected: the level stays.")
+        ),
     )
 
 

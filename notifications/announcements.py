@@ -57,3 +57,50 @@ def lead_logged(*, incident: Any, actor: Any, at: datetime) -> None:
         incident_id=incident.pk,
         title=title % {"colour": colour, "unit": incident.unit, "title": incident.title},
     )
+
+
+def level_change_proposed(
+    *, incident: Any, actor: Any, at: datetime, change: Any, deciders: Any, deadline: Any
+) -> None:
+    """A level change waits for the leadership's decision: the people who may decide it
+    (not its proposer) are told, the alert carrying the decision's deadline."""
+    notifications_write(
+        recipients=deciders,
+        kind=Notification.Kind.LEVEL_CHANGE_PENDING,
+        at=at,
+        incident_id=incident.pk,
+        deadline_id=deadline.pk,
+        title=_("[%(old)s→%(new)s] %(title)s: %(who)s proposes this level change, decide it")
+        % {
+            "old": NUMERALS[change.from_level],
+            "new": NUMERALS[change.to_level],
+            "title": incident.title,
+            "who": actor,
+        },
+        body=change.reason,
+    )
+
+
+def level_change_decided(*, incident: Any, actor: Any, at: datetime, change: Any) -> None:
+    """The proposer of a level change learns the decision."""
+    approved = change.status == "approved"
+    title = (
+        _("[%(old)s→%(new)s] %(title)s: %(who)s approved the level change")
+        if approved
+        else _("[%(old)s→%(new)s] %(title)s: %(who)s rejected the level change")
+    )
+    notifications_write(
+        recipients=[change.proposed_by],
+        kind=Notification.Kind.LEVEL_CHANGE_DECIDED,
+        at=at,
+        incident_id=incident.pk,
+        deadline_id=change.deadline_id,
+        title=title
+        % {
+            "old": NUMERALS[change.from_level],
+            "new": NUMERALS[change.to_level],
+            "title": incident.title,
+            "who": actor,
+        },
+        body=change.decision_reason,
+    )

@@ -2,9 +2,9 @@
 
 Each app says what of its own waits on whom through a provider registered in its
 ``ready`` (response: approvals and tasks; monitoring: proposals to decide); this app
-adds the deadlines a person answers for (arrivals, follow-ups, a lead's assessment and
-report for those who may take those steps, the rest). It sits here,
-below response and monitoring and above incidents and deadlines, because the bell it
+adds the deadlines a person answers for (arrivals, follow-ups, level changes to decide,
+a lead's assessment and report for those who may take those steps, the rest). It sits
+here, below response and monitoring and above incidents and deadlines, because the bell it
 counts for lives here; the board shows it through this app's template tag, so neither
 incidents nor notifications imports an app above it. Every provider answers in a fixed
 number of queries, whatever the number of items."""
@@ -182,13 +182,20 @@ def deadline_items(user: User, now: datetime) -> list[WorkItem]:
             kind = Kind.ARRIVAL
         elif deadline.kind == DeadlineKind.FOLLOW_UP:
             kind = Kind.FOLLOW_UP
+        elif deadline.kind == DeadlineKind.LEVEL_CHANGE:
+            # A proposed level change: its decision deadline reminds exactly the people
+            # who may decide it (the plan's deciders but the proposer).
+            kind = Kind.PROPOSAL
         else:
             kind = Kind.DEADLINE
+        link = incident_link(deadline.incident_id)
+        if kind == Kind.PROPOSAL:
+            link += "#level-change"
         items.append(
             WorkItem(
                 kind=kind,
                 title=str(deadline.get_kind_display()),
-                link=incident_link(deadline.incident_id),
+                link=link,
                 due_at=deadline.due_at,
                 incident=deadline.incident_id,
                 incident_title=deadline.incident.title,

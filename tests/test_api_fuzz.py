@@ -5,11 +5,12 @@ the status code (`response_schema_conformance`).
 
 schemathesis generates requests from the schema the application serves and sends them
 in-process to Django's WSGI handler. A world (the demo organisation, an incident in each
-state, documents, a task, a follow-up, posts, a topic and its proposal, a notification) is
-built once per module; each test case (one operation as one role) runs in a savepoint inside
-it and rolls back, so the cases do not depend on their order. Within a case the examples
-share the database, as one client's requests would. Generated ids are mostly pointed at
-objects of the world (see ``aim_at_the_world``), so the actions act rather than answer 404.
+state, documents, a task, a follow-up, posts, a topic and its proposal, a level change to
+decide, a notification) is built once per module; each test case (one operation as one
+role) runs in a savepoint inside it and rolls back, so the cases do not depend on their
+order. Within a case the examples share the database, as one client's requests would.
+Generated ids are mostly pointed at objects of the world (see ``aim_at_the_world``), so the
+actions act rather than answer 404.
 
 Budget: ``EXAMPLES`` (15) fuzzed examples per operation and role, with a fixed seed and
 Hypothesis derandomised (the same requests on every run); the coverage and stateful phases
@@ -32,8 +33,8 @@ from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from incidents.models import Incident
-from incidents.services import incident_create, incident_transition
+from incidents.models import Incident, LevelChange
+from incidents.services import incident_change_level, incident_create, incident_transition
 from monitoring.intake.batches import posts_ingest
 from monitoring.models import Proposal, SensitiveTermList, Topic, WatchRule
 from monitoring.text.matching import rule_create, rule_set_forget
@@ -145,6 +146,8 @@ def world_build() -> tuple[dict[str, User], dict[str, list[int]]]:
         fields={"text": "关于网传情况的通报", "channels": ["weibo"]},
     )
     document_submit(doc=statement, actor=office)
+    # A lowering of the reported incident, awaiting the leadership's decision.
+    incident_change_level(incident=reported, actor=analyst, level=4, reason="热度回落")
     document_save_draft(
         model=ResponsePlan,
         incident=assessed,
@@ -200,6 +203,7 @@ KINDS = {
     "sensitive-terms": SensitiveTermList,
     "topics": Topic,
     "proposals": Proposal,
+    "level-changes": LevelChange,
     "units": Unit,
     "task-updates": TaskUpdate,
 }

@@ -5,7 +5,7 @@ import pytest
 
 from core.errors import InvalidInput, PermissionDenied, StaleVersion, TransitionNotAllowed
 from incidents.models import Incident, TimelineEntry
-from incidents.services import incident_change_level, incident_transition
+from incidents.services import incident_change_level, incident_transition, level_change_decide
 from tests.conftest import approve_a_response_plan
 from tests.helpers import TRANSITION_ROLES
 
@@ -202,7 +202,7 @@ def test_two_officers_acting_on_the_same_view_one_wins_one_gets_a_conflict(
     assert TimelineEntry.objects.filter(incident=incident, kind="transition").count() == 1
 
 
-def test_level_changes_are_recorded_with_reason_and_actor(leader, log_incident, advance):
+def test_level_changes_are_recorded_with_reason_and_actor(leader, deputy, log_incident, advance):
     incident = advance(log_incident(), "reported")
     incident = incident_change_level(
         incident=incident, actor=leader, level=2, reason="央视已报道", client_ip="10.1.1.1"
@@ -216,8 +216,12 @@ def test_level_changes_are_recorded_with_reason_and_actor(leader, log_incident, 
         "央视已报道",
         "10.1.1.1",
     )
-    incident = incident_change_level(incident=incident, actor=leader, level=3, reason="热度下降")
-    assert incident.timeline.filter(kind="level").count() == 2
+    # A lowering of a reported Ⅱ is a proposal, decided by another of the leadership.
+    change = incident_change_level(incident=incident, actor=leader, level=3, reason="热度下降")
+    level_change_decide(change=change, actor=deputy, approve=True)
+    assert incident.timeline.filter(kind="level", action="change_level").count() == 2
+    lowered = incident.timeline.filter(action="change_level").last()
+    assert (lowered.actor, lowered.to_level, lowered.data["proposed_by"]) == (deputy, 3, leader.pk)
 
 
 def test_a_level_change_needs_a_reason_and_an_assessed_incident(leader, duty, log_incident):
