@@ -148,8 +148,14 @@ def incident_link(incident_id: int) -> str:
 
 
 # Deadlines owed by whoever may take the step that meets them (nobody in particular is
-# named): a lead's assessment and its report to the leadership group.
-MET_BY_THEIR_STEP = (FulfilmentEvent.ASSESS, FulfilmentEvent.REPORT)
+# named): the event that meets them → the action that takes it. A lead's assessment and
+# its report to the leadership group; the first public response, which the
+# spokesperson's publication of a statement meets.
+MET_BY_THEIR_STEP = {
+    FulfilmentEvent.ASSESS: "assess",
+    FulfilmentEvent.REPORT: "report",
+    FulfilmentEvent.STATEMENT_PUBLISHED: "publish_statement",
+}
 
 
 def deadline_items(user: User, now: datetime) -> list[WorkItem]:
@@ -161,7 +167,7 @@ def deadline_items(user: User, now: datetime) -> list[WorkItem]:
         .exclude(kind__in=LISTED_BY_THEIR_APP)
         .select_related("incident")
     )
-    steps = [event for event in MET_BY_THEIR_STEP if can(user, event)]
+    steps = [event for event, action in MET_BY_THEIR_STEP.items() if can(user, action)]
     by_step = Q(assignee__isnull=True, remind_user_ids=[], fulfilled_by__in=steps)
     items = []
     for deadline in rows.filter(Q(assignee=user) | reminded(user) | by_step).order_by(
